@@ -1,0 +1,370 @@
+//! Builds a validated [`Graph`] from raw tasks and data objects, one at a time, so the loader can
+//! stream a file and the generators can feed tasks without writing JSON. Keys are interned as they
+//! appear (a dependency may be named before it is defined); `finish` checks what can only be
+//! checked at the end: missing dependencies, an empty graph, cycles.
+
+use super::key::{Key, display_key};
+use super::model::{
+    Arg, Content, DEFAULT_SPEC_BYTES, Digest, DigestAlgo, Graph, Node, NodeId, NodeKind, PayloadUse,
+};
+use super::raw::{Header, RawArg, RawData, RawPayload, RawTask};
+use crate::units::{Bytes, MAX_SIZE_BYTES};
+use base64::Engine as _;
+use hashbrown::HashTable;
+use petgraph::graph::{DiGraph, NodeIndex};
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::sync::Arc;
+
+/// A problem found while building, with the key it concerns when there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildError {
+    /// The key the problem is about, displayed as Python prints it.
+    pub key: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl BuildError {
+    fn at(key: &str, message: impl Into<String>) -> Self {
+        BuildError {
+            key: Some(key.to_string()),
+            message: message.into(),
+        }
+    }
+
+    fn whole(message: impl Into<String>) -> Self {
+        BuildError {
+            key: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.key {
+            Some(key) => write!(f, "key {key}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Where a node stands while building.
+#[derive(Debug, Clone)]
+enum Slot {
+    /// Named as a dependency by this task, not defined yet.
+    Referenced { by: NodeId },
+    /// Defined.
+    Defined(Node),
+}
+
+/// Accumulates tasks and data objects into a [`Graph`].
+#[derive(Default)]
+pub struct GraphBuilder {
+    header: Header,
+    hasher: foldhash::fast::FixedState,
+    key_table: HashTable<NodeId>,
+    keys: Vec<Box<str>>,
+    slots: Vec<Slot>,
+    args: Vec<Arg>,
+    extra_deps: Vec<NodeId>,
+    functions: Vec<String>,
+    function_ids: HashMap<String, u32>,
+    contents: Vec<Content>,
+    content_ids: HashMap<Digest, u32>,
+}
+
+impl GraphBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the name, provenance and measured figures.
+    pub fn set_header(&mut self, header: Header) {
+        self.header = header;
+    }
+
+    fn intern_key(&mut self, key: &Key) -> NodeId {
+        let tagged = key.tagged();
+        let hash = self.hasher.hash_one(tagged);
+        let keys = &self.keys;
+        let hasher = &self.hasher;
+        let entry = self.key_table.entry(
+            hash,
+            |&id| &*keys[id as usize] == tagged,
+            |&id| hasher.hash_one(&*keys[id as usize]),
+        );
+        match entry {
+            hashbrown::hash_table::Entry::Occupied(found) => *found.get(),
+            hashbrown::hash_table::Entry::Vacant(vacant) => {
+                let id = self.keys.len() as NodeId;
+                vacant.insert(id);
+                self.keys.push(tagged.into());
+                self.slots.push(Slot::Referenced { by: id });
+                id
+            }
+        }
+    }
+
+    /// Interns a key that is being defined; refuses a key defined twice.
+    fn define_key(&mut self, key: &Key) -> Result<NodeId, BuildError> {
+        if self.keys.len() >= u32::MAX as usize - 1 {
+            return Err(BuildError::whole("more than 4 billion keys"));
+        }
+        let id = self.intern_key(key);
+        if matches!(self.slots[id as usize], Slot::Defined(_)) {
+            return Err(BuildError::at(&key.to_string(), "duplicate key"));
+        }
+        Ok(id)
+    }
+
+    fn intern_function(&mut self, name: String) -> u32 {
+        if let Some(&id) = self.function_ids.get(&name) {
+            return id;
+        }
+        let id = self.functions.len() as u32;
+        self.function_ids.insert(name.clone(), id);
+        self.functions.push(name);
+        id
+    }
+
+    fn intern_content(&mut self, payload: RawPayload) -> Result<u32, String> {
+        let RawPayload {
+            size_bytes,
+            digest,
+            bytes_b64,
+            type_name,
+            ..
+        } = payload;
+        let stated = digest.as_deref().map(Digest::parse).transpose()?;
+        let (digest, size_bytes, bytes) = match bytes_b64 {
+            Some(encoded) => {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(encoded.as_bytes())
+                    .map_err(|error| format!("bad base64 in bytes_b64: {error}"))?;
+                let algo = stated.map_or(DigestAlgo::Blake3, |digest| digest.algo);
+                let computed = Digest::of(algo, &bytes);
+                if let Some(stated) = stated
+                    && stated != computed
+                {
+                    return Err(format!(
+                        "digest mismatch: the file says {stated} but the bytes hash to {computed}"
+                    ));
+                }
+                let actual = bytes.len() as u64;
+                if let Some(size) = size_bytes
+                    && size != actual
+                {
+                    return Err(format!(
+                        "size_bytes is {size} but bytes_b64 holds {actual} bytes"
+                    ));
+                }
+                (computed, actual, Some(Arc::<[u8]>::from(bytes)))
+            }
+            None => {
+                let digest =
+                    stated.ok_or("a payload needs a digest or bytes_b64 (content identity)")?;
+                let size = size_bytes.ok_or("a payload without bytes_b64 needs size_bytes")?;
+                (digest, size, None)
+            }
+        };
+        if size_bytes > MAX_SIZE_BYTES {
+            return Err(format!(
+                "size_bytes {size_bytes} is absurd (over the 1 TiB limit, {})",
+                Bytes(MAX_SIZE_BYTES)
+            ));
+        }
+        if let Some(&id) = self.content_ids.get(&digest) {
+            let known = &mut self.contents[id as usize];
+            if known.size_bytes != size_bytes {
+                return Err(format!(
+                    "digest {} was given with size {} before and {} here",
+                    digest.short(),
+                    known.size_bytes,
+                    size_bytes
+                ));
+            }
+            if known.bytes.is_none() {
+                known.bytes = bytes;
+            }
+            return Ok(id);
+        }
+        let id = self.contents.len() as u32;
+        self.content_ids.insert(digest, id);
+        self.contents.push(Content {
+            digest,
+            size_bytes,
+            type_name,
+            bytes,
+        });
+        Ok(id)
+    }
+
+    /// Adds one task.
+    pub fn add_task(&mut self, task: RawTask) -> Result<(), BuildError> {
+        let id = self.define_key(&task.key)?;
+        let with_key = |message: String| BuildError::at(&task.key.to_string(), message);
+        let spec_bytes = task.spec_bytes.unwrap_or(DEFAULT_SPEC_BYTES);
+        for size in [Some(spec_bytes), task.output_bytes].into_iter().flatten() {
+            if size > MAX_SIZE_BYTES {
+                return Err(with_key(format!(
+                    "size {size} is absurd (over the 1 TiB limit)"
+                )));
+            }
+        }
+        let args_start = self.args.len() as u32;
+        for arg in task.args {
+            let arg = match arg {
+                RawArg::Ref(dep) => Arg::Ref(self.intern_key(&dep)),
+                RawArg::Payload(payload) => {
+                    let object_id = payload.object_id;
+                    let content = self.intern_content(payload).map_err(with_key)?;
+                    Arg::Payload(PayloadUse { content, object_id })
+                }
+            };
+            self.args.push(arg);
+        }
+        let deps_start = self.extra_deps.len() as u32;
+        for dep in &task.deps {
+            let dep_id = self.intern_key(dep);
+            self.extra_deps.push(dep_id);
+        }
+        for index in args_start as usize..self.args.len() {
+            if let Arg::Ref(dep) = self.args[index] {
+                self.note_reference(dep, id);
+            }
+        }
+        for index in deps_start as usize..self.extra_deps.len() {
+            self.note_reference(self.extra_deps[index], id);
+        }
+        let function = self.intern_function(task.function);
+        self.slots[id as usize] = Slot::Defined(Node {
+            kind: NodeKind::Task { function },
+            output_bytes: task.output_bytes,
+            spec_bytes,
+            args: (args_start, self.args.len() as u32),
+            extra_deps: (deps_start, self.extra_deps.len() as u32),
+        });
+        Ok(())
+    }
+
+    fn note_reference(&mut self, dep: NodeId, by: NodeId) {
+        if let Slot::Referenced { by: first } = &mut self.slots[dep as usize]
+            && *first == dep
+        {
+            *first = by;
+        }
+    }
+
+    /// Adds one shared data object.
+    pub fn add_data(&mut self, data: RawData) -> Result<(), BuildError> {
+        let id = self.define_key(&data.key)?;
+        let content = self
+            .intern_content(data.payload())
+            .map_err(|message| BuildError::at(&data.key.to_string(), message))?;
+        let at = self.args.len() as u32;
+        let deps_at = self.extra_deps.len() as u32;
+        self.slots[id as usize] = Slot::Defined(Node {
+            kind: NodeKind::Data { content },
+            output_bytes: Some(self.contents[content as usize].size_bytes),
+            spec_bytes: 0,
+            args: (at, at),
+            extra_deps: (deps_at, deps_at),
+        });
+        Ok(())
+    }
+
+    /// Checks dependencies and cycles and returns the graph.
+    pub fn finish(self) -> Result<Graph, BuildError> {
+        let mut nodes = Vec::with_capacity(self.slots.len());
+        for (id, slot) in self.slots.into_iter().enumerate() {
+            match slot {
+                Slot::Defined(node) => nodes.push(node),
+                Slot::Referenced { by } => {
+                    return Err(BuildError::at(
+                        &display_key(&self.keys[by as usize]),
+                        format!("depends on missing key {}", display_key(&self.keys[id])),
+                    ));
+                }
+            }
+        }
+        if !nodes
+            .iter()
+            .any(|node| matches!(node.kind, NodeKind::Task { .. }))
+        {
+            return Err(BuildError::whole("the graph has no tasks"));
+        }
+        let mut graph = Graph {
+            name: self.header.name,
+            meta: self.header.meta,
+            measured: self.header.measured,
+            functions: self.functions,
+            contents: self.contents,
+            keys: self.keys,
+            nodes,
+            args: self.args,
+            extra_deps: self.extra_deps,
+            dag: DiGraph::default(),
+            topo_order: Vec::new(),
+        };
+        graph.dag = build_dag(&graph);
+        graph.topo_order = topological_order(&graph)?;
+        Ok(graph)
+    }
+}
+
+fn build_dag(graph: &Graph) -> DiGraph<(), (), u32> {
+    let mut dag = DiGraph::with_capacity(graph.nodes.len(), graph.args.len());
+    for _ in 0..graph.nodes.len() {
+        dag.add_node(());
+    }
+    let mut seen: Vec<NodeId> = Vec::new();
+    for id in graph.node_ids() {
+        seen.clear();
+        let refs = graph.args(id).iter().filter_map(|arg| match arg {
+            Arg::Ref(dep) => Some(*dep),
+            Arg::Payload(_) => None,
+        });
+        seen.extend(refs.chain(graph.extra_deps(id).iter().copied()));
+        seen.sort_unstable();
+        seen.dedup();
+        for &dep in &seen {
+            dag.add_edge(
+                NodeIndex::new(dep as usize),
+                NodeIndex::new(id as usize),
+                (),
+            );
+        }
+    }
+    dag
+}
+
+fn topological_order(graph: &Graph) -> Result<Vec<NodeId>, BuildError> {
+    match petgraph::algo::toposort(&graph.dag, None) {
+        Ok(order) => Ok(order
+            .into_iter()
+            .map(|index| index.index() as NodeId)
+            .collect()),
+        Err(cycle) => {
+            let start = cycle.node_id();
+            let members = petgraph::algo::tarjan_scc(&graph.dag)
+                .into_iter()
+                .find(|component| component.contains(&start))
+                .unwrap_or_else(|| vec![start]);
+            let mut names: Vec<String> = members
+                .iter()
+                .take(6)
+                .map(|index| graph.key_display(index.index() as NodeId))
+                .collect();
+            if members.len() > 6 {
+                names.push(format!("and {} more", members.len() - 6));
+            }
+            Err(BuildError::at(
+                &graph.key_display(start.index() as NodeId),
+                format!("cycle through {}", names.join(" -> ")),
+            ))
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! Task keys as Dask writes them: a string (`'make_mapper-0b1c...'`) or a tuple whose first element
+//! is a name (`('f-77ab', 3)`). Keys are stored as one tagged string so that they intern cheaply
+//! and a string key can never be confused with a tuple key; `layer` is Dask's `key_split`.
+
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::ser::{SerializeSeq, Serializer};
+use std::fmt;
+
+const STRING_TAG: char = 's';
+const TUPLE_TAG: char = 't';
+
+/// An owned key: `s<string>` or `t<compact JSON array>`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Key(Box<str>);
+
+impl Key {
+    /// A string key.
+    pub fn string(name: &str) -> Key {
+        Key(format!("{STRING_TAG}{name}").into())
+    }
+
+    /// A tuple key `(name, index)`, the shape of every chunk key in dask.array.
+    pub fn chunk(name: &str, index: u64) -> Key {
+        let name_json = serde_json::Value::String(name.to_string());
+        Key(format!("{TUPLE_TAG}[{name_json},{index}]").into())
+    }
+
+    /// The tagged form, unique per key; used for interning.
+    pub fn tagged(&self) -> &str {
+        &self.0
+    }
+
+    /// Rebuilds a key from its tagged form.
+    pub fn from_tagged(tagged: &str) -> Key {
+        Key(tagged.into())
+    }
+
+    /// The key's name: the string itself, or a tuple's first element.
+    pub fn name(&self) -> String {
+        key_name(&self.0)
+    }
+
+    /// The layer the key belongs to, as Dask's `key_split` computes it.
+    pub fn layer(&self) -> String {
+        layer_of_name(&self.name())
+    }
+}
+
+/// Name of a tagged key (see [`Key::name`]).
+pub fn key_name(tagged: &str) -> String {
+    match tuple_elements(tagged) {
+        Some(elements) => match elements.first() {
+            Some(serde_json::Value::String(name)) => name.clone(),
+            _ => String::new(),
+        },
+        None => tagged.get(1..).unwrap_or("").to_string(),
+    }
+}
+
+fn tuple_elements(tagged: &str) -> Option<Vec<serde_json::Value>> {
+    let json = tagged.strip_prefix(TUPLE_TAG)?;
+    serde_json::from_str(json).ok()
+}
+
+/// Displays a tagged key the way Python prints it: `name` or `('name', 3)`.
+pub fn display_key(tagged: &str) -> String {
+    match tuple_elements(tagged) {
+        Some(elements) => {
+            let parts: Vec<String> = elements
+                .iter()
+                .map(|element| match element {
+                    serde_json::Value::String(text) => format!("'{text}'"),
+                    other => other.to_string(),
+                })
+                .collect();
+            if parts.len() == 1 {
+                format!("({},)", parts[0])
+            } else {
+                format!("({})", parts.join(", "))
+            }
+        }
+        None => tagged.get(1..).unwrap_or("").to_string(),
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&display_key(&self.0))
+    }
+}
+
+fn is_hex_token(word: &str) -> bool {
+    !word.is_empty() && word.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// Dask's `key_split` on a key name: keep the leading words, drop from the first word that is not
+/// purely alphabetic or that is an 8-character hex token (uuid pieces, tokens, numbers).
+/// `'f-77ab...'` -> `f`, `'make_mapper-0b1c-...'` -> `make_mapper`, `'read-csv-abc'` ->
+/// `read-csv`; a bare 32-character hex name is `data`.
+pub fn layer_of_name(name: &str) -> String {
+    let mut words = name.split('-');
+    let first = words.next().unwrap_or("");
+    let mut layer = if first.chars().next().is_some_and(|c| c.is_alphabetic()) {
+        first.to_string()
+    } else {
+        first
+            .split(',')
+            .next()
+            .unwrap_or("")
+            .trim_matches(|c| "_'()\"".contains(c))
+            .to_string()
+    };
+    for word in words {
+        let alphabetic = !word.is_empty() && word.chars().all(|c| c.is_alphabetic());
+        if alphabetic && !(word.len() == 8 && is_hex_token(word)) {
+            layer.push('-');
+            layer.push_str(word);
+        } else {
+            break;
+        }
+    }
+    if layer.len() == 32 && is_hex_token(&layer) {
+        return "data".to_string();
+    }
+    if layer.is_empty() {
+        return "Other".to_string();
+    }
+    layer
+}
+
+impl serde::Serialize for Key {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match tuple_elements(&self.0) {
+            Some(elements) => {
+                let mut seq = serializer.serialize_seq(Some(elements.len()))?;
+                for element in &elements {
+                    seq.serialize_element(element)?;
+                }
+                seq.end()
+            }
+            None => serializer.serialize_str(self.0.get(1..).unwrap_or("")),
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Key, D::Error> {
+        deserializer.deserialize_any(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Key;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(
+            "a key: a string, or an array [name, index, ...] of a string and integers or strings",
+        )
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Key, E> {
+        Ok(Key::string(value))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Key, A::Error> {
+        let mut tagged = String::with_capacity(32);
+        tagged.push(TUPLE_TAG);
+        tagged.push('[');
+        let first: String = seq
+            .next_element()?
+            .ok_or_else(|| de::Error::custom("a tuple key needs a name as its first element"))?;
+        tagged.push_str(&serde_json::Value::String(first).to_string());
+        while let Some(element) = seq.next_element::<KeyElement>()? {
+            tagged.push(',');
+            match element {
+                KeyElement::Index(index) => tagged.push_str(&index.to_string()),
+                KeyElement::Text(text) => {
+                    tagged.push_str(&serde_json::Value::String(text).to_string())
+                }
+            }
+        }
+        tagged.push(']');
+        Ok(Key(tagged.into()))
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(untagged, expecting = "a tuple key element: an integer or a string")]
+enum KeyElement {
+    Index(i64),
+    Text(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_follow_dask_key_split() {
+        assert_eq!(layer_of_name("f-77ab3c0d5e6f77ab3c0d5e6f77ab3c0d"), "f");
+        assert_eq!(
+            layer_of_name("make_mapper-0b1c2d3e-aaaa-4bbb-8ccc-0123456789ab"),
+            "make_mapper"
+        );
+        assert_eq!(layer_of_name("read-csv-abcdef0123"), "read-csv");
+        assert_eq!(layer_of_name("x"), "x");
+        assert_eq!(layer_of_name("0123456789abcdef0123456789abcdef"), "data");
+        assert_eq!(layer_of_name("('sum-agg', 1)"), "sum");
+    }
+
+    #[test]
+    fn string_and_tuple_keys_round_trip_and_stay_distinct() {
+        let tuple: Key = serde_json::from_str(r#"["f-77ab", 3]"#).unwrap();
+        assert_eq!(tuple.to_string(), "('f-77ab', 3)");
+        assert_eq!(tuple.layer(), "f");
+        assert_eq!(serde_json::to_string(&tuple).unwrap(), r#"["f-77ab",3]"#);
+        assert_eq!(tuple, Key::chunk("f-77ab", 3));
+        let string: Key = serde_json::from_str(r#""[\"f-77ab\",3]""#).unwrap();
+        assert_ne!(string, tuple);
+        assert_eq!(
+            serde_json::to_string(&string).unwrap(),
+            r#""[\"f-77ab\",3]""#
+        );
+    }
+
+    #[test]
+    fn refuses_malformed_keys() {
+        assert!(serde_json::from_str::<Key>("[]").is_err());
+        assert!(serde_json::from_str::<Key>("[1, 2]").is_err());
+        assert!(serde_json::from_str::<Key>(r#"["a", [1]]"#).is_err());
+        assert!(serde_json::from_str::<Key>("12").is_err());
+    }
+}

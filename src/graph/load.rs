@@ -1,0 +1,238 @@
+//! Loads a graph file by streaming it: the top-level object is visited field by field and each task
+//! is handed to the [`GraphBuilder`] as soon as it is parsed, so the file is never held in memory
+//! next to its parsed copy. Every problem becomes an [`InputError`] naming the file and the line
+//! and column (while parsing) or the key (after parsing).
+
+use super::build::{BuildError, GraphBuilder};
+use super::model::Graph;
+use super::raw::{FORMAT_NAME, FORMAT_VERSION, Header, Measured, RawData, RawTask};
+use crate::error::{InputError, Place};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use std::fmt;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+/// Size of the read buffer; large enough that parsing, not I/O calls, dominates.
+const READ_BUFFER_BYTES: usize = 1 << 20;
+
+/// Loads and validates the graph file at `path`.
+pub fn load_graph(path: &Path) -> Result<Graph, InputError> {
+    let file = File::open(path).map_err(|source| InputError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if file.metadata().map(|meta| meta.is_dir()).unwrap_or(false) {
+        return Err(InputError::Read {
+            path: path.to_path_buf(),
+            source: std::io::Error::other("is a directory"),
+        });
+    }
+    read_graph(path, BufReader::with_capacity(READ_BUFFER_BYTES, file))
+}
+
+/// Parses and validates a graph from any reader; `path` names it in errors.
+pub fn read_graph<R: Read>(path: &Path, reader: R) -> Result<Graph, InputError> {
+    let mut builder = GraphBuilder::new();
+    let mut deserializer = serde_json::Deserializer::from_reader(reader);
+    let outcome = (FileSeed {
+        builder: &mut builder,
+    })
+    .deserialize(&mut deserializer)
+    .and_then(|()| deserializer.end());
+    if let Err(error) = outcome {
+        if error.is_io() {
+            return Err(InputError::Read {
+                path: path.to_path_buf(),
+                source: std::io::Error::other(error.to_string()),
+            });
+        }
+        return Err(InputError::from_json(path, &error));
+    }
+    builder.finish().map_err(|error| build_error(path, error))
+}
+
+fn build_error(path: &Path, error: BuildError) -> InputError {
+    let place = error.key.map_or(Place::File, Place::Key);
+    InputError::invalid(path, place, error.message)
+}
+
+struct FileSeed<'a> {
+    builder: &'a mut GraphBuilder,
+}
+
+impl<'de> DeserializeSeed<'de> for FileSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+const FIELDS: &[&str] = &[
+    "format", "version", "name", "meta", "measured", "data", "tasks",
+];
+
+impl<'de> Visitor<'de> for FileSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a graphprof graph: an object with \"format\", \"version\" and \"tasks\"")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut header = Header::default();
+        let (mut format, mut version, mut tasks_seen) = (false, false, false);
+        while let Some(field) = map.next_key::<String>()? {
+            match field.as_str() {
+                "format" => {
+                    let value: String = map.next_value()?;
+                    if value != FORMAT_NAME {
+                        return Err(de::Error::custom(format!(
+                            "\"format\" is \"{value}\", expected \"{FORMAT_NAME}\""
+                        )));
+                    }
+                    format = true;
+                }
+                "version" => {
+                    let value: u64 = map.next_value()?;
+                    if value != FORMAT_VERSION {
+                        return Err(de::Error::custom(format!(
+                            "unknown format version {value}; this graphprof reads version {FORMAT_VERSION}"
+                        )));
+                    }
+                    version = true;
+                }
+                "name" => header.name = Some(map.next_value()?),
+                "meta" => header.meta = map.next_value()?,
+                "measured" => header.measured = Some(map.next_value::<Measured>()?),
+                "data" => map.next_value_seed(ItemsSeed::<RawData> {
+                    builder: self.builder,
+                    add: GraphBuilder::add_data,
+                })?,
+                "tasks" => {
+                    map.next_value_seed(ItemsSeed::<RawTask> {
+                        builder: self.builder,
+                        add: GraphBuilder::add_task,
+                    })?;
+                    tasks_seen = true;
+                }
+                other => return Err(de::Error::unknown_field(other, FIELDS)),
+            }
+        }
+        if !format {
+            return Err(de::Error::missing_field("format"));
+        }
+        if !version {
+            return Err(de::Error::missing_field("version"));
+        }
+        if !tasks_seen {
+            return Err(de::Error::missing_field("tasks"));
+        }
+        self.builder.set_header(header);
+        Ok(())
+    }
+}
+
+/// Streams an array, adding each element to the builder as soon as it is parsed.
+struct ItemsSeed<'a, T> {
+    builder: &'a mut GraphBuilder,
+    add: fn(&mut GraphBuilder, T) -> Result<(), BuildError>,
+}
+
+impl<'de, T: de::Deserialize<'de>> DeserializeSeed<'de> for ItemsSeed<'_, T> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de, T: de::Deserialize<'de>> Visitor<'de> for ItemsSeed<'_, T> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(item) = seq.next_element::<T>()? {
+            (self.add)(self.builder, item).map_err(de::Error::custom)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Graph, String> {
+        read_graph(Path::new("g.json"), text.as_bytes()).map_err(|error| error.to_string())
+    }
+
+    const HEAD: &str = r#""format": "graphprof-graph", "version": 1"#;
+
+    #[test]
+    fn loads_tuple_keys_payloads_and_forward_references() {
+        let text = format!(
+            r#"{{{HEAD}, "tasks": [
+              {{"key": ["f-1", 0], "function": "f", "args": [{{"ref": ["a-1", 0]}},
+                 {{"payload": {{"size_bytes": 10, "digest": "sha256:{hex}", "object_id": 1}}}}]}},
+              {{"key": ["a-1", 0], "function": "arange", "output_bytes": 8000}}
+            ]}}"#,
+            hex = "ab".repeat(32)
+        );
+        let graph = load(&text).unwrap();
+        assert_eq!(graph.task_count(), 2);
+        assert_eq!(graph.contents.len(), 1);
+        assert_eq!(graph.key_display(0), "('f-1', 0)");
+        assert_eq!(graph.dependencies(0), vec![1]);
+        assert_eq!(graph.topological_order(), &[1, 0]);
+    }
+
+    #[test]
+    fn errors_carry_line_column_or_key() {
+        let dup = format!(
+            "{{{HEAD}, \"tasks\": [\n{{\"key\": \"a\", \"function\": \"f\"}},\n{{\"key\": \"a\", \"function\": \"f\"}}]}}"
+        );
+        let message = load(&dup).unwrap_err();
+        assert!(message.starts_with("g.json: line 3, column"), "{message}");
+        assert!(message.contains("key a: duplicate key"), "{message}");
+
+        let missing = format!(
+            r#"{{{HEAD}, "tasks": [{{"key": "b", "function": "f", "deps": ["nowhere"]}}]}}"#
+        );
+        assert_eq!(
+            load(&missing).unwrap_err(),
+            "g.json: key b: depends on missing key nowhere"
+        );
+
+        let cycle = format!(
+            r#"{{{HEAD}, "tasks": [{{"key": "x", "function": "f", "deps": ["y"]}},
+                {{"key": "y", "function": "f", "args": [{{"ref": "x"}}]}}]}}"#
+        );
+        let message = load(&cycle).unwrap_err();
+        assert!(message.contains("cycle through"), "{message}");
+        assert!(message.contains('x') && message.contains('y'), "{message}");
+    }
+
+    #[test]
+    fn bytes_are_hashed_and_checked() {
+        // base64 of "hello"
+        let good = format!(
+            r#"{{{HEAD}, "tasks": [{{"key": "t", "function": "f", "args": [{{"payload": {{"bytes_b64": "aGVsbG8="}}}}]}}]}}"#
+        );
+        let graph = load(&good).unwrap();
+        assert_eq!(graph.contents[0].size_bytes, 5);
+        assert_eq!(
+            graph.contents[0].digest,
+            super::super::model::Digest::of(super::super::model::DigestAlgo::Blake3, b"hello")
+        );
+        let bad = good.replace(
+            "\"bytes_b64\"",
+            &format!("\"digest\": \"blake3:{}\", \"bytes_b64\"", "00".repeat(32)),
+        );
+        assert!(load(&bad).unwrap_err().contains("digest mismatch"));
+    }
+}

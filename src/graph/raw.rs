@@ -1,0 +1,119 @@
+//! The graph file format, version 1, as plain serde structs: what is read from and written to
+//! JSON, before validation. `docs/FORMAT.md` documents every field; `docs/graph.schema.json` is the
+//! JSON Schema. The loader streams tasks through these one at a time.
+
+use super::key::Key;
+use serde::{Deserialize, Serialize};
+
+/// The value of the `format` field.
+pub const FORMAT_NAME: &str = "graphprof-graph";
+/// The only format version this build reads and writes.
+pub const FORMAT_VERSION: u64 = 1;
+
+/// One task, as written in the file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTask {
+    /// The task's key.
+    pub key: Key,
+    /// Name of the function the task runs (a label only; never executed).
+    pub function: String,
+    /// Arguments in order: references to other keys, or embedded payloads.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<RawArg>,
+    /// Dependencies not already named by a `ref` argument.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deps: Vec<Key>,
+    /// Size of the task's result in bytes, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_bytes: Option<u64>,
+    /// Serialized size of the task without its payloads; 64 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec_bytes: Option<u64>,
+}
+
+/// One argument of a task: `{"ref": KEY}` or `{"payload": {...}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum RawArg {
+    /// The result of another task, or a data object: a dependency.
+    Ref(Key),
+    /// An object embedded in the task.
+    Payload(RawPayload),
+}
+
+/// An embedded object: its size and content identity, optionally its bytes and object identity.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPayload {
+    /// Serialized (pickled) size in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_bytes: Option<u64>,
+    /// Content digest `blake3:HEX` or `sha256:HEX`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// The serialized bytes, standard base64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_b64: Option<String>,
+    /// Object identity: payloads with the same id are the same Python object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_id: Option<u64>,
+    /// A label such as the Python type name.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_name: Option<String>,
+}
+
+/// A shared data object already on the cluster (scattered), referenced by key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawData {
+    /// The data object's key.
+    pub key: Key,
+    /// Serialized size in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_bytes: Option<u64>,
+    /// Content digest `blake3:HEX` or `sha256:HEX`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// The serialized bytes, standard base64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_b64: Option<String>,
+    /// A label such as the Python type name.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_name: Option<String>,
+}
+
+impl RawData {
+    /// The data object's content description, in the shape payloads use.
+    pub fn payload(&self) -> RawPayload {
+        RawPayload {
+            size_bytes: self.size_bytes,
+            digest: self.digest.clone(),
+            bytes_b64: self.bytes_b64.clone(),
+            object_id: None,
+            type_name: self.type_name.clone(),
+        }
+    }
+}
+
+/// Figures measured outside graphprof, e.g. by the Dask exporter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Measured {
+    /// Bytes distributed reported sending for this graph.
+    pub wire_bytes: u64,
+    /// Where the figure comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+/// Everything in a graph file except its tasks and data objects.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Header {
+    /// A label for reports.
+    pub name: Option<String>,
+    /// Free-form provenance, shown and never interpreted.
+    pub meta: serde_json::Map<String, serde_json::Value>,
+    /// Figures measured outside graphprof.
+    pub measured: Option<Measured>,
+}

@@ -1,0 +1,152 @@
+//! Writes graph files in format version 1: the header, the data objects, then one task per line,
+//! streamed from an iterator so a million-task graph is never held as JSON in memory. Also turns a
+//! loaded [`Graph`] back into raw tasks (for `rewrite`).
+
+use super::key::Key;
+use super::model::{Arg, Content, Graph, NodeKind, PayloadUse};
+use super::raw::{
+    FORMAT_NAME, FORMAT_VERSION, Header, Measured, RawArg, RawData, RawPayload, RawTask,
+};
+use base64::Engine as _;
+use serde::Serialize;
+use std::io::{self, Write};
+
+/// A graph as raw parts, ready to be written or built.
+pub struct RawGraph<'a> {
+    /// Name, provenance, measured figures.
+    pub header: Header,
+    /// Shared data objects.
+    pub data: Vec<RawData>,
+    /// Tasks, produced one at a time.
+    pub tasks: Box<dyn Iterator<Item = RawTask> + 'a>,
+}
+
+#[derive(Serialize)]
+struct HeaderOut<'a> {
+    format: &'static str,
+    version: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    meta: &'a serde_json::Map<String, serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    measured: Option<&'a Measured>,
+}
+
+/// Writes the graph as JSON, one data object or task per line. Returns the task count.
+pub fn write_graph<W: Write>(graph: RawGraph<'_>, out: &mut W) -> io::Result<u64> {
+    let header = HeaderOut {
+        format: FORMAT_NAME,
+        version: FORMAT_VERSION,
+        name: graph.header.name.as_deref(),
+        meta: &graph.header.meta,
+        measured: graph.header.measured.as_ref(),
+    };
+    let header_json = serde_json::to_string(&header).map_err(io::Error::other)?;
+    // Drop the closing brace: data and tasks follow in the same object.
+    out.write_all(header_json[..header_json.len() - 1].as_bytes())?;
+    if !graph.data.is_empty() {
+        out.write_all(b",\n\"data\": [")?;
+        write_items(graph.data.into_iter(), out)?;
+        out.write_all(b"]")?;
+    }
+    out.write_all(b",\n\"tasks\": [")?;
+    let count = write_items(graph.tasks, out)?;
+    out.write_all(b"]}\n")?;
+    Ok(count)
+}
+
+fn write_items<T: Serialize, W: Write>(
+    items: impl Iterator<Item = T>,
+    out: &mut W,
+) -> io::Result<u64> {
+    let mut count = 0u64;
+    for item in items {
+        out.write_all(if count == 0 { b"\n" } else { b",\n" })?;
+        serde_json::to_writer(&mut *out, &item).map_err(io::Error::other)?;
+        count += 1;
+    }
+    if count > 0 {
+        out.write_all(b"\n")?;
+    }
+    Ok(count)
+}
+
+/// A content as it is written in a payload or data object.
+pub fn raw_payload(content: &Content, object_id: Option<u64>) -> RawPayload {
+    RawPayload {
+        size_bytes: Some(content.size_bytes),
+        digest: Some(content.digest.to_string()),
+        bytes_b64: content
+            .bytes
+            .as_ref()
+            .map(|bytes| base64::engine::general_purpose::STANDARD.encode(bytes)),
+        object_id,
+        type_name: content.type_name.clone(),
+    }
+}
+
+/// The raw form of a loaded graph, with each payload use passed through `map_payload` (which
+/// may turn it into a reference), so rewrites share this walk.
+pub fn graph_to_raw<'a>(
+    graph: &'a Graph,
+    data: Vec<RawData>,
+    extra_tasks: Vec<RawTask>,
+    map_payload: impl Fn(PayloadUse) -> RawArg + 'a,
+) -> RawGraph<'a> {
+    let mut all_data: Vec<RawData> = graph
+        .node_ids()
+        .filter_map(|id| match graph.node(id).kind {
+            NodeKind::Data { content } => {
+                let payload = raw_payload(&graph.contents[content as usize], None);
+                Some(RawData {
+                    key: graph.key(id),
+                    size_bytes: payload.size_bytes,
+                    digest: payload.digest,
+                    bytes_b64: payload.bytes_b64,
+                    type_name: payload.type_name,
+                })
+            }
+            NodeKind::Task { .. } => None,
+        })
+        .collect();
+    all_data.extend(data);
+    let tasks = graph
+        .topological_order()
+        .iter()
+        .copied()
+        .filter_map(move |id| {
+            let function = graph.function(id)?.to_string();
+            let node = graph.node(id);
+            let args = graph
+                .args(id)
+                .iter()
+                .map(|arg| match *arg {
+                    Arg::Ref(dep) => RawArg::Ref(graph.key(dep)),
+                    Arg::Payload(payload) => map_payload(payload),
+                })
+                .collect();
+            let deps: Vec<Key> = graph
+                .extra_deps(id)
+                .iter()
+                .map(|&dep| graph.key(dep))
+                .collect();
+            Some(RawTask {
+                key: graph.key(id),
+                function,
+                args,
+                deps,
+                output_bytes: node.output_bytes,
+                spec_bytes: Some(node.spec_bytes),
+            })
+        });
+    RawGraph {
+        header: Header {
+            name: graph.name.clone(),
+            meta: graph.meta.clone(),
+            measured: graph.measured.clone(),
+        },
+        data: all_data,
+        tasks: Box::new(extra_tasks.into_iter().chain(tasks)),
+    }
+}

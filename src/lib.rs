@@ -1,0 +1,8 @@
+//! graphprof: finds and measures memory waste in Dask-style task graphs, and proves the fix.
+//!
+//! Data flows one way: graph -> analysis -> run -> samples -> report. `commands` (in the binary)
+//! is the only place that wires the stages together.
+
+pub mod error;
+pub mod graph;
+pub mod units;

@@ -1,0 +1,128 @@
+//! Byte sizes as users write and read them: parsing `240KiB`, `10MB`, `1.5 GiB` or plain bytes,
+//! and formatting a byte count for humans (`12.4 MiB`).
+
+use std::fmt;
+
+/// Largest size graphprof accepts anywhere a size is given: 1 TiB.
+pub const MAX_SIZE_BYTES: u64 = 1 << 40;
+
+/// A size that could not be parsed, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid size '{input}': {reason}")]
+pub struct SizeError {
+    /// What the user wrote.
+    pub input: String,
+    /// Why it was refused.
+    pub reason: String,
+}
+
+/// Parses a size: a non-negative number with an optional unit. `KB`, `MB`, `GB`, `TB` are powers
+/// of 1000 (as Dask's `parse_bytes`), `KiB`, `MiB`, `GiB`, `TiB` powers of 1024, `B` or nothing
+/// bytes. Units are case-insensitive; a space between number and unit is allowed.
+pub fn parse_size(input: &str) -> Result<u64, SizeError> {
+    let err = |reason: &str| SizeError {
+        input: input.to_string(),
+        reason: reason.to_string(),
+    };
+    let text = input.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    if number.is_empty() {
+        return Err(err("expected a number such as 240KiB, 10MB or 4096"));
+    }
+    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "m" | "mb" => 1_000_000,
+        "g" | "gb" => 1_000_000_000,
+        "t" | "tb" => 1_000_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "tib" => 1 << 40,
+        _ => return Err(err("unknown unit (use B, KB, MB, GB, KiB, MiB, GiB)")),
+    };
+    let value: f64 = number.parse().map_err(|_| err("not a number"))?;
+    let bytes = (value * multiplier as f64).round();
+    if !bytes.is_finite() || bytes > MAX_SIZE_BYTES as f64 {
+        return Err(err("larger than the 1 TiB limit"));
+    }
+    Ok(bytes as u64)
+}
+
+/// A byte count that displays in binary units: `512 B`, `240.0 KiB`, `12.4 MiB`, `1.50 GiB`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bytes(pub u64);
+
+impl fmt::Display for Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+        if self.0 < 1024 {
+            return write!(f, "{} B", self.0);
+        }
+        let mut value = self.0 as f64 / 1024.0;
+        let mut unit = 0;
+        while value >= 1024.0 && unit < UNITS.len() - 1 {
+            value /= 1024.0;
+            unit += 1;
+        }
+        if value >= 100.0 {
+            write!(f, "{value:.0} {}", UNITS[unit])
+        } else if value >= 10.0 {
+            write!(f, "{value:.1} {}", UNITS[unit])
+        } else {
+            write!(f, "{value:.2} {}", UNITS[unit])
+        }
+    }
+}
+
+/// A signed byte difference for change reports: `+1.20 MiB`, `-240 KiB`, `0 B`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BytesDelta(pub i128);
+
+impl fmt::Display for BytesDelta {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let magnitude = Bytes(self.0.unsigned_abs().min(u64::MAX as u128) as u64);
+        match self.0.signum() {
+            1 => write!(f, "+{magnitude}"),
+            -1 => write!(f, "-{magnitude}"),
+            _ => write!(f, "{magnitude}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_decimal_and_binary_units() {
+        assert_eq!(parse_size("240KiB"), Ok(245_760));
+        assert_eq!(parse_size("10MB"), Ok(10_000_000));
+        assert_eq!(parse_size("10 mb"), Ok(10_000_000));
+        assert_eq!(parse_size("1.5GiB"), Ok(1_610_612_736));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("7B"), Ok(7));
+    }
+
+    #[test]
+    fn refuses_garbage_negative_and_absurd() {
+        assert!(parse_size("").is_err());
+        assert!(parse_size("-5").is_err());
+        assert!(parse_size("12 parsecs").is_err());
+        assert!(parse_size("2TiB").is_err());
+        assert!(parse_size("1.2.3").is_err());
+    }
+
+    #[test]
+    fn formats_binary_units() {
+        assert_eq!(Bytes(512).to_string(), "512 B");
+        assert_eq!(Bytes(245_760).to_string(), "240 KiB");
+        assert_eq!(Bytes(13_002_342).to_string(), "12.4 MiB");
+        assert_eq!(Bytes(1_610_612_736).to_string(), "1.50 GiB");
+        assert_eq!(BytesDelta(-245_760).to_string(), "-240 KiB");
+        assert_eq!(BytesDelta(2048).to_string(), "+2.00 KiB");
+    }
+}
