@@ -3,6 +3,9 @@
 //! Data flows one way: graph -> analysis -> run -> samples -> report. `commands` (in the binary)
 //! is the only place that wires the stages together.
 
+pub mod analyze;
 pub mod error;
 pub mod graph;
+pub mod output;
+pub mod report;
 pub mod units;

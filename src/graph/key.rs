@@ -48,11 +48,17 @@ impl Key {
 
 /// Name of a tagged key (see [`Key::name`]).
 pub fn key_name(tagged: &str) -> String {
-    match tuple_elements(tagged) {
-        Some(elements) => match elements.first() {
-            Some(serde_json::Value::String(name)) => name.clone(),
-            _ => String::new(),
-        },
+    match tagged.strip_prefix(TUPLE_TAG) {
+        // Parse only the first element: `t["name",3]` -> `name`.
+        Some(json) => json
+            .get(1..)
+            .and_then(|rest| {
+                serde_json::Deserializer::from_str(rest)
+                    .into_iter::<String>()
+                    .next()
+                    .and_then(Result::ok)
+            })
+            .unwrap_or_default(),
         None => tagged.get(1..).unwrap_or("").to_string(),
     }
 }

@@ -34,7 +34,7 @@ struct HeaderOut<'a> {
 }
 
 /// Writes the graph as JSON, one data object or task per line. Returns the task count.
-pub fn write_graph<W: Write>(graph: RawGraph<'_>, out: &mut W) -> io::Result<u64> {
+pub fn write_graph<W: Write + ?Sized>(graph: RawGraph<'_>, out: &mut W) -> io::Result<u64> {
     let header = HeaderOut {
         format: FORMAT_NAME,
         version: FORMAT_VERSION,
@@ -44,7 +44,7 @@ pub fn write_graph<W: Write>(graph: RawGraph<'_>, out: &mut W) -> io::Result<u64
     };
     let header_json = serde_json::to_string(&header).map_err(io::Error::other)?;
     // Drop the closing brace: data and tasks follow in the same object.
-    out.write_all(header_json[..header_json.len() - 1].as_bytes())?;
+    out.write_all(&header_json.as_bytes()[..header_json.len() - 1])?;
     if !graph.data.is_empty() {
         out.write_all(b",\n\"data\": [")?;
         write_items(graph.data.into_iter(), out)?;
@@ -56,7 +56,7 @@ pub fn write_graph<W: Write>(graph: RawGraph<'_>, out: &mut W) -> io::Result<u64
     Ok(count)
 }
 
-fn write_items<T: Serialize, W: Write>(
+fn write_items<T: Serialize, W: Write + ?Sized>(
     items: impl Iterator<Item = T>,
     out: &mut W,
 ) -> io::Result<u64> {

@@ -1,0 +1,151 @@
+//! Pure functions from a [`Graph`] to an [`Analysis`]: sizes (wire and materialised, per layer,
+//! function and task), duplicated payloads found by content, the graph's structure, whether Dask's
+//! large-graph warning would fire, and what the scatter and delayed strategies would save. Nothing
+//! here prints; `report` renders an `Analysis`.
+
+pub mod duplication;
+pub mod predict;
+pub mod sizes;
+pub mod structure;
+
+use crate::graph::Graph;
+use serde::{Deserialize, Serialize};
+
+pub use duplication::DuplicatedPayload;
+pub use predict::{Blame, StrategyPrediction, WarningVerdict};
+pub use sizes::{GroupSize, Sizes, TaskSize};
+pub use structure::Structure;
+
+/// Value of the `schema` field of an analysis report.
+pub const ANALYSIS_SCHEMA: &str = "graphprof-analysis";
+/// Version of the analysis report schema.
+pub const ANALYSIS_VERSION: u32 = 1;
+/// Dask's default `distributed.admin.large-graph-warning-threshold`: "10MB", i.e. 10**7 bytes.
+pub const DASK_WARNING_THRESHOLD_BYTES: u64 = 10_000_000;
+
+/// What an analysis looks at, beyond the graph.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AnalyzeOptions {
+    /// The large-graph warning threshold the prediction uses.
+    pub warning_threshold_bytes: u64,
+    /// Workers assumed for the strategy predictions (scatter broadcasts one copy to each).
+    pub workers: u32,
+    /// How many rows the largest-task and group tables keep.
+    pub top: usize,
+    /// How many example keys a duplicated payload lists.
+    pub examples: usize,
+}
+
+impl Default for AnalyzeOptions {
+    fn default() -> Self {
+        AnalyzeOptions {
+            warning_threshold_bytes: DASK_WARNING_THRESHOLD_BYTES,
+            workers: 4,
+            top: 10,
+            examples: 3,
+        }
+    }
+}
+
+/// Identity and counts of the analysed graph.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct GraphSummary {
+    /// The graph's name from its file or generator.
+    pub name: Option<String>,
+    /// Where the graph came from: a path, or `generated:...`.
+    pub source: String,
+    /// Number of tasks.
+    pub tasks: u64,
+    /// Number of shared data objects (scattered data).
+    pub data_objects: u64,
+    /// Number of dependency edges.
+    pub edges: u64,
+    /// Number of distinct payload contents.
+    pub distinct_payloads: u64,
+    /// Number of distinct functions.
+    pub functions: u64,
+    /// Number of layers.
+    pub layers: u64,
+}
+
+/// The whole analysis of one graph; the JSON report of `graphprof analyze`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Analysis {
+    /// Always `graphprof-analysis`.
+    pub schema: String,
+    /// Schema version, 1.
+    pub version: u32,
+    /// The options the analysis ran with.
+    pub options: AnalyzeOptions,
+    /// Identity and counts.
+    pub graph: GraphSummary,
+    /// Totals: wire, materialised, results, data.
+    pub sizes: Sizes,
+    /// Per layer (Dask's key prefix), largest materialised first.
+    pub layers: Vec<GroupSize>,
+    /// Per function, largest materialised first.
+    pub functions: Vec<GroupSize>,
+    /// The tasks with the most materialised bytes.
+    pub largest_tasks: Vec<TaskSize>,
+    /// Payloads embedded more than once, most wasted bytes first.
+    pub duplicates: Vec<DuplicatedPayload>,
+    /// Sum of `wasted_bytes` over `duplicates`.
+    pub duplicated_bytes: u64,
+    /// Materialised bytes divided by what they would be with one copy of each payload.
+    pub duplication_ratio: f64,
+    /// Whether Dask's large-graph warning would fire, and whom to blame.
+    pub warning: WarningVerdict,
+    /// The graph as given, scattered, and delayed: wire, held and peak bytes.
+    pub strategies: Vec<StrategyPrediction>,
+    /// Shape of the dependency graph.
+    pub structure: Structure,
+}
+
+/// Analyses a graph. `source` names where it came from in the report.
+pub fn analyze(graph: &Graph, source: &str, options: &AnalyzeOptions) -> Analysis {
+    let layers = sizes::LayerIndex::new(graph);
+    let duplicates = duplication::find_duplicates(graph, &layers, options.examples);
+    let duplicated_bytes = duplicates.iter().map(|d| d.wasted_bytes).sum::<u64>();
+    let sizes = sizes::totals(graph);
+    let unique_bytes = sizes.materialised_bytes.saturating_sub(duplicated_bytes);
+    let duplication_ratio = if unique_bytes == 0 {
+        1.0
+    } else {
+        sizes.materialised_bytes as f64 / unique_bytes as f64
+    };
+    let layer_sizes = sizes::by_layer(graph, &layers, &duplicates);
+    let function_sizes = sizes::by_function(graph);
+    let warning = predict::warning(graph, &sizes, &duplicates, options.warning_threshold_bytes);
+    let strategies = predict::strategies(graph, &sizes, &duplicates, options.workers);
+    let structure = structure::structure(graph);
+    Analysis {
+        schema: ANALYSIS_SCHEMA.to_string(),
+        version: ANALYSIS_VERSION,
+        options: options.clone(),
+        graph: GraphSummary {
+            name: graph.name.clone(),
+            source: source.to_string(),
+            tasks: graph.task_count() as u64,
+            data_objects: (graph.node_count() - graph.task_count()) as u64,
+            edges: structure.edges,
+            distinct_payloads: graph.contents.len() as u64,
+            functions: graph.functions.len() as u64,
+            layers: layer_sizes.len() as u64,
+        },
+        sizes,
+        layers: truncate(layer_sizes, options.top),
+        functions: truncate(function_sizes, options.top),
+        largest_tasks: sizes::largest_tasks(graph, &layers, options.top),
+        duplicates,
+        duplicated_bytes,
+        duplication_ratio,
+        warning,
+        strategies,
+        structure,
+    }
+}
+
+fn truncate<T>(mut rows: Vec<T>, top: usize) -> Vec<T> {
+    rows.truncate(top.max(1));
+    rows
+}

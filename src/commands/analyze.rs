@@ -1,0 +1,48 @@
+//! `graphprof analyze`: loads (or generates) a graph, analyses it, writes the report.
+
+use crate::cli::AnalyzeArgs;
+use anyhow::anyhow;
+use graphprof::analyze::{AnalyzeOptions, analyze};
+use graphprof::graph::generate::{GeneratorKind, generate_graph, kind_name};
+use graphprof::graph::{Graph, load_graph};
+use graphprof::output::{Destination, write_to};
+use graphprof::report::analysis::render;
+
+pub fn run(args: AnalyzeArgs) -> anyhow::Result<i32> {
+    let (graph, source) = load_or_generate(&args)?;
+    let options = AnalyzeOptions {
+        warning_threshold_bytes: args.warning_threshold,
+        workers: args.workers,
+        top: args.top,
+        ..AnalyzeOptions::default()
+    };
+    let analysis = analyze(&graph, &source, &options);
+    let text = render(&analysis, args.format);
+    write_to(&Destination::from_arg(args.output.as_deref()), |out| {
+        out.write_all(text.as_bytes())
+    })?;
+    Ok(graphprof::error::EXIT_OK)
+}
+
+fn load_or_generate(args: &AnalyzeArgs) -> anyhow::Result<(Graph, String)> {
+    match &args.graph {
+        Some(path) => Ok((load_graph(path)?, path.display().to_string())),
+        None => {
+            let options = super::generate_options(
+                GeneratorKind::MapBlocks,
+                &args.generator,
+                args.strategy,
+                false,
+            );
+            let graph = generate_graph(&options).map_err(|message| anyhow!(message))?;
+            let source = format!(
+                "generated: {} --chunks {} --payload-bytes {} --strategy {}",
+                kind_name(options.kind),
+                options.chunks,
+                options.payload_bytes,
+                options.strategy
+            );
+            Ok((graph, source))
+        }
+    }
+}

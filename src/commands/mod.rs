@@ -1,0 +1,36 @@
+//! One file per subcommand: typed options in, library calls, reports out. The only place where
+//! the stages (graph, analysis, run, samples, report) are wired together.
+
+mod analyze;
+mod generate;
+
+use crate::cli::{Command, GeneratorArgs};
+use graphprof::graph::Strategy;
+use graphprof::graph::generate::{GenerateOptions, GeneratorKind};
+
+/// Runs a subcommand and returns the process exit code.
+pub fn run(command: Command) -> anyhow::Result<i32> {
+    match command {
+        Command::Generate(args) => generate::run(args),
+        Command::Analyze(args) => analyze::run(args),
+    }
+}
+
+/// Generator options from the shared arguments.
+pub fn generate_options(
+    kind: GeneratorKind,
+    args: &GeneratorArgs,
+    strategy: Strategy,
+    with_bytes: bool,
+) -> GenerateOptions {
+    GenerateOptions {
+        kind,
+        chunks: args.chunks,
+        payload_bytes: args.payload_bytes,
+        strategy,
+        seed: args.seed,
+        with_bytes,
+        fan_in: args.fan_in,
+        chunk_bytes: args.chunk_bytes,
+    }
+}

@@ -1,0 +1,278 @@
+//! Renders an [`Analysis`] for humans: the terminal summary (whose first screen answers the
+//! questions a user has) and Markdown. The JSON report is the struct itself, serialised.
+
+use super::table::Table;
+use crate::analyze::predict::short_digest;
+use crate::analyze::{Analysis, DuplicatedPayload, GroupSize};
+use crate::units::{Bytes, BytesDelta};
+
+/// Output format of `analyze`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AnalysisFormat {
+    /// Human summary.
+    Text,
+    /// The full report as JSON (schema `graphprof-analysis`, version 1).
+    Json,
+    /// Markdown, for a CI page or an issue.
+    Markdown,
+}
+
+/// Renders the analysis in the chosen format.
+pub fn render(analysis: &Analysis, format: AnalysisFormat) -> String {
+    match format {
+        AnalysisFormat::Text => text(analysis),
+        AnalysisFormat::Markdown => markdown(analysis),
+        AnalysisFormat::Json => {
+            let mut json = serde_json::to_string_pretty(analysis)
+                .unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}"));
+            json.push('\n');
+            json
+        }
+    }
+}
+
+fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn sizes_table(a: &Analysis) -> Table {
+    let s = &a.sizes;
+    let mut table = Table::new(&["size", "bytes", "what it is"], &[1]);
+    table.row(vec![
+        "wire".into(),
+        Bytes(s.wire_bytes).to_string(),
+        "the one message the client sends; Dask's warning sees this".into(),
+    ]);
+    if let Some(measured) = s.wire_bytes_measured {
+        table.row(vec![
+            "wire (measured)".into(),
+            Bytes(measured).to_string(),
+            "what distributed reported sending".into(),
+        ]);
+    }
+    table.row(vec![
+        "materialised".into(),
+        Bytes(s.materialised_bytes).to_string(),
+        "what the tasks hold once deserialised one by one".into(),
+    ]);
+    table.row(vec![
+        "duplicated".into(),
+        Bytes(a.duplicated_bytes).to_string(),
+        format!(
+            "wasted by payload copies (x{:.1} duplication)",
+            a.duplication_ratio
+        ),
+    ]);
+    table.row(vec![
+        "results".into(),
+        Bytes(s.output_bytes).to_string(),
+        "sum of the tasks' result sizes".into(),
+    ]);
+    if s.data_bytes > 0 {
+        table.row(vec![
+            "data".into(),
+            Bytes(s.data_bytes).to_string(),
+            "shared (scattered) data objects, once each".into(),
+        ]);
+    }
+    table
+}
+
+fn duplicates_table(duplicates: &[DuplicatedPayload]) -> Table {
+    let mut table = Table::new(
+        &[
+            "payload", "type", "size", "copies", "objects", "wasted", "layers", "e.g.",
+        ],
+        &[2, 3, 4, 5],
+    );
+    for d in duplicates {
+        table.row(vec![
+            short_digest(&d.digest),
+            d.type_name.clone().unwrap_or_else(|| "-".into()),
+            Bytes(d.size_bytes).to_string(),
+            count(d.copies),
+            count(d.objects),
+            Bytes(d.wasted_bytes).to_string(),
+            d.layers
+                .iter()
+                .map(|l| l.layer.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            d.example_keys.join(", "),
+        ]);
+    }
+    table
+}
+
+fn groups_table(first: &str, groups: &[GroupSize], with_wasted: bool) -> Table {
+    let mut header = vec![first, "tasks", "wire", "materialised", "results"];
+    if with_wasted {
+        header.push("wasted");
+    }
+    let mut table = Table::new(&header, &[1, 2, 3, 4, 5]);
+    for g in groups {
+        let mut row = vec![
+            g.name.clone(),
+            count(g.tasks),
+            Bytes(g.wire_bytes).to_string(),
+            Bytes(g.materialised_bytes).to_string(),
+            Bytes(g.output_bytes).to_string(),
+        ];
+        if with_wasted {
+            row.push(Bytes(g.wasted_bytes).to_string());
+        }
+        table.row(row);
+    }
+    table
+}
+
+fn tasks_table(a: &Analysis) -> Table {
+    let mut table = Table::new(&["task", "layer", "materialised", "payloads"], &[2, 3]);
+    for t in &a.largest_tasks {
+        table.row(vec![
+            t.key.clone(),
+            t.layer.clone(),
+            Bytes(t.materialised_bytes).to_string(),
+            count(t.payloads),
+        ]);
+    }
+    table
+}
+
+fn strategies_table(a: &Analysis) -> Table {
+    let mut table = Table::new(
+        &[
+            "strategy",
+            "wire",
+            "materialised",
+            "held",
+            "transient",
+            "saves (held)",
+        ],
+        &[1, 2, 3, 4, 5],
+    );
+    for s in &a.strategies {
+        table.row(vec![
+            s.strategy.clone(),
+            Bytes(s.wire_bytes).to_string(),
+            Bytes(s.materialised_bytes).to_string(),
+            Bytes(s.held_bytes).to_string(),
+            Bytes(s.transient_bytes).to_string(),
+            BytesDelta(i128::from(s.saved_held_bytes)).to_string(),
+        ]);
+    }
+    table
+}
+
+fn verdict_line(a: &Analysis) -> String {
+    let w = &a.warning;
+    let mark = if w.fires {
+        "WARNING FIRES"
+    } else if w.silent_growth {
+        "SILENT GROWTH"
+    } else {
+        "ok"
+    };
+    format!("{mark}: {}", w.explanation)
+}
+
+fn structure_line(a: &Analysis) -> String {
+    let s = &a.structure;
+    format!(
+        "depth {}, widest level {}, {} roots, {} leaves, max fan-in {} ({}), max fan-out {} ({}), {} components",
+        count(s.depth),
+        count(s.widest_level),
+        count(s.roots),
+        count(s.leaves),
+        count(s.max_fan_in),
+        s.max_fan_in_key,
+        count(s.max_fan_out),
+        s.max_fan_out_key,
+        count(s.components)
+    )
+}
+
+fn title(a: &Analysis) -> String {
+    let g = &a.graph;
+    format!(
+        "{} ({}): {} tasks, {} data objects, {} edges, {} layers, {} distinct payloads",
+        g.name.as_deref().unwrap_or("graph"),
+        g.source,
+        count(g.tasks),
+        count(g.data_objects),
+        count(g.edges),
+        count(g.layers),
+        count(g.distinct_payloads)
+    )
+}
+
+/// The terminal summary.
+pub fn text(a: &Analysis) -> String {
+    let mut out = String::new();
+    out.push_str(&title(a));
+    out.push_str("\n\n");
+    out.push_str(&sizes_table(a).to_text(2));
+    out.push('\n');
+    out.push_str(&verdict_line(a));
+    out.push_str("\n\n");
+    if a.duplicates.is_empty() {
+        out.push_str(
+            "Duplicated payloads: none (no content is embedded in more than one task).\n\n",
+        );
+    } else {
+        out.push_str(&format!(
+            "Duplicated payloads ({}, found by content):\n",
+            a.duplicates.len()
+        ));
+        out.push_str(&duplicates_table(&a.duplicates).to_text(2));
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "Strategies ({} workers; held = while the results are held):\n",
+        a.options.workers
+    ));
+    out.push_str(&strategies_table(a).to_text(2));
+    out.push_str("\nLayers:\n");
+    out.push_str(&groups_table("layer", &a.layers, true).to_text(2));
+    out.push_str("\nFunctions:\n");
+    out.push_str(&groups_table("function", &a.functions, false).to_text(2));
+    out.push_str("\nLargest tasks:\n");
+    out.push_str(&tasks_table(a).to_text(2));
+    out.push_str("\nStructure: ");
+    out.push_str(&structure_line(a));
+    out.push('\n');
+    out
+}
+
+/// Markdown for a CI page or an issue.
+pub fn markdown(a: &Analysis) -> String {
+    let mut out = format!("## graphprof analysis: {}\n\n", title(a));
+    out.push_str(&sizes_table(a).to_markdown());
+    out.push_str(&format!("\n**{}**\n\n", verdict_line(a)));
+    out.push_str("### Duplicated payloads\n\n");
+    if a.duplicates.is_empty() {
+        out.push_str("None.\n\n");
+    } else {
+        out.push_str(&duplicates_table(&a.duplicates).to_markdown());
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "### Strategies ({} workers)\n\n",
+        a.options.workers
+    ));
+    out.push_str(&strategies_table(a).to_markdown());
+    out.push_str("\n### Layers\n\n");
+    out.push_str(&groups_table("layer", &a.layers, true).to_markdown());
+    out.push_str("\n### Largest tasks\n\n");
+    out.push_str(&tasks_table(a).to_markdown());
+    out.push_str(&format!("\nStructure: {}\n", structure_line(a)));
+    out
+}

@@ -1,0 +1,5 @@
+//! Output formats, one file each: tables shared by the human formats, and the renderers of each
+//! report. Nothing here computes a figure; it only shows what the earlier stages produced.
+
+pub mod analysis;
+pub mod table;

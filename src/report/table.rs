@@ -1,0 +1,115 @@
+//! A plain table shared by every human-readable report: aligned columns for the terminal, a pipe
+//! table for Markdown. Numeric-looking columns are right-aligned.
+
+/// A table: a header row and data rows of the same width.
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+    right: Vec<bool>,
+}
+
+impl Table {
+    /// A table with these column names; columns listed in `right_aligned` hold numbers.
+    pub fn new(header: &[&str], right_aligned: &[usize]) -> Self {
+        Table {
+            header: header.iter().map(|h| h.to_string()).collect(),
+            rows: Vec::new(),
+            right: (0..header.len())
+                .map(|i| right_aligned.contains(&i))
+                .collect(),
+        }
+    }
+
+    /// Adds a row; missing cells are blank, extra cells are dropped.
+    pub fn row(&mut self, cells: Vec<String>) {
+        let mut cells = cells;
+        cells.resize(self.header.len(), String::new());
+        self.rows.push(cells);
+    }
+
+    /// Whether the table has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Aligned text, indented by `indent` spaces, one line per row plus the header.
+    pub fn to_text(&self, indent: usize) -> String {
+        let widths: Vec<usize> = (0..self.header.len())
+            .map(|col| {
+                self.rows
+                    .iter()
+                    .map(|row| row[col].chars().count())
+                    .chain([self.header[col].chars().count()])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let mut out = String::new();
+        for row in std::iter::once(&self.header).chain(&self.rows) {
+            let cells: Vec<String> = row
+                .iter()
+                .enumerate()
+                .map(|(col, cell)| {
+                    let pad = widths[col].saturating_sub(cell.chars().count());
+                    if self.right[col] {
+                        format!("{}{cell}", " ".repeat(pad))
+                    } else {
+                        format!("{cell}{}", " ".repeat(pad))
+                    }
+                })
+                .collect();
+            out.push_str(&" ".repeat(indent));
+            out.push_str(cells.join("  ").trim_end());
+            out.push('\n');
+        }
+        out
+    }
+
+    /// A Markdown pipe table; `|` in cells is escaped.
+    pub fn to_markdown(&self) -> String {
+        let escape = |cell: &str| cell.replace('|', "\\|");
+        let mut out = String::new();
+        out.push_str(&format!(
+            "| {} |\n",
+            self.header
+                .iter()
+                .map(|h| escape(h))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        ));
+        let rule: Vec<&str> = self
+            .right
+            .iter()
+            .map(|&right| if right { "---:" } else { "---" })
+            .collect();
+        out.push_str(&format!("| {} |\n", rule.join(" | ")));
+        for row in &self.rows {
+            out.push_str(&format!(
+                "| {} |\n",
+                row.iter()
+                    .map(|c| escape(c))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            ));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aligns_text_and_escapes_markdown() {
+        let mut table = Table::new(&["name", "bytes"], &[1]);
+        table.row(vec!["a|b".into(), "5".into()]);
+        table.row(vec!["long name".into(), "12345".into()]);
+        let text = table.to_text(2);
+        assert_eq!(text.lines().nth(1), Some("  a|b           5"));
+        let markdown = table.to_markdown();
+        assert!(markdown.contains("| a\\|b | 5 |"), "{markdown}");
+        assert!(markdown.contains("| --- | ---: |"), "{markdown}");
+    }
+}
