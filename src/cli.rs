@@ -5,6 +5,7 @@ use clap::{Args, Parser, Subcommand};
 use graphprof::graph::Strategy;
 use graphprof::graph::generate::GeneratorKind;
 use graphprof::report::analysis::AnalysisFormat;
+use graphprof::report::diff::DiffFormat;
 use std::path::PathBuf;
 
 /// graphprof: find and measure memory waste in Dask-style task graphs, and prove the fix.
@@ -24,6 +25,11 @@ pub enum Command {
     /// Report a graph's sizes, duplicated payloads, Dask's large-graph warning and what the
     /// scatter and delayed strategies would save. Without a file: the seed case.
     Analyze(AnalyzeArgs),
+    /// Compare graphs with a baseline and a budget, for CI: exit 0 within budget, 1 a budget or
+    /// regression failed, 2 an error. See docs/CHECK.md.
+    Check(CheckArgs),
+    /// What changed between two graph files or two analysis reports: payloads, layers, tasks.
+    Diff(DiffArgs),
 }
 
 /// Parameters shared by everything that generates a graph.
@@ -90,6 +96,58 @@ pub struct AnalyzeArgs {
     pub strategy: Strategy,
     #[command(flatten)]
     pub generator: GeneratorArgs,
+}
+
+/// `graphprof check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Graph files to check; without any, the graphs the baseline lists.
+    pub graphs: Vec<PathBuf>,
+    /// Baseline file (JSON, schema graphprof-baseline). Created by --update-baseline.
+    #[arg(long)]
+    pub baseline: PathBuf,
+    /// Budget file (TOML): limits per graph or glob. See docs/CHECK.md.
+    #[arg(long)]
+    pub budget: Option<PathBuf>,
+    /// Also run each graph under the memory sampler and compare medians with the baseline.
+    #[arg(long)]
+    pub sample: bool,
+    /// Runs per strategy with --sample; medians are compared, the spread is shown.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub repeat: u32,
+    /// Strategies sampled with --sample (repeatable); default all.
+    #[arg(long = "strategy", value_enum)]
+    pub strategies: Vec<Strategy>,
+    /// Write a Markdown report (for $GITHUB_STEP_SUMMARY or a merge request comment).
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Write a JUnit XML report: one test case per check.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write the JSON report (schema graphprof-check).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write a self-contained HTML report.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Accept the figures measured now: rewrite the baseline atomically and exit 0.
+    #[arg(long)]
+    pub update_baseline: bool,
+}
+
+/// `graphprof diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The old graph file or analysis report (`graphprof analyze --format json`).
+    pub old: PathBuf,
+    /// The new graph file or analysis report.
+    pub new: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
+    /// Output file; `-` for stdout. Files are replaced atomically.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
 }
 
 /// Parses a size argument such as `240KiB`.

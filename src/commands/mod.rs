@@ -2,6 +2,8 @@
 //! the stages (graph, analysis, run, samples, report) are wired together.
 
 mod analyze;
+mod check;
+mod diff;
 mod generate;
 
 use crate::cli::{Command, GeneratorArgs};
@@ -13,6 +15,8 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
     match command {
         Command::Generate(args) => generate::run(args),
         Command::Analyze(args) => analyze::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Diff(args) => diff::run(args),
     }
 }
 

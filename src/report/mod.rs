@@ -2,4 +2,9 @@
 //! report. Nothing here computes a figure; it only shows what the earlier stages produced.
 
 pub mod analysis;
+pub mod check_markdown;
+pub mod check_text;
+pub mod diff;
+pub mod html;
+pub mod junit;
 pub mod table;
