@@ -145,7 +145,8 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
 }
 
 fn write_reports(args: &CheckArgs, report: &CheckReport) -> anyhow::Result<()> {
-    let outputs: [(&Option<PathBuf>, fn(&CheckReport) -> String); 4] = [
+    type Render = fn(&CheckReport) -> String;
+    let outputs: [(&Option<PathBuf>, Render); 4] = [
         (&args.markdown, check_markdown::markdown),
         (&args.junit, junit::junit),
         (&args.html, html::html),
