@@ -195,7 +195,7 @@ pub fn read_baseline(path: &Path) -> Result<Baseline, InputError> {
             Place::File,
             format!(
                 "baseline version {found} is not supported (this graphprof reads version \
-                 {BASELINE_VERSION}); rewrite it with `graphprof check --update-baseline`"
+                 {BASELINE_VERSION}); remove it and run `graphprof check --update-baseline`"
             ),
         ));
     }
