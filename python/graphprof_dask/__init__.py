@@ -10,13 +10,13 @@ PROTOCOL = 1
 
 def export(collection, path, *, name=None, **kwargs):
     """Write ``collection``'s task graph to ``path`` in graphprof graph format v1."""
-    from .export import export as _export
+    from .exporter import export as _export
 
     return _export(collection, path, name=name, **kwargs)
 
 
 def build_graph(collection, **kwargs):
-    from .export import build_graph as _build
+    from .exporter import build_graph as _build
 
     return _build(collection, **kwargs)
 

@@ -74,7 +74,7 @@ def main(argv) -> int:
         print(f"graphprof_dask export: {a.target} is a {type(coll).__name__}, not a Dask collection",
               file=sys.stderr)
         return 1
-    from .export import DEFAULT_MIN_PAYLOAD_BYTES, export
+    from .exporter import DEFAULT_MIN_PAYLOAD_BYTES, export
 
     client = None
     if a.scheduler:

@@ -446,12 +446,12 @@ def _message_spec_bytes(expr, cache: _PayloadCache):
     )
 
 
-def _data_object_info(client, key) -> dict | None:
+def _data_object_info(client, key, fut=None) -> dict | None:
     """size/digest of a scattered object, pickled on the worker that holds it."""
     if client is None:
         return None
 
-    def _probe(dask_worker, key):
+    def _probe(key, dask_worker=None):
         import cloudpickle as _cp
         import hashlib as _h
         import pickle as _p
@@ -461,7 +461,10 @@ def _data_object_info(client, key) -> dict | None:
         return len(b), _h.sha256(b).hexdigest(), type(v).__name__
 
     try:
-        who = client.who_has([key]).get(key) or []
+        if fut is not None:
+            who = client.who_has([fut]).get(key) or []
+        else:
+            who = client.who_has().get(key) or []
         if not who:
             return None
         res = client.run(_probe, key, workers=[who[0]])
@@ -573,41 +576,34 @@ def build_graph(
     for (k, node, t), sb in zip(tasks, floors):
         t["spec_bytes"] = sb
 
-    # data objects (scattered futures)
+    # data objects: scattered futures referenced by the tasks
+    futures = dict(walker.futures)
+    # (distributed.futures_of(collection) would materialise the user's
+    # layers, so keys are looked up on the cluster instead)
     data = []
     task_keys = set(dsk)
-    for dkey, fut in walker.futures.items():
-        if dkey in task_keys:
-            continue
-        info = _data_object_info(client, dkey)
-        if info is None:
-            # Not reachable: identity from the key, size unknown -> 0.
-            info = {
-                "size_bytes": 0,
-                "digest": "sha256:" + hashlib.sha256(repr(dkey).encode()).hexdigest(),
-                "type": "Future",
-            }
-        d = {"key": key_to_json(dkey)}
-        d.update(info)
-        data.append(d)
-
-    known = task_keys | set(walker.futures)
-    # Refs to keys that are in neither tasks nor data would be refused: fold
-    # such references (e.g. to already-persisted results) into data objects.
+    known = set(task_keys)
     for _, _, t in tasks:
         for a in t.get("args", []):
-            if "ref" in a:
-                if a["ref"] not in known:
-                    data.append(
-                        {
-                            "key": key_to_json(a["ref"]),
-                            "size_bytes": 0,
-                            "digest": "sha256:" + hashlib.sha256(repr(a["ref"]).encode()).hexdigest(),
-                            "type": "external",
-                        }
-                    )
-                    known.add(a["ref"])
-                a["ref"] = key_to_json(a["ref"])
+            if "ref" not in a:
+                continue
+            r = a["ref"]
+            if r not in known:
+                known.add(r)
+                info = None
+                if client is not None:
+                    info = _data_object_info(client, r, futures.get(r))
+                if info is None:
+                    # Not reachable: identity from the key, size unknown -> 0.
+                    info = {
+                        "size_bytes": 0,
+                        "digest": "sha256:" + hashlib.sha256(repr(r).encode()).hexdigest(),
+                        "type": "Future" if r in futures else "external",
+                    }
+                d = {"key": key_to_json(r)}
+                d.update(info)
+                data.append(d)
+            a["ref"] = key_to_json(r)
 
     import distributed
 
