@@ -32,6 +32,15 @@ EXIT_INCOMPLETE = 4
 EXIT_INTERRUPTED = 130
 
 REQUIRED = ("dask", "distributed", "pandas", "numpy", "cloudpickle")
+# The versions graphprof is tested with; the same pins as python/requirements.txt
+# (a test keeps them equal).  The driver is embedded without that file.
+PINS = {
+    "dask": "dask==2026.8.0",
+    "distributed": "distributed==2026.8.0",
+    "pandas": "pandas==3.1.1",
+    "numpy": "numpy==2.4.6",
+    "cloudpickle": "cloudpickle==3.1.3",
+}
 
 
 class Proto:
@@ -63,19 +72,8 @@ class Proto:
 
 
 def pip_command() -> str:
-    here = os.path.dirname(os.path.abspath(__file__))
-    req = os.path.join(os.path.dirname(here), "requirements.txt")
-    pins = {}
-    try:
-        with open(req, encoding="utf-8") as fh:
-            for ln in fh:
-                ln = ln.strip()
-                if ln and not ln.startswith("#") and "==" in ln:
-                    pins[ln.split("==")[0].lower()] = ln
-    except OSError:
-        pass
-    pkgs = [pins.get(p, p) for p in REQUIRED]
-    return f"{sys.executable} -m pip install " + " ".join(pkgs)
+    exe = sys.executable or "python3"
+    return f"{exe} -m pip install " + " ".join(PINS[p] for p in REQUIRED)
 
 
 def check_dependencies(proto: Proto) -> bool:
