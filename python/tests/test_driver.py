@@ -122,3 +122,32 @@ def test_pins_match_requirements():
         reqs = {ln.split("==")[0].strip().lower(): ln.strip() for ln in fh if "==" in ln}
     for name, pin in PINS.items():
         assert reqs[name] == pin
+
+
+def test_worker_dies_mid_run(embedded_pkg):
+    import signal
+
+    env = dict(os.environ, PYTHONPATH=embedded_pkg)
+    p = subprocess.Popen([sys.executable, "-m", "graphprof_dask", "driver", "--strategy", "inline",
+                          "--strategy", "scatter", "--chunks", "64", "--workers", "2",
+                          "--interval-ms", "100", "--hold-s", "8"],
+                         env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    events = []
+    try:
+        for line in p.stdout:
+            e = json.loads(line)
+            events.append(e)
+            if e["event"] == "phase" and e["phase"] == "held":
+                pid = [x for x in events if x["event"] == "workers"][0]["workers"][0]["pid"]
+                os.kill(pid, signal.SIGKILL)  # a worker process this test's driver started
+        rc = p.wait(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert rc == 4
+    errs = [e for e in events if e["event"] == "error"]
+    assert errs and errs[0]["kind"] == "worker_died"
+    done = [e for e in events if e["event"] == "done"]
+    assert len(done) == 1 and done[0]["label"] == "inline" and done[0]["complete"] is False
+    assert any(e["event"] == "sample" for e in events)
+    assert events[-1] == {"event": "end"}
