@@ -78,6 +78,25 @@ impl fmt::Display for Bytes {
     }
 }
 
+/// A byte count in decimal units, the way Dask writes its thresholds: `10 MB`, `1.5 GB`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecimalBytes(pub u64);
+
+impl fmt::Display for DecimalBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const UNITS: [(&str, f64); 4] = [("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)];
+        for (unit, scale) in UNITS {
+            if self.0 as f64 >= scale {
+                let value = self.0 as f64 / scale;
+                let text = format!("{value:.2}");
+                let text = text.trim_end_matches('0').trim_end_matches('.');
+                return write!(f, "{text} {unit}");
+            }
+        }
+        write!(f, "{} B", self.0)
+    }
+}
+
 /// A signed byte difference for change reports: `+1.20 MiB`, `-240 KiB`, `0 B`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BytesDelta(pub i128);
@@ -122,6 +141,8 @@ mod tests {
         assert_eq!(Bytes(245_760).to_string(), "240 KiB");
         assert_eq!(Bytes(13_002_342).to_string(), "12.4 MiB");
         assert_eq!(Bytes(1_610_612_736).to_string(), "1.50 GiB");
+        assert_eq!(DecimalBytes(10_000_000).to_string(), "10 MB");
+        assert_eq!(DecimalBytes(1_500_000_000).to_string(), "1.5 GB");
         assert_eq!(BytesDelta(-245_760).to_string(), "-240 KiB");
         assert_eq!(BytesDelta(2048).to_string(), "+2.00 KiB");
     }
