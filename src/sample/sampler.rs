@@ -230,10 +230,11 @@ impl Sink {
 
     /// Hand pending rows to the OS (a crash of this process keeps them).
     fn write_pending(&mut self) {
-        if self.error.is_none() && !self.pending.is_empty() {
-            if let Err(e) = self.file.write_all(self.pending.as_bytes()) {
-                self.error = Some(e);
-            }
+        if self.error.is_none()
+            && !self.pending.is_empty()
+            && let Err(e) = self.file.write_all(self.pending.as_bytes())
+        {
+            self.error = Some(e);
         }
         self.pending.clear();
         self.last_write = Instant::now();
