@@ -73,8 +73,9 @@ impl Source for Gauge {
     }
 }
 
-/// How often [`ProcessTree`] looks for new descendants by default.
-pub const DEFAULT_RESCAN: Duration = Duration::from_millis(100);
+/// How often [`ProcessTree`] looks for new descendants by default: a new child process is
+/// counted within this time (a rescan costs ~30 us, a read of known members ~2 us).
+pub const DEFAULT_RESCAN: Duration = Duration::from_millis(250);
 
 /// Resident set size of a process and all its descendants, summed into one reading.
 pub struct ProcessTree {
