@@ -52,6 +52,30 @@ pub fn parse_size(input: &str) -> Result<u64, SizeError> {
     Ok(bytes as u64)
 }
 
+/// Parses a duration: a number with `ms`, `s` or `m` (`10ms`, `0.5s`, `2m`); a plain number is
+/// seconds. Negative, non-finite and over-a-day durations are refused.
+pub fn parse_duration(input: &str) -> Result<std::time::Duration, String> {
+    let text = input.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("invalid duration '{input}': expected e.g. 10ms, 0.5s, 2m"))?;
+    let seconds = match unit.trim() {
+        "ms" => value / 1000.0,
+        "" | "s" => value,
+        "m" | "min" => value * 60.0,
+        "us" | "µs" => value / 1e6,
+        other => return Err(format!("invalid duration '{input}': unknown unit '{other}'")),
+    };
+    if !seconds.is_finite() || seconds > 86_400.0 {
+        return Err(format!("invalid duration '{input}': longer than a day"));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
+}
+
 /// A byte count that displays in binary units: `512 B`, `240.0 KiB`, `12.4 MiB`, `1.50 GiB`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bytes(pub u64);
@@ -133,6 +157,18 @@ mod tests {
         assert!(parse_size("12 parsecs").is_err());
         assert!(parse_size("2TiB").is_err());
         assert!(parse_size("1.2.3").is_err());
+    }
+
+    #[test]
+    fn parses_durations() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("10ms"), Ok(Duration::from_millis(10)));
+        assert_eq!(parse_duration("0.5s"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("1e9").is_err());
     }
 
     #[test]

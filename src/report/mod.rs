@@ -3,5 +3,7 @@
 
 pub mod analysis;
 pub mod plot;
+pub mod sample_files;
+pub mod sample_report;
 pub mod samples_csv;
 pub mod table;
