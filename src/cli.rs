@@ -24,9 +24,6 @@ pub enum Command {
     /// Report a graph's sizes, duplicated payloads, Dask's large-graph warning and what the
     /// scatter and delayed strategies would save. Without a file: the seed case.
     Analyze(AnalyzeArgs),
-    /// Run a graph under a sampling memory monitor, several strategies side by side, and write
-    /// the table, report.json, samples.csv and plots. Without arguments: the seed case, all
-    /// strategies. After `--`: sample any command's process tree instead.
     // Sample(SampleArgs) lands with the built-in engine.
 }
 
