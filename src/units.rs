@@ -68,7 +68,11 @@ pub fn parse_duration(input: &str) -> Result<std::time::Duration, String> {
         "" | "s" => value,
         "m" | "min" => value * 60.0,
         "us" | "µs" => value / 1e6,
-        other => return Err(format!("invalid duration '{input}': unknown unit '{other}'")),
+        other => {
+            return Err(format!(
+                "invalid duration '{input}': unknown unit '{other}'"
+            ));
+        }
     };
     if !seconds.is_finite() || seconds > 86_400.0 {
         return Err(format!("invalid duration '{input}': longer than a day"));

@@ -35,8 +35,16 @@ pub fn write_sample_files(
         .map_or(Measure::Process, |run| run.main_measure());
     let plots = [
         ("memory", main, "memory"),
-        ("managed", Measure::Managed, "managed memory (counted exactly)"),
-        ("dask-managed", Measure::DaskManaged, "Dask's managed memory"),
+        (
+            "managed",
+            Measure::Managed,
+            "managed memory (counted exactly)",
+        ),
+        (
+            "dask-managed",
+            Measure::DaskManaged,
+            "Dask's managed memory",
+        ),
     ];
     for (name, measure, what) in plots {
         if !series.iter().any(|s| !s.totals(measure).is_empty()) {

@@ -148,7 +148,10 @@ pub fn summarize(series: &Series) -> Vec<MeasureSummary> {
     }
     // Per-worker-only measures get a summed whole-run row, so every run has one.
     for measure in series.measures() {
-        if rows.iter().any(|r| r.measure == measure && r.worker.is_none()) {
+        if rows
+            .iter()
+            .any(|r| r.measure == measure && r.worker.is_none())
+        {
             continue;
         }
         let totals = series.totals(measure);
@@ -274,7 +277,9 @@ pub fn table(report: &SampleReport) -> Table {
         let wall_ratio = reference
             .as_ref()
             .filter(|r| r.wall_s > 0.0)
-            .map_or(String::new(), |r| format!(" (x{:.1})", row.wall_s / r.wall_s));
+            .map_or(String::new(), |r| {
+                format!(" (x{:.1})", row.wall_s / r.wall_s)
+            });
         table.row(vec![
             label,
             with_ratio(row.wire, |r| r.wire),
