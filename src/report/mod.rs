@@ -7,4 +7,8 @@ pub mod check_text;
 pub mod diff;
 pub mod html;
 pub mod junit;
+pub mod plot;
+pub mod sample_files;
+pub mod sample_report;
+pub mod samples_csv;
 pub mod table;

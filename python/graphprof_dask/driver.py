@@ -1,0 +1,510 @@
+"""The driver behind ``graphprof sample --engine dask``.
+
+Runs the seed case (``da.arange(chunks*1000, chunks=1000).map_blocks(lookup,
+arg)`` with a Mapper of about ``--payload-bytes``) on a real Dask cluster for
+each ``--strategy``, and speaks the line protocol (docs/DASK.md) on stdout:
+one JSON object per line, nothing else.  Dask's logs and anything else that
+would reach stdout go to stderr.
+
+Exit codes: 0 all strategies complete; 2 a dependency is missing; 3 the
+scheduler is unreachable; 4 the run is incomplete (a worker died, a task
+failed, the compute timed out); 130 interrupted (SIGINT/SIGTERM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import signal
+import statistics
+import sys
+import threading
+import time
+
+from . import PROTOCOL
+
+EXIT_OK = 0
+EXIT_MISSING = 2
+EXIT_UNREACHABLE = 3
+EXIT_INCOMPLETE = 4
+EXIT_INTERRUPTED = 130
+
+REQUIRED = ("dask", "distributed", "pandas", "numpy", "cloudpickle")
+# The versions graphprof is tested with; the same pins as python/requirements.txt
+# (a test keeps them equal).  The driver is embedded without that file.
+PINS = {
+    "dask": "dask==2026.8.0",
+    "distributed": "distributed==2026.8.0",
+    "pandas": "pandas==3.1.1",
+    "numpy": "numpy==2.4.6",
+    "cloudpickle": "cloudpickle==3.1.3",
+}
+
+
+class Proto:
+    """Writes protocol lines to the real stdout (a dup of fd 1 taken before
+    fd 1 is pointed at stderr), one complete line per write, thread-safe."""
+
+    def __init__(self, stream=None):
+        self._lock = threading.Lock()
+        if stream is None:
+            fd = os.dup(1)
+            stream = os.fdopen(fd, "w", buffering=1, encoding="utf-8")
+            # From here on, anything written to fd 1 (prints, child processes,
+            # C libraries) lands on stderr, never in the protocol stream.
+            sys.stdout.flush()
+            os.dup2(2, 1)
+            sys.stdout = sys.stderr
+        self._out = stream
+
+    def emit(self, event: str, **fields) -> None:
+        obj = {"event": event}
+        obj.update(fields)
+        line = json.dumps(obj, separators=(",", ":"), default=str)
+        with self._lock:
+            try:
+                self._out.write(line + "\n")
+                self._out.flush()
+            except (BrokenPipeError, ValueError):
+                pass
+
+
+def pip_command() -> str:
+    exe = sys.executable or "python3"
+    return f"{exe} -m pip install " + " ".join(PINS[p] for p in REQUIRED)
+
+
+def check_dependencies(proto: Proto) -> bool:
+    import importlib
+
+    missing = []
+    for mod in REQUIRED:
+        try:
+            importlib.import_module(mod)
+        except Exception as e:  # ImportError or a broken install
+            missing.append(f"{mod} ({type(e).__name__}: {e})")
+    if missing:
+        text = "missing Python packages for --engine dask: " + ", ".join(missing)
+        print(f"graphprof_dask: {text}; install with: {pip_command()}", file=sys.stderr)
+        proto.emit("error", kind="missing_dependency", text=text, pip=pip_command())
+        return False
+    return True
+
+
+class Interrupted(BaseException):
+    pass
+
+
+def _raise_interrupt(signum, frame):
+    raise Interrupted(signal.Signals(signum).name)
+
+
+def read_rss(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _scheduler_memory(dask_scheduler):
+    """Runs on the scheduler: the per-worker MemoryState that MemorySampler uses."""
+    out = {}
+    for addr, ws in dask_scheduler.workers.items():
+        m = ws.memory
+        out[addr] = (int(m.process), int(m.managed))
+    return out
+
+
+def _scheduler_task_count(dask_scheduler):
+    return len(dask_scheduler.tasks)
+
+
+class Sampler(threading.Thread):
+    def __init__(self, proto, client, workers, local, interval_s):
+        super().__init__(name="graphprof-sampler", daemon=True)
+        self.proto = proto
+        self.client = client
+        self.workers = workers  # list of dicts id/address/pid
+        self.local = local
+        self.interval_s = interval_s
+        self.stop_evt = threading.Event()
+        self.lock = threading.Lock()
+        self.label = None
+        self.t0 = time.monotonic()
+        self.phase = None
+        self.samples: list[tuple[str, str, str, int, int]] = []  # label, phase, measure, worker, bytes
+        self.seen_addrs: set[str] = {w["address"] for w in workers}
+        self.missing: set[str] = set()
+        self.errors = 0
+
+    def set_label(self, label, t0):
+        with self.lock:
+            self.label, self.t0, self.phase = label, t0, None
+
+    def set_phase(self, phase):
+        with self.lock:
+            self.phase = phase
+
+    def run(self):
+        nxt = time.monotonic()
+        while not self.stop_evt.is_set():
+            self.sample_once()
+            nxt += self.interval_s
+            delay = nxt - time.monotonic()
+            if delay < 0:
+                nxt = time.monotonic()
+                delay = 0
+            self.stop_evt.wait(delay)
+
+    def sample_once(self):
+        with self.lock:
+            label, t0, phase = self.label, self.t0, self.phase
+        if label is None:
+            return
+        now = time.monotonic()
+        t = round(now - t0, 4)
+        readings = []
+        if self.local:
+            for w in self.workers:
+                rss = read_rss(w["pid"])
+                if rss is not None:
+                    readings.append(("rss", w["id"], rss))
+        try:
+            mem = self.client.run_on_scheduler(_scheduler_memory)
+        except Exception:
+            mem = None
+            self.errors += 1
+        if mem is not None:
+            by_addr = {w["address"]: w["id"] for w in self.workers}
+            for addr, wid in by_addr.items():
+                if addr in mem:
+                    proc, managed = mem[addr]
+                    readings.append(("dask_process", wid, proc))
+                    readings.append(("dask_managed", wid, managed))
+                else:
+                    self.missing.add(addr)
+        for measure, wid, b in readings:
+            self.proto.emit("sample", label=label, t=t, measure=measure, worker=wid, bytes=int(b))
+            self.samples.append((label, phase, measure, wid, int(b)))
+
+    def held_summary(self, label):
+        """Median per worker and measure over the label's held phase."""
+        out: dict = {}
+        for lab, ph, measure, wid, b in self.samples:
+            if lab == label and ph == "held":
+                out.setdefault(measure, {}).setdefault(wid, []).append(b)
+        return {
+            m: [int(statistics.median(v[w])) if w in v else None for w in range(len(self.workers))]
+            for m, v in out.items()
+        }
+
+
+def _wire_capture():
+    """Wrap distributed.client.serialize; return (restore, sizes list)."""
+    import distributed.client as dc
+    from distributed.utils import nbytes
+
+    sizes: list[int] = []
+    orig = dc.serialize
+
+    def wrapped(*a, **kw):
+        header, frames = orig(*a, **kw)
+        sizes.append(sum(map(nbytes, [header] + list(frames))))
+        return header, frames
+
+    dc.serialize = wrapped
+
+    def restore():
+        dc.serialize = orig
+
+    return restore, sizes
+
+
+def run_strategy(proto, client, sampler, label, strategy, chunks, payload_bytes,
+                 hold_s, compute_timeout_s, initial_addrs, interval_s):
+    """Returns (complete, error_kind or None)."""
+    import warnings
+
+    import dask
+    from distributed import futures_of
+
+    from . import seed
+
+    n = seed.mapper_len_for_bytes(payload_bytes)
+    t0 = time.monotonic()
+    sampler.set_label(label, t0)
+
+    def phase(p):
+        sampler.set_phase(p)
+        proto.emit("phase", label=label, phase=p, t=round(time.monotonic() - t0, 4))
+
+    # a short baseline before submit
+    sampler.set_phase("baseline")
+    time.sleep(min(1.0, max(3 * interval_s, 0.3)))
+    phase("submit")
+    keep = []
+    if strategy == "inline":
+        arg = seed.Mapper(n)
+    elif strategy == "delayed":
+        arg = dask.delayed(seed.make_mapper)(n)
+    elif strategy == "scatter":
+        arg = client.scatter(seed.Mapper(n), broadcast=True)
+        keep.append(arg)
+    else:
+        raise ValueError(strategy)
+    x = seed.seed_collection(chunks, arg)
+
+    restore, sizes = _wire_capture()
+    try:
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            persisted = client.persist(x)
+    finally:
+        restore()
+    warn_text = None
+    for w in rec:
+        msg = str(w.message)
+        if "Sending large graph" in msg:
+            warn_text = msg
+        print(f"graphprof_dask: {w.category.__name__}: {msg}", file=sys.stderr)
+    proto.emit("wire", label=label, wire_bytes=sizes[-1] if sizes else None,
+               warning=warn_text is not None, warning_text=warn_text)
+    del x
+    futs = futures_of(persisted)
+    total = len(futs)
+    phase("compute")
+    complete, err = True, None
+    last_done = -1
+    deadline = time.monotonic() + compute_timeout_s
+    while True:
+        done = sum(1 for f in futs if f.status == "finished")
+        bad = [f for f in futs if f.status in ("error", "cancelled", "lost")]
+        if done != last_done:
+            proto.emit("progress", label=label, done=done, total=total)
+            last_done = done
+        if done == total:
+            break
+        gone = initial_addrs - _current_addrs(client)
+        if gone or sampler.missing:
+            proto.emit("error", kind="worker_died",
+                       text=f"worker(s) left the cluster during '{label}': {sorted(gone or sampler.missing)}")
+            complete, err = False, "worker_died"
+            break
+        if bad:
+            f = bad[0]
+            try:
+                exc = f.exception(timeout=1)
+            except Exception as e:  # noqa: BLE001
+                exc = e
+            proto.emit("error", kind="task_failed", text=f"task {f.key!r} {f.status}: {exc!r}")
+            complete, err = False, "task_failed"
+            break
+        if time.monotonic() > deadline:
+            proto.emit("error", kind="task_failed",
+                       text=f"'{label}' did not finish within {compute_timeout_s:g} s ({done}/{total} done)")
+            complete, err = False, "timeout"
+            break
+        time.sleep(min(interval_s, 0.1))
+
+    if complete:
+        phase("held")
+        end = time.monotonic() + hold_s
+        while time.monotonic() < end:
+            time.sleep(min(0.05, max(0.0, end - time.monotonic())))
+            gone = initial_addrs - _current_addrs(client, cached=True)
+            if gone or sampler.missing:
+                proto.emit("error", kind="worker_died",
+                           text=f"worker(s) left the cluster while '{label}' was held: {sorted(gone or sampler.missing)}")
+                complete, err = False, "worker_died"
+                break
+    phase("released")
+    try:
+        client.cancel(futs + keep)
+    except Exception:
+        pass
+    del persisted, futs, keep, arg
+    _wait_settled(client, sampler, interval_s)
+    summary = sampler.held_summary(label)
+    proto.emit("done", label=label, complete=complete,
+               wire_bytes=sizes[-1] if sizes else None, held_median=summary)
+    return complete, err
+
+
+_addr_cache = {"t": 0.0, "v": set()}
+
+
+def _current_addrs(client, cached=False):
+    now = time.monotonic()
+    if cached and now - _addr_cache["t"] < 0.5:
+        return _addr_cache["v"]
+    try:
+        v = set(client.scheduler_info(n_workers=-1)["workers"])
+    except TypeError:
+        v = set(client.scheduler_info()["workers"])
+    except Exception:
+        v = set()
+    _addr_cache.update(t=now, v=v)
+    return v
+
+
+def _wait_settled(client, sampler, interval_s, max_s=8.0):
+    """After release: wait until the scheduler holds no task and the workers'
+    memory readings stop falling (three steady readings, at most max_s)."""
+    end = time.monotonic() + max_s
+    while time.monotonic() < end:
+        try:
+            if client.run_on_scheduler(_scheduler_task_count) == 0:
+                break
+        except Exception:
+            break
+        time.sleep(0.05)
+    steady, last = 0, None
+    while time.monotonic() < end and steady < 3:
+        time.sleep(max(interval_s, 0.2))
+        if sampler.local:
+            cur = sum(read_rss(w["pid"]) or 0 for w in sampler.workers)
+        else:
+            try:
+                cur = sum(p for p, _ in client.run_on_scheduler(_scheduler_memory).values())
+            except Exception:
+                break
+        if last is not None and abs(cur - last) < 1 << 20:
+            steady += 1
+        else:
+            steady = 0
+        last = cur
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="python -m graphprof_dask driver",
+                                description="graphprof's real-Dask sampling driver (line protocol on stdout)")
+    p.add_argument("--strategy", action="append", choices=["inline", "scatter", "delayed"],
+                   help="repeatable; default: inline, scatter, delayed")
+    p.add_argument("--chunks", type=int, default=256)
+    p.add_argument("--payload-bytes", type=int, default=240 * 1024)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--interval-ms", type=float, default=100.0)
+    p.add_argument("--scheduler", default=None, help="tcp://HOST:PORT of an existing cluster (left running)")
+    p.add_argument("--timeout-s", type=float, default=10.0, help="connect timeout")
+    p.add_argument("--hold-s", type=float, default=2.0)
+    p.add_argument("--compute-timeout-s", type=float, default=600.0)
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    proto = Proto()
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, _raise_interrupt)
+    try:
+        return _main(args, proto)
+    except Interrupted as e:
+        proto.emit("error", kind="interrupted", text=f"interrupted by {e}")
+        proto.emit("end")
+        return EXIT_INTERRUPTED
+
+
+def _main(args, proto) -> int:
+    if not check_dependencies(proto):
+        proto.emit("end")
+        return EXIT_MISSING
+    import logging
+
+    import dask
+    import distributed
+    from distributed import Client, LocalCluster
+
+    # Dask's logs go to stderr (never stdout).
+    for name in ("distributed", "dask", "tornado", "asyncio"):
+        lg = logging.getLogger(name)
+        for h in list(lg.handlers):
+            if getattr(h, "stream", None) is not None and h.stream is not sys.stderr:
+                h.stream = sys.stderr
+    proto.emit("hello", protocol=PROTOCOL, dask=dask.__version__, distributed=distributed.__version__,
+               python=platform.python_version(), pid=os.getpid())
+
+    strategies = args.strategy or ["inline", "scatter", "delayed"]
+    interval_s = max(args.interval_ms, 1.0) / 1000.0
+    cluster = None
+    client = None
+    sampler = None
+    exit_code = EXIT_OK
+    try:
+        if args.scheduler:
+            try:
+                client = Client(args.scheduler, timeout=args.timeout_s)
+            except Exception as e:  # OSError / TimeoutError
+                text = f"cannot reach the Dask scheduler at {args.scheduler} within {args.timeout_s:g} s: {type(e).__name__}: {e}"
+                print(f"graphprof_dask: {text}", file=sys.stderr)
+                proto.emit("error", kind="unreachable", text=text)
+                proto.emit("end")
+                return EXIT_UNREACHABLE
+            local = False
+        else:
+            cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                                   host="127.0.0.1", dashboard_address=None)
+            client = Client(cluster)
+            client.wait_for_workers(args.workers, timeout=120)
+            local = True
+
+        pids = client.run(os.getpid)
+        addrs = sorted(pids)
+        workers = [{"id": i, "address": a, "pid": int(pids[a])} for i, a in enumerate(addrs)]
+        proto.emit("workers", workers=workers, local=local)
+        try:
+            from distributed.scheduler import heartbeat_interval
+
+            hb = float(heartbeat_interval(len(workers)))
+        except Exception:
+            hb = 0.5
+        if interval_s < hb:
+            proto.emit("warning", text=(
+                f"--interval-ms {args.interval_ms:g} is shorter than the workers' heartbeat interval "
+                f"({hb * 1000:g} ms): dask_process and dask_managed only change once per heartbeat"
+                + ("; rss is read directly from /proc and has no such limit" if local else "")))
+
+        sampler = Sampler(proto, client, workers, local, interval_s)
+        sampler.start()
+        initial = set(addrs)
+        labels_seen: dict[str, int] = {}
+        for strategy in strategies:
+            labels_seen[strategy] = labels_seen.get(strategy, 0) + 1
+            label = strategy if labels_seen[strategy] == 1 else f"{strategy}#{labels_seen[strategy]}"
+            complete, err = run_strategy(proto, client, sampler, label, strategy, args.chunks,
+                                         args.payload_bytes, args.hold_s, args.compute_timeout_s,
+                                         initial, interval_s)
+            if not complete:
+                exit_code = EXIT_INCOMPLETE
+                if err == "worker_died":
+                    break
+    except Interrupted:
+        raise
+    except Exception as e:  # noqa: BLE001
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
+        proto.emit("error", kind="driver_failed", text=f"{type(e).__name__}: {e}")
+        exit_code = EXIT_INCOMPLETE
+    finally:
+        # Never leave a cluster behind, also on error and Ctrl-C; a
+        # --scheduler cluster is only disconnected from.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if sampler is not None:
+            sampler.stop_evt.set()
+            sampler.join(timeout=5)
+        if client is not None:
+            try:
+                client.close(timeout=10)
+            except Exception:
+                pass
+        if cluster is not None:
+            try:
+                cluster.close(timeout=20)
+            except Exception:
+                pass
+    proto.emit("end")
+    return exit_code

@@ -1,0 +1,153 @@
+"""The sampling driver on a real LocalCluster (loopback only), run from the
+package written to a temp dir as graphprof's binary does."""
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+import pytest
+
+PAYLOAD = 240 * 1024
+
+
+def run_driver(embedded_pkg, args, timeout=240, python=None):
+    env = dict(os.environ, PYTHONPATH=embedded_pkg)
+    t0 = time.monotonic()
+    r = subprocess.run([python or sys.executable, "-m", "graphprof_dask", "driver", *args],
+                       env=env, capture_output=True, text=True, timeout=timeout)
+    took = time.monotonic() - t0
+    events = [json.loads(ln) for ln in r.stdout.splitlines()]  # every line is JSON
+    return r, events, took
+
+
+def held_rss(events, label):
+    """Sum over workers of the median RSS during the label's held phase."""
+    phases = {e["phase"]: e["t"] for e in events if e["event"] == "phase" and e["label"] == label}
+    lo, hi = phases["held"], phases["released"]
+    per = {}
+    for e in events:
+        if e["event"] == "sample" and e["label"] == label and e["measure"] == "rss" and lo <= e["t"] <= hi:
+            per.setdefault(e["worker"], []).append(e["bytes"])
+    assert len(per) == 2, per.keys()
+    return sum(statistics.median(v) for v in per.values())
+
+
+@pytest.fixture(scope="module")
+def runs(embedded_pkg):
+    out = {}
+    for chunks in (64, 256):
+        r, ev, _ = run_driver(embedded_pkg, [
+            "--strategy", "scatter", "--strategy", "inline", "--chunks", str(chunks),
+            "--payload-bytes", str(PAYLOAD), "--workers", "2", "--interval-ms", "100", "--hold-s", "1.5"])
+        assert r.returncode == 0, r.stderr[-3000:]
+        out[chunks] = ev
+    return out
+
+
+def test_protocol_shape(runs):
+    for chunks, ev in runs.items():
+        assert ev[0]["event"] == "hello" and ev[0]["protocol"] == 1
+        assert ev[0]["dask"] and ev[0]["distributed"] and ev[0]["python"]
+        assert ev[-1] == {"event": "end"}
+        workers = [e for e in ev if e["event"] == "workers"][0]["workers"]
+        assert [w["id"] for w in workers] == [0, 1]
+        assert all(w["address"].startswith("tcp://127.0.0.1:") and w["pid"] > 0 for w in workers)
+        # 100 ms is shorter than the heartbeat: warned
+        assert any(e["event"] == "warning" and "heartbeat" in e["text"] for e in ev)
+        for label in ("scatter", "inline"):
+            seq = [e["phase"] for e in ev if e["event"] == "phase" and e["label"] == label]
+            assert seq == ["submit", "compute", "held", "released"]
+            ts = [e["t"] for e in ev if e["event"] == "phase" and e["label"] == label]
+            assert ts == sorted(ts)
+            done = [e for e in ev if e["event"] == "done" and e["label"] == label]
+            assert len(done) == 1 and done[0]["complete"] is True
+            prog = [e for e in ev if e["event"] == "progress" and e["label"] == label]
+            assert prog[-1]["done"] == prog[-1]["total"] == 2 * chunks or prog[-1]["done"] == prog[-1]["total"]
+            measures = {e["measure"] for e in ev if e["event"] == "sample" and e["label"] == label}
+            assert measures == {"rss", "dask_process", "dask_managed"}
+            assert {e["worker"] for e in ev if e["event"] == "sample" and e["label"] == label} == {0, 1}
+        wire = {e["label"]: e for e in ev if e["event"] == "wire"}
+        assert wire["inline"]["warning"] is False and wire["inline"]["warning_text"] is None
+        # inline's message is scatter's plus one Mapper, at any chunk count
+        assert 0.9 * PAYLOAD < wire["inline"]["wire_bytes"] - wire["scatter"]["wire_bytes"] < 1.1 * PAYLOAD
+
+
+def test_inline_rss_exceeds_scatter_and_grows_with_chunks(runs):
+    inl = {c: held_rss(ev, "inline") for c, ev in runs.items()}
+    sca = {c: held_rss(ev, "scatter") for c, ev in runs.items()}
+    # one live Mapper per held task: (256 - 64) chunks x ~240 KiB ~ 47 MB more
+    assert inl[256] - inl[64] > 0.5 * (256 - 64) * PAYLOAD, (inl, sca)
+    assert inl[256] > sca[256] + 0.5 * 256 * PAYLOAD, (inl, sca)
+    assert inl[64] > sca[64], (inl, sca)
+    # scatter grows only by results and bookkeeping
+    assert (sca[256] - sca[64]) < 0.5 * (inl[256] - inl[64]), (inl, sca)
+
+
+def test_unreachable_scheduler_fails_fast(embedded_pkg):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # a closed port on loopback
+    r, ev, took = run_driver(embedded_pkg, ["--scheduler", f"tcp://127.0.0.1:{port}", "--timeout-s", "3",
+                                            "--strategy", "inline", "--chunks", "4"], timeout=60)
+    assert r.returncode == 3, r.stderr[-2000:]
+    assert took < 3 + 15
+    errs = [e for e in ev if e["event"] == "error"]
+    assert len(errs) == 1 and errs[0]["kind"] == "unreachable"
+    assert f"127.0.0.1:{port}" in errs[0]["text"]
+    assert r.stderr.strip()
+
+
+def test_missing_dependency(embedded_pkg, tmp_path):
+    # A bare virtual environment: the driver's package on PYTHONPATH, no dask.
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "bare")], check=True)
+    py = str(tmp_path / "bare" / "bin" / "python")
+    r, ev, _ = run_driver(embedded_pkg, ["--strategy", "inline"], timeout=60, python=py)
+    assert r.returncode == 2
+    errs = [e for e in ev if e["event"] == "error"]
+    assert len(errs) == 1 and errs[0]["kind"] == "missing_dependency"
+    assert errs[0]["pip"].split()[1:4] == ["-m", "pip", "install"] and "dask" in errs[0]["pip"]
+    assert "distributed" in errs[0]["pip"]
+
+
+def test_pins_match_requirements():
+    from graphprof_dask.driver import PINS
+
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(here, "requirements.txt"), encoding="utf-8") as fh:
+        reqs = {ln.split("==")[0].strip().lower(): ln.strip() for ln in fh if "==" in ln}
+    for name, pin in PINS.items():
+        assert reqs[name] == pin
+
+
+def test_worker_dies_mid_run(embedded_pkg):
+    import signal
+
+    env = dict(os.environ, PYTHONPATH=embedded_pkg)
+    p = subprocess.Popen([sys.executable, "-m", "graphprof_dask", "driver", "--strategy", "inline",
+                          "--strategy", "scatter", "--chunks", "64", "--workers", "2",
+                          "--interval-ms", "100", "--hold-s", "8"],
+                         env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    events = []
+    try:
+        for line in p.stdout:
+            e = json.loads(line)
+            events.append(e)
+            if e["event"] == "phase" and e["phase"] == "held":
+                pid = [x for x in events if x["event"] == "workers"][0]["workers"][0]["pid"]
+                os.kill(pid, signal.SIGKILL)  # a worker process this test's driver started
+        rc = p.wait(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert rc == 4
+    errs = [e for e in events if e["event"] == "error"]
+    assert errs and errs[0]["kind"] == "worker_died"
+    done = [e for e in events if e["event"] == "done"]
+    assert len(done) == 1 and done[0]["label"] == "inline" and done[0]["complete"] is False
+    assert any(e["event"] == "sample" for e in events)
+    assert events[-1] == {"event": "end"}
