@@ -40,23 +40,25 @@ fn words(command: &str) -> Vec<String> {
 }
 
 fn workdir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("temp dir");
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    std::os::unix::fs::symlink(repo.join("fixtures"), dir.path().join("fixtures")).unwrap();
+    std::os::unix::fs::symlink(repo.join("fixtures"), dir.path().join("fixtures"))
+        .expect("symlink");
     dir
 }
 
 fn graphprof(dir: &Path, args: &[String]) -> std::process::Output {
     Command::cargo_bin("graphprof")
-        .unwrap()
+        .expect("binary")
         .current_dir(dir)
         .args(&args[1..])
         .output()
-        .unwrap()
+        .expect("runs")
 }
 
 fn readme() -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap()
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md")
 }
 
 #[test]
