@@ -202,13 +202,6 @@ pub struct Tracked {
     account: Account,
 }
 
-impl Tracked {
-    /// The bytes, writable (the length is fixed).
-    pub fn as_mut_slice(&mut self) -> &mut [u8] {
-        &mut self.bytes
-    }
-}
-
 impl Deref for Tracked {
     type Target = [u8];
 
