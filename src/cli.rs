@@ -24,6 +24,7 @@ pub enum Command {
     /// Report a graph's sizes, duplicated payloads, Dask's large-graph warning and what the
     /// scatter and delayed strategies would save. Without a file: the seed case.
     Analyze(AnalyzeArgs),
+    // Sample(SampleArgs) lands with the built-in engine.
 }
 
 /// Parameters shared by everything that generates a graph.
@@ -90,6 +91,69 @@ pub struct AnalyzeArgs {
     pub strategy: Strategy,
     #[command(flatten)]
     pub generator: GeneratorArgs,
+}
+
+/// Which engine runs the graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EngineChoice {
+    /// graphprof's own model of a Dask cluster, in this process.
+    Builtin,
+    /// A real Dask cluster: a LocalCluster on loopback, or `--scheduler`.
+    Dask,
+    /// Both, side by side in one report.
+    Both,
+}
+
+/// `graphprof sample`.
+#[allow(dead_code)]
+#[derive(Debug, Args)]
+pub struct SampleArgs {
+    /// Graph file to run; without one, the seed case (map-blocks with a shared object).
+    pub graph: Option<PathBuf>,
+    /// Strategies to run, in order (repeatable). Default: inline, delayed and scatter for the
+    /// seed case; the graph as given for a file.
+    #[arg(long, value_enum)]
+    pub strategy: Vec<Strategy>,
+    /// Workers: threads of the built-in engine, processes of a Dask LocalCluster.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub workers: u32,
+    /// Time between samples: 1ms to 60s.
+    #[arg(long, default_value = "10ms", value_parser = parse_duration_arg)]
+    pub interval: std::time::Duration,
+    /// How long the results are held before they are released.
+    #[arg(long, default_value = "0.5s", value_parser = parse_duration_arg)]
+    pub hold: std::time::Duration,
+    /// Stop a run (marked incomplete) before its memory passes this size.
+    #[arg(long, value_parser = parse_size_arg)]
+    pub memory_limit: Option<u64>,
+    /// Output folder for report.json, samples.csv, memory.png and memory.svg.
+    #[arg(short, long, default_value = "graphprof-out")]
+    pub output: PathBuf,
+    /// Which engine runs the graph.
+    #[arg(long, value_enum, default_value_t = EngineChoice::Builtin)]
+    pub engine: EngineChoice,
+    /// Label of a sampled command (with `-- COMMAND`).
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Python with dask and distributed, for `--engine dask`.
+    #[arg(long, env = "GRAPHPROF_PYTHON", default_value = "python3")]
+    pub python: String,
+    /// An existing Dask scheduler to use (and leave running), e.g. tcp://HOST:8786.
+    #[arg(long)]
+    pub scheduler: Option<String>,
+    /// Give up on a Dask run (and on reaching the scheduler) after this long.
+    #[arg(long, default_value = "10m", value_parser = parse_duration_arg)]
+    pub timeout: std::time::Duration,
+    #[command(flatten)]
+    pub generator: GeneratorArgs,
+    /// A command to sample instead of a graph, after `--`.
+    #[arg(last = true)]
+    pub command: Vec<String>,
+}
+
+/// Parses a duration argument such as `10ms`.
+pub fn parse_duration_arg(text: &str) -> Result<std::time::Duration, String> {
+    graphprof::units::parse_duration(text)
 }
 
 /// Parses a size argument such as `240KiB`.

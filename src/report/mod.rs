@@ -2,4 +2,8 @@
 //! report. Nothing here computes a figure; it only shows what the earlier stages produced.
 
 pub mod analysis;
+pub mod plot;
+pub mod sample_files;
+pub mod sample_report;
+pub mod samples_csv;
 pub mod table;
