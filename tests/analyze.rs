@@ -2,6 +2,8 @@
 //! the scatter and delayed strategies, the warning threshold, object identity versus content
 //! identity, every output format, and where the output goes.
 
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns may unwrap too
+
 mod common;
 
 use common::{SEED_PAYLOAD_BYTES, analyze_json, analyze_text, fixture, generate, graphprof};

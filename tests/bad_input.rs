@@ -2,6 +2,8 @@
 //! code 2, exactly one line on stderr naming the file, the place (line and column, or the key) and
 //! the specific reason, and never a panic or a backtrace, even with `RUST_BACKTRACE=1`.
 
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns may unwrap too
+
 mod common;
 
 use common::{fixture, fixtures, graphprof};

@@ -2,6 +2,8 @@
 //! `--seed` makes the output deterministic, and `--with-bytes` describes the same content as the
 //! digest-only file.
 
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns may unwrap too
+
 mod common;
 
 use common::{analyze_json, generate};

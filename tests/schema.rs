@@ -4,6 +4,8 @@
 //! `type`, `const`, `properties`, `required`, `additionalProperties: false`, `items`,
 //! `prefixItems`, `minItems`, `minimum`, `maximum`, `oneOf`, `anyOf`); `pattern` is not checked.
 
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns may unwrap too
+
 mod common;
 
 use common::{fixture, valid_fixtures};
