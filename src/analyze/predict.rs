@@ -88,7 +88,7 @@ fn content_uses(graph: &Graph) -> Vec<ContentUse> {
             first_task: None,
         })
         .collect();
-    let mut seen: HashSet<(u32, u64)> = HashSet::new();
+    let mut seen: HashSet<(u32, u64), foldhash::fast::FixedState> = HashSet::default();
     for id in graph.node_ids() {
         let leaf = graph.dependent_count(id) == 0;
         for payload in graph.payloads(id) {
