@@ -30,7 +30,13 @@ pub enum Command {
     Check(CheckArgs),
     /// What changed between two graph files or two analysis reports: payloads, layers, tasks.
     Diff(DiffArgs),
-    // Sample(SampleArgs) lands with the built-in engine.
+    /// Run a graph under a sampling memory monitor, several strategies side by side, and write
+    /// the table, report.json, samples.csv and plots. Without arguments: the seed case, all
+    /// strategies. After `--`: sample any command's process tree instead.
+    Sample(SampleArgs),
+    /// Rewrite a graph file for a strategy: payloads embedded in several tasks become one
+    /// scattered data object (scatter) or one builder task (delayed), or are embedded again (inline).
+    Rewrite(RewriteArgs),
 }
 
 /// Parameters shared by everything that generates a graph.
@@ -134,6 +140,15 @@ pub struct CheckArgs {
     /// Accept the figures measured now: rewrite the baseline atomically and exit 0.
     #[arg(long)]
     pub update_baseline: bool,
+    /// Workers of the built-in engine when sampling (`--sample`).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub workers: u32,
+    /// Time between samples when sampling.
+    #[arg(long, default_value = "10ms", value_parser = parse_duration_arg)]
+    pub interval: std::time::Duration,
+    /// How long results are held before release when sampling.
+    #[arg(long, default_value = "0.2s", value_parser = parse_duration_arg)]
+    pub hold: std::time::Duration,
 }
 
 /// `graphprof diff`.
@@ -156,14 +171,22 @@ pub struct DiffArgs {
 pub enum EngineChoice {
     /// graphprof's own model of a Dask cluster, in this process.
     Builtin,
-    /// A real Dask cluster: a LocalCluster on loopback, or `--scheduler`.
-    Dask,
-    /// Both, side by side in one report.
-    Both,
+}
+
+/// `graphprof rewrite`.
+#[derive(Debug, Args)]
+pub struct RewriteArgs {
+    /// The graph file to rewrite.
+    pub graph: PathBuf,
+    /// The strategy to rewrite it for.
+    #[arg(long, value_enum)]
+    pub strategy: Strategy,
+    /// Output file; `-` for stdout. Files are replaced atomically.
+    #[arg(short, long, default_value = "-")]
+    pub output: PathBuf,
 }
 
 /// `graphprof sample`.
-#[allow(dead_code)]
 #[derive(Debug, Args)]
 pub struct SampleArgs {
     /// Graph file to run; without one, the seed case (map-blocks with a shared object).
@@ -193,15 +216,6 @@ pub struct SampleArgs {
     /// Label of a sampled command (with `-- COMMAND`).
     #[arg(long)]
     pub label: Option<String>,
-    /// Python with dask and distributed, for `--engine dask`.
-    #[arg(long, env = "GRAPHPROF_PYTHON", default_value = "python3")]
-    pub python: String,
-    /// An existing Dask scheduler to use (and leave running), e.g. tcp://HOST:8786.
-    #[arg(long)]
-    pub scheduler: Option<String>,
-    /// Give up on a Dask run (and on reaching the scheduler) after this long.
-    #[arg(long, default_value = "10m", value_parser = parse_duration_arg)]
-    pub timeout: std::time::Duration,
     #[command(flatten)]
     pub generator: GeneratorArgs,
     /// A command to sample instead of a graph, after `--`.

@@ -10,20 +10,60 @@ use graphprof::check::{
     Baseline, Budget, CheckReport, MemoryProbe, MemorySample, ScriptedProbe, compare_graph,
     measure, normalise_path, read_baseline, read_budget,
 };
+use graphprof::engine::EngineOptions;
 use graphprof::error::{EXIT_FAILED_CHECK, EXIT_OK};
-use graphprof::graph::{Strategy, load_graph};
+use graphprof::graph::rewrite::rewrite;
+use graphprof::graph::{Graph, Strategy, load_graph};
 use graphprof::output::{Destination, write_file_atomically, write_to};
 use graphprof::report::{check_markdown, check_text, html, junit};
+use graphprof::sample::builtin::{BuiltinSampling, sample_graph};
+use graphprof::sample::{Measure, Phase};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 
 /// Environment variable naming a JSON file of scripted samples (`{"inline": [{"peak_bytes": ..,
 /// "held_bytes": .., "after_release_bytes": ..}, ..]}`): a deterministic probe for the integration
 /// tests. It is never a default.
 const SCRIPTED_PROBE_VARIABLE: &str = "GRAPHPROF_SCRIPTED_PROBE";
 
-/// The memory probe `--sample` uses. The sampling engine plugs in here.
-fn memory_probe() -> anyhow::Result<Box<dyn MemoryProbe>> {
+/// Samples a graph on the built-in engine: process memory above the run's baseline, at its peak,
+/// while the results are held and after release.
+struct BuiltinProbe {
+    sampling: BuiltinSampling,
+}
+
+impl MemoryProbe for BuiltinProbe {
+    fn sample(&self, graph: &Graph, strategy: Strategy) -> anyhow::Result<MemorySample> {
+        let graph = rewrite(graph, strategy)?;
+        let cancel = AtomicBool::new(false);
+        let run = sample_graph(
+            strategy.name(),
+            &graph,
+            &self.sampling,
+            &cancel,
+            &mut |_, _| {},
+        )?;
+        if let Some(error) = run.outcome.error {
+            bail!("--sample: the {strategy} run stopped: {error}");
+        }
+        let series = &run.series;
+        let baseline = series.baseline(Measure::Process, None).unwrap_or(0);
+        let above = |level: Option<u64>| level.unwrap_or(0).saturating_sub(baseline);
+        Ok(MemorySample {
+            peak_bytes: above(series.peak(Measure::Process, None)),
+            held_bytes: above(series.level_at_phase_end(Measure::Process, None, Phase::Held)),
+            after_release_bytes: above(series.level_at_phase_end(
+                Measure::Process,
+                None,
+                Phase::Released,
+            )),
+        })
+    }
+}
+
+/// The memory probe `--sample` uses: the built-in engine, or the scripted probe of the tests.
+fn memory_probe(args: &CheckArgs) -> anyhow::Result<Box<dyn MemoryProbe>> {
     if let Some(path) = std::env::var_os(SCRIPTED_PROBE_VARIABLE) {
         let path = PathBuf::from(path);
         let text = std::fs::read_to_string(&path)
@@ -37,10 +77,17 @@ fn memory_probe() -> anyhow::Result<Box<dyn MemoryProbe>> {
             });
         return Ok(Box::new(probe));
     }
-    bail!(
-        "--sample: no memory sampler is wired into this build of graphprof yet; \
-         run `graphprof check` without --sample to compare the exact figures"
-    )
+    Ok(Box::new(BuiltinProbe {
+        sampling: BuiltinSampling {
+            engine: EngineOptions {
+                workers: args.workers,
+                hold: args.hold,
+                memory_limit_bytes: None,
+            },
+            interval: args.interval,
+            sink: None,
+        },
+    }))
 }
 
 pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
@@ -80,7 +127,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
         bail!("no graphs to check: give graph files, or a baseline that lists some");
     }
     let probe = if args.sample {
-        Some(memory_probe()?)
+        Some(memory_probe(&args)?)
     } else {
         None
     };

@@ -5,6 +5,9 @@ mod analyze;
 mod check;
 mod diff;
 mod generate;
+mod progress;
+mod rewrite;
+mod sample;
 
 use crate::cli::{Command, GeneratorArgs};
 use graphprof::graph::Strategy;
@@ -17,6 +20,8 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         Command::Analyze(args) => analyze::run(args),
         Command::Check(args) => check::run(args),
         Command::Diff(args) => diff::run(args),
+        Command::Sample(args) => sample::run(args),
+        Command::Rewrite(args) => rewrite::run(args),
     }
 }
 

@@ -3,59 +3,308 @@
 
 use super::progress::task_bar;
 use crate::cli::{EngineChoice, SampleArgs};
-use anyhow::{Context, Result, anyhow, bail};
-use graphprof::analyze::{AnalyzeOptions, analyze};
+use anyhow::{Context, Result, anyhow};
+use graphprof::analyze::{Analysis, AnalyzeOptions, analyze};
+use graphprof::engine::EngineOptions;
 use graphprof::error::{EXIT_FAILED_CHECK, EXIT_OK};
 use graphprof::graph::generate::{GeneratorKind, generate_graph, kind_name};
 use graphprof::graph::rewrite::rewrite;
 use graphprof::graph::{Graph, Strategy, load_graph};
 use graphprof::report::sample_files::write_sample_files;
 use graphprof::report::sample_report::{
-    Comparison, RunReport, SAMPLE_SCHEMA, SAMPLE_VERSION, SampleParameters, SampleReport,
-    summarize, table,
+    Comparison, RunReport, SAMPLE_SCHEMA, SAMPLE_VERSION, SampleParameters, SampleReport, table,
 };
-use graphprof::sample::{Measure, Series, sample_command, validate_interval};
+use graphprof::sample::builtin::{BuiltinSampling, sample_graph};
+use graphprof::sample::sampler::validate_interval;
+use graphprof::sample::{Series, sample_command};
 use graphprof::units::Bytes;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Exit code of a run stopped by Ctrl-C.
-const EXIT_INTERRUPTED: i32 = 130;
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// Name of the file samples are appended to while runs go; removed once samples.csv is written.
+const LIVE_SAMPLES: &str = "samples.live.csv";
 
 /// One graph to run under one label.
-struct PlannedRun {
-    label: String,
-    strategy: Option<Strategy>,
-    graph: Graph,
+pub struct PlannedRun {
+    /// The label: the strategy, or `as-given`.
+    pub label: String,
+    /// The graph.
+    pub graph: Graph,
 }
 
 pub fn run(args: SampleArgs) -> Result<i32> {
     validate_interval(args.interval)?;
     let cancel = cancel_flag();
+    std::fs::create_dir_all(&args.output)
+        .with_context(|| format!("{}: cannot create the output folder", args.output.display()))?;
+    let live = args.output.join(LIVE_SAMPLES);
+    let _ = std::fs::remove_file(&live);
     if !args.command.is_empty() {
-        return run_command(&args, &cancel);
+        return run_command(&args, &cancel, &live);
     }
     let (plans, source) = plan(&args)?;
     let mut runs: Vec<(RunReport, Series)> = Vec::new();
-    if matches!(args.engine, EngineChoice::Builtin | EngineChoice::Both) {
+    {
         for planned in &plans {
             if cancel.load(Ordering::SeqCst) {
                 break;
             }
-            runs.push(super::sample_builtin::run_one(&args, planned_label(&args, planned), planned, &cancel)?);
+            runs.push(run_builtin(&args, planned, &cancel, &live)?);
         }
     }
-    if matches!(args.engine, EngineChoice::Dask | EngineChoice::Both) && !cancel.load(Ordering::SeqCst) {
-        runs.extend(super::sample_dask::run_all(&args, &plans_strategies(&plans), &cancel)?);
-    }
-    let interrupted = cancel.load(Ordering::SeqCst);
-    finish(&args, source, runs, interrupted)
+    let parameters = SampleParameters {
+        engine: engine_name(args.engine).to_string(),
+        source,
+        chunks: args.graph.is_none().then_some(args.generator.chunks),
+        payload_bytes: args.graph.is_none().then_some(args.generator.payload_bytes),
+        workers: Some(args.workers),
+        interval_ms: args.interval.as_secs_f64() * 1e3,
+        hold_s: Some(args.hold.as_secs_f64()),
+        memory_limit_bytes: args.memory_limit,
+    };
+    let title = match args.graph {
+        None => format!(
+            "map-blocks, {} chunks x {}, {} workers",
+            args.generator.chunks,
+            Bytes(args.generator.payload_bytes),
+            args.workers
+        ),
+        Some(ref path) => format!("{}, {} workers", path.display(), args.workers),
+    };
+    finish(
+        &args.output,
+        parameters,
+        runs,
+        &title,
+        cancel.load(Ordering::SeqCst),
+    )
 }
 
-fn planned_label(args: &SampleArgs, planned: &PlannedRun) -> String {
-    match args.engine {
-        EngineChoice::Both => format!("builtin/{}", planned.label),
-        _ => planned.label.clone(),
+fn engine_name(choice: EngineChoice) -> &'static str {
+    match choice {
+        EngineChoice::Builtin => "builtin",
     }
+}
+
+/// A flag that Ctrl-C sets; runs check it between tasks and stop cleanly.
+fn cancel_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let handler_flag = flag.clone();
+    // Setting the handler fails only if one is already set (tests calling twice); ignore that.
+    let _ = ctrlc::set_handler(move || handler_flag.store(true, Ordering::SeqCst));
+    flag
+}
+
+/// The graphs to run: the seed case per strategy, or the file as given or rewritten.
+fn plan(args: &SampleArgs) -> Result<(Vec<PlannedRun>, String)> {
+    match &args.graph {
+        None => {
+            let strategies = if args.strategy.is_empty() {
+                Strategy::ALL.to_vec()
+            } else {
+                args.strategy.clone()
+            };
+            let mut plans = Vec::new();
+            for strategy in strategies {
+                let options = super::generate_options(
+                    GeneratorKind::MapBlocks,
+                    &args.generator,
+                    strategy,
+                    false,
+                );
+                let graph = generate_graph(&options).map_err(|message| anyhow!(message))?;
+                plans.push(PlannedRun {
+                    label: strategy.to_string(),
+                    graph,
+                });
+            }
+            let source = format!(
+                "generated: {} --chunks {} --payload-bytes {}",
+                kind_name(GeneratorKind::MapBlocks),
+                args.generator.chunks,
+                args.generator.payload_bytes
+            );
+            Ok((plans, source))
+        }
+        Some(path) => {
+            let graph = load_graph(path)?;
+            let plans = if args.strategy.is_empty() {
+                vec![PlannedRun {
+                    label: "as-given".to_string(),
+                    graph,
+                }]
+            } else {
+                let mut plans = Vec::new();
+                for &strategy in &args.strategy {
+                    let rewritten = rewrite(&graph, strategy)
+                        .map_err(|error| anyhow!("{}: {error}", path.display()))?;
+                    plans.push(PlannedRun {
+                        label: strategy.to_string(),
+                        graph: rewritten,
+                    });
+                }
+                plans
+            };
+            Ok((plans, path.display().to_string()))
+        }
+    }
+}
+
+/// The analysis a run's predictions come from.
+pub fn predictions(graph: &Graph, source: &str, workers: u32) -> Analysis {
+    let options = AnalyzeOptions {
+        workers,
+        ..AnalyzeOptions::default()
+    };
+    analyze(graph, source, &options)
+}
+
+fn run_builtin(
+    args: &SampleArgs,
+    planned: &PlannedRun,
+    cancel: &AtomicBool,
+    live: &Path,
+) -> Result<(RunReport, Series)> {
+    let label = planned.label.clone();
+    let sampling = BuiltinSampling {
+        engine: EngineOptions {
+            workers: args.workers,
+            hold: args.hold,
+            memory_limit_bytes: args.memory_limit,
+        },
+        interval: args.interval,
+        sink: Some(live.to_path_buf()),
+    };
+    let analysis = predictions(&planned.graph, &label, args.workers);
+    let bar = task_bar(&label, planned.graph.task_count() as u64);
+    let run = sample_graph(&label, &planned.graph, &sampling, cancel, &mut |done, _| {
+        bar.set_position(done)
+    })?;
+    bar.finish_and_clear();
+    let outcome = &run.outcome;
+    let predicted_held = analysis
+        .strategies
+        .first()
+        .map_or(0, |prediction| prediction.held_bytes);
+    let report = RunReport {
+        complete: outcome.complete,
+        error: outcome.error.clone(),
+        tasks: outcome.tasks_total,
+        wall_time_s: outcome.wall_time.as_secs_f64(),
+        wire_bytes: Some(outcome.wire_bytes),
+        materialised_bytes: Some(analysis.sizes.materialised_bytes),
+        wire_vs_model: Some(Comparison::new(
+            analysis.sizes.wire_bytes,
+            outcome.wire_bytes,
+        )),
+        held_vs_model: outcome
+            .complete
+            .then(|| Comparison::new(predicted_held, outcome.held_managed_bytes)),
+        ..RunReport::from_series("builtin", &run.series)
+    };
+    if let Some(error) = &outcome.error {
+        eprintln!("graphprof: {}: stopped: {error}", report.label);
+    }
+    Ok((report, run.series))
+}
+
+fn run_command(args: &SampleArgs, cancel: &AtomicBool, live: &Path) -> Result<i32> {
+    let program = args
+        .command
+        .first()
+        .map(String::as_str)
+        .unwrap_or("command");
+    let label = args.label.clone().unwrap_or_else(|| {
+        Path::new(program)
+            .file_name()
+            .map_or(program.to_string(), |name| {
+                name.to_string_lossy().into_owned()
+            })
+    });
+    let started = std::time::Instant::now();
+    let (series, status) = sample_command(
+        label.clone(),
+        &args.command,
+        args.interval,
+        Some(live.to_path_buf()),
+    )?;
+    let wall_time_s = started.elapsed().as_secs_f64();
+    let error = (!status.success()).then(|| format!("{} {status}", args.command.join(" ")));
+    if let Some(error) = &error {
+        eprintln!("graphprof: {label}: {error}");
+    }
+    let report = RunReport {
+        complete: status.success(),
+        error,
+        wall_time_s,
+        ..RunReport::from_series("command", &series)
+    };
+    let parameters = SampleParameters {
+        engine: "command".to_string(),
+        source: args.command.join(" "),
+        chunks: None,
+        payload_bytes: None,
+        workers: None,
+        interval_ms: args.interval.as_secs_f64() * 1e3,
+        hold_s: None,
+        memory_limit_bytes: None,
+    };
+    let title = args.command.join(" ");
+    finish(
+        &args.output,
+        parameters,
+        vec![(report, series)],
+        &title,
+        cancel.load(Ordering::SeqCst),
+    )
+}
+
+/// Writes the files, prints the table and where the files are, and picks the exit code.
+fn finish(
+    output: &Path,
+    parameters: SampleParameters,
+    runs: Vec<(RunReport, Series)>,
+    title: &str,
+    interrupted: bool,
+) -> Result<i32> {
+    if runs.is_empty() {
+        return Ok(if interrupted {
+            EXIT_INTERRUPTED
+        } else {
+            EXIT_OK
+        });
+    }
+    let (reports, series): (Vec<RunReport>, Vec<Series>) = runs.into_iter().unzip();
+    let report = SampleReport {
+        schema: SAMPLE_SCHEMA.to_string(),
+        version: SAMPLE_VERSION,
+        parameters,
+        runs: reports,
+    };
+    let written = write_sample_files(output, &report, &series, title)?;
+    let _ = std::fs::remove_file(output.join(LIVE_SAMPLES));
+    let all_complete = report.runs.iter().all(|run| run.complete);
+    let text = format!(
+        "{}\nMemory is above each run's baseline; (xN) is relative to scatter.\nWrote {}\n",
+        table(&report).to_text(0),
+        written
+            .iter()
+            .map(|path| path.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    graphprof::output::write_to(&graphprof::output::Destination::Stdout, |out| {
+        out.write_all(text.as_bytes())
+    })?;
+    Ok(if interrupted {
+        EXIT_INTERRUPTED
+    } else if all_complete {
+        EXIT_OK
+    } else {
+        EXIT_FAILED_CHECK
+    })
 }

@@ -51,6 +51,8 @@ impl std::fmt::Display for BuildError {
     }
 }
 
+impl std::error::Error for BuildError {}
+
 /// Where a node stands while building.
 #[derive(Debug, Clone)]
 enum Slot {

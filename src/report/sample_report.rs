@@ -182,6 +182,28 @@ pub fn summarize(series: &Series) -> Vec<MeasureSummary> {
 }
 
 impl RunReport {
+    /// A run's report from its series: the levels, phases, overhead and samples; the engine's
+    /// figures (wire, predictions, error) are left for the caller to fill in.
+    pub fn from_series(engine: &str, series: &Series) -> Self {
+        RunReport {
+            label: series.label.clone(),
+            engine: engine.to_string(),
+            complete: series.complete,
+            error: None,
+            tasks: 0,
+            wall_time_s: series.duration_s(),
+            wire_bytes: None,
+            materialised_bytes: None,
+            dask_warning_fired: None,
+            wire_vs_model: None,
+            held_vs_model: None,
+            measures: summarize(series),
+            phases: series.phases.clone(),
+            sampler_overhead: series.overhead,
+            samples: series.samples.clone(),
+        }
+    }
+
     /// The whole-run summary of a measure.
     pub fn whole(&self, measure: Measure) -> Option<&MeasureSummary> {
         self.measures

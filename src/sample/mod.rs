@@ -1,5 +1,6 @@
 //! Sampling memory while something runs: the data model, the sources and the sampler thread.
 
+pub mod builtin;
 pub mod command;
 pub mod measure;
 pub mod sampler;
