@@ -16,3 +16,7 @@ cargo fmt --check
 cargo clippy --all-targets -- -D warnings
 cargo test --all-targets
 (cd python && ../.venv/bin/python -m pytest -q -p no:cacheprovider tests)
+
+# Dogfood: graphprof's own fixtures against their baseline and budgets (docs/CHECK.md).
+cargo run --quiet -- check --baseline reports/baseline.json --budget graphprof.toml \
+  --markdown target/graphprof-check.md --junit target/graphprof-check.xml

@@ -42,8 +42,9 @@ fn words(command: &str) -> Vec<String> {
 fn workdir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    std::os::unix::fs::symlink(repo.join("fixtures"), dir.path().join("fixtures"))
-        .expect("symlink");
+    for name in ["fixtures", "reports", "graphprof.toml"] {
+        std::os::unix::fs::symlink(repo.join(name), dir.path().join(name)).expect("symlink");
+    }
     dir
 }
 
