@@ -38,6 +38,17 @@ fn project() -> tempfile::TempDir {
     ] {
         fs::copy(repo().join(file), dir.path().join(file)).unwrap();
     }
+    // The project's budget and baseline also cover the top-level fixtures.
+    for entry in fs::read_dir(repo().join("fixtures")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            fs::copy(
+                &path,
+                dir.path().join("fixtures").join(path.file_name().unwrap()),
+            )
+            .unwrap();
+        }
+    }
     dir
 }
 
@@ -312,13 +323,65 @@ fn a_budget_exceeded_without_a_baseline_change_fails_naming_the_budget() {
 }
 
 #[test]
-fn sample_without_a_wired_sampler_is_an_error_not_a_pass() {
+fn sample_runs_the_built_in_engine_and_shows_the_spread() {
     let dir = project();
-    let out = check(dir.path(), &[INLINE, "--sample"]).assert().code(2);
-    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    Command::cargo_bin("graphprof")
+        .unwrap()
+        .current_dir(dir.path())
+        .args([
+            "generate",
+            "map-blocks",
+            "--chunks",
+            "128",
+            "--payload-bytes",
+            "64KiB",
+            "--strategy",
+            "scatter",
+            "-o",
+            "seed.json",
+        ])
+        .assert()
+        .success();
+    check(
+        dir.path(),
+        &[
+            "seed.json",
+            "--sample",
+            "--repeat",
+            "2",
+            "--strategy",
+            "inline",
+            "--strategy",
+            "scatter",
+            "--workers",
+            "2",
+            "--interval",
+            "2ms",
+            "--hold",
+            "50ms",
+            "--json",
+            "out.json",
+        ],
+    )
+    .assert()
+    .code(0);
+    let report = read_report(&dir.path().join("out.json"));
+    assert!(report.sampled);
+    let held = |strategy: &str| {
+        report.graphs[0]
+            .rows
+            .iter()
+            .find(|r| r.figure == "held_bytes" && r.strategy.map(|s| s.name()) == Some(strategy))
+            .and_then(|r| r.now_spread)
+            .unwrap_or_else(|| panic!("no sampled held_bytes for {strategy}"))
+    };
+    let (inline, scatter) = (held("inline"), held("scatter"));
+    assert!(inline.min <= inline.median && inline.median <= inline.max);
+    // The scattered graph, rewritten inline, holds 128 copies of 64 KiB (8 MiB) while the
+    // results are held; scatter holds two.
     assert!(
-        stderr.contains("--sample") && stderr.contains("no memory sampler"),
-        "{stderr}"
+        inline.median > scatter.median + 4 * 1024 * 1024,
+        "inline {inline:?} scatter {scatter:?}"
     );
 }
 
