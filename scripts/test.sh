@@ -14,7 +14,7 @@ export GRAPHPROF_PYTHON="$PWD/.venv/bin/python"
 
 cargo fmt --check
 cargo clippy --all-targets -- -D warnings
-cargo test --all-targets
+cargo test   # benches are not run here: `cargo bench` runs them (see README, Benchmarks)
 (cd python && ../.venv/bin/python -m pytest -q -p no:cacheprovider tests)
 
 # Dogfood: graphprof's own fixtures against their baseline and budgets (docs/CHECK.md).
