@@ -8,4 +8,5 @@ pub mod error;
 pub mod graph;
 pub mod output;
 pub mod report;
+pub mod sample;
 pub mod units;

@@ -2,4 +2,6 @@
 //! report. Nothing here computes a figure; it only shows what the earlier stages produced.
 
 pub mod analysis;
+pub mod plot;
+pub mod samples_csv;
 pub mod table;

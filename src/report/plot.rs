@@ -1,0 +1,479 @@
+//! `memory.png` and `memory.svg`: memory over time, one line per series.
+//!
+//! Every series is aligned at its own start (t = 0, as distributed's
+//! `MemorySampler.plot(align=True)`); each label's phases are shaded as translucent bands in
+//! that label's colour (compute lightly, held more strongly) with the phase names written
+//! along the top, one row per label, so the bands of several strategies stay readable where
+//! they overlap. The y axis is in MiB, or GiB when the highest reading reaches 1 GiB. Text
+//! is drawn with DejaVu Sans embedded in the binary, registered once, so no system font or
+//! fontconfig is needed. Both files are drawn into temporary files in the target directory
+//! and renamed into place, so a failed draw leaves nothing half-written.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+
+use crate::sample::series::{Measure, Phase, Series};
+
+/// Width of both images, in pixels.
+pub const WIDTH: u32 = 1000;
+/// Height of both images, in pixels.
+pub const HEIGHT: u32 = 600;
+
+/// The line colours, in label order (matplotlib's tab10, familiar to Dask users).
+const COLOURS: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+const FONT: &str = "sans-serif";
+
+/// Drawing the plots failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PlotError {
+    /// No series has a reading of the measure asked for.
+    #[error("no series has {0} samples to plot")]
+    NoSamples(Measure),
+    /// The embedded font could not be registered.
+    #[error("the embedded font could not be loaded")]
+    Font,
+    /// The plotting library failed.
+    #[error("cannot draw {}: {message}", path.display())]
+    Draw {
+        /// The file being drawn.
+        path: PathBuf,
+        /// The library's message.
+        message: String,
+    },
+    /// A file could not be created, written or renamed into place.
+    #[error("{action} {}", path.display())]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Draw `measure` of every series into `png` and `svg`, titled `title`.
+pub fn plot_memory(
+    series: &[Series],
+    title: &str,
+    measure: Measure,
+    png: &Path,
+    svg: &Path,
+) -> Result<(), PlotError> {
+    register_font()?;
+    let chart = ChartData::new(series, measure)?;
+
+    let temp_png = temp_beside(png, ".png")?;
+    {
+        let root = BitMapBackend::new(temp_png.path(), (WIDTH, HEIGHT)).into_drawing_area();
+        draw(&root, &chart, title).map_err(|message| draw_error(png, message))?;
+        root.present().map_err(|e| draw_error(png, e.to_string()))?;
+    }
+    persist(temp_png, png)?;
+
+    let mut text = String::new();
+    {
+        let root = SVGBackend::with_string(&mut text, (WIDTH, HEIGHT)).into_drawing_area();
+        draw(&root, &chart, title).map_err(|message| draw_error(svg, message))?;
+        root.present().map_err(|e| draw_error(svg, e.to_string()))?;
+    }
+    let temp_svg = temp_beside(svg, ".svg")?;
+    std::fs::write(temp_svg.path(), text).map_err(|source| PlotError::Io {
+        action: "cannot write",
+        path: svg.to_path_buf(),
+        source,
+    })?;
+    persist(temp_svg, svg)
+}
+
+/// Register DejaVu Sans as the sans-serif font, once per process.
+fn register_font() -> Result<(), PlotError> {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    let ok = *REGISTERED.get_or_init(|| {
+        plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular()).is_ok()
+    });
+    if ok { Ok(()) } else { Err(PlotError::Font) }
+}
+
+/// One series' line.
+struct Line {
+    label: String,
+    /// Index into [`COLOURS`].
+    colour: usize,
+    /// `(seconds since the series' first sample, bytes in the chosen unit)`.
+    points: Vec<(f64, f64)>,
+}
+
+/// What is drawn, in the chosen unit, computed once for both files.
+struct ChartData {
+    /// One line per series that has the measure.
+    lines: Vec<Line>,
+    /// `(colour index, row, phase, start, end)`, aligned like the lines.
+    bands: Vec<(usize, usize, Phase, f64, f64)>,
+    unit: &'static str,
+    measure: Measure,
+    x_max: f64,
+    y_max: f64,
+}
+
+impl ChartData {
+    fn new(series: &[Series], measure: Measure) -> Result<ChartData, PlotError> {
+        const MIB: f64 = 1024.0 * 1024.0;
+        const GIB: f64 = 1024.0 * MIB;
+        let highest = series
+            .iter()
+            .flat_map(|s| s.totals(measure))
+            .map(|(_, b)| b)
+            .max()
+            .ok_or(PlotError::NoSamples(measure))?;
+        let (unit, scale) = if highest as f64 >= GIB {
+            ("GiB", GIB)
+        } else {
+            ("MiB", MIB)
+        };
+        let mut lines = Vec::new();
+        let mut bands = Vec::new();
+        let mut x_max: f64 = 0.0;
+        for (row, (index, s)) in series
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.totals(measure).is_empty())
+            .enumerate()
+        {
+            let colour = index % COLOURS.len();
+            let totals = s.totals(measure);
+            let origin = totals.first().map_or(0.0, |(t, _)| *t);
+            let points: Vec<(f64, f64)> = totals
+                .iter()
+                .map(|(t, b)| (t - origin, *b as f64 / scale))
+                .collect();
+            x_max = x_max.max(points.last().map_or(0.0, |(t, _)| *t));
+            for (phase, start, end) in s.phase_spans() {
+                let (start, end) = ((start - origin).max(0.0), (end - origin).max(0.0));
+                x_max = x_max.max(end);
+                bands.push((colour, row, phase, start, end));
+            }
+            lines.push(Line {
+                label: s.label.clone(),
+                colour,
+                points,
+            });
+        }
+        let y_max = highest as f64 / scale;
+        let lines_len = lines.len();
+        Ok(ChartData {
+            lines,
+            bands,
+            unit,
+            measure,
+            x_max: if x_max > 0.0 { x_max } else { 1.0 },
+            // Headroom above the highest line for the phase names.
+            // Headroom above the highest line for the rows of phase names.
+            y_max: if y_max > 0.0 {
+                y_max / (0.96 - ROW_SHARE * lines_len.min(8) as f64)
+            } else {
+                1.0
+            },
+        })
+    }
+}
+
+/// Draw the chart on any backend; errors are the library's messages.
+fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    data: &ChartData,
+    title: &str,
+) -> Result<(), String> {
+    let text = |e: DrawingAreaErrorKind<DB::ErrorType>| format!("{e:?}");
+    root.fill(&WHITE).map_err(text)?;
+    let below_title = root
+        .margin(8, 0, 0, 0)
+        .titled(title, (FONT, 22))
+        .map_err(text)?;
+    let (legend_area, chart_area) = below_title.split_vertically(LEGEND_HEIGHT);
+    draw_legend(&legend_area, data).map_err(text)?;
+
+    let decimals = if data.y_max >= 10.0 {
+        0
+    } else if data.y_max >= 1.0 {
+        1
+    } else {
+        2
+    };
+    let mut chart = ChartBuilder::on(&chart_area)
+        .margin_left(14)
+        .margin_right(24)
+        .margin_bottom(10)
+        .x_label_area_size(44)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.0..data.x_max, 0.0..data.y_max)
+        .map_err(text)?;
+    chart
+        .configure_mesh()
+        .x_desc("time since start (s)")
+        .y_desc(format!("{} memory ({})", data.measure, data.unit))
+        .y_label_formatter(&|v| format!("{v:.decimals$}"))
+        .label_style((FONT, 14))
+        .axis_desc_style((FONT, 16))
+        .light_line_style(RGBColor(238, 238, 238))
+        .draw()
+        .map_err(text)?;
+
+    let shaded = data.bands.iter().filter(|(_, _, phase, start, end)| {
+        end > start && matches!(phase, Phase::Compute | Phase::Held)
+    });
+    chart
+        .draw_series(shaded.map(|&(colour, _, phase, start, end)| {
+            let alpha = if phase == Phase::Held { 0.13 } else { 0.05 };
+            Rectangle::new(
+                [(start, 0.0), (end, data.y_max)],
+                COLOURS[colour].mix(alpha).filled(),
+            )
+        }))
+        .map_err(text)?;
+    // Phase starts as thin lines, named along the top: one row of names per label; a name
+    // is left out when the next phase starts too soon after it to fit.
+    chart
+        .draw_series(data.bands.iter().map(|&(colour, _, _, start, _)| {
+            PathElement::new(
+                vec![(start, 0.0), (start, data.y_max)],
+                COLOURS[colour].mix(0.45),
+            )
+        }))
+        .map_err(text)?;
+    let seconds_per_px = data.x_max / f64::from(WIDTH - 110);
+    let row_height = data.y_max * ROW_SHARE;
+    let names = data.bands.iter().filter(|&&(_, _, phase, start, end)| {
+        let needed_px = 7.0 * phase.as_str().len() as f64 + 6.0;
+        end <= start || (end - start) / seconds_per_px >= needed_px || end >= data.x_max
+    });
+    chart
+        .draw_series(names.map(|&(colour, row, phase, start, _)| {
+            let y = data.y_max - row_height * (row as f64 + 0.15);
+            let at = start + 3.0 * seconds_per_px;
+            Text::new(
+                phase.as_str(),
+                (at, y),
+                (FONT, 12).into_font().color(&COLOURS[colour]),
+            )
+        }))
+        .map_err(text)?;
+
+    for Line { colour, points, .. } in &data.lines {
+        let colour = COLOURS[*colour];
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().copied(),
+                colour.stroke_width(2),
+            ))
+            .map_err(text)?;
+    }
+    Ok(())
+}
+
+/// Height of the legend strip between the title and the chart, in pixels.
+const LEGEND_HEIGHT: u32 = 28;
+/// Share of the y range given to each row of phase names above the highest line.
+const ROW_SHARE: f64 = 0.045;
+
+/// The legend: one short line and label per series, in a row above the chart, where it
+/// can never hide a line or a phase name.
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    data: &ChartData,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let style: TextStyle = (FONT, 15).into_font().into();
+    let widths: Vec<i32> = data
+        .lines
+        .iter()
+        .map(|Line { label, .. }| {
+            let (w, _) = area.estimate_text_size(label, &style).unwrap_or((60, 15));
+            i32::try_from(w).unwrap_or(60) + 24 + 22
+        })
+        .collect();
+    let total: i32 = widths.iter().sum();
+    let mut x = (i32::try_from(WIDTH).unwrap_or(1000) - total).max(0) / 2;
+    let y = i32::try_from(LEGEND_HEIGHT / 2).unwrap_or(14);
+    for (Line { label, colour, .. }, width) in data.lines.iter().zip(widths) {
+        let colour = COLOURS[*colour];
+        area.draw(&PathElement::new(
+            vec![(x, y), (x + 20, y)],
+            colour.stroke_width(3),
+        ))?;
+        area.draw(&Text::new(label.as_str(), (x + 26, y - 8), style.clone()))?;
+        x += width;
+    }
+    Ok(())
+}
+
+/// A temporary file beside `target`, with the suffix plotters needs to pick the format.
+fn temp_beside(target: &Path, suffix: &str) -> Result<tempfile::NamedTempFile, PlotError> {
+    let dir = match target.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    tempfile::Builder::new()
+        .prefix(".memory-")
+        .suffix(suffix)
+        .tempfile_in(dir)
+        .map_err(|source| PlotError::Io {
+            action: "cannot create a temporary file beside",
+            path: target.to_path_buf(),
+            source,
+        })
+}
+
+/// Rename `temp` to `target`, readable by others like any report file (temporary files
+/// are created private).
+fn persist(temp: tempfile::NamedTempFile, target: &Path) -> Result<(), PlotError> {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o644));
+    temp.persist(target).map_err(|e| PlotError::Io {
+        action: "cannot rename into place",
+        path: target.to_path_buf(),
+        source: e.error,
+    })?;
+    Ok(())
+}
+
+fn draw_error(path: &Path, message: String) -> PlotError {
+    PlotError::Draw {
+        path: path.to_path_buf(),
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample::series::{PhaseMark, Sample};
+
+    /// A run that climbs during compute, holds, and falls back after release.
+    fn run(label: &str, held_bytes: u64, start_s: f64) -> Series {
+        let mut s = Series::new(label, 10.0);
+        let base = 50 << 20;
+        for i in 0..=300 {
+            let t = start_s + i as f64 * 0.01;
+            let bytes = match i {
+                0..=49 => base,
+                50..=149 => base + held_bytes * (i - 50) / 100,
+                150..=249 => base + held_bytes,
+                _ => base,
+            };
+            s.samples.push(Sample {
+                time_s: t,
+                measure: Measure::Process,
+                worker: None,
+                bytes,
+            });
+        }
+        for (phase, i) in [
+            (Phase::Submit, 40),
+            (Phase::Compute, 50),
+            (Phase::Held, 150),
+            (Phase::Released, 250),
+        ] {
+            s.phases.push(PhaseMark {
+                phase,
+                time_s: start_s + i as f64 * 0.01,
+            });
+        }
+        s
+    }
+
+    fn png_size(bytes: &[u8]) -> (u32, u32) {
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "PNG signature");
+        assert_eq!(&bytes[12..16], b"IHDR");
+        let word = |at: usize| {
+            u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+        };
+        (word(16), word(20))
+    }
+
+    #[test]
+    fn draws_png_and_svg_with_labels_and_title() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (png, svg) = (dir.path().join("memory.png"), dir.path().join("memory.svg"));
+        let series = vec![
+            run("inline", 900 << 20, 0.002),
+            run("delayed", 60 << 20, 0.0),
+            run("scatter", 30 << 20, 0.5),
+        ];
+        let title = "seed case: 2048 chunks, payload 240 KiB, 4 workers";
+        plot_memory(&series, title, Measure::Process, &png, &svg).expect("draws");
+
+        let bytes = std::fs::read(&png).expect("png exists");
+        assert!(bytes.len() > 10_000, "{} bytes", bytes.len());
+        assert_eq!(png_size(&bytes), (WIDTH, HEIGHT));
+        let text = std::fs::read_to_string(&svg).expect("svg exists");
+        for needle in [
+            "inline",
+            "delayed",
+            "scatter",
+            title,
+            "held",
+            "process memory (MiB)",
+        ] {
+            assert!(text.contains(needle), "svg lacks {needle:?}");
+        }
+        // Only the two files: no temporary files left behind.
+        assert_eq!(std::fs::read_dir(dir.path()).expect("lists").count(), 2);
+    }
+
+    #[test]
+    fn gib_axis_when_the_peak_reaches_a_gib() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (png, svg) = (dir.path().join("m.png"), dir.path().join("m.svg"));
+        plot_memory(
+            &[run("big", 3 << 30, 0.0)],
+            "big",
+            Measure::Process,
+            &png,
+            &svg,
+        )
+        .expect("draws");
+        let text = std::fs::read_to_string(&svg).expect("svg exists");
+        assert!(text.contains("process memory (GiB)"));
+    }
+
+    #[test]
+    fn no_samples_of_the_measure_is_a_typed_error_and_writes_nothing() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (png, svg) = (dir.path().join("m.png"), dir.path().join("m.svg"));
+        let err = plot_memory(&[run("a", 1, 0.0)], "t", Measure::Managed, &png, &svg)
+            .expect_err("no managed");
+        assert!(matches!(err, PlotError::NoSamples(Measure::Managed)));
+        assert_eq!(std::fs::read_dir(dir.path()).expect("lists").count(), 0);
+    }
+
+    #[test]
+    fn a_missing_directory_is_a_typed_error() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let png = dir.path().join("no").join("m.png");
+        let err = plot_memory(
+            &[run("a", 1, 0.0)],
+            "t",
+            Measure::Process,
+            &png,
+            &png.with_extension("svg"),
+        );
+        assert!(matches!(err, Err(PlotError::Io { .. })));
+    }
+}

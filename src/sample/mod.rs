@@ -1,0 +1,11 @@
+//! Sampling memory while something runs: the data model, the sources and the sampler thread.
+
+pub mod command;
+pub mod measure;
+pub mod sampler;
+pub mod series;
+
+pub use command::{CommandStatus, sample_command};
+pub use measure::{Gauge, ProcessTree, Reading, Source};
+pub use sampler::{SampleError, Sampler, SamplerHandle};
+pub use series::{Measure, Phase, PhaseMark, Sample, SamplerOverhead, Series};
