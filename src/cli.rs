@@ -24,6 +24,8 @@ pub enum Command {
     /// Report a graph's sizes, duplicated payloads, Dask's large-graph warning and what the
     /// scatter and delayed strategies would save. Without a file: the seed case.
     Analyze(AnalyzeArgs),
+    /// Real Dask: export a collection's task graph with your Python and dask.
+    Dask(DaskArgs),
 }
 
 /// Parameters shared by everything that generates a graph.
@@ -90,6 +92,77 @@ pub struct AnalyzeArgs {
     pub strategy: Strategy,
     #[command(flatten)]
     pub generator: GeneratorArgs,
+}
+
+/// `graphprof dask`.
+#[derive(Debug, Args)]
+pub struct DaskArgs {
+    /// What to do with real Dask.
+    #[command(subcommand)]
+    pub command: DaskCommand,
+}
+
+/// The `graphprof dask` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DaskCommand {
+    /// Write the graph of a Dask collection defined in a script, as distributed would send it:
+    /// `graphprof dask export my_pipeline.py:result -o graph.json`, then `graphprof analyze
+    /// graph.json`. The script is imported (its `if __name__ == "__main__":` block does not run).
+    Export(DaskExportArgs),
+}
+
+/// `graphprof dask export`.
+#[derive(Debug, Args)]
+pub struct DaskExportArgs {
+    /// SCRIPT.py:VARIABLE, the script that builds the collection and the variable holding it.
+    pub target: std::ffi::OsString,
+    /// Graph file to write (replaced atomically).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Record the bytes distributed itself serializes for the graph (`measured.wire_bytes`).
+    #[arg(long)]
+    pub measure_wire: bool,
+    /// An existing Dask scheduler (tcp://HOST:PORT): measure the wire by persisting there, and
+    /// size scattered data on its workers.
+    #[arg(long)]
+    pub scheduler: Option<String>,
+    /// How long to try to reach the scheduler: 10s, 500ms, or plain seconds.
+    #[arg(long, default_value = "10s", value_parser = parse_duration_arg)]
+    pub timeout: std::time::Duration,
+    /// The graph's name in reports (default: the target).
+    #[arg(long)]
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub python: PythonArgs,
+}
+
+/// The Python that runs graphprof's embedded Dask code.
+#[derive(Debug, Args, Clone)]
+pub struct PythonArgs {
+    /// Python with dask and distributed installed [env: GRAPHPROF_PYTHON] [default: python3].
+    #[arg(long)]
+    pub python: Option<std::ffi::OsString>,
+}
+
+/// Parses a duration such as `10s`, `500ms`, `2m` or plain seconds.
+pub fn parse_duration_arg(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration (e.g. 10s, 500ms)"))?;
+    let seconds = match unit.trim() {
+        "ms" => value / 1e3,
+        "s" => value,
+        "m" | "min" => value * 60.0,
+        other => return Err(format!("unknown unit {other:?} in {text:?} (ms, s, m)")),
+    };
+    std::time::Duration::try_from_secs_f64(seconds)
+        .map_err(|_| format!("{text:?} is not a valid duration"))
 }
 
 /// Parses a size argument such as `240KiB`.

@@ -4,6 +4,7 @@
 //! is the only place that wires the stages together.
 
 pub mod analyze;
+pub mod dask;
 pub mod error;
 pub mod graph;
 pub mod output;

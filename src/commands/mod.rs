@@ -2,6 +2,7 @@
 //! the stages (graph, analysis, run, samples, report) are wired together.
 
 mod analyze;
+mod dask;
 mod generate;
 
 use crate::cli::{Command, GeneratorArgs};
@@ -13,6 +14,7 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
     match command {
         Command::Generate(args) => generate::run(args),
         Command::Analyze(args) => analyze::run(args),
+        Command::Dask(args) => dask::run(args),
     }
 }
 
