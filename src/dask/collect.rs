@@ -392,3 +392,84 @@ impl CsvSink {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dask::protocol::parse_line;
+
+    fn feed(collector: &mut Collector, lines: &[&str]) {
+        for line in lines {
+            collector.handle(&parse_line(line).expect("a protocol line"));
+        }
+    }
+
+    #[test]
+    fn labels_follow_the_driver() {
+        let labels = labels_for(&[Strategy::Inline, Strategy::Scatter, Strategy::Inline]);
+        assert_eq!(labels, ["inline", "scatter", "inline#2"]);
+        assert_eq!(strategy_of("inline#2"), Some(Strategy::Inline));
+        assert_eq!(strategy_of("mine"), None);
+    }
+
+    #[test]
+    fn ticks_are_summed_and_a_dead_worker_leaves_the_label_incomplete() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let sink = CsvSink::create(dir.path().join(SINK_FILE_NAME)).expect("sink");
+        let expected = labels_for(&[Strategy::Inline, Strategy::Scatter]);
+        let mut c = Collector::new(50.0, &expected, Some(sink));
+        feed(
+            &mut c,
+            &[
+                r#"{"event":"sample","label":"inline","t":0.1,"measure":"rss","worker":0,"bytes":10}"#,
+                r#"{"event":"sample","label":"inline","t":0.1,"measure":"rss","worker":1,"bytes":5}"#,
+                r#"{"event":"phase","label":"inline","phase":"submit","t":0.15}"#,
+                r#"{"event":"wire","label":"inline","wire_bytes":900,"warning":true,"warning_text":"Sending large graph"}"#,
+                r#"{"event":"sample","label":"inline","t":0.2,"measure":"rss","worker":0,"bytes":20}"#,
+                r#"{"event":"error","kind":"worker_died","text":"worker(s) left"}"#,
+                r#"{"event":"done","label":"inline","complete":false,"wire_bytes":900,"held_median":{}}"#,
+                r#"{"event":"end"}"#,
+            ],
+        );
+        let (series, outcomes) = c.finish("the driver exited");
+        assert_eq!(series.len(), 1);
+        let inline = &series[0];
+        assert!(!inline.complete);
+        assert_eq!(
+            inline.points(Measure::Rss, None),
+            vec![(0.1, 15), (0.2, 20)]
+        );
+        assert_eq!(inline.workers(Measure::Rss), vec![0, 1]);
+        assert_eq!(outcomes.len(), 2);
+        assert_eq!(outcomes[0].error_kind, Some(DriverErrorKind::WorkerDied));
+        assert!(outcomes[0].warning_fired);
+        assert_eq!(outcomes[0].wire_bytes, Some(900));
+        assert!(!outcomes[1].complete);
+        assert!(
+            outcomes[1]
+                .error
+                .as_deref()
+                .unwrap_or("")
+                .starts_with("not run")
+        );
+        let text = std::fs::read_to_string(dir.path().join(SINK_FILE_NAME)).expect("sink");
+        assert_eq!(text.lines().count(), 1 + inline.samples.len(), "{text}");
+    }
+
+    #[test]
+    fn errors_before_any_label_are_fatal() {
+        let mut c = Collector::new(50.0, &[], None);
+        feed(
+            &mut c,
+            &[
+                r#"{"event":"error","kind":"unreachable","text":"cannot reach"}"#,
+                r#"{"event":"end"}"#,
+            ],
+        );
+        assert!(matches!(
+            c.fatal,
+            Some((DriverErrorKind::Unreachable, _, None))
+        ));
+        assert!(!c.started());
+    }
+}

@@ -282,12 +282,14 @@ pub fn run_driver(
             text,
         });
     }
-    if !collector.ended && !interrupted && !timed_out {
-        if let Some(line) = telling_line(&stderr) {
-            collector
-                .warnings
-                .push(format!("the Dask driver stopped early: {line}"));
-        }
+    if !collector.ended
+        && !interrupted
+        && !timed_out
+        && let Some(line) = telling_line(&stderr)
+    {
+        collector
+            .warnings
+            .push(format!("the Dask driver stopped early: {line}"));
     }
     let (series, labels) = collector.finish(&why);
     Ok(DaskRun {
