@@ -220,14 +220,28 @@ impl Drop for ChildGuard {
 }
 
 /// The one line of a child's stderr that says what went wrong: the last line graphprof's Python
-/// side wrote itself (`graphprof_dask...`), else the last line (a traceback's exception).
+/// side wrote itself (`graphprof_dask...`), else the last line (a traceback's exception), with
+/// the traceback's innermost `File "...", line N` when there is one.
 pub fn telling_line(stderr: &[String]) -> Option<String> {
-    stderr
+    if let Some(own) = stderr
         .iter()
         .rev()
         .find(|line| line.starts_with("graphprof_dask"))
-        .or_else(|| stderr.iter().rev().find(|line| !line.trim().is_empty()))
-        .map(|line| line.trim().to_string())
+    {
+        return Some(own.trim().to_string());
+    }
+    let last = stderr.iter().rposition(|line| !line.trim().is_empty())?;
+    let text = stderr[last].trim();
+    let place = stderr[..last]
+        .iter()
+        .rev()
+        .map(|line| line.trim())
+        .find(|line| line.starts_with("File \""))
+        .map(|line| line.split(", in ").next().unwrap_or(line).to_string());
+    Some(match place {
+        Some(place) => format!("{text} ({place})"),
+        None => text.to_string(),
+    })
 }
 
 /// `exit code N` or `killed by signal N`.
@@ -240,5 +254,31 @@ pub fn describe_status(status: Option<ExitStatus>) -> String {
             _ => "unknown status".to_string(),
         },
         None => "still running".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &str) -> Vec<String> {
+        text.lines().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn the_telling_line_prefers_our_own_then_the_exception_with_its_place() {
+        let own = lines("noise\ngraphprof_dask: missing dask; install with: pip\nmore noise");
+        assert_eq!(
+            telling_line(&own).as_deref(),
+            Some("graphprof_dask: missing dask; install with: pip")
+        );
+        let traceback = lines(
+            "Traceback (most recent call last):\n  File \"/a/x.py\", line 3, in <module>\n    f()\n  File \"/a/y.py\", line 9\n    (\nSyntaxError: '(' was never closed\n",
+        );
+        assert_eq!(
+            telling_line(&traceback).as_deref(),
+            Some("SyntaxError: '(' was never closed (File \"/a/y.py\", line 9)")
+        );
+        assert_eq!(telling_line(&[]), None);
     }
 }
