@@ -5,6 +5,7 @@ use clap::{Args, Parser, Subcommand};
 use graphprof::graph::Strategy;
 use graphprof::graph::generate::GeneratorKind;
 use graphprof::report::analysis::AnalysisFormat;
+use graphprof::report::diff::DiffFormat;
 use std::path::PathBuf;
 
 /// graphprof: find and measure memory waste in Dask-style task graphs, and prove the fix.
@@ -24,8 +25,14 @@ pub enum Command {
     /// Report a graph's sizes, duplicated payloads, Dask's large-graph warning and what the
     /// scatter and delayed strategies would save. Without a file: the seed case.
     Analyze(AnalyzeArgs),
+    /// Compare graphs with a baseline and a budget, for CI: exit 0 within budget, 1 a budget or
+    /// regression failed, 2 an error. See docs/CHECK.md.
+    Check(CheckArgs),
+    /// What changed between two graph files or two analysis reports: payloads, layers, tasks.
+    Diff(DiffArgs),
     /// Real Dask: export a collection's task graph with your Python and dask.
     Dask(DaskArgs),
+    // Sample(SampleArgs) lands with the built-in engine.
 }
 
 /// Parameters shared by everything that generates a graph.
@@ -144,25 +151,119 @@ pub struct PythonArgs {
     pub python: Option<std::ffi::OsString>,
 }
 
-/// Parses a duration such as `10s`, `500ms`, `2m` or plain seconds.
+/// `graphprof check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Graph files to check; without any, the graphs the baseline lists.
+    pub graphs: Vec<PathBuf>,
+    /// Baseline file (JSON, schema graphprof-baseline). Created by --update-baseline.
+    #[arg(long)]
+    pub baseline: PathBuf,
+    /// Budget file (TOML): limits per graph or glob. See docs/CHECK.md.
+    #[arg(long)]
+    pub budget: Option<PathBuf>,
+    /// Also run each graph under the memory sampler and compare medians with the baseline.
+    #[arg(long)]
+    pub sample: bool,
+    /// Runs per strategy with --sample; medians are compared, the spread is shown.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub repeat: u32,
+    /// Strategies sampled with --sample (repeatable); default all.
+    #[arg(long = "strategy", value_enum)]
+    pub strategies: Vec<Strategy>,
+    /// Write a Markdown report (for $GITHUB_STEP_SUMMARY or a merge request comment).
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Write a JUnit XML report: one test case per check.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write the JSON report (schema graphprof-check).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write a self-contained HTML report.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Accept the figures measured now: rewrite the baseline atomically and exit 0.
+    #[arg(long)]
+    pub update_baseline: bool,
+}
+
+/// `graphprof diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The old graph file or analysis report (`graphprof analyze --format json`).
+    pub old: PathBuf,
+    /// The new graph file or analysis report.
+    pub new: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
+    /// Output file; `-` for stdout. Files are replaced atomically.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+/// Which engine runs the graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EngineChoice {
+    /// graphprof's own model of a Dask cluster, in this process.
+    Builtin,
+    /// A real Dask cluster: a LocalCluster on loopback, or `--scheduler`.
+    Dask,
+    /// Both, side by side in one report.
+    Both,
+}
+
+/// `graphprof sample`.
+#[allow(dead_code)]
+#[derive(Debug, Args)]
+pub struct SampleArgs {
+    /// Graph file to run; without one, the seed case (map-blocks with a shared object).
+    pub graph: Option<PathBuf>,
+    /// Strategies to run, in order (repeatable). Default: inline, delayed and scatter for the
+    /// seed case; the graph as given for a file.
+    #[arg(long, value_enum)]
+    pub strategy: Vec<Strategy>,
+    /// Workers: threads of the built-in engine, processes of a Dask LocalCluster.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub workers: u32,
+    /// Time between samples: 1ms to 60s.
+    #[arg(long, default_value = "10ms", value_parser = parse_duration_arg)]
+    pub interval: std::time::Duration,
+    /// How long the results are held before they are released.
+    #[arg(long, default_value = "0.5s", value_parser = parse_duration_arg)]
+    pub hold: std::time::Duration,
+    /// Stop a run (marked incomplete) before its memory passes this size.
+    #[arg(long, value_parser = parse_size_arg)]
+    pub memory_limit: Option<u64>,
+    /// Output folder for report.json, samples.csv, memory.png and memory.svg.
+    #[arg(short, long, default_value = "graphprof-out")]
+    pub output: PathBuf,
+    /// Which engine runs the graph.
+    #[arg(long, value_enum, default_value_t = EngineChoice::Builtin)]
+    pub engine: EngineChoice,
+    /// Label of a sampled command (with `-- COMMAND`).
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Python with dask and distributed, for `--engine dask`.
+    #[arg(long, env = "GRAPHPROF_PYTHON", default_value = "python3")]
+    pub python: String,
+    /// An existing Dask scheduler to use (and leave running), e.g. tcp://HOST:8786.
+    #[arg(long)]
+    pub scheduler: Option<String>,
+    /// Give up on a Dask run (and on reaching the scheduler) after this long.
+    #[arg(long, default_value = "10m", value_parser = parse_duration_arg)]
+    pub timeout: std::time::Duration,
+    #[command(flatten)]
+    pub generator: GeneratorArgs,
+    /// A command to sample instead of a graph, after `--`.
+    #[arg(last = true)]
+    pub command: Vec<String>,
+}
+
+/// Parses a duration argument such as `10ms`.
 pub fn parse_duration_arg(text: &str) -> Result<std::time::Duration, String> {
-    let text = text.trim();
-    let (number, unit) = match text.find(|c: char| c.is_ascii_alphabetic()) {
-        Some(at) => text.split_at(at),
-        None => (text, "s"),
-    };
-    let value: f64 = number
-        .trim()
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration (e.g. 10s, 500ms)"))?;
-    let seconds = match unit.trim() {
-        "ms" => value / 1e3,
-        "s" => value,
-        "m" | "min" => value * 60.0,
-        other => return Err(format!("unknown unit {other:?} in {text:?} (ms, s, m)")),
-    };
-    std::time::Duration::try_from_secs_f64(seconds)
-        .map_err(|_| format!("{text:?} is not a valid duration"))
+    graphprof::units::parse_duration(text)
 }
 
 /// Parses a size argument such as `240KiB`.

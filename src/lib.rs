@@ -4,7 +4,9 @@
 //! is the only place that wires the stages together.
 
 pub mod analyze;
+pub mod check;
 pub mod dask;
+pub mod engine;
 pub mod error;
 pub mod graph;
 pub mod output;

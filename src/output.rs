@@ -66,6 +66,16 @@ pub fn write_file_atomically(
     temp.as_file()
         .sync_all()
         .with_context(|| format!("{}: cannot write", path.display()))?;
+    // Temporary files are created private; a report is readable like any other file, and a
+    // replaced file keeps its mode.
+    let mode = std::fs::metadata(path).map_or(0o644, |meta| {
+        use std::os::unix::fs::PermissionsExt;
+        meta.permissions().mode()
+    });
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(mode));
+    }
     temp.persist(path)
         .map_err(|error| error.error)
         .with_context(|| format!("{}: cannot replace", path.display()))?;

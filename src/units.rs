@@ -52,6 +52,34 @@ pub fn parse_size(input: &str) -> Result<u64, SizeError> {
     Ok(bytes as u64)
 }
 
+/// Parses a duration: a number with `ms`, `s` or `m` (`10ms`, `0.5s`, `2m`); a plain number is
+/// seconds. Negative, non-finite and over-a-day durations are refused.
+pub fn parse_duration(input: &str) -> Result<std::time::Duration, String> {
+    let text = input.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("invalid duration '{input}': expected e.g. 10ms, 0.5s, 2m"))?;
+    let seconds = match unit.trim() {
+        "ms" => value / 1000.0,
+        "" | "s" => value,
+        "m" | "min" => value * 60.0,
+        "us" | "µs" => value / 1e6,
+        other => {
+            return Err(format!(
+                "invalid duration '{input}': unknown unit '{other}'"
+            ));
+        }
+    };
+    if !seconds.is_finite() || seconds > 86_400.0 {
+        return Err(format!("invalid duration '{input}': longer than a day"));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
+}
+
 /// A byte count that displays in binary units: `512 B`, `240.0 KiB`, `12.4 MiB`, `1.50 GiB`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bytes(pub u64);
@@ -75,6 +103,25 @@ impl fmt::Display for Bytes {
         } else {
             write!(f, "{value:.2} {}", UNITS[unit])
         }
+    }
+}
+
+/// A byte count in decimal units, the way Dask writes its thresholds: `10 MB`, `1.5 GB`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecimalBytes(pub u64);
+
+impl fmt::Display for DecimalBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const UNITS: [(&str, f64); 4] = [("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)];
+        for (unit, scale) in UNITS {
+            if self.0 as f64 >= scale {
+                let value = self.0 as f64 / scale;
+                let text = format!("{value:.2}");
+                let text = text.trim_end_matches('0').trim_end_matches('.');
+                return write!(f, "{text} {unit}");
+            }
+        }
+        write!(f, "{} B", self.0)
     }
 }
 
@@ -117,11 +164,25 @@ mod tests {
     }
 
     #[test]
+    fn parses_durations() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("10ms"), Ok(Duration::from_millis(10)));
+        assert_eq!(parse_duration("0.5s"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("1e9").is_err());
+    }
+
+    #[test]
     fn formats_binary_units() {
         assert_eq!(Bytes(512).to_string(), "512 B");
         assert_eq!(Bytes(245_760).to_string(), "240 KiB");
         assert_eq!(Bytes(13_002_342).to_string(), "12.4 MiB");
         assert_eq!(Bytes(1_610_612_736).to_string(), "1.50 GiB");
+        assert_eq!(DecimalBytes(10_000_000).to_string(), "10 MB");
+        assert_eq!(DecimalBytes(1_500_000_000).to_string(), "1.5 GB");
         assert_eq!(BytesDelta(-245_760).to_string(), "-240 KiB");
         assert_eq!(BytesDelta(2048).to_string(), "+2.00 KiB");
     }

@@ -8,7 +8,7 @@ use super::duplication::DuplicatedPayload;
 use super::sizes::Sizes;
 use crate::graph::model::DEFAULT_SPEC_BYTES;
 use crate::graph::{Graph, NodeKind, Strategy};
-use crate::units::Bytes;
+use crate::units::{Bytes, DecimalBytes};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
@@ -88,7 +88,7 @@ fn content_uses(graph: &Graph) -> Vec<ContentUse> {
             first_task: None,
         })
         .collect();
-    let mut seen: HashSet<(u32, u64)> = HashSet::new();
+    let mut seen: HashSet<(u32, u64), foldhash::fast::FixedState> = HashSet::default();
     for id in graph.node_ids() {
         let leaf = graph.dependent_count(id) == 0;
         for payload in graph.payloads(id) {
@@ -227,7 +227,7 @@ fn explain(
         (true, _, Some(blame)) => format!(
             "Dask would warn \"Sending large graph of size {}\" (threshold {}): {} accounts for {} of the message, sent as {} separate object(s).",
             Bytes(wire),
-            Bytes(threshold),
+            DecimalBytes(threshold),
             describe(blame),
             Bytes(blame.wire_bytes),
             blame.wire_bytes / blame.size_bytes.max(1)
@@ -235,12 +235,12 @@ fn explain(
         (true, _, None) => format!(
             "Dask would warn: the message is {} (threshold {}), spread over many small tasks.",
             Bytes(wire),
-            Bytes(threshold)
+            DecimalBytes(threshold)
         ),
         (false, true, Some(blame)) => format!(
             "Dask stays silent: the client sends only {} (threshold {}), but each task deserialises its own copy, so workers materialise {}; {} is embedded {} times.",
             Bytes(wire),
-            Bytes(threshold),
+            DecimalBytes(threshold),
             Bytes(sizes.materialised_bytes),
             describe(blame),
             blame.copies
@@ -248,14 +248,14 @@ fn explain(
         (false, true, None) => format!(
             "Dask stays silent: the client sends only {} (threshold {}), but the tasks materialise {} once deserialised.",
             Bytes(wire),
-            Bytes(threshold),
+            DecimalBytes(threshold),
             Bytes(sizes.materialised_bytes)
         ),
         (false, false, _) => format!(
             "No warning: the client sends {} and the tasks materialise {}, both under the {} threshold.",
             Bytes(wire),
             Bytes(sizes.materialised_bytes),
-            Bytes(threshold)
+            DecimalBytes(threshold)
         ),
     }
 }

@@ -3,7 +3,8 @@
 //! bytes, and the same per layer, per function and for the largest tasks.
 
 use super::duplication::DuplicatedPayload;
-use crate::graph::{Graph, NodeId, NodeKind};
+use crate::graph::{Graph, NodeId, NodeKind, key};
+use foldhash::fast::FixedState;
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
@@ -69,24 +70,26 @@ pub struct LayerIndex {
 }
 
 impl LayerIndex {
-    /// Computes every node's layer, caching by key name.
+    /// Computes every node's layer, caching by key name: a million chunks of a few layers cost a
+    /// hash lookup each, with no allocation.
     pub fn new(graph: &Graph) -> Self {
         let mut names = Vec::new();
         let mut by_layer: HashMap<String, u32> = HashMap::new();
-        let mut by_key_name: HashMap<String, u32> = HashMap::new();
+        let mut by_key_name: HashMap<&str, u32, FixedState> = HashMap::default();
         let of_node = graph
             .node_ids()
             .map(|id| {
-                let name = crate::graph::key::key_name(graph.key(id).tagged());
-                if let Some(&layer) = by_key_name.get(&name) {
+                let tagged = graph.tagged_key(id);
+                let token = key::key_name_token(tagged);
+                if let Some(&layer) = by_key_name.get(token) {
                     return layer;
                 }
-                let layer_name = crate::graph::key::layer_of_name(&name);
+                let layer_name = key::layer_of_name(&key::key_name(tagged));
                 let layer = *by_layer.entry(layer_name.clone()).or_insert_with(|| {
                     names.push(layer_name);
                     (names.len() - 1) as u32
                 });
-                by_key_name.insert(name, layer);
+                by_key_name.insert(token, layer);
                 layer
             })
             .collect();
@@ -111,7 +114,7 @@ pub fn task_materialised_bytes(graph: &Graph, id: NodeId) -> u64 {
 /// Walks tasks in file order, calling `visit(task, wire_bytes_added, materialised_bytes)`: the wire
 /// share counts each payload object (object id, else the use itself) the first time it is seen.
 fn walk_tasks(graph: &Graph, mut visit: impl FnMut(NodeId, u64, u64)) {
-    let mut objects_seen: HashSet<(u32, u64)> = HashSet::new();
+    let mut objects_seen: HashSet<(u32, u64), FixedState> = HashSet::default();
     for id in graph.node_ids() {
         if !matches!(graph.node(id).kind, NodeKind::Task { .. }) {
             continue;

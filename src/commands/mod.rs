@@ -2,7 +2,9 @@
 //! the stages (graph, analysis, run, samples, report) are wired together.
 
 mod analyze;
+mod check;
 mod dask;
+mod diff;
 mod generate;
 
 use crate::cli::{Command, GeneratorArgs};
@@ -15,6 +17,8 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         Command::Generate(args) => generate::run(args),
         Command::Analyze(args) => analyze::run(args),
         Command::Dask(args) => dask::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Diff(args) => diff::run(args),
     }
 }
 

@@ -5,7 +5,8 @@
 
 use super::key::{Key, display_key};
 use super::model::{
-    Arg, Content, DEFAULT_SPEC_BYTES, Digest, DigestAlgo, Graph, Node, NodeId, NodeKind, PayloadUse,
+    Arg, Content, DEFAULT_SPEC_BYTES, Digest, DigestAlgo, Graph, KeyArena, Node, NodeId, NodeKind,
+    PayloadUse,
 };
 use super::raw::{Header, RawArg, RawData, RawPayload, RawTask};
 use crate::units::{Bytes, MAX_SIZE_BYTES};
@@ -64,8 +65,9 @@ enum Slot {
 pub struct GraphBuilder {
     header: Header,
     hasher: foldhash::fast::FixedState,
-    key_table: HashTable<NodeId>,
-    keys: Vec<Box<str>>,
+    /// Interned keys: (hash, id), so that growing the table never re-reads the keys.
+    key_table: HashTable<(u64, NodeId)>,
+    keys: KeyArena,
     slots: Vec<Slot>,
     args: Vec<Arg>,
     extra_deps: Vec<NodeId>,
@@ -90,18 +92,17 @@ impl GraphBuilder {
         let tagged = key.tagged();
         let hash = self.hasher.hash_one(tagged);
         let keys = &self.keys;
-        let hasher = &self.hasher;
         let entry = self.key_table.entry(
             hash,
-            |&id| &*keys[id as usize] == tagged,
-            |&id| hasher.hash_one(&*keys[id as usize]),
+            |&(known, id)| known == hash && keys.get(id) == tagged,
+            |&(known, _)| known,
         );
         match entry {
-            hashbrown::hash_table::Entry::Occupied(found) => *found.get(),
+            hashbrown::hash_table::Entry::Occupied(found) => found.get().1,
             hashbrown::hash_table::Entry::Vacant(vacant) => {
                 let id = self.keys.len() as NodeId;
-                vacant.insert(id);
-                self.keys.push(tagged.into());
+                vacant.insert((hash, id));
+                self.keys.push(tagged);
                 self.slots.push(Slot::Referenced { by: id });
                 id
             }
@@ -284,8 +285,11 @@ impl GraphBuilder {
                 Slot::Defined(node) => nodes.push(node),
                 Slot::Referenced { by } => {
                     return Err(BuildError::at(
-                        &display_key(&self.keys[by as usize]),
-                        format!("depends on missing key {}", display_key(&self.keys[id])),
+                        &display_key(self.keys.get(by)),
+                        format!(
+                            "depends on missing key {}",
+                            display_key(self.keys.get(id as NodeId))
+                        ),
                     ));
                 }
             }
@@ -302,7 +306,11 @@ impl GraphBuilder {
             measured: self.header.measured,
             functions: self.functions,
             contents: self.contents,
-            keys: self.keys,
+            keys: {
+                let mut keys = self.keys;
+                keys.shrink_to_fit();
+                keys
+            },
             nodes,
             args: self.args,
             extra_deps: self.extra_deps,

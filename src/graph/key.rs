@@ -21,8 +21,14 @@ impl Key {
 
     /// A tuple key `(name, index)`, the shape of every chunk key in dask.array.
     pub fn chunk(name: &str, index: u64) -> Key {
-        let name_json = serde_json::Value::String(name.to_string());
-        Key(format!("{TUPLE_TAG}[{name_json},{index}]").into())
+        let mut tagged = String::with_capacity(name.len() + 26);
+        tagged.push(TUPLE_TAG);
+        tagged.push('[');
+        push_json_string(&mut tagged, name);
+        tagged.push(',');
+        tagged.push_str(itoa_u64(index, &mut [0u8; 20]));
+        tagged.push(']');
+        Key(tagged.into())
     }
 
     /// The tagged form, unique per key; used for interning.
@@ -44,6 +50,69 @@ impl Key {
     pub fn layer(&self) -> String {
         layer_of_name(&self.name())
     }
+}
+
+/// Appends `text` as a JSON string, escaped exactly as `serde_json` escapes it, so that tagged
+/// keys built here and by `serde_json` are byte-identical.
+fn push_json_string(out: &mut String, text: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (at, byte) in text.bytes().enumerate() {
+        let escape: &str = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&text[start..at]);
+        if escape.is_empty() {
+            out.push_str(&format!("\\u{byte:04x}"));
+        } else {
+            out.push_str(escape);
+        }
+        start = at + 1;
+    }
+    out.push_str(&text[start..]);
+    out.push('"');
+}
+
+/// Formats an integer into `buffer` without allocating.
+fn itoa_u64(mut value: u64, buffer: &mut [u8; 20]) -> &str {
+    let mut at = buffer.len();
+    loop {
+        at -= 1;
+        buffer[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buffer[at..]).expect("ASCII digits")
+}
+
+/// The name of a tagged key as it is stored: the string itself, or a tuple's first element still
+/// JSON-escaped and quoted. Equal names give equal slices, so this is a cheap cache key for
+/// [`key_name`] and [`layer_of_name`].
+pub fn key_name_token(tagged: &str) -> &str {
+    let Some(json) = tagged.strip_prefix(TUPLE_TAG) else {
+        return tagged.get(1..).unwrap_or("");
+    };
+    // `["name",...`: the name ends at the first quote that is not escaped.
+    let bytes = json.as_bytes();
+    let mut at = 2;
+    while at < bytes.len() {
+        match bytes[at] {
+            b'\\' => at += 2,
+            b'"' => return &json[1..=at],
+            _ => at += 1,
+        }
+    }
+    json
 }
 
 /// Name of a tagged key (see [`Key::name`]).
@@ -171,20 +240,28 @@ impl<'de> Visitor<'de> for KeyVisitor {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Key, A::Error> {
-        let mut tagged = String::with_capacity(32);
+        let mut tagged = String::with_capacity(64);
         tagged.push(TUPLE_TAG);
         tagged.push('[');
-        let first: String = seq
-            .next_element()?
-            .ok_or_else(|| de::Error::custom("a tuple key needs a name as its first element"))?;
-        tagged.push_str(&serde_json::Value::String(first).to_string());
-        while let Some(element) = seq.next_element::<KeyElement>()? {
+        let named = seq.next_element_seed(AppendElement {
+            out: &mut tagged,
+            name: true,
+        })?;
+        if named.is_none() {
+            return Err(de::Error::custom(
+                "a tuple key needs a name as its first element",
+            ));
+        }
+        loop {
+            let before = tagged.len();
             tagged.push(',');
-            match element {
-                KeyElement::Index(index) => tagged.push_str(&index.to_string()),
-                KeyElement::Text(text) => {
-                    tagged.push_str(&serde_json::Value::String(text).to_string())
-                }
+            let more = seq.next_element_seed(AppendElement {
+                out: &mut tagged,
+                name: false,
+            })?;
+            if more.is_none() {
+                tagged.truncate(before);
+                break;
             }
         }
         tagged.push(']');
@@ -192,11 +269,60 @@ impl<'de> Visitor<'de> for KeyVisitor {
     }
 }
 
-#[derive(serde::Deserialize)]
-#[serde(untagged, expecting = "a tuple key element: an integer or a string")]
-enum KeyElement {
-    Index(i64),
-    Text(String),
+/// Appends one tuple-key element to a tagged key as it is parsed, without an intermediate
+/// `String` or `Value`: the name (a string), or an integer or string after it.
+struct AppendElement<'a> {
+    out: &'a mut String,
+    name: bool,
+}
+
+impl<'de> de::DeserializeSeed<'de> for AppendElement<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        if self.name {
+            deserializer.deserialize_str(self)
+        } else {
+            deserializer.deserialize_any(self)
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for AppendElement<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        if self.name {
+            f.write_str("a string: the name of a tuple key")
+        } else {
+            f.write_str("a tuple key element: an integer or a string")
+        }
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<(), E> {
+        push_json_string(self.out, value);
+        Ok(())
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<(), E> {
+        if self.name || value > i64::MAX as u64 {
+            return Err(E::invalid_type(de::Unexpected::Unsigned(value), &self));
+        }
+        self.out.push_str(itoa_u64(value, &mut [0u8; 20]));
+        Ok(())
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<(), E> {
+        if self.name {
+            return Err(E::invalid_type(de::Unexpected::Signed(value), &self));
+        }
+        if value < 0 {
+            self.out.push('-');
+        }
+        self.out
+            .push_str(itoa_u64(value.unsigned_abs(), &mut [0u8; 20]));
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -229,6 +355,25 @@ mod tests {
             serde_json::to_string(&string).unwrap(),
             r#""[\"f-77ab\",3]""#
         );
+    }
+
+    #[test]
+    fn tagged_keys_match_serde_json_escaping_and_name_tokens() {
+        for name in ["f-77ab", "quote\"back\\slash", "tab\tnl\n\u{1}\u{1f}é/", ""] {
+            let mut ours = String::new();
+            push_json_string(&mut ours, name);
+            assert_eq!(ours, serde_json::to_string(name).unwrap());
+            let key: Key = serde_json::from_str(&format!("[{ours}, 3, -2, \"x\"]")).unwrap();
+            assert_eq!(key.tagged(), format!("t[{ours},3,-2,\"x\"]"));
+            assert_eq!(key.name(), name);
+            assert_eq!(key_name_token(key.tagged()), ours);
+            assert_eq!(
+                Key::chunk(name, 42),
+                serde_json::from_str(&format!("[{ours}, 42]")).unwrap()
+            );
+        }
+        assert_eq!(key_name_token(Key::string("abc").tagged()), "abc");
+        assert_eq!(itoa_u64(u64::MAX, &mut [0u8; 20]), u64::MAX.to_string());
     }
 
     #[test]

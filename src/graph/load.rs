@@ -106,14 +106,18 @@ impl<'de> Visitor<'de> for FileSeed<'_> {
                 "name" => header.name = Some(map.next_value()?),
                 "meta" => header.meta = map.next_value()?,
                 "measured" => header.measured = Some(map.next_value::<Measured>()?),
-                "data" => map.next_value_seed(ItemsSeed::<RawData> {
-                    builder: self.builder,
-                    add: GraphBuilder::add_data,
-                })?,
+                "data" => {
+                    map.next_value_seed(ItemsSeed::<RawData> {
+                        builder: self.builder,
+                        add: GraphBuilder::add_data,
+                        empty: None,
+                    })?;
+                }
                 "tasks" => {
                     map.next_value_seed(ItemsSeed::<RawTask> {
                         builder: self.builder,
                         add: GraphBuilder::add_task,
+                        empty: Some("\"tasks\" is empty: the graph has no tasks"),
                     })?;
                     tasks_seen = true;
                 }
@@ -138,6 +142,8 @@ impl<'de> Visitor<'de> for FileSeed<'_> {
 struct ItemsSeed<'a, T> {
     builder: &'a mut GraphBuilder,
     add: fn(&mut GraphBuilder, T) -> Result<(), BuildError>,
+    /// The error for an empty array, when one is refused; reported at the array's end.
+    empty: Option<&'static str>,
 }
 
 impl<'de, T: de::Deserialize<'de>> DeserializeSeed<'de> for ItemsSeed<'_, T> {
@@ -156,10 +162,15 @@ impl<'de, T: de::Deserialize<'de>> Visitor<'de> for ItemsSeed<'_, T> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut items = 0u64;
         while let Some(item) = seq.next_element::<T>()? {
             (self.add)(self.builder, item).map_err(de::Error::custom)?;
+            items += 1;
         }
-        Ok(())
+        match self.empty {
+            Some(message) if items == 0 => Err(de::Error::custom(message)),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -7,6 +7,7 @@ pub mod key;
 pub mod load;
 pub mod model;
 pub mod raw;
+pub mod rewrite;
 pub mod strategy;
 pub mod write;
 

@@ -65,11 +65,18 @@ impl Digest {
                 hex.len()
             ));
         }
+        let nibble = |digit: u8| match digit {
+            b'0'..=b'9' => Some(digit - b'0'),
+            b'a'..=b'f' => Some(digit - b'a' + 10),
+            b'A'..=b'F' => Some(digit - b'A' + 10),
+            _ => None,
+        };
         let mut hash = [0u8; 32];
-        for (i, pair) in hex.as_bytes().chunks(2).enumerate() {
-            let pair = std::str::from_utf8(pair).unwrap_or("");
-            hash[i] = u8::from_str_radix(pair, 16)
-                .map_err(|_| format!("digest '{}' is not hexadecimal", shorten(text)))?;
+        for (i, pair) in hex.as_bytes().chunks_exact(2).enumerate() {
+            hash[i] = nibble(pair[0])
+                .zip(nibble(pair[1]))
+                .map(|(high, low)| high << 4 | low)
+                .ok_or_else(|| format!("digest '{}' is not hexadecimal", shorten(text)))?;
         }
         Ok(Digest { algo, hash })
     }
@@ -153,6 +160,45 @@ pub struct Node {
     pub(super) extra_deps: (u32, u32),
 }
 
+/// Tagged keys (see [`Key::tagged`]) stored end to end in one string: one allocation for all
+/// keys instead of one per key, and neighbouring ids are neighbours in memory.
+#[derive(Debug, Clone, Default)]
+pub struct KeyArena {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl KeyArena {
+    /// Appends a tagged key; its id is the previous length.
+    pub fn push(&mut self, tagged: &str) {
+        self.text.push_str(tagged);
+        self.ends.push(self.text.len());
+    }
+
+    /// The tagged key with this id.
+    pub fn get(&self, id: NodeId) -> &str {
+        let id = id as usize;
+        let start = if id == 0 { 0 } else { self.ends[id - 1] };
+        &self.text[start..self.ends[id]]
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether there are no keys.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Frees unused capacity once no more keys come.
+    pub fn shrink_to_fit(&mut self) {
+        self.text.shrink_to_fit();
+        self.ends.shrink_to_fit();
+    }
+}
+
 /// A validated task graph.
 #[derive(Debug, Clone)]
 pub struct Graph {
@@ -166,7 +212,7 @@ pub struct Graph {
     pub functions: Vec<String>,
     /// Distinct payload contents.
     pub contents: Vec<Content>,
-    pub(super) keys: Vec<Box<str>>,
+    pub(super) keys: KeyArena,
     pub(super) nodes: Vec<Node>,
     pub(super) args: Vec<Arg>,
     pub(super) extra_deps: Vec<NodeId>,
@@ -200,17 +246,22 @@ impl Graph {
 
     /// The key of a node.
     pub fn key(&self, id: NodeId) -> Key {
-        Key::from_tagged(&self.keys[id as usize])
+        Key::from_tagged(self.keys.get(id))
+    }
+
+    /// The tagged form of a node's key (see [`Key::tagged`]), without allocating.
+    pub fn tagged_key(&self, id: NodeId) -> &str {
+        self.keys.get(id)
     }
 
     /// The key of a node as Python prints it.
     pub fn key_display(&self, id: NodeId) -> String {
-        key::display_key(&self.keys[id as usize])
+        key::display_key(self.keys.get(id))
     }
 
     /// The layer of a node (Dask's `key_split`).
     pub fn layer(&self, id: NodeId) -> String {
-        key::layer_of_name(&key::key_name(&self.keys[id as usize]))
+        key::layer_of_name(&key::key_name(self.keys.get(id)))
     }
 
     /// The function name of a task, or `None` for a data object.

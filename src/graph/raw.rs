@@ -34,12 +34,34 @@ pub struct RawTask {
 
 /// One argument of a task: `{"ref": KEY}` or `{"payload": {...}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", try_from = "ArgFields")]
 pub enum RawArg {
     /// The result of another task, or a data object: a dependency.
     Ref(Key),
     /// An object embedded in the task.
     Payload(RawPayload),
+}
+
+/// An argument as read, before checking that it has exactly one of `ref` and `payload`; serde's
+/// externally tagged enum would only say "expected value" for `{"ref": .., "payload": ..}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ArgFields {
+    #[serde(rename = "ref")]
+    reference: Option<Key>,
+    payload: Option<RawPayload>,
+}
+
+impl TryFrom<ArgFields> for RawArg {
+    type Error = &'static str;
+
+    fn try_from(fields: ArgFields) -> Result<RawArg, Self::Error> {
+        match (fields.reference, fields.payload) {
+            (Some(key), None) => Ok(RawArg::Ref(key)),
+            (None, Some(payload)) => Ok(RawArg::Payload(payload)),
+            _ => Err("an argument is exactly one of {\"ref\": KEY} or {\"payload\": {...}}"),
+        }
+    }
 }
 
 /// An embedded object: its size and content identity, optionally its bytes and object identity.

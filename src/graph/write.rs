@@ -63,7 +63,7 @@ fn write_items<T: Serialize, W: Write + ?Sized>(
     let mut count = 0u64;
     for item in items {
         out.write_all(if count == 0 { b"\n" } else { b",\n" })?;
-        serde_json::to_writer(&mut *out, &item).map_err(io::Error::other)?;
+        serde_json::to_writer(&mut *out, &item).map_err(io::Error::from)?;
         count += 1;
     }
     if count > 0 {

@@ -2,6 +2,13 @@
 //! report. Nothing here computes a figure; it only shows what the earlier stages produced.
 
 pub mod analysis;
+pub mod check_markdown;
+pub mod check_text;
+pub mod diff;
+pub mod html;
+pub mod junit;
 pub mod plot;
+pub mod sample_files;
+pub mod sample_report;
 pub mod samples_csv;
 pub mod table;

@@ -61,7 +61,7 @@ pub struct SampleRow {
 }
 
 /// Write the header and every sample of `series` to `out`.
-pub fn write_samples<W: Write>(out: &mut W, series: &[Series]) -> io::Result<()> {
+pub fn write_samples<W: Write + ?Sized>(out: &mut W, series: &[Series]) -> io::Result<()> {
     let mut text = String::with_capacity(64 * 1024);
     text.push_str(CSV_HEADER);
     text.push('\n');
@@ -80,32 +80,13 @@ pub fn write_samples<W: Write>(out: &mut W, series: &[Series]) -> io::Result<()>
 
 /// Write `series` to `path` atomically (temporary file in the same directory, then rename).
 pub fn write_samples_csv(path: &Path, series: &[Series]) -> Result<(), CsvError> {
-    let io_error = |action, source| CsvError::Io {
-        action,
-        path: path.to_path_buf(),
-        source,
-    };
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let mut temp = tempfile::Builder::new()
-        .prefix(".samples-")
-        .suffix(".csv.tmp")
-        .tempfile_in(dir)
-        .map_err(|e| io_error("cannot create a temporary file beside", e))?;
-    {
-        let mut out = io::BufWriter::new(temp.as_file_mut());
-        write_samples(&mut out, series).map_err(|e| io_error("cannot write", e))?;
-    }
-    // Temporary files are created private; a report file is readable like any other.
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o644));
-    }
-    temp.persist(path)
-        .map_err(|e| io_error("cannot rename into place", e.error))?;
-    Ok(())
+    crate::output::write_file_atomically(path, |out| write_samples(out, series)).map_err(|error| {
+        CsvError::Io {
+            action: "cannot write",
+            path: path.to_path_buf(),
+            source: io::Error::other(format!("{error:#}")),
+        }
+    })
 }
 
 /// Read a samples CSV back into rows, in file order.

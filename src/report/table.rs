@@ -107,7 +107,7 @@ mod tests {
         table.row(vec!["a|b".into(), "5".into()]);
         table.row(vec!["long name".into(), "12345".into()]);
         let text = table.to_text(2);
-        assert_eq!(text.lines().nth(1), Some("  a|b           5"));
+        assert_eq!(text.lines().nth(1), Some("  a|b            5"));
         let markdown = table.to_markdown();
         assert!(markdown.contains("| a\\|b | 5 |"), "{markdown}");
         assert!(markdown.contains("| --- | ---: |"), "{markdown}");

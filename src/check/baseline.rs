@@ -1,0 +1,286 @@
+//! The baseline file (`schema: "graphprof-baseline"`, version 1): per graph, the exact figures of
+//! `analyze`, the duplicated payloads and the per-layer bytes (so a report can name what grew),
+//! and optionally the sampled memory figures per strategy. Measuring a graph, reading a baseline
+//! with errors that name the file and line, and normalising graph paths live here.
+
+use super::sample::SampledFigures;
+use crate::analyze::{AnalyzeOptions, analyze, sizes};
+use crate::error::{InputError, Place};
+use crate::graph::{Graph, Strategy};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+/// Value of the `schema` field of a baseline.
+pub const BASELINE_SCHEMA: &str = "graphprof-baseline";
+/// The baseline schema version this build reads and writes.
+pub const BASELINE_VERSION: u32 = 1;
+
+/// A baseline file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Baseline {
+    /// Always `graphprof-baseline`.
+    pub schema: String,
+    /// Schema version, 1.
+    pub version: u32,
+    /// The graphprof version that wrote the file (informational).
+    pub graphprof_version: String,
+    /// One entry per graph, sorted by path.
+    pub graphs: Vec<GraphFigures>,
+}
+
+impl Baseline {
+    /// A baseline of these graphs, sorted by path.
+    pub fn new(mut graphs: Vec<GraphFigures>) -> Self {
+        graphs.sort_by(|a, b| a.path.cmp(&b.path));
+        Baseline {
+            schema: BASELINE_SCHEMA.to_string(),
+            version: BASELINE_VERSION,
+            graphprof_version: env!("CARGO_PKG_VERSION").to_string(),
+            graphs,
+        }
+    }
+
+    /// The entry of a graph by its normalised path.
+    pub fn graph(&self, path: &str) -> Option<&GraphFigures> {
+        self.graphs.iter().find(|g| g.path == path)
+    }
+
+    /// Pretty JSON with a final newline.
+    pub fn to_json(&self) -> String {
+        let mut json = serde_json::to_string_pretty(self).unwrap_or_else(|e| e.to_string());
+        json.push('\n');
+        json
+    }
+}
+
+/// The exact figures of one graph (all from `analyze`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExactFigures {
+    /// Modelled bytes of the one message the client sends.
+    pub wire_bytes: u64,
+    /// Bytes held once every task is deserialised on its own.
+    pub materialised_bytes: u64,
+    /// Bytes wasted by duplicated payloads.
+    pub duplicated_bytes: u64,
+    /// Materialised bytes over what they would be with one copy of each payload.
+    pub duplication_ratio: f64,
+    /// Number of tasks.
+    pub tasks: u64,
+}
+
+/// A duplicated payload as the baseline records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaselinePayload {
+    /// Content digest, `ALGO:HEX`.
+    pub digest: String,
+    /// Serialized size of one copy, in bytes.
+    pub size_bytes: u64,
+    /// Number of embedded copies.
+    pub copies: u64,
+    /// Type label from the graph file, if any.
+    #[serde(rename = "type")]
+    pub type_name: Option<String>,
+    /// Layers that embed it, most copies first.
+    pub layers: Vec<String>,
+}
+
+/// Bytes of one layer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayerFigures {
+    /// Layer name (Dask's `key_split`).
+    pub name: String,
+    /// Number of tasks.
+    pub tasks: u64,
+    /// Wire bytes the layer adds.
+    pub wire_bytes: u64,
+    /// Materialised bytes of its tasks.
+    pub materialised_bytes: u64,
+    /// Bytes wasted by duplicated payloads in it.
+    pub wasted_bytes: u64,
+}
+
+/// Everything the baseline records about one graph.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraphFigures {
+    /// The graph file as given on the command line, normalised and relative, `/`-separated.
+    pub path: String,
+    /// The graph's name, if the file has one.
+    pub name: Option<String>,
+    /// Exact figures.
+    pub figures: ExactFigures,
+    /// Duplicated payloads, most wasted bytes first.
+    pub duplicates: Vec<BaselinePayload>,
+    /// Every layer, largest materialised first.
+    pub layers: Vec<LayerFigures>,
+    /// Sampled memory per strategy (only when sampled).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sampled: BTreeMap<Strategy, SampledFigures>,
+}
+
+/// Measures a graph's exact figures, payloads and layers.
+pub fn measure(graph: &Graph, path: &str) -> GraphFigures {
+    let options = AnalyzeOptions {
+        top: 1,
+        examples: 0,
+        ..AnalyzeOptions::default()
+    };
+    let analysis = analyze(graph, path, &options);
+    let index = sizes::LayerIndex::new(graph);
+    let layers = sizes::by_layer(graph, &index, &analysis.duplicates)
+        .into_iter()
+        .map(|layer| LayerFigures {
+            name: layer.name,
+            tasks: layer.tasks,
+            wire_bytes: layer.wire_bytes,
+            materialised_bytes: layer.materialised_bytes,
+            wasted_bytes: layer.wasted_bytes,
+        })
+        .collect();
+    GraphFigures {
+        path: path.to_string(),
+        name: analysis.graph.name.clone(),
+        figures: ExactFigures {
+            wire_bytes: analysis.sizes.wire_bytes,
+            materialised_bytes: analysis.sizes.materialised_bytes,
+            duplicated_bytes: analysis.duplicated_bytes,
+            duplication_ratio: analysis.duplication_ratio,
+            tasks: analysis.graph.tasks,
+        },
+        duplicates: analysis
+            .duplicates
+            .into_iter()
+            .map(|d| BaselinePayload {
+                digest: d.digest,
+                size_bytes: d.size_bytes,
+                copies: d.copies,
+                type_name: d.type_name,
+                layers: d.layers.into_iter().map(|share| share.layer).collect(),
+            })
+            .collect(),
+        layers,
+        sampled: BTreeMap::new(),
+    }
+}
+
+/// Reads a baseline: a missing, unreadable or malformed file or another schema or version is an
+/// error naming the file (and the line where there is one).
+pub fn read_baseline(path: &Path) -> Result<Baseline, InputError> {
+    let text = std::fs::read_to_string(path).map_err(|source| InputError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|error| InputError::from_json(path, &error))?;
+    let schema = value.get("schema").and_then(|s| s.as_str());
+    if schema != Some(BASELINE_SCHEMA) {
+        return Err(InputError::invalid(
+            path,
+            Place::File,
+            format!("not a graphprof baseline (expected \"schema\": \"{BASELINE_SCHEMA}\")"),
+        ));
+    }
+    let version = value.get("version").and_then(|v| v.as_u64());
+    if version != Some(u64::from(BASELINE_VERSION)) {
+        let found = value
+            .get("version")
+            .map_or("none".to_string(), |v| v.to_string());
+        return Err(InputError::invalid(
+            path,
+            Place::File,
+            format!(
+                "baseline version {found} is not supported (this graphprof reads version \
+                 {BASELINE_VERSION}); remove it and run `graphprof check --update-baseline`"
+            ),
+        ));
+    }
+    serde_json::from_str(&text).map_err(|error| InputError::from_json(path, &error))
+}
+
+/// A path as given, made relative and normalised: `.` and `a/..` removed lexically, an absolute
+/// path under `cwd` made relative to it, `/` as the separator.
+pub fn normalise_path(path: &Path, cwd: &Path) -> String {
+    let cleaned = clean(path);
+    let relative = if cleaned.is_absolute() {
+        cleaned
+            .strip_prefix(clean(cwd))
+            .map(Path::to_path_buf)
+            .unwrap_or(cleaned)
+    } else {
+        cleaned
+    };
+    if relative.is_absolute() {
+        return relative.to_string_lossy().into_owned();
+    }
+    let parts: Vec<String> = relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    parts.join("/")
+}
+
+/// Removes `.` components and resolves `..` lexically where possible.
+pub fn clean(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                let last_is_normal =
+                    matches!(out.components().next_back(), Some(Component::Normal(_)));
+                if last_is_normal {
+                    out.pop();
+                } else if !out.has_root() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_normalised_relative() {
+        let cwd = Path::new("/repo");
+        assert_eq!(normalise_path(Path::new("./a/b.json"), cwd), "a/b.json");
+        assert_eq!(normalise_path(Path::new("a/x/../b.json"), cwd), "a/b.json");
+        assert_eq!(normalise_path(Path::new("/repo/a/b.json"), cwd), "a/b.json");
+        assert_eq!(normalise_path(Path::new("../o/b.json"), cwd), "../o/b.json");
+        assert_eq!(
+            normalise_path(Path::new("/else/b.json"), cwd),
+            "/else/b.json"
+        );
+    }
+
+    #[test]
+    fn other_versions_and_schemas_are_refused_with_the_file_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.json");
+        std::fs::write(&path, r#"{"schema": "graphprof-baseline", "version": 2}"#).unwrap();
+        let error = read_baseline(&path).unwrap_err().to_string();
+        assert!(
+            error.contains("b.json") && error.contains("version 2"),
+            "{error}"
+        );
+        std::fs::write(&path, r#"{"schema": "other", "version": 1}"#).unwrap();
+        let error = read_baseline(&path).unwrap_err().to_string();
+        assert!(error.contains("not a graphprof baseline"), "{error}");
+        std::fs::write(
+            &path,
+            "{\n\"schema\": \"graphprof-baseline\",\n\"version\": 1,\n\"graphs\": 5\n}",
+        )
+        .unwrap();
+        let error = read_baseline(&path).unwrap_err().to_string();
+        assert!(error.contains("line "), "{error}");
+    }
+}

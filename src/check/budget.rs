@@ -1,0 +1,484 @@
+//! The budget file (TOML, documented in docs/CHECK.md): `[defaults]` and `[[graph]]` entries
+//! chosen by `path` or `glob`, with limits on the exact figures, a tolerance for sampled memory and
+//! per-strategy sampled limits. Reading it (every error names the file and the line), resolving
+//! each entry to the graph files it names, and merging the limits that apply to one graph.
+
+use super::baseline::{clean, normalise_path};
+use super::sample::SampledFigure;
+use crate::error::{InputError, Place};
+use crate::graph::Strategy;
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::Path;
+use toml::Spanned;
+
+/// Tolerance for sampled memory against the baseline when the budget does not set one.
+pub const DEFAULT_TOLERANCE_PERCENT: f64 = 10.0;
+
+/// A size in bytes, written as an integer or a string such as `"240KiB"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Size(pub u64);
+
+impl<'de> Deserialize<'de> for Size {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SizeVisitor;
+        impl Visitor<'_> for SizeVisitor {
+            type Value = Size;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a size: bytes as an integer, or a string such as \"240KiB\"")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Size, E> {
+                Ok(Size(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Size, E> {
+                u64::try_from(v)
+                    .map(Size)
+                    .map_err(|_| E::custom("a size cannot be negative"))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Size, E> {
+                crate::units::parse_size(v)
+                    .map(Size)
+                    .map_err(|e| E::custom(e.to_string()))
+            }
+        }
+        deserializer.deserialize_any(SizeVisitor)
+    }
+}
+
+/// Limits on one strategy's sampled memory.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StrategyLimits {
+    /// Limit on the median peak.
+    pub max_peak_bytes: Option<Size>,
+    /// Limit on the median held memory.
+    pub max_held_bytes: Option<Size>,
+    /// Limit on the median memory after release.
+    pub max_after_release_bytes: Option<Size>,
+}
+
+impl StrategyLimits {
+    /// The limit on a sampled figure.
+    pub fn limit(&self, figure: SampledFigure) -> Option<u64> {
+        match figure {
+            SampledFigure::Peak => self.max_peak_bytes,
+            SampledFigure::Held => self.max_held_bytes,
+            SampledFigure::AfterRelease => self.max_after_release_bytes,
+        }
+        .map(|size| size.0)
+    }
+}
+
+/// Per-strategy sampled limits: `[graph.sample.inline]` and so on.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SampleLimits {
+    inline: Option<StrategyLimits>,
+    scatter: Option<StrategyLimits>,
+    delayed: Option<StrategyLimits>,
+}
+
+/// The limits of `[defaults]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    max_wire_bytes: Option<Size>,
+    max_materialised_bytes: Option<Size>,
+    max_duplicated_bytes: Option<Size>,
+    max_duplication_ratio: Option<f64>,
+    max_tasks: Option<u64>,
+    tolerance_percent: Option<f64>,
+    sample: Option<SampleLimits>,
+}
+
+/// One `[[graph]]` entry (the limits repeated: serde cannot flatten with deny_unknown_fields).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEntry {
+    path: Option<Spanned<String>>,
+    glob: Option<Spanned<String>>,
+    max_wire_bytes: Option<Size>,
+    max_materialised_bytes: Option<Size>,
+    max_duplicated_bytes: Option<Size>,
+    max_duplication_ratio: Option<f64>,
+    max_tasks: Option<u64>,
+    tolerance_percent: Option<f64>,
+    sample: Option<SampleLimits>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBudget {
+    defaults: Option<Spanned<RawLimits>>,
+    #[serde(default)]
+    graph: Vec<Spanned<RawEntry>>,
+}
+
+/// One limit and the budget line that set it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Limit<T> {
+    /// The limit.
+    pub value: T,
+    /// Where it was set: `graphprof.toml:7`.
+    pub origin: String,
+}
+
+/// The limits that apply to one graph, merged from `[defaults]` and every matching entry in order
+/// (a later entry overrides an earlier one, field by field).
+#[derive(Debug, Clone, Default)]
+pub struct GraphLimits {
+    /// Limit on wire bytes.
+    pub max_wire_bytes: Option<Limit<u64>>,
+    /// Limit on materialised bytes.
+    pub max_materialised_bytes: Option<Limit<u64>>,
+    /// Limit on duplicated bytes.
+    pub max_duplicated_bytes: Option<Limit<u64>>,
+    /// Limit on the duplication ratio.
+    pub max_duplication_ratio: Option<Limit<f64>>,
+    /// Limit on the task count.
+    pub max_tasks: Option<Limit<u64>>,
+    /// Tolerated growth of sampled medians over the baseline, percent.
+    pub tolerance_percent: Option<Limit<f64>>,
+    /// Sampled limits per strategy and figure.
+    pub sample: BTreeMap<(Strategy, SampledFigure), Limit<u64>>,
+}
+
+impl GraphLimits {
+    /// The tolerance in percent (the default when unset).
+    pub fn tolerance(&self) -> f64 {
+        self.tolerance_percent
+            .as_ref()
+            .map_or(DEFAULT_TOLERANCE_PERCENT, |l| l.value)
+    }
+
+    /// The limit on a sampled figure of a strategy.
+    pub fn sampled(&self, strategy: Strategy, figure: SampledFigure) -> Option<&Limit<u64>> {
+        self.sample.get(&(strategy, figure))
+    }
+
+    fn apply(&mut self, limits: &LimitFields, origin: &str) {
+        let set_u64 = |slot: &mut Option<Limit<u64>>, value: Option<u64>| {
+            if let Some(value) = value {
+                *slot = Some(Limit {
+                    value,
+                    origin: origin.to_string(),
+                });
+            }
+        };
+        set_u64(&mut self.max_wire_bytes, limits.max_wire_bytes);
+        set_u64(
+            &mut self.max_materialised_bytes,
+            limits.max_materialised_bytes,
+        );
+        set_u64(&mut self.max_duplicated_bytes, limits.max_duplicated_bytes);
+        set_u64(&mut self.max_tasks, limits.max_tasks);
+        if let Some(value) = limits.max_duplication_ratio {
+            self.max_duplication_ratio = Some(Limit {
+                value,
+                origin: origin.to_string(),
+            });
+        }
+        if let Some(value) = limits.tolerance_percent {
+            self.tolerance_percent = Some(Limit {
+                value,
+                origin: origin.to_string(),
+            });
+        }
+        if let Some(sample) = &limits.sample {
+            for (strategy, strategy_limits) in [
+                (Strategy::Inline, &sample.inline),
+                (Strategy::Scatter, &sample.scatter),
+                (Strategy::Delayed, &sample.delayed),
+            ] {
+                let Some(strategy_limits) = strategy_limits else {
+                    continue;
+                };
+                for figure in SampledFigure::ALL {
+                    if let Some(value) = strategy_limits.limit(figure) {
+                        self.sample.insert(
+                            (strategy, figure),
+                            Limit {
+                                value,
+                                origin: origin.to_string(),
+                            },
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The limit fields shared by `[defaults]` and `[[graph]]`, with sizes resolved.
+#[derive(Debug, Clone, Default)]
+struct LimitFields {
+    max_wire_bytes: Option<u64>,
+    max_materialised_bytes: Option<u64>,
+    max_duplicated_bytes: Option<u64>,
+    max_duplication_ratio: Option<f64>,
+    max_tasks: Option<u64>,
+    tolerance_percent: Option<f64>,
+    sample: Option<SampleLimits>,
+}
+
+/// A `[[graph]]` entry, resolved to the files it names.
+#[derive(Debug, Clone)]
+struct Entry {
+    origin: String,
+    files: BTreeSet<String>,
+    limits: LimitFields,
+}
+
+/// A budget file, read and resolved against the file system.
+#[derive(Debug, Clone)]
+pub struct Budget {
+    defaults: Option<(String, LimitFields)>,
+    entries: Vec<Entry>,
+}
+
+impl Budget {
+    /// No limits at all (no `--budget`).
+    pub fn none() -> Self {
+        Budget {
+            defaults: None,
+            entries: Vec::new(),
+        }
+    }
+
+    /// The limits for a graph, by its normalised path.
+    pub fn limits_for(&self, path: &str) -> GraphLimits {
+        let mut limits = GraphLimits::default();
+        if let Some((origin, defaults)) = &self.defaults {
+            limits.apply(defaults, origin);
+        }
+        for entry in self.entries.iter().filter(|e| e.files.contains(path)) {
+            limits.apply(&entry.limits, &entry.origin);
+        }
+        limits
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    (line, column)
+}
+
+/// Reads a budget and resolves its entries: paths and globs are relative to the budget file's
+/// folder; a path that is not a file or a glob that matches no file is an error at its line.
+pub fn read_budget(path: &Path, cwd: &Path) -> Result<Budget, InputError> {
+    let text = std::fs::read_to_string(path).map_err(|source| InputError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let raw: RawBudget = toml::from_str(&text).map_err(|error| {
+        let place = match error.span() {
+            Some(span) => {
+                let (line, column) = line_column(&text, span.start);
+                Place::LineColumn { line, column }
+            }
+            None => Place::File,
+        };
+        InputError::invalid(path, place, error.message().trim().replace('\n', " "))
+    })?;
+    let name = path.display().to_string();
+    let at = |offset: usize| {
+        let (line, column) = line_column(&text, offset);
+        (Place::LineColumn { line, column }, format!("{name}:{line}"))
+    };
+    let folder = path.parent().unwrap_or(Path::new(""));
+    let defaults = match raw.defaults {
+        Some(spanned) => {
+            let (place, _) = at(spanned.span().start);
+            let fields = check_fields(path, &place, limit_fields_of_defaults(spanned.get_ref()))?;
+            Some((format!("{name} [defaults]"), fields))
+        }
+        None => None,
+    };
+    let mut entries = Vec::new();
+    for spanned in &raw.graph {
+        let entry = spanned.get_ref();
+        let (place, origin) = at(spanned.span().start);
+        let fields = check_fields(path, &place, limit_fields_of_entry(entry))?;
+        let files = match (&entry.path, &entry.glob) {
+            (Some(file), None) => {
+                let (place, _) = at(file.span().start);
+                let joined = clean(&folder.join(file.get_ref()));
+                if !joined.is_file() {
+                    return Err(InputError::invalid(
+                        path,
+                        place,
+                        format!("graph {} does not exist", joined.display()),
+                    ));
+                }
+                BTreeSet::from([normalise_path(&joined, cwd)])
+            }
+            (None, Some(pattern)) => {
+                let (place, _) = at(pattern.span().start);
+                let full = format!(
+                    "{}{}",
+                    match folder.to_str() {
+                        Some("") | None => String::new(),
+                        Some(dir) => format!("{}/", glob::Pattern::escape(dir)),
+                    },
+                    pattern.get_ref()
+                );
+                let matches = glob::glob(&full).map_err(|error| {
+                    InputError::invalid(
+                        path,
+                        place.clone(),
+                        format!("invalid glob '{}': {error}", pattern.get_ref()),
+                    )
+                })?;
+                let files: BTreeSet<String> = matches
+                    .filter_map(Result::ok)
+                    .filter(|file| file.is_file())
+                    .map(|file| normalise_path(&file, cwd))
+                    .collect();
+                if files.is_empty() {
+                    return Err(InputError::invalid(
+                        path,
+                        place,
+                        format!("glob '{full}' matches no graph file"),
+                    ));
+                }
+                files
+            }
+            _ => {
+                return Err(InputError::invalid(
+                    path,
+                    place,
+                    "a [[graph]] entry needs exactly one of `path` or `glob`",
+                ));
+            }
+        };
+        entries.push(Entry {
+            origin,
+            files,
+            limits: fields,
+        });
+    }
+    Ok(Budget { defaults, entries })
+}
+
+fn limit_fields_of_defaults(raw: &RawLimits) -> LimitFields {
+    LimitFields {
+        max_wire_bytes: raw.max_wire_bytes.map(|s| s.0),
+        max_materialised_bytes: raw.max_materialised_bytes.map(|s| s.0),
+        max_duplicated_bytes: raw.max_duplicated_bytes.map(|s| s.0),
+        max_duplication_ratio: raw.max_duplication_ratio,
+        max_tasks: raw.max_tasks,
+        tolerance_percent: raw.tolerance_percent,
+        sample: raw.sample.clone(),
+    }
+}
+
+fn limit_fields_of_entry(raw: &RawEntry) -> LimitFields {
+    LimitFields {
+        max_wire_bytes: raw.max_wire_bytes.map(|s| s.0),
+        max_materialised_bytes: raw.max_materialised_bytes.map(|s| s.0),
+        max_duplicated_bytes: raw.max_duplicated_bytes.map(|s| s.0),
+        max_duplication_ratio: raw.max_duplication_ratio,
+        max_tasks: raw.max_tasks,
+        tolerance_percent: raw.tolerance_percent,
+        sample: raw.sample.clone(),
+    }
+}
+
+fn check_fields(
+    path: &Path,
+    place: &Place,
+    fields: LimitFields,
+) -> Result<LimitFields, InputError> {
+    let bad = |message: &str| Err(InputError::invalid(path, place.clone(), message));
+    if let Some(ratio) = fields.max_duplication_ratio
+        && !(ratio.is_finite() && ratio >= 1.0)
+    {
+        return bad("max_duplication_ratio must be a number of at least 1.0");
+    }
+    if let Some(tolerance) = fields.tolerance_percent
+        && !(tolerance.is_finite() && tolerance >= 0.0)
+    {
+        return bad("tolerance_percent must be a non-negative number");
+    }
+    Ok(fields)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn budget_in(dir: &Path, text: &str) -> Result<Budget, String> {
+        let path = dir.join("graphprof.toml");
+        std::fs::write(&path, text).unwrap();
+        read_budget(&path, dir).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn sizes_as_strings_or_integers_and_later_entries_override() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("g")).unwrap();
+        std::fs::write(dir.path().join("g/a.json"), "{}").unwrap();
+        std::fs::write(dir.path().join("g/b.json"), "{}").unwrap();
+        let budget = budget_in(
+            dir.path(),
+            "[defaults]\nmax_wire_bytes = \"240KiB\"\ntolerance_percent = 5\n\n\
+             [[graph]]\nglob = \"g/*.json\"\nmax_tasks = 10\n\n\
+             [[graph]]\npath = \"g/a.json\"\nmax_wire_bytes = 1000\n\
+             [graph.sample.inline]\nmax_peak_bytes = \"1MiB\"\n",
+        )
+        .unwrap();
+        let a = budget.limits_for("g/a.json");
+        assert_eq!(a.max_wire_bytes.as_ref().map(|l| l.value), Some(1000));
+        assert!(
+            a.max_wire_bytes
+                .as_ref()
+                .unwrap()
+                .origin
+                .ends_with("graphprof.toml:9")
+        );
+        assert_eq!(a.max_tasks.as_ref().map(|l| l.value), Some(10));
+        assert_eq!(a.tolerance(), 5.0);
+        assert_eq!(
+            a.sampled(Strategy::Inline, SampledFigure::Peak)
+                .map(|l| l.value),
+            Some(1 << 20)
+        );
+        let b = budget.limits_for("g/b.json");
+        assert_eq!(b.max_wire_bytes.as_ref().map(|l| l.value), Some(245_760));
+        assert!(b.sampled(Strategy::Inline, SampledFigure::Peak).is_none());
+    }
+
+    #[test]
+    fn errors_name_the_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let unknown = budget_in(dir.path(), "[defaults]\nmax_wire_bytez = 5\n").unwrap_err();
+        assert!(unknown.contains("graphprof.toml: line 2"), "{unknown}");
+        assert!(!unknown.contains('\n'), "{unknown}");
+        let size =
+            budget_in(dir.path(), "[defaults]\n\nmax_wire_bytes = \"5 parsecs\"\n").unwrap_err();
+        assert!(
+            size.contains("line 3") && size.contains("parsecs"),
+            "{size}"
+        );
+        let glob = budget_in(dir.path(), "[[graph]]\nglob = \"nothing/*.json\"\n").unwrap_err();
+        assert!(
+            glob.contains("line 2") && glob.contains("matches no graph"),
+            "{glob}"
+        );
+        let path = budget_in(dir.path(), "\n[[graph]]\npath = \"gone.json\"\n").unwrap_err();
+        assert!(
+            path.contains("line 3") && path.contains("does not exist"),
+            "{path}"
+        );
+        let neither = budget_in(dir.path(), "[[graph]]\nmax_tasks = 3\n").unwrap_err();
+        assert!(
+            neither.contains("line 1") && neither.contains("path"),
+            "{neither}"
+        );
+    }
+}

@@ -1,0 +1,298 @@
+//! The engine against the held-memory model: exact managed bytes per strategy, linear growth of
+//! inline, flat scatter and delayed, zero after release, faults, the memory limit, cancellation.
+
+use super::*;
+use crate::analyze::predict::held_bytes;
+use crate::analyze::{AnalyzeOptions, analyze, sizes};
+use crate::graph::generate::{GenerateOptions, GeneratorKind, generate_graph};
+use crate::graph::key::Key;
+use crate::graph::raw::{Header, RawArg, RawPayload, RawTask};
+use crate::graph::{RawGraph, Strategy, build_raw, rewrite::rewrite};
+
+const PAYLOAD: u64 = 64 * 1024;
+const RESULT: u64 = 8000;
+const SPEC: u64 = 64;
+
+fn options(workers: u32) -> EngineOptions {
+    EngineOptions {
+        workers,
+        hold: Duration::ZERO,
+        memory_limit_bytes: None,
+    }
+}
+
+fn seed_graph(kind: GeneratorKind, strategy: Strategy, chunks: u64) -> Graph {
+    generate_graph(&GenerateOptions {
+        kind,
+        chunks,
+        payload_bytes: PAYLOAD,
+        strategy,
+        ..GenerateOptions::default()
+    })
+    .unwrap()
+}
+
+fn run(graph: &Graph, options: &EngineOptions) -> RunOutcome {
+    let outcome = run_graph(graph, options, &mut |_| {}).unwrap();
+    assert_eq!(outcome.after_release_managed_bytes, 0, "{outcome:?}");
+    outcome
+}
+
+fn run_complete(graph: &Graph, workers: u32) -> RunOutcome {
+    let outcome = run(graph, &options(workers));
+    assert!(outcome.complete, "{:?}", outcome.error);
+    assert_eq!(outcome.tasks_done, graph.task_count() as u64);
+    outcome
+}
+
+#[test]
+fn held_managed_equals_the_model_for_every_strategy() {
+    for strategy in Strategy::ALL {
+        for chunks in [64, 128, 256] {
+            let graph = seed_graph(GeneratorKind::MapBlocks, strategy, chunks);
+            let outcome = run_complete(&graph, 2);
+            assert_eq!(
+                outcome.held_managed_bytes,
+                held_bytes(&graph, 2),
+                "{strategy} at {chunks} chunks"
+            );
+            assert_eq!(
+                outcome.held_managed_per_worker.iter().sum::<u64>(),
+                outcome.held_managed_bytes,
+                "while held, only workers hold bytes"
+            );
+            assert!(outcome.peak_managed_bytes >= outcome.held_managed_bytes);
+        }
+    }
+}
+
+#[test]
+fn inline_grows_by_a_payload_per_chunk_and_the_others_stay_flat() {
+    let held = |strategy, chunks| {
+        let graph = seed_graph(GeneratorKind::MapBlocks, strategy, chunks);
+        run_complete(&graph, 2).held_managed_bytes
+    };
+    let (small, large) = (held(Strategy::Inline, 64), held(Strategy::Inline, 256));
+    let slope = (large - small) as f64 / 192.0;
+    assert!(
+        (slope - PAYLOAD as f64).abs() < 0.2 * PAYLOAD as f64,
+        "slope {slope}"
+    );
+    assert_eq!(slope as u64, PAYLOAD + RESULT + SPEC);
+    for chunks in [64, 128, 256] {
+        let results_and_specs = chunks * (RESULT + SPEC);
+        let scatter = held(Strategy::Scatter, chunks);
+        assert!(scatter <= 2 * PAYLOAD + results_and_specs, "{scatter}");
+        let delayed = held(Strategy::Delayed, chunks);
+        assert_eq!(delayed, results_and_specs);
+    }
+}
+
+#[test]
+fn measured_held_equals_analyze_predictions_for_rewrites() {
+    let inline = seed_graph(GeneratorKind::MapBlocks, Strategy::Inline, 128);
+    let analysis = analyze(
+        &inline,
+        "test",
+        &AnalyzeOptions {
+            workers: 3,
+            ..AnalyzeOptions::default()
+        },
+    );
+    for row in &analysis.strategies {
+        let graph = match row.strategy.as_str() {
+            "scatter" => rewrite(&inline, Strategy::Scatter).unwrap(),
+            "delayed" => rewrite(&inline, Strategy::Delayed).unwrap(),
+            _ => inline.clone(),
+        };
+        let outcome = run_complete(&graph, 3);
+        assert_eq!(
+            outcome.held_managed_bytes, row.held_bytes,
+            "{}",
+            row.strategy
+        );
+    }
+}
+
+#[test]
+fn wire_bytes_are_the_model_plus_framing() {
+    for strategy in Strategy::ALL {
+        let graph = seed_graph(GeneratorKind::MapBlocks, strategy, 64);
+        let outcome = run_complete(&graph, 2);
+        let modelled = sizes::totals(&graph).wire_bytes;
+        assert!(outcome.wire_bytes >= modelled, "{strategy}");
+        assert!(outcome.wire_bytes - modelled < 200, "{strategy}");
+    }
+    // The shared object travels once: inline's message is scatter's plus one payload.
+    let inline = run_complete(
+        &seed_graph(GeneratorKind::MapBlocks, Strategy::Inline, 64),
+        2,
+    );
+    let scatter = run_complete(
+        &seed_graph(GeneratorKind::MapBlocks, Strategy::Scatter, 64),
+        2,
+    );
+    let extra = inline.wire_bytes - scatter.wire_bytes;
+    assert!((PAYLOAD..PAYLOAD + 100).contains(&extra), "{extra}");
+}
+
+#[test]
+fn other_generators_run_and_match_the_model() {
+    for kind in [GeneratorKind::TreeReduce, GeneratorKind::RandomDag] {
+        for strategy in Strategy::ALL {
+            let graph = seed_graph(kind, strategy, 100);
+            let outcome = run_complete(&graph, 3);
+            assert_eq!(
+                outcome.held_managed_bytes,
+                held_bytes(&graph, 3),
+                "{kind:?} {strategy}"
+            );
+        }
+    }
+    // Shuffle tasks have 16 arguments: their records outgrow the 64-byte spec (documented).
+    let graph = seed_graph(GeneratorKind::Shuffle, Strategy::Inline, 16);
+    let outcome = run_complete(&graph, 2);
+    let record_excess = 16 * (24 + 4 * 16 - SPEC);
+    assert_eq!(
+        outcome.held_managed_bytes,
+        held_bytes(&graph, 2) + record_excess
+    );
+}
+
+#[test]
+fn real_bytes_from_the_file_are_used() {
+    let graph = generate_graph(&GenerateOptions {
+        chunks: 8,
+        payload_bytes: 4096,
+        with_bytes: true,
+        ..GenerateOptions::default()
+    })
+    .unwrap();
+    let outcome = run_complete(&graph, 1);
+    assert_eq!(outcome.held_managed_bytes, held_bytes(&graph, 1));
+}
+
+#[test]
+fn events_mark_the_phases_in_order() {
+    let graph = seed_graph(GeneratorKind::MapBlocks, Strategy::Delayed, 32);
+    let mut phases = Vec::new();
+    let mut last_done = (0, 0);
+    let mut engine = Engine::new(EngineOptions {
+        hold: Duration::from_millis(30),
+        ..options(2)
+    })
+    .unwrap();
+    let gauges = engine.gauges();
+    let outcome = engine.run(&graph, &mut |event| match event {
+        EngineEvent::Phase(name) => phases.push(name),
+        EngineEvent::TaskDone { done, total } => last_done = (done, total),
+    });
+    assert_eq!(phases, PHASES);
+    assert_eq!(last_done, (65, 65));
+    assert!(outcome.phases.held >= Duration::from_millis(30));
+    assert_eq!(
+        gauges.tasks_done.load(std::sync::atomic::Ordering::Relaxed),
+        65
+    );
+    assert_eq!(
+        gauges
+            .managed_total
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+    // The same engine runs again, from zero.
+    let again = engine.run(&graph, &mut |_| {});
+    assert_eq!(again.held_managed_bytes, outcome.held_managed_bytes);
+}
+
+fn faulty_graph(function: &str) -> Graph {
+    let task = |name: &str, function: &str, args: Vec<RawArg>| RawTask {
+        key: Key::chunk(name, 0),
+        function: function.to_string(),
+        args,
+        deps: Vec::new(),
+        output_bytes: Some(100),
+        spec_bytes: None,
+    };
+    let payload = RawArg::Payload(RawPayload {
+        size_bytes: Some(1000),
+        digest: Some(format!("blake3:{}", "ab".repeat(32))),
+        ..RawPayload::default()
+    });
+    let tasks = vec![
+        task("load-1", "load", vec![payload]),
+        task(
+            "bad-2",
+            function,
+            vec![RawArg::Ref(Key::chunk("load-1", 0))],
+        ),
+        task("after-3", "sum", vec![RawArg::Ref(Key::chunk("bad-2", 0))]),
+    ];
+    build_raw(RawGraph {
+        header: Header::default(),
+        data: Vec::new(),
+        tasks: Box::new(tasks.into_iter()),
+    })
+    .unwrap()
+}
+
+#[test]
+fn a_failing_or_panicking_task_stops_the_run_naming_its_key() {
+    for (function, verb) in [("fail", "failed"), ("panic", "panicked")] {
+        let outcome = run(&faulty_graph(function), &options(2));
+        assert!(!outcome.complete);
+        let error = outcome.error.unwrap();
+        assert!(error.contains("('bad-2', 0)"), "{error}");
+        assert!(error.contains(verb), "{error}");
+        assert_eq!(outcome.tasks_done, 1);
+    }
+}
+
+#[test]
+fn the_memory_limit_stops_the_run_before_it_is_exceeded() {
+    let graph = seed_graph(GeneratorKind::MapBlocks, Strategy::Inline, 256);
+    let limit = 4 << 20;
+    let outcome = run(
+        &graph,
+        &EngineOptions {
+            memory_limit_bytes: Some(limit),
+            ..options(2)
+        },
+    );
+    assert!(!outcome.complete);
+    assert!(outcome.error.unwrap().contains("memory limit"));
+    assert!(outcome.peak_managed_bytes <= limit);
+    assert!(outcome.tasks_done < 512);
+    // The same graph scattered fits.
+    let scatter = seed_graph(GeneratorKind::MapBlocks, Strategy::Scatter, 256);
+    let outcome = run(
+        &scatter,
+        &EngineOptions {
+            memory_limit_bytes: Some(limit),
+            ..options(2)
+        },
+    );
+    assert!(outcome.complete, "{:?}", outcome.error);
+}
+
+#[test]
+fn cancellation_stops_the_run_cleanly() {
+    let graph = seed_graph(GeneratorKind::MapBlocks, Strategy::Inline, 64);
+    let mut engine = Engine::new(options(2)).unwrap();
+    let cancel = engine.cancel_flag();
+    let outcome = engine.run(&graph, &mut |event| {
+        if let EngineEvent::TaskDone { done: 10, .. } = event {
+            cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    assert!(!outcome.complete);
+    assert_eq!(outcome.error.as_deref(), Some("cancelled"));
+    assert_eq!(outcome.after_release_managed_bytes, 0);
+}
+
+#[test]
+fn worker_counts_are_checked() {
+    assert!(Engine::new(options(0)).is_err());
+    assert!(Engine::new(options(257)).is_err());
+    assert!(Engine::new(options(256)).is_ok());
+}

@@ -1,0 +1,194 @@
+//! Renders a [`CheckReport`] for the terminal: a verdict line, a table per graph, the failed
+//! checks and the top offenders. Also holds the cell formatting the Markdown and HTML reports share.
+
+use super::table::Table;
+use crate::check::compare::{Amount, CheckReport, FigureRow, GraphCheck, Unit, format_amount};
+use crate::check::{LayerChange, PayloadChange};
+use crate::units::{Bytes, BytesDelta};
+
+/// How many offenders of each kind the reports list.
+pub const TOP_OFFENDERS: usize = 10;
+
+/// The figure's label: `wire_bytes`, `inline peak_bytes`.
+pub fn figure_label(row: &FigureRow) -> String {
+    match row.strategy {
+        Some(strategy) => format!("{strategy} {}", row.figure),
+        None => row.figure.clone(),
+    }
+}
+
+/// A value cell, with the spread of sampled figures: `1.20 MiB (1.18–1.25 MiB)`.
+pub fn value_cell(
+    amount: Option<Amount>,
+    spread: Option<crate::check::Spread>,
+    unit: Unit,
+) -> String {
+    match (amount, spread) {
+        (None, _) => "-".to_string(),
+        (Some(amount), Some(spread)) if spread.min != spread.max => format!(
+            "{} ({}–{})",
+            format_amount(amount, unit),
+            Bytes(spread.min),
+            Bytes(spread.max)
+        ),
+        (Some(amount), _) => format_amount(amount, unit),
+    }
+}
+
+/// The change against the baseline with its sign and percent: `+2.00 KiB (+3.1%)`.
+pub fn change_cell(row: &FigureRow) -> String {
+    let Some(baseline) = row.baseline else {
+        return "new".to_string();
+    };
+    let delta = match (row.now, baseline) {
+        (Amount::Whole(now), Amount::Whole(base)) => {
+            let delta = i128::from(now) - i128::from(base);
+            match row.unit {
+                Unit::Bytes => BytesDelta(delta).to_string(),
+                _ if delta > 0 => format!("+{delta}"),
+                _ => delta.to_string(),
+            }
+        }
+        (now, base) if now.as_f64() == base.as_f64() => "0".to_string(),
+        (now, base) => format!("{:+.3}", now.as_f64() - base.as_f64()),
+    };
+    let base = baseline.as_f64();
+    let percent = if base == 0.0 {
+        if row.now.as_f64() == 0.0 {
+            "0%".to_string()
+        } else {
+            "new".to_string()
+        }
+    } else {
+        let p = (row.now.as_f64() - base) / base * 100.0;
+        if p == 0.0 {
+            "0%".to_string()
+        } else {
+            format!("{p:+.1}%")
+        }
+    };
+    format!("{delta} ({percent})")
+}
+
+/// The budget cell: the limit, or `-`.
+pub fn budget_cell(row: &FigureRow) -> String {
+    let mut cell = row
+        .budget
+        .map_or("-".to_string(), |limit| format_amount(limit, row.unit));
+    if let Some(tolerance) = row.tolerance_percent {
+        cell.push_str(&format!(" (±{tolerance}%)"));
+    }
+    cell
+}
+
+/// The rows of a graph's table: figure, baseline, now, change, budget, mark.
+pub fn figures_table(graph: &GraphCheck, pass: &str, fail: &str) -> Table {
+    let mut table = Table::new(
+        &["figure", "baseline", "now", "change", "budget", ""],
+        &[1, 2, 3, 4],
+    );
+    for row in &graph.rows {
+        table.row(vec![
+            figure_label(row),
+            value_cell(row.baseline, row.baseline_spread, row.unit),
+            value_cell(Some(row.now), row.now_spread, row.unit),
+            change_cell(row),
+            budget_cell(row),
+            if row.passed { pass } else { fail }.to_string(),
+        ]);
+    }
+    table
+}
+
+/// The top offenders: new duplicated payloads and payloads with more copies.
+pub fn payloads_table(graph: &GraphCheck, code: bool) -> Table {
+    let mut table = Table::new(
+        &[
+            "payload",
+            "type",
+            "size",
+            "copies",
+            "wasted change",
+            "layers",
+        ],
+        &[2, 3, 4],
+    );
+    let grown: Vec<&PayloadChange> = graph.changes.grown_payloads().take(TOP_OFFENDERS).collect();
+    for payload in grown {
+        table.row(vec![
+            if code {
+                format!("`{}`", payload.digest)
+            } else {
+                payload.digest.clone()
+            },
+            payload.type_name.clone().unwrap_or_else(|| "-".into()),
+            Bytes(payload.size_bytes).to_string(),
+            format!("{} → {}", payload.copies_before, payload.copies_now),
+            BytesDelta(payload.wasted_delta_bytes()).to_string(),
+            payload.layers.join(", "),
+        ]);
+    }
+    table
+}
+
+/// The layers that are new or grew.
+pub fn layers_table(graph: &GraphCheck) -> Table {
+    let mut table = Table::new(&["layer", "baseline", "now", "change"], &[1, 2, 3]);
+    let grown: Vec<&LayerChange> = graph.changes.grown_layers().take(TOP_OFFENDERS).collect();
+    for layer in grown {
+        let cell = |bytes: Option<u64>| bytes.map_or("-".to_string(), |b| Bytes(b).to_string());
+        table.row(vec![
+            layer.name.clone(),
+            cell(layer.materialised_bytes_before),
+            cell(layer.materialised_bytes_now),
+            BytesDelta(layer.materialised_delta_bytes()).to_string(),
+        ]);
+    }
+    table
+}
+
+/// The one-line verdict.
+pub fn verdict(report: &CheckReport) -> String {
+    let failed = report.graphs.iter().filter(|g| !g.passed).count();
+    if report.passed {
+        format!(
+            "passed: {} graph{} within budget and baseline",
+            report.graphs.len(),
+            if report.graphs.len() == 1 { "" } else { "s" }
+        )
+    } else {
+        format!("FAILED: {failed} of {} graphs", report.graphs.len())
+    }
+}
+
+/// The terminal summary.
+pub fn text(report: &CheckReport) -> String {
+    let mut out = format!("graphprof check: {}\n", verdict(report));
+    for graph in &report.graphs {
+        out.push_str(&format!(
+            "\n{}  {}{}\n",
+            graph.path,
+            if graph.passed { "ok" } else { "FAILED" },
+            if graph.in_baseline {
+                ""
+            } else {
+                "  (not in the baseline)"
+            }
+        ));
+        out.push_str(&figures_table(graph, "ok", "FAIL").to_text(2));
+        for check in graph.checks.iter().filter(|c| !c.passed) {
+            out.push_str(&format!("  failed {}: {}\n", check.name, check.message));
+        }
+        let payloads = payloads_table(graph, false);
+        if !payloads.is_empty() {
+            out.push_str("  duplicated payloads that are new or grew:\n");
+            out.push_str(&payloads.to_text(4));
+        }
+        let layers = layers_table(graph);
+        if !layers.is_empty() {
+            out.push_str("  layers that grew (materialised bytes):\n");
+            out.push_str(&layers.to_text(4));
+        }
+    }
+    out
+}

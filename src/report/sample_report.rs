@@ -1,0 +1,295 @@
+//! The report of `graphprof sample`: per labelled run, the samples, each measure's baseline, peak,
+//! held level and level after release, the wall time, the wire and materialised bytes, and the
+//! figures `analyze` predicted beside the measured ones with the error. Serialised as
+//! `report.json` (schema `graphprof-sample`, version 1) and rendered as the terminal table.
+
+use super::table::Table;
+use crate::sample::{Measure, Phase, PhaseMark, Sample, SamplerOverhead, Series};
+use crate::units::Bytes;
+use serde::{Deserialize, Serialize};
+
+/// Value of the `schema` field of a sample report.
+pub const SAMPLE_SCHEMA: &str = "graphprof-sample";
+/// Version of the sample report schema.
+pub const SAMPLE_VERSION: u32 = 1;
+
+/// What a run was asked to do.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SampleParameters {
+    /// `builtin`, `dask`, or `command`.
+    pub engine: String,
+    /// The graph: a path, `generated: ...`, or the command line.
+    pub source: String,
+    /// Chunks of the generated seed case, when generated.
+    pub chunks: Option<u64>,
+    /// Size of the shared object, when generated.
+    pub payload_bytes: Option<u64>,
+    /// Workers (threads of the built-in engine, processes of a Dask LocalCluster).
+    pub workers: Option<u32>,
+    /// Sampling interval in milliseconds.
+    pub interval_ms: f64,
+    /// How long results were held before release, in seconds.
+    pub hold_s: Option<f64>,
+    /// The memory limit that stops a run, in bytes.
+    pub memory_limit_bytes: Option<u64>,
+}
+
+/// Baseline, peak, held and after-release levels of one measure (one worker or the whole run).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MeasureSummary {
+    /// The measure.
+    pub measure: Measure,
+    /// The worker, or `None` for the whole run.
+    pub worker: Option<u32>,
+    /// Level before the run did anything.
+    pub baseline_bytes: Option<u64>,
+    /// Highest reading.
+    pub peak_bytes: Option<u64>,
+    /// Last reading while the results were held.
+    pub held_bytes: Option<u64>,
+    /// Last reading after the results were released.
+    pub after_release_bytes: Option<u64>,
+}
+
+/// A predicted figure beside the measured one.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Comparison {
+    /// What `analyze` predicted.
+    pub predicted_bytes: u64,
+    /// What the run measured.
+    pub measured_bytes: u64,
+    /// `(measured - predicted) / predicted`, in percent.
+    pub error_percent: f64,
+}
+
+impl Comparison {
+    /// Compares a measured figure with its prediction.
+    pub fn new(predicted_bytes: u64, measured_bytes: u64) -> Self {
+        let error_percent = if predicted_bytes == 0 {
+            if measured_bytes == 0 { 0.0 } else { 100.0 }
+        } else {
+            (measured_bytes as f64 - predicted_bytes as f64) / predicted_bytes as f64 * 100.0
+        };
+        Comparison {
+            predicted_bytes,
+            measured_bytes,
+            error_percent,
+        }
+    }
+}
+
+/// One labelled run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunReport {
+    /// The label: a strategy name, or the command's label.
+    pub label: String,
+    /// The engine that ran it: `builtin`, `dask` or `command`.
+    pub engine: String,
+    /// False when the run was cut short; `error` says why.
+    pub complete: bool,
+    /// Why the run stopped early, or how the command failed.
+    pub error: Option<String>,
+    /// Tasks in the graph that ran (0 for a command).
+    pub tasks: u64,
+    /// Wall time of the run, in seconds.
+    pub wall_time_s: f64,
+    /// Bytes the client sent, as the engine measured them.
+    pub wire_bytes: Option<u64>,
+    /// Materialised bytes of the graph that ran (from the analysis).
+    pub materialised_bytes: Option<u64>,
+    /// Whether distributed's large-graph warning fired (real Dask only).
+    pub dask_warning_fired: Option<bool>,
+    /// Wire bytes: analysis' model beside the engine's measure.
+    pub wire_vs_model: Option<Comparison>,
+    /// Held managed bytes above the baseline: analysis' prediction beside the measure.
+    pub held_vs_model: Option<Comparison>,
+    /// Every measure's levels, whole run first, then per worker.
+    pub measures: Vec<MeasureSummary>,
+    /// Phase starts, seconds since the run's t=0.
+    pub phases: Vec<PhaseMark>,
+    /// What sampling cost.
+    pub sampler_overhead: SamplerOverhead,
+    /// Every reading, seconds since the run's t=0.
+    pub samples: Vec<Sample>,
+}
+
+/// The whole `report.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SampleReport {
+    /// Always `graphprof-sample`.
+    pub schema: String,
+    /// Schema version, 1.
+    pub version: u32,
+    /// What was run, and how.
+    pub parameters: SampleParameters,
+    /// One entry per label, in run order.
+    pub runs: Vec<RunReport>,
+}
+
+/// Levels of every measure in a series: the whole-run line first, then each worker.
+pub fn summarize(series: &Series) -> Vec<MeasureSummary> {
+    let mut rows = Vec::new();
+    for measure in series.measures() {
+        let mut workers: Vec<Option<u32>> = Vec::new();
+        if !series.points(measure, None).is_empty() {
+            workers.push(None);
+        }
+        workers.extend(series.workers(measure).into_iter().map(Some));
+        for worker in workers {
+            rows.push(MeasureSummary {
+                measure,
+                worker,
+                baseline_bytes: series.baseline(measure, worker),
+                peak_bytes: series.peak(measure, worker),
+                held_bytes: series.level_at_phase_end(measure, worker, Phase::Held),
+                after_release_bytes: series.level_at_phase_end(measure, worker, Phase::Released),
+            });
+        }
+    }
+    // Per-worker-only measures get a summed whole-run row, so every run has one.
+    for measure in series.measures() {
+        if rows
+            .iter()
+            .any(|r| r.measure == measure && r.worker.is_none())
+        {
+            continue;
+        }
+        let totals = series.totals(measure);
+        let mut summed = Series::new(series.label.clone(), series.interval_ms);
+        summed.phases = series.phases.clone();
+        summed.samples = totals
+            .into_iter()
+            .map(|(time_s, bytes)| Sample {
+                time_s,
+                measure,
+                worker: None,
+                bytes,
+            })
+            .collect();
+        rows.insert(
+            0,
+            MeasureSummary {
+                measure,
+                worker: None,
+                baseline_bytes: summed.baseline(measure, None),
+                peak_bytes: summed.peak(measure, None),
+                held_bytes: summed.level_at_phase_end(measure, None, Phase::Held),
+                after_release_bytes: summed.level_at_phase_end(measure, None, Phase::Released),
+            },
+        );
+    }
+    rows
+}
+
+impl RunReport {
+    /// The whole-run summary of a measure.
+    pub fn whole(&self, measure: Measure) -> Option<&MeasureSummary> {
+        self.measures
+            .iter()
+            .find(|m| m.measure == measure && m.worker.is_none())
+    }
+
+    /// The measure a table shows for memory: process RSS for the built-in engine and commands,
+    /// the worker processes' RSS for real Dask.
+    pub fn main_measure(&self) -> Measure {
+        [Measure::Rss, Measure::Process, Measure::DaskProcess]
+            .into_iter()
+            .find(|m| self.whole(*m).is_some())
+            .unwrap_or(Measure::Process)
+    }
+}
+
+fn relative(value: Option<u64>, reference: Option<u64>) -> String {
+    match (value, reference) {
+        (Some(v), Some(r)) if r > 0 => format!(" (x{:.1})", v as f64 / r as f64),
+        _ => String::new(),
+    }
+}
+
+fn bytes(value: Option<u64>) -> String {
+    value.map_or_else(|| "-".to_string(), |v| Bytes(v).to_string())
+}
+
+/// Growth of a level above the baseline.
+fn above(level: Option<u64>, baseline: Option<u64>) -> Option<u64> {
+    Some(level?.saturating_sub(baseline.unwrap_or(0)))
+}
+
+/// The figures one table row shows; memory above the run's baseline.
+struct RowFigures {
+    wire: Option<u64>,
+    peak: Option<u64>,
+    held: Option<u64>,
+    after_release: Option<u64>,
+    held_managed: Option<u64>,
+    wall_s: f64,
+}
+
+impl RowFigures {
+    fn of(run: &RunReport) -> Self {
+        let main = run.whole(run.main_measure());
+        let managed = run
+            .whole(Measure::Managed)
+            .or_else(|| run.whole(Measure::DaskManaged));
+        let base = main.and_then(|m| m.baseline_bytes);
+        RowFigures {
+            wire: run.wire_bytes,
+            peak: main.and_then(|m| above(m.peak_bytes, base)),
+            held: main.and_then(|m| above(m.held_bytes, base)),
+            after_release: main.and_then(|m| above(m.after_release_bytes, base)),
+            held_managed: managed.and_then(|m| above(m.held_bytes, m.baseline_bytes)),
+            wall_s: run.wall_time_s,
+        }
+    }
+}
+
+/// The comparison table: run, wire, materialised, peak, held, after release, held managed, wall
+/// time, each relative to the `scatter` run when there is one. Memory is the main measure (process
+/// or worker RSS) above each run's baseline.
+pub fn table(report: &SampleReport) -> Table {
+    let mut table = Table::new(
+        &[
+            "run",
+            "wire",
+            "materialised",
+            "peak",
+            "held",
+            "after release",
+            "held (managed)",
+            "wall",
+        ],
+        &[1, 2, 3, 4, 5, 6, 7],
+    );
+    let reference = report
+        .runs
+        .iter()
+        .find(|r| r.label == "scatter")
+        .map(RowFigures::of);
+    let with_ratio = |value: Option<u64>, pick: fn(&RowFigures) -> Option<u64>| {
+        bytes(value) + &relative(value, reference.as_ref().and_then(pick))
+    };
+    for run in &report.runs {
+        let row = RowFigures::of(run);
+        let mut label = run.label.clone();
+        if !run.complete {
+            label.push_str(" (incomplete)");
+        }
+        let wall_ratio = reference
+            .as_ref()
+            .filter(|r| r.wall_s > 0.0)
+            .map_or(String::new(), |r| {
+                format!(" (x{:.1})", row.wall_s / r.wall_s)
+            });
+        table.row(vec![
+            label,
+            with_ratio(row.wire, |r| r.wire),
+            bytes(run.materialised_bytes),
+            with_ratio(row.peak, |r| r.peak),
+            with_ratio(row.held, |r| r.held),
+            bytes(row.after_release),
+            with_ratio(row.held_managed, |r| r.held_managed),
+            format!("{:.2} s{wall_ratio}", row.wall_s),
+        ]);
+    }
+    table
+}
