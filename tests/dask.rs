@@ -319,7 +319,7 @@ fn seed_run(chunks: u64, sink: &Path) -> (DaskRun, Vec<DriverEvent>) {
         interval: Duration::from_millis(50),
         hold: Duration::from_millis(1500),
         run_timeout: Some(Duration::from_secs(120)),
-        sink_dir: Some(sink.to_path_buf()),
+        sink: Some(sink.to_path_buf()),
         ..DaskSampleOptions::default()
     };
     let mut events = Vec::new();
@@ -356,10 +356,11 @@ fn held_growth(series: &Series) -> (f64, f64) {
 #[test]
 fn driver_inline_grows_with_the_chunks_and_scatter_does_not() {
     let _lock = cluster_lock();
-    let sink = tempfile::tempdir().expect("temp dir");
+    let dir = tempfile::tempdir().expect("temp dir");
     let mut levels = Vec::new();
     for chunks in [128u64, 512] {
-        let (run, events) = seed_run(chunks, sink.path());
+        let sink = dir.path().join(format!("live-{chunks}.csv"));
+        let (run, events) = seed_run(chunks, &sink);
         assert!(run.complete(), "{:#?}", run.labels);
         assert!(!run.interrupted && !run.timed_out);
         assert_eq!(run.workers.len(), 2);
@@ -387,6 +388,7 @@ fn driver_inline_grows_with_the_chunks_and_scatter_does_not() {
                 [Phase::Submit, Phase::Compute, Phase::Held, Phase::Released]
             );
             assert_eq!(label.tasks, Some(chunks));
+            assert!(label.wall_time_s.is_some_and(|t| t > 1.0), "{label:?}");
             assert!(events.iter().any(|e| matches!(e,
                 DriverEvent::Progress { label: l, done, total }
                     if *l == label.label && done == total && *total == chunks)));
@@ -406,7 +408,7 @@ fn driver_inline_grows_with_the_chunks_and_scatter_does_not() {
             - run.labels[1].wire_bytes.unwrap_or(0) as f64;
         assert!(wire_gap > 0.8 * PAYLOAD_BYTES as f64, "{wire_gap}");
         // The sink has the samples already.
-        let path = run.sink_path.as_ref().expect("sink");
+        let path = run.sink.as_ref().expect("sink");
         let rows = read_samples_csv(path).expect("the sink reads back");
         let in_memory: usize = run.series.iter().map(|s| s.samples.len()).sum();
         assert_eq!(rows.len(), in_memory);

@@ -14,13 +14,10 @@ use serde::{Deserialize, Serialize};
 
 use super::protocol::{DaskWorker, DriverErrorKind, DriverEvent};
 use crate::graph::Strategy;
-use crate::sample::series::{CSV_HEADER, Measure, PhaseMark, Sample, Series, push_csv_row};
+use crate::sample::series::{CSV_HEADER, Measure, Phase, PhaseMark, Sample, Series, push_csv_row};
 
 /// How often the sink is written to while samples arrive.
 const SINK_WRITE_EVERY: Duration = Duration::from_millis(250);
-
-/// The file the samples are appended to inside `sink_dir`.
-pub const SINK_FILE_NAME: &str = "dask-samples.csv";
 
 /// What happened to one strategy label.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,6 +44,9 @@ pub struct DaskLabelOutcome {
     pub tasks_done: Option<u64>,
     /// Per measure name, the driver's median per worker id over the held phase.
     pub held_median: BTreeMap<String, Vec<Option<u64>>>,
+    /// Seconds from the label's `submit` to its `done` (or the end of the run), on graphprof's
+    /// clock.
+    pub wall_time_s: Option<f64>,
 }
 
 impl DaskLabelOutcome {
@@ -63,6 +63,7 @@ impl DaskLabelOutcome {
             tasks: None,
             tasks_done: None,
             held_median: BTreeMap::new(),
+            wall_time_s: None,
         }
     }
 }
@@ -94,6 +95,8 @@ struct LabelState {
     series: Series,
     outcome: DaskLabelOutcome,
     done: bool,
+    /// When the label's `submit` phase arrived.
+    submitted: Option<Instant>,
     /// The tick being filled: its time and the per-measure sums so far.
     tick: Option<(f64, BTreeMap<Measure, u64>)>,
 }
@@ -144,6 +147,7 @@ impl Collector {
             series: Series::new(label, self.interval_ms),
             outcome: DaskLabelOutcome::new(label),
             done: false,
+            submitted: None,
             tick: None,
         });
         self.labels.len() - 1
@@ -166,6 +170,9 @@ impl Collector {
             DriverEvent::Phase { label, phase, t } => {
                 let i = self.label_index(label);
                 self.current = Some(i);
+                if *phase == Phase::Submit {
+                    self.labels[i].submitted.get_or_insert_with(Instant::now);
+                }
                 self.labels[i].series.phases.push(PhaseMark {
                     phase: *phase,
                     time_s: *t,
@@ -206,6 +213,7 @@ impl Collector {
                 self.flush_tick(i);
                 let state = &mut self.labels[i];
                 state.done = true;
+                state.outcome.wall_time_s = state.submitted.map(|t| t.elapsed().as_secs_f64());
                 state.outcome.complete = *complete && state.outcome.error.is_none();
                 if wire_bytes.is_some() {
                     state.outcome.wire_bytes = *wire_bytes;
@@ -318,6 +326,7 @@ impl Collector {
             let mut outcome = state.outcome;
             if !state.done {
                 outcome.complete = false;
+                outcome.wall_time_s = state.submitted.map(|t| t.elapsed().as_secs_f64());
                 if outcome.error.is_none() {
                     let started = !state.series.phases.is_empty();
                     outcome.error = Some(if started {
@@ -347,10 +356,20 @@ pub struct CsvSink {
 }
 
 impl CsvSink {
-    /// Creates (truncates) `path` and writes the header.
-    pub fn create(path: PathBuf) -> std::io::Result<CsvSink> {
-        let mut file = File::create(&path)?;
-        file.write_all(format!("{CSV_HEADER}\n").as_bytes())?;
+    /// Opens `path` for appending (creating it and its directory if needed) and writes the
+    /// header when the file is empty, as the built-in sampler's sink does, so both engines can
+    /// share one live file.
+    pub fn open(path: PathBuf) -> std::io::Result<CsvSink> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
+        if file.metadata()?.len() == 0 {
+            file.write_all(format!("{CSV_HEADER}\n").as_bytes())?;
+        }
         Ok(CsvSink {
             path,
             file: Some(file),
@@ -415,7 +434,7 @@ mod tests {
     #[test]
     fn ticks_are_summed_and_a_dead_worker_leaves_the_label_incomplete() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let sink = CsvSink::create(dir.path().join(SINK_FILE_NAME)).expect("sink");
+        let sink = CsvSink::open(dir.path().join("live.csv")).expect("sink");
         let expected = labels_for(&[Strategy::Inline, Strategy::Scatter]);
         let mut c = Collector::new(50.0, &expected, Some(sink));
         feed(
@@ -452,7 +471,7 @@ mod tests {
                 .unwrap_or("")
                 .starts_with("not run")
         );
-        let text = std::fs::read_to_string(dir.path().join(SINK_FILE_NAME)).expect("sink");
+        let text = std::fs::read_to_string(dir.path().join("live.csv")).expect("sink");
         assert_eq!(text.lines().count(), 1 + inline.samples.len(), "{text}");
     }
 

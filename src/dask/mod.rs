@@ -19,7 +19,9 @@ pub mod sample;
 pub use embed::{PythonPackage, pip_command, resolve_python};
 pub use export::{ExportOptions, ExportOutcome, run_export};
 pub use protocol::{DaskWorker, DriverErrorKind, DriverEvent};
-pub use sample::{DaskLabelOutcome, DaskRun, DaskSampleOptions, DaskVersions, run_driver};
+pub use sample::{
+    DaskLabelOutcome, DaskRun, DaskSampleOptions, DaskVersions, run_driver, run_driver_cancellable,
+};
 
 use crate::error::InputError;
 

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::DaskError;
 use super::child::{self, StdoutLine, TEARDOWN_GRACE, describe_status, telling_line};
-use super::collect::{Collector, CsvSink, SINK_FILE_NAME, labels_for};
+use super::collect::{Collector, CsvSink, labels_for};
 use super::embed::{DEFAULT_PYTHON, PythonPackage};
 use super::protocol::{DaskWorker, DriverErrorKind, DriverEvent, parse_line};
 use crate::graph::Strategy;
@@ -56,8 +56,10 @@ pub struct DaskSampleOptions {
     pub hold: Duration,
     /// The whole run's limit; `None` for none. Labels still running are marked incomplete.
     pub run_timeout: Option<Duration>,
-    /// Directory for the live sample sink ([`SINK_FILE_NAME`]); `None` for none.
-    pub sink_dir: Option<PathBuf>,
+    /// The live sample sink: every sample is appended to this CSV file as it arrives (header
+    /// written when the file is empty; the `samples.csv` row format), so a run that dies keeps
+    /// them. `None` for none.
+    pub sink: Option<PathBuf>,
     /// Set to stop the run (Ctrl-C): the driver gets SIGINT and tears its cluster down.
     pub interrupt: Option<Arc<AtomicBool>>,
 }
@@ -75,7 +77,7 @@ impl Default for DaskSampleOptions {
             timeout: Duration::from_secs(10),
             hold: Duration::from_secs(2),
             run_timeout: None,
-            sink_dir: None,
+            sink: None,
             interrupt: None,
         }
     }
@@ -112,7 +114,7 @@ pub struct DaskRun {
     /// The run hit `run_timeout`.
     pub timed_out: bool,
     /// Where the samples were appended as they arrived.
-    pub sink_path: Option<PathBuf>,
+    pub sink: Option<PathBuf>,
     /// The driver's exit code (`None` when killed by a signal).
     pub exit_code: Option<i32>,
 }
@@ -165,18 +167,26 @@ pub fn run_driver(
     options: &DaskSampleOptions,
     on_event: &mut dyn FnMut(&DriverEvent),
 ) -> Result<DaskRun, DaskError> {
-    let sink = match &options.sink_dir {
-        Some(dir) => {
-            let io = |error| DaskError::Io {
-                action: "cannot create the sample sink",
-                error,
-            };
-            std::fs::create_dir_all(dir).map_err(io)?;
-            Some(CsvSink::create(dir.join(SINK_FILE_NAME)).map_err(io)?)
-        }
+    let never = AtomicBool::new(false);
+    let cancel = options.interrupt.as_deref().unwrap_or(&never);
+    run_driver_cancellable(options, cancel, on_event)
+}
+
+/// [`run_driver`] with the interrupt flag given by reference (e.g. the `sample` command's
+/// Ctrl-C flag); `options.interrupt` is then ignored.
+pub fn run_driver_cancellable(
+    options: &DaskSampleOptions,
+    cancel: &AtomicBool,
+    on_event: &mut dyn FnMut(&DriverEvent),
+) -> Result<DaskRun, DaskError> {
+    let sink = match &options.sink {
+        Some(path) => Some(CsvSink::open(path.clone()).map_err(|error| DaskError::Io {
+            action: "cannot open the sample sink",
+            error,
+        })?),
         None => None,
     };
-    let sink_path = sink.as_ref().map(|s| s.path().clone());
+    let sink_path = options.sink.clone();
     let expected = labels_for(&options.strategies);
     let mut collector = Collector::new(options.interval.as_secs_f64() * 1e3, &expected, sink);
 
@@ -201,11 +211,7 @@ pub fn run_driver(
     loop {
         let now = Instant::now();
         if stop.is_none() {
-            if options
-                .interrupt
-                .as_ref()
-                .is_some_and(|flag| flag.load(Ordering::SeqCst))
-            {
+            if cancel.load(Ordering::SeqCst) {
                 interrupted = true;
                 child.signal(libc::SIGINT);
                 stop = Some((now + TEARDOWN_GRACE, "interrupted"));
@@ -308,7 +314,7 @@ pub fn run_driver(
         warnings: collector.warnings.clone(),
         interrupted,
         timed_out,
-        sink_path,
+        sink: sink_path,
         exit_code: status.and_then(|s| s.code()),
     })
 }
