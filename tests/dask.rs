@@ -223,12 +223,21 @@ fn a_missing_python_says_what_to_install() {
 fn a_python_without_dask_gets_the_pip_command() {
     // The venv's Python without its site-packages (-S): the standard library only.
     let dir = tempfile::tempdir().expect("temp dir");
-    let bare = dir.path().join("python-without-dask");
+    let text = dir.path().join("python-without-dask.txt");
     std::fs::write(
-        &bare,
+        &text,
         format!("#!/bin/sh\nexec '{}' -S \"$@\"\n", python().display()),
     )
     .expect("writes");
+    // Copied by another process: this multi-threaded test process never holds a write handle
+    // on the executable, which a concurrent fork could inherit (exec would fail, ETXTBSY).
+    let bare = dir.path().join("python-without-dask");
+    let copied = Command::new("cp")
+        .arg(&text)
+        .arg(&bare)
+        .status()
+        .expect("cp runs");
+    assert!(copied.success());
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&bare, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let output = graphprof(&[

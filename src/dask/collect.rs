@@ -108,6 +108,8 @@ pub struct Collector {
     current: Option<usize>,
     pub workers: Vec<DaskWorker>,
     pub local: bool,
+    /// The driver reached its cluster (the `workers` event arrived).
+    pub connected: bool,
     pub hello: Option<(String, String, String)>,
     pub warnings: Vec<String>,
     /// The first error that ends the run before anything was sampled.
@@ -126,6 +128,7 @@ impl Collector {
             current: None,
             workers: Vec::new(),
             local: false,
+            connected: false,
             hello: None,
             warnings: Vec::new(),
             fatal: None,
@@ -165,6 +168,7 @@ impl Collector {
             DriverEvent::Workers { workers, local } => {
                 self.workers = workers.clone();
                 self.local = *local;
+                self.connected = true;
             }
             DriverEvent::Warning { text } => self.warnings.push(text.clone()),
             DriverEvent::Phase { label, phase, t } => {

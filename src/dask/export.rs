@@ -113,10 +113,7 @@ pub fn run_export(options: &ExportOptions) -> Result<ExportOutcome, DaskError> {
     if code == Some(EXPORTER_EXIT_UNREACHABLE) {
         return Err(DaskError::Unreachable {
             scheduler: options.scheduler.clone().unwrap_or_default(),
-            text: format!(
-                "{text} (timeout {} s)",
-                options.connect_timeout.as_secs_f64()
-            ),
+            text,
         });
     }
     Err(DaskError::ExportFailed {

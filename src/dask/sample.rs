@@ -219,7 +219,7 @@ pub fn run_driver_cancellable(
                 timed_out = true;
                 child.signal(libc::SIGTERM);
                 stop = Some((now + TEARDOWN_GRACE, "the run timed out"));
-            } else if connect_deadline.is_some_and(|d| now >= d) && collector.workers.is_empty() {
+            } else if connect_deadline.is_some_and(|d| now >= d) && !collector.connected {
                 unreachable_by_us = true;
                 child.signal(libc::SIGTERM);
                 stop = Some((now + TEARDOWN_GRACE, "the scheduler did not answer"));
