@@ -1,23 +1,18 @@
-//! Turns the driver's events into series and per-label outcomes, and appends every sample to a
-//! CSV sink as it arrives (the `samples.csv` row format), so a run that dies keeps its samples.
+//! Turns the driver's events into series and per-label outcomes, and hands every sample to the
+//! live CSV sink ([`super::sink`]) as it arrives, so a run that dies keeps its samples.
 //!
 //! Readings of one tick share their `t`; when a label's tick is complete (a later `t` arrives, or
 //! the run ends) a whole-run reading (`worker` empty) is added per measure: the sum over workers.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::Write;
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
 use super::protocol::{DaskWorker, DriverErrorKind, DriverEvent};
+use super::sink::CsvSink;
 use crate::graph::Strategy;
-use crate::sample::series::{CSV_HEADER, Measure, Phase, PhaseMark, Sample, Series, push_csv_row};
-
-/// How often the sink is written to while samples arrive.
-const SINK_WRITE_EVERY: Duration = Duration::from_millis(250);
+use crate::sample::series::{Measure, Phase, PhaseMark, Sample, Series};
 
 /// What happened to one strategy label.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -66,6 +61,15 @@ impl DaskLabelOutcome {
             wall_time_s: None,
         }
     }
+}
+
+/// `text` on one line: line breaks become spaces.
+fn one_line(text: &str) -> String {
+    text.split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The strategy of a label: its name before any `#n`.
@@ -170,7 +174,7 @@ impl Collector {
                 self.local = *local;
                 self.connected = true;
             }
-            DriverEvent::Warning { text } => self.warnings.push(text.clone()),
+            DriverEvent::Warning { text } => self.warnings.push(one_line(text)),
             DriverEvent::Phase { label, phase, t } => {
                 let i = self.label_index(label);
                 self.current = Some(i);
@@ -206,7 +210,9 @@ impl Collector {
                 self.labels[i].outcome.tasks = Some(*total);
                 self.labels[i].outcome.tasks_done = Some(*done);
             }
-            DriverEvent::Error { kind, text, pip } => self.error(*kind, text, pip.as_ref()),
+            DriverEvent::Error { kind, text, pip } => {
+                self.error(*kind, &one_line(text), pip.as_ref())
+            }
             DriverEvent::Done {
                 label,
                 complete,
@@ -351,71 +357,6 @@ impl Collector {
     }
 }
 
-/// Appends CSV rows to a file: header first, rows written every [`SINK_WRITE_EVERY`].
-pub struct CsvSink {
-    path: PathBuf,
-    file: Option<File>,
-    pending: String,
-    last_write: Instant,
-}
-
-impl CsvSink {
-    /// Opens `path` for appending (creating it and its directory if needed) and writes the
-    /// header when the file is empty, as the built-in sampler's sink does, so both engines can
-    /// share one live file.
-    pub fn open(path: PathBuf) -> std::io::Result<CsvSink> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)?;
-        if file.metadata()?.len() == 0 {
-            file.write_all(format!("{CSV_HEADER}\n").as_bytes())?;
-        }
-        Ok(CsvSink {
-            path,
-            file: Some(file),
-            pending: String::new(),
-            last_write: Instant::now(),
-        })
-    }
-
-    /// The sink's file.
-    pub fn path(&self) -> &PathBuf {
-        &self.path
-    }
-
-    fn push(&mut self, label: &str, sample: &Sample) {
-        if self.file.is_some() {
-            push_csv_row(&mut self.pending, label, sample);
-        }
-    }
-
-    /// Writes pending rows when due (or `force`); a warning when writing failed (the sink is
-    /// then abandoned and sampling goes on in memory).
-    fn write(&mut self, force: bool) -> Option<String> {
-        if self.pending.is_empty() || (!force && self.last_write.elapsed() < SINK_WRITE_EVERY) {
-            return None;
-        }
-        let file = self.file.as_mut()?;
-        let result = file.write_all(self.pending.as_bytes());
-        self.pending.clear();
-        self.last_write = Instant::now();
-        match result {
-            Ok(()) => None,
-            Err(error) => {
-                self.file = None;
-                Some(format!(
-                    "stopped writing samples to {}: {error}; they are kept in memory",
-                    self.path.display()
-                ))
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -449,7 +390,7 @@ mod tests {
                 r#"{"event":"phase","label":"inline","phase":"submit","t":0.15}"#,
                 r#"{"event":"wire","label":"inline","wire_bytes":900,"warning":true,"warning_text":"Sending large graph"}"#,
                 r#"{"event":"sample","label":"inline","t":0.2,"measure":"rss","worker":0,"bytes":20}"#,
-                r#"{"event":"error","kind":"worker_died","text":"worker(s) left"}"#,
+                r#"{"event":"error","kind":"worker_died","text":"worker(s)\n left"}"#,
                 r#"{"event":"done","label":"inline","complete":false,"wire_bytes":900,"held_median":{}}"#,
                 r#"{"event":"end"}"#,
             ],
@@ -465,6 +406,7 @@ mod tests {
         assert_eq!(inline.workers(Measure::Rss), vec![0, 1]);
         assert_eq!(outcomes.len(), 2);
         assert_eq!(outcomes[0].error_kind, Some(DriverErrorKind::WorkerDied));
+        assert_eq!(outcomes[0].error.as_deref(), Some("worker(s) left"));
         assert!(outcomes[0].warning_fired);
         assert_eq!(outcomes[0].wire_bytes, Some(900));
         assert!(!outcomes[1].complete);

@@ -15,6 +15,7 @@ pub mod embed;
 pub mod export;
 pub mod protocol;
 pub mod sample;
+pub mod sink;
 
 pub use embed::{PythonPackage, pip_command, resolve_python};
 pub use export::{ExportOptions, ExportOutcome, run_export};

@@ -20,9 +20,10 @@ use serde::{Deserialize, Serialize};
 
 use super::DaskError;
 use super::child::{self, StdoutLine, TEARDOWN_GRACE, describe_status, telling_line};
-use super::collect::{Collector, CsvSink, labels_for};
+use super::collect::{Collector, labels_for};
 use super::embed::{DEFAULT_PYTHON, PythonPackage};
 use super::protocol::{DaskWorker, DriverErrorKind, DriverEvent, parse_line};
+use super::sink::CsvSink;
 use crate::graph::Strategy;
 use crate::sample::series::Series;
 
