@@ -37,6 +37,8 @@ pub enum Command {
     /// Rewrite a graph file for a strategy: payloads embedded in several tasks become one
     /// scattered data object (scatter) or one builder task (delayed), or are embedded again (inline).
     Rewrite(RewriteArgs),
+    /// Real Dask: export a collection's task graph with your Python and dask.
+    Dask(DaskArgs),
 }
 
 /// Parameters shared by everything that generates a graph.
@@ -105,6 +107,56 @@ pub struct AnalyzeArgs {
     pub generator: GeneratorArgs,
 }
 
+/// `graphprof dask`.
+#[derive(Debug, Args)]
+pub struct DaskArgs {
+    /// What to do with real Dask.
+    #[command(subcommand)]
+    pub command: DaskCommand,
+}
+
+/// The `graphprof dask` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DaskCommand {
+    /// Write the graph of a Dask collection defined in a script, as distributed would send it:
+    /// `graphprof dask export my_pipeline.py:result -o graph.json`, then `graphprof analyze
+    /// graph.json`. The script is imported (its `if __name__ == "__main__":` block does not run).
+    Export(DaskExportArgs),
+}
+
+/// `graphprof dask export`.
+#[derive(Debug, Args)]
+pub struct DaskExportArgs {
+    /// SCRIPT.py:VARIABLE, the script that builds the collection and the variable holding it.
+    pub target: std::ffi::OsString,
+    /// Graph file to write (replaced atomically).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Record the bytes distributed itself serializes for the graph (`measured.wire_bytes`).
+    #[arg(long)]
+    pub measure_wire: bool,
+    /// An existing Dask scheduler (tcp://HOST:PORT): measure the wire by persisting there, and
+    /// size scattered data on its workers.
+    #[arg(long)]
+    pub scheduler: Option<String>,
+    /// How long to try to reach the scheduler: 10s, 500ms, or plain seconds.
+    #[arg(long, default_value = "10s", value_parser = parse_duration_arg)]
+    pub timeout: std::time::Duration,
+    /// The graph's name in reports (default: the target).
+    #[arg(long)]
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub python: PythonArgs,
+}
+
+/// The Python that runs graphprof's embedded Dask code.
+#[derive(Debug, Args, Clone)]
+pub struct PythonArgs {
+    /// Python with dask and distributed installed [env: GRAPHPROF_PYTHON] [default: python3].
+    #[arg(long)]
+    pub python: Option<std::ffi::OsString>,
+}
+
 /// `graphprof check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -171,6 +223,10 @@ pub struct DiffArgs {
 pub enum EngineChoice {
     /// graphprof's own model of a Dask cluster, in this process.
     Builtin,
+    /// A real Dask cluster: a LocalCluster on loopback, or `--scheduler`.
+    Dask,
+    /// Both, side by side in one report.
+    Both,
 }
 
 /// `graphprof rewrite`.
@@ -216,6 +272,14 @@ pub struct SampleArgs {
     /// Label of a sampled command (with `-- COMMAND`).
     #[arg(long)]
     pub label: Option<String>,
+    /// An existing Dask scheduler to use and leave running (tcp://HOST:PORT), for `--engine dask`.
+    #[arg(long)]
+    pub scheduler: Option<String>,
+    /// How long to try to reach the Dask scheduler.
+    #[arg(long, default_value = "30s", value_parser = parse_duration_arg)]
+    pub timeout: std::time::Duration,
+    #[command(flatten)]
+    pub python: PythonArgs,
     #[command(flatten)]
     pub generator: GeneratorArgs,
     /// A command to sample instead of a graph, after `--`.

@@ -5,6 +5,7 @@
 
 pub mod analyze;
 pub mod check;
+pub mod dask;
 pub mod engine;
 pub mod error;
 pub mod graph;

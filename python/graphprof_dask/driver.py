@@ -394,6 +394,19 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
+def warm_up(client, n_workers):
+    """Run a tiny seed computation on every worker first, so that imports and first-task costs
+    are not charged to the first strategy's growth."""
+    from distributed import wait
+
+    from . import seed
+
+    warm = seed.seed_collection(4 * max(1, n_workers), seed.Mapper(16)).persist()
+    wait(warm)
+    del warm
+    time.sleep(0.2)
+
+
 def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     proto = Proto()
@@ -466,6 +479,7 @@ def _main(args, proto) -> int:
                 f"({hb * 1000:g} ms): dask_process and dask_managed only change once per heartbeat"
                 + ("; rss is read directly from /proc and has no such limit" if local else "")))
 
+        warm_up(client, len(workers))
         sampler = Sampler(proto, client, workers, local, interval_s)
         sampler.start()
         initial = set(addrs)

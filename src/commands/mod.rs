@@ -3,11 +3,13 @@
 
 mod analyze;
 mod check;
+mod dask;
 mod diff;
 mod generate;
 mod progress;
 mod rewrite;
 mod sample;
+mod sample_dask;
 
 use crate::cli::{Command, GeneratorArgs};
 use graphprof::graph::Strategy;
@@ -18,6 +20,7 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
     match command {
         Command::Generate(args) => generate::run(args),
         Command::Analyze(args) => analyze::run(args),
+        Command::Dask(args) => dask::run(args),
         Command::Check(args) => check::run(args),
         Command::Diff(args) => diff::run(args),
         Command::Sample(args) => sample::run(args),

@@ -32,6 +32,8 @@ const LIVE_SAMPLES: &str = "samples.live.csv";
 pub struct PlannedRun {
     /// The label: the strategy, or `as-given`.
     pub label: String,
+    /// The strategy, when the graph was generated or rewritten for one.
+    pub strategy: Option<Strategy>,
     /// The graph.
     pub graph: Graph,
 }
@@ -48,12 +50,21 @@ pub fn run(args: SampleArgs) -> Result<i32> {
     }
     let (plans, source) = plan(&args)?;
     let mut runs: Vec<(RunReport, Series)> = Vec::new();
-    {
+    if matches!(args.engine, EngineChoice::Builtin | EngineChoice::Both) {
         for planned in &plans {
             if cancel.load(Ordering::SeqCst) {
                 break;
             }
             runs.push(run_builtin(&args, planned, &cancel, &live)?);
+        }
+    }
+    if matches!(args.engine, EngineChoice::Dask | EngineChoice::Both)
+        && !cancel.load(Ordering::SeqCst)
+    {
+        let (dask_runs, interrupted) = super::sample_dask::run_all(&args, &plans, &cancel, &live)?;
+        runs.extend(dask_runs);
+        if interrupted {
+            cancel.store(true, Ordering::SeqCst);
         }
     }
     let parameters = SampleParameters {
@@ -87,6 +98,8 @@ pub fn run(args: SampleArgs) -> Result<i32> {
 fn engine_name(choice: EngineChoice) -> &'static str {
     match choice {
         EngineChoice::Builtin => "builtin",
+        EngineChoice::Dask => "dask",
+        EngineChoice::Both => "builtin+dask",
     }
 }
 
@@ -119,6 +132,7 @@ fn plan(args: &SampleArgs) -> Result<(Vec<PlannedRun>, String)> {
                 let graph = generate_graph(&options).map_err(|message| anyhow!(message))?;
                 plans.push(PlannedRun {
                     label: strategy.to_string(),
+                    strategy: Some(strategy),
                     graph,
                 });
             }
@@ -135,6 +149,7 @@ fn plan(args: &SampleArgs) -> Result<(Vec<PlannedRun>, String)> {
             let plans = if args.strategy.is_empty() {
                 vec![PlannedRun {
                     label: "as-given".to_string(),
+                    strategy: None,
                     graph,
                 }]
             } else {
@@ -144,6 +159,7 @@ fn plan(args: &SampleArgs) -> Result<(Vec<PlannedRun>, String)> {
                         .map_err(|error| anyhow!("{}: {error}", path.display()))?;
                     plans.push(PlannedRun {
                         label: strategy.to_string(),
+                        strategy: Some(strategy),
                         graph: rewritten,
                     });
                 }
@@ -169,7 +185,10 @@ fn run_builtin(
     cancel: &AtomicBool,
     live: &Path,
 ) -> Result<(RunReport, Series)> {
-    let label = planned.label.clone();
+    let label = match args.engine {
+        EngineChoice::Both => format!("builtin/{}", planned.label),
+        _ => planned.label.clone(),
+    };
     let sampling = BuiltinSampling {
         engine: EngineOptions {
             workers: args.workers,

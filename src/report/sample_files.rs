@@ -1,6 +1,7 @@
 //! Writes the files of a `sample` run into its output folder: `report.json`, `samples.csv`, and
-//! the plots `memory.png`/`memory.svg` (the main memory measure) and, when the engine counts it,
-//! `managed.png`/`managed.svg`. Every file is written atomically.
+//! the plots: `memory.png`/`.svg` (the first run's main measure: process RSS, or Dask worker RSS),
+//! then one pair per other measure present (`process`, `rss`, `managed`, `dask-managed`). Every
+//! file is written atomically.
 
 use super::plot::plot_memory;
 use super::sample_report::SampleReport;

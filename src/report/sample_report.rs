@@ -250,9 +250,8 @@ struct RowFigures {
 impl RowFigures {
     fn of(run: &RunReport) -> Self {
         let main = run.whole(run.main_measure());
-        let managed = run
-            .whole(Measure::Managed)
-            .or_else(|| run.whole(Measure::DaskManaged));
+        // graphprof's exact count only: Dask's `managed` cannot see the per-task copies.
+        let managed = run.whole(Measure::Managed);
         let base = main.and_then(|m| m.baseline_bytes);
         RowFigures {
             wire: run.wire_bytes,
@@ -265,8 +264,17 @@ impl RowFigures {
     }
 }
 
+/// The label of the scatter run a run is compared with: `scatter`, or `dask/scatter` for
+/// `dask/inline` when several engines ran.
+fn scatter_label(label: &str) -> String {
+    match label.rsplit_once('/') {
+        Some((engine, _)) => format!("{engine}/scatter"),
+        None => "scatter".to_string(),
+    }
+}
+
 /// The comparison table: run, wire, materialised, peak, held, after release, held managed, wall
-/// time, each relative to the `scatter` run when there is one. Memory is the main measure (process
+/// time, each relative to the same engine's `scatter` run when there is one. Memory is the main measure (process
 /// or worker RSS) above each run's baseline.
 pub fn table(report: &SampleReport) -> Table {
     let mut table = Table::new(
@@ -282,16 +290,17 @@ pub fn table(report: &SampleReport) -> Table {
         ],
         &[1, 2, 3, 4, 5, 6, 7],
     );
-    let reference = report
-        .runs
-        .iter()
-        .find(|r| r.label == "scatter")
-        .map(RowFigures::of);
-    let with_ratio = |value: Option<u64>, pick: fn(&RowFigures) -> Option<u64>| {
-        bytes(value) + &relative(value, reference.as_ref().and_then(pick))
-    };
     for run in &report.runs {
         let row = RowFigures::of(run);
+        let reference_label = scatter_label(&run.label);
+        let reference = report
+            .runs
+            .iter()
+            .find(|r| r.label == reference_label)
+            .map(RowFigures::of);
+        let with_ratio = |value: Option<u64>, pick: fn(&RowFigures) -> Option<u64>| {
+            bytes(value) + &relative(value, reference.as_ref().and_then(pick))
+        };
         let mut label = run.label.clone();
         if !run.complete {
             label.push_str(" (incomplete)");

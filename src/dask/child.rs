@@ -1,0 +1,284 @@
+//! The Python child process: spawned in its own process group, its output read by threads, and
+//! never left running.
+//!
+//! The child gets its own process group so that a terminal's Ctrl-C reaches graphprof only, and
+//! graphprof decides what the driver gets (SIGINT, so it tears its LocalCluster down). On Linux
+//! the child is also asked to receive SIGTERM should graphprof die without cleaning up
+//! (`PR_SET_PDEATHSIG`). [`ChildGuard`]'s `Drop` terminates, waits, and as a last resort kills
+//! the whole group (the driver's worker processes included).
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Lines of stderr kept for error messages.
+const STDERR_TAIL_LINES: usize = 200;
+
+/// How long the driver gets to tear its cluster down after SIGINT/SIGTERM before it is killed.
+pub const TEARDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// What the stdout reader thread sends.
+pub enum StdoutLine {
+    /// One line, without its line end.
+    Line(String),
+    /// End of file (the child closed stdout or exited), or a read error.
+    Closed,
+}
+
+/// A running child with its stdout as a channel of lines and its stderr's last lines kept.
+pub struct ChildGuard {
+    child: Child,
+    reaped: Option<ExitStatus>,
+    /// stdout, line by line.
+    pub lines: mpsc::Receiver<StdoutLine>,
+    stderr_tail: Arc<Mutex<VecDeque<String>>>,
+    readers: Vec<JoinHandle<()>>,
+}
+
+/// Spawns `command` with piped stdout and stderr (stdin closed) in its own process group.
+pub fn spawn(mut command: Command) -> std::io::Result<ChildGuard> {
+    use std::os::unix::process::CommandExt;
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            Ok(())
+        });
+    }
+    let mut child = command.spawn()?;
+    let (sender, lines) = mpsc::channel();
+    let mut readers = Vec::new();
+    if let Some(stdout) = child.stdout.take() {
+        readers.push(std::thread::spawn(move || read_lines(stdout, sender)));
+    } else {
+        let _ = sender.send(StdoutLine::Closed);
+    }
+    let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
+    if let Some(stderr) = child.stderr.take() {
+        let tail = Arc::clone(&stderr_tail);
+        readers.push(std::thread::spawn(move || keep_tail(stderr, &tail)));
+    }
+    Ok(ChildGuard {
+        child,
+        reaped: None,
+        lines,
+        stderr_tail,
+        readers,
+    })
+}
+
+fn read_lines(stdout: impl Read, sender: mpsc::Sender<StdoutLine>) {
+    let mut reader = BufReader::new(stdout);
+    let mut buffer = Vec::new();
+    loop {
+        buffer.clear();
+        match reader.read_until(b'\n', &mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {
+                let line = String::from_utf8_lossy(&buffer);
+                let line = line.trim_end_matches(['\n', '\r']).to_string();
+                if sender.send(StdoutLine::Line(line)).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+    let _ = sender.send(StdoutLine::Closed);
+}
+
+fn keep_tail(stderr: impl Read, tail: &Mutex<VecDeque<String>>) {
+    let mut reader = BufReader::new(stderr);
+    let mut buffer = Vec::new();
+    loop {
+        buffer.clear();
+        match reader.read_until(b'\n', &mut buffer) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {
+                let line = String::from_utf8_lossy(&buffer).trim_end().to_string();
+                if line.is_empty() {
+                    continue;
+                }
+                if let Ok(mut tail) = tail.lock() {
+                    if tail.len() == STDERR_TAIL_LINES {
+                        tail.pop_front();
+                    }
+                    tail.push_back(line);
+                }
+            }
+        }
+    }
+}
+
+impl ChildGuard {
+    /// The child's process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends `signal` to the child (not its group); false when it has already exited.
+    pub fn signal(&mut self, signal: i32) -> bool {
+        if self.try_wait().is_some() {
+            return false;
+        }
+        let Ok(pid) = libc::pid_t::try_from(self.child.id()) else {
+            return false;
+        };
+        // SAFETY: kill has no memory effects; the pid is our unreaped child, so it is not reused.
+        unsafe { libc::kill(pid, signal) == 0 }
+    }
+
+    /// The exit status, if the child has exited (reaps it).
+    pub fn try_wait(&mut self) -> Option<ExitStatus> {
+        if self.reaped.is_none() {
+            self.reaped = self.child.try_wait().ok().flatten();
+        }
+        self.reaped
+    }
+
+    /// Waits until the child exits.
+    pub fn wait(&mut self) -> Option<ExitStatus> {
+        if self.reaped.is_none() {
+            self.reaped = self.child.wait().ok();
+        }
+        self.reaped
+    }
+
+    /// Waits up to `grace` for the child to exit; `None` if it is still running.
+    pub fn wait_for(&mut self, grace: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + grace;
+        loop {
+            if let Some(status) = self.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Kills the child's whole process group (the driver and any worker processes it started)
+    /// and reaps the child.
+    pub fn kill_group(&mut self) -> Option<ExitStatus> {
+        if let Ok(pid) = libc::pid_t::try_from(self.child.id()) {
+            // SAFETY: as in `signal`; the group id is the child's pid (process_group(0)).
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+            }
+        }
+        let _ = self.child.kill();
+        if self.reaped.is_none() {
+            self.reaped = self.child.wait().ok();
+        }
+        self.reaped
+    }
+
+    /// Terminates the child politely (SIGTERM, then up to `grace`), then kills its group.
+    pub fn terminate(&mut self, grace: Duration) -> Option<ExitStatus> {
+        if let Some(status) = self.try_wait() {
+            return Some(status);
+        }
+        self.signal(libc::SIGTERM);
+        match self.wait_for(grace) {
+            Some(status) => Some(status),
+            None => self.kill_group(),
+        }
+    }
+
+    /// The last lines the child wrote to stderr.
+    pub fn stderr_tail(&self) -> Vec<String> {
+        self.stderr_tail
+            .lock()
+            .map(|tail| tail.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Waits for the reader threads (after the child exited) so the stderr tail is complete.
+    pub fn join_readers(&mut self) {
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if self.try_wait().is_none() {
+            self.terminate(TEARDOWN_GRACE);
+        }
+    }
+}
+
+/// The one line of a child's stderr that says what went wrong: the last line graphprof's Python
+/// side wrote itself (`graphprof_dask...`), else the last line (a traceback's exception), with
+/// the traceback's innermost `File "...", line N` when there is one.
+pub fn telling_line(stderr: &[String]) -> Option<String> {
+    if let Some(own) = stderr
+        .iter()
+        .rev()
+        .find(|line| line.starts_with("graphprof_dask"))
+    {
+        return Some(own.trim().to_string());
+    }
+    let last = stderr.iter().rposition(|line| !line.trim().is_empty())?;
+    let text = stderr[last].trim();
+    let place = stderr[..last]
+        .iter()
+        .rev()
+        .map(|line| line.trim())
+        .find(|line| line.starts_with("File \""))
+        .map(|line| line.split(", in ").next().unwrap_or(line).to_string());
+    Some(match place {
+        Some(place) => format!("{text} ({place})"),
+        None => text.to_string(),
+    })
+}
+
+/// `exit code N` or `killed by signal N`.
+pub fn describe_status(status: Option<ExitStatus>) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match status {
+        Some(status) => match (status.code(), status.signal()) {
+            (Some(code), _) => format!("exit code {code}"),
+            (None, Some(signal)) => format!("killed by signal {signal}"),
+            _ => "unknown status".to_string(),
+        },
+        None => "still running".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &str) -> Vec<String> {
+        text.lines().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn the_telling_line_prefers_our_own_then_the_exception_with_its_place() {
+        let own = lines("noise\ngraphprof_dask: missing dask; install with: pip\nmore noise");
+        assert_eq!(
+            telling_line(&own).as_deref(),
+            Some("graphprof_dask: missing dask; install with: pip")
+        );
+        let traceback = lines(
+            "Traceback (most recent call last):\n  File \"/a/x.py\", line 3, in <module>\n    f()\n  File \"/a/y.py\", line 9\n    (\nSyntaxError: '(' was never closed\n",
+        );
+        assert_eq!(
+            telling_line(&traceback).as_deref(),
+            Some("SyntaxError: '(' was never closed (File \"/a/y.py\", line 9)")
+        );
+        assert_eq!(telling_line(&[]), None);
+    }
+}

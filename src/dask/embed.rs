@@ -1,0 +1,173 @@
+//! The Python side (`python/graphprof_dask/`), embedded in the binary and written out at run time.
+//!
+//! Every `.py` file of the package is compiled in with `include_str!`. [`PythonPackage::write`]
+//! puts them in a fresh temporary directory as a `graphprof_dask` package, and
+//! [`PythonPackage::command`] builds `<python> -m graphprof_dask ...` with that directory first on
+//! `PYTHONPATH`. Arguments always go through [`std::process::Command`], never through a shell.
+
+use std::ffi::{OsStr, OsString};
+use std::path::Path;
+use std::process::Command;
+
+use super::DaskError;
+
+/// The package's files, `(name, text)`, as compiled into the binary.
+pub const PACKAGE_FILES: [(&str, &str); 6] = [
+    (
+        "__init__.py",
+        include_str!("../../python/graphprof_dask/__init__.py"),
+    ),
+    (
+        "__main__.py",
+        include_str!("../../python/graphprof_dask/__main__.py"),
+    ),
+    (
+        "cli_export.py",
+        include_str!("../../python/graphprof_dask/cli_export.py"),
+    ),
+    (
+        "driver.py",
+        include_str!("../../python/graphprof_dask/driver.py"),
+    ),
+    (
+        "exporter.py",
+        include_str!("../../python/graphprof_dask/exporter.py"),
+    ),
+    (
+        "seed.py",
+        include_str!("../../python/graphprof_dask/seed.py"),
+    ),
+];
+
+/// The pinned requirements the Python side is tested with (`python/requirements.txt`).
+pub const REQUIREMENTS: &str = include_str!("../../python/requirements.txt");
+
+/// The Python used when neither `--python` nor `GRAPHPROF_PYTHON` names one.
+pub const DEFAULT_PYTHON: &str = "python3";
+
+/// Environment variable naming the Python to run.
+pub const PYTHON_ENV: &str = "GRAPHPROF_PYTHON";
+
+/// The Python to run: the flag, else `GRAPHPROF_PYTHON`, else `python3`.
+pub fn resolve_python(flag: Option<&OsStr>) -> OsString {
+    if let Some(python) = flag.filter(|p| !p.is_empty()) {
+        return python.to_os_string();
+    }
+    match std::env::var_os(PYTHON_ENV) {
+        Some(python) if !python.is_empty() => python,
+        _ => OsString::from(DEFAULT_PYTHON),
+    }
+}
+
+/// The exact command that installs the pinned packages into `python`:
+/// `<python> -m pip install dask==... distributed==... ...`.
+pub fn pip_command(python: &OsStr) -> String {
+    let pins: Vec<&str> = REQUIREMENTS
+        .lines()
+        .map(|line| line.split('#').next().unwrap_or("").trim())
+        .filter(|line| !line.is_empty())
+        .collect();
+    format!(
+        "{} -m pip install {}",
+        python.to_string_lossy(),
+        pins.join(" ")
+    )
+}
+
+/// The package written to a temporary directory; removed when dropped.
+pub struct PythonPackage {
+    dir: tempfile::TempDir,
+}
+
+impl PythonPackage {
+    /// Writes every embedded file to `<fresh temp dir>/graphprof_dask/`.
+    pub fn write() -> Result<PythonPackage, DaskError> {
+        let io = |error| DaskError::Io {
+            action: "cannot write the embedded Python package",
+            error,
+        };
+        let dir = tempfile::Builder::new()
+            .prefix("graphprof-dask-")
+            .tempdir()
+            .map_err(io)?;
+        let package = dir.path().join("graphprof_dask");
+        std::fs::create_dir(&package).map_err(io)?;
+        for (name, text) in PACKAGE_FILES {
+            std::fs::write(package.join(name), text).map_err(io)?;
+        }
+        Ok(PythonPackage { dir })
+    }
+
+    /// The directory that holds `graphprof_dask/` (what goes on `PYTHONPATH`).
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `<python> -m graphprof_dask <args...>` with the package first on `PYTHONPATH`.
+    /// `PYTHONSAFEPATH` keeps the current directory off `sys.path` (Python 3.11+), so a
+    /// `graphprof_dask` folder there cannot shadow the embedded one; the exporter puts the
+    /// user's script directory on `sys.path` itself, as `python script.py` would.
+    pub fn command<I, S>(&self, python: &OsStr, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut command = Command::new(python);
+        command
+            .arg("-m")
+            .arg("graphprof_dask")
+            .args(args)
+            .env("PYTHONPATH", python_path(self.root()))
+            .env("PYTHONSAFEPATH", "1")
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env("PYTHONUNBUFFERED", "1");
+        command
+    }
+}
+
+/// `root` prepended to the current `PYTHONPATH`.
+fn python_path(root: &Path) -> OsString {
+    let mut paths = vec![root.to_path_buf()];
+    if let Some(existing) = std::env::var_os("PYTHONPATH") {
+        paths.extend(std::env::split_paths(&existing).filter(|p| !p.as_os_str().is_empty()));
+    }
+    // A path holding the separator cannot be joined; fall back to the package alone.
+    std::env::join_paths(paths).unwrap_or_else(|_| root.as_os_str().to_os_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_python_file_is_embedded() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/graphprof_dask");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .expect("package dir")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".py"))
+            .collect();
+        on_disk.sort();
+        let mut embedded: Vec<String> = PACKAGE_FILES.iter().map(|(n, _)| n.to_string()).collect();
+        embedded.sort();
+        assert_eq!(on_disk, embedded, "add the new file to PACKAGE_FILES");
+    }
+
+    #[test]
+    fn the_package_is_written_and_removed() {
+        let package = PythonPackage::write().expect("writes");
+        let root = package.root().to_path_buf();
+        assert!(root.join("graphprof_dask/driver.py").is_file());
+        drop(package);
+        assert!(!root.exists());
+    }
+
+    #[test]
+    fn the_pip_command_names_every_pin() {
+        let pip = pip_command(OsStr::new("python3"));
+        assert!(pip.starts_with("python3 -m pip install dask=="), "{pip}");
+        assert!(pip.contains(" distributed=="), "{pip}");
+        assert!(!pip.contains('\n'));
+    }
+}

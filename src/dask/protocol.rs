@@ -1,0 +1,208 @@
+//! The driver's line protocol (docs/DASK.md): one JSON object per line on its stdout, tagged by
+//! `event`. [`DriverEvent`] is both what is parsed and what `run_driver` hands to its caller's
+//! callback, so a progress bar or a log can follow the run as it happens.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::sample::series::{Measure, Phase};
+
+/// The protocol version this binary speaks (`hello.protocol`).
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// One line of the driver's output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum DriverEvent {
+    /// First line: versions and the driver's pid.
+    Hello {
+        /// Protocol version, 1.
+        protocol: u32,
+        /// `dask.__version__`.
+        dask: String,
+        /// `distributed.__version__`.
+        distributed: String,
+        /// `platform.python_version()`.
+        python: String,
+        /// The driver's process id.
+        pid: u32,
+    },
+    /// The cluster's workers, numbered by sorted address.
+    Workers {
+        /// One entry per worker.
+        workers: Vec<DaskWorker>,
+        /// True for a LocalCluster graphprof started (RSS is then read from /proc).
+        local: bool,
+    },
+    /// Something the user should know, e.g. an interval shorter than the heartbeat.
+    Warning {
+        /// The warning.
+        text: String,
+    },
+    /// A phase of a label starts.
+    Phase {
+        /// The strategy label (`inline`, `scatter#2`, ...).
+        label: String,
+        /// The phase.
+        phase: Phase,
+        /// Seconds since the label started (monotonic).
+        t: f64,
+    },
+    /// One reading.
+    Sample {
+        /// The strategy label.
+        label: String,
+        /// Seconds since the label started.
+        t: f64,
+        /// `dask_process`, `dask_managed` or `rss`.
+        measure: Measure,
+        /// Worker id.
+        worker: u32,
+        /// The reading, in bytes.
+        bytes: u64,
+    },
+    /// What the client sent for a label's graph, as distributed measured it.
+    Wire {
+        /// The strategy label.
+        label: String,
+        /// Bytes distributed's `serialize` produced for the graph message.
+        wire_bytes: Option<u64>,
+        /// Whether the "Sending large graph of size ..." warning fired.
+        warning: bool,
+        /// The warning's text when it fired.
+        warning_text: Option<String>,
+    },
+    /// Futures finished so far.
+    Progress {
+        /// The strategy label.
+        label: String,
+        /// Finished futures.
+        done: u64,
+        /// All futures of the label.
+        total: u64,
+    },
+    /// A failure (of the run or of the current label).
+    Error {
+        /// What kind of failure.
+        kind: DriverErrorKind,
+        /// One line for humans.
+        text: String,
+        /// For `missing_dependency`: the exact pip command.
+        #[serde(default)]
+        pip: Option<String>,
+    },
+    /// A label finished (completely or not).
+    Done {
+        /// The strategy label.
+        label: String,
+        /// False when a worker died, a task failed or the compute timed out.
+        complete: bool,
+        /// As in `wire`.
+        wire_bytes: Option<u64>,
+        /// Per measure (`rss`, ...), the median per worker id over the held phase.
+        #[serde(default)]
+        held_median: BTreeMap<String, Vec<Option<u64>>>,
+    },
+    /// The driver's last line when it exits by itself.
+    End,
+    /// A line of a later protocol version that this binary does not know.
+    #[serde(other)]
+    Unknown,
+}
+
+/// A worker of the cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaskWorker {
+    /// graphprof's id for the worker (0, 1, ... by sorted address); the `worker` of samples.
+    pub id: u32,
+    /// The worker's address, e.g. `tcp://127.0.0.1:40123`.
+    pub address: String,
+    /// The worker process's id (on the scheduler's machine for an existing cluster).
+    #[serde(default)]
+    pub pid: Option<u32>,
+}
+
+/// The kinds of `error` events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DriverErrorKind {
+    /// dask, distributed, pandas, numpy or cloudpickle cannot be imported.
+    MissingDependency,
+    /// The scheduler given with `--scheduler` did not answer within the timeout.
+    Unreachable,
+    /// A worker left the cluster during a label.
+    WorkerDied,
+    /// A task failed or the compute timed out.
+    TaskFailed,
+    /// The driver got SIGINT or SIGTERM.
+    Interrupted,
+    /// Anything else that stopped the driver.
+    DriverFailed,
+    /// A kind this binary does not know.
+    #[serde(other)]
+    Other,
+}
+
+impl DriverErrorKind {
+    /// The snake_case name used on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DriverErrorKind::MissingDependency => "missing_dependency",
+            DriverErrorKind::Unreachable => "unreachable",
+            DriverErrorKind::WorkerDied => "worker_died",
+            DriverErrorKind::TaskFailed => "task_failed",
+            DriverErrorKind::Interrupted => "interrupted",
+            DriverErrorKind::DriverFailed => "driver_failed",
+            DriverErrorKind::Other => "other",
+        }
+    }
+}
+
+/// Parses one protocol line.
+pub fn parse_line(line: &str) -> Result<DriverEvent, serde_json::Error> {
+    serde_json::from_str(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_documented_event_parses() {
+        let lines = [
+            r#"{"event":"hello","protocol":1,"dask":"2026.8.0","distributed":"2026.8.0","python":"3.11.7","pid":12}"#,
+            r#"{"event":"workers","workers":[{"id":0,"address":"tcp://127.0.0.1:1","pid":5}],"local":true}"#,
+            r#"{"event":"warning","text":"slow heartbeat"}"#,
+            r#"{"event":"phase","label":"inline","phase":"held","t":1.5}"#,
+            r#"{"event":"sample","label":"inline","t":0.1,"measure":"rss","worker":1,"bytes":1000}"#,
+            r#"{"event":"wire","label":"inline","wire_bytes":265877,"warning":false,"warning_text":null}"#,
+            r#"{"event":"progress","label":"inline","done":3,"total":8}"#,
+            r#"{"event":"error","kind":"missing_dependency","text":"no dask","pip":"python3 -m pip install dask==1"}"#,
+            r#"{"event":"error","kind":"worker_died","text":"gone"}"#,
+            r#"{"event":"done","label":"inline","complete":true,"wire_bytes":1,"held_median":{"rss":[1,null]}}"#,
+            r#"{"event":"end"}"#,
+        ];
+        for line in lines {
+            let event = parse_line(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert_ne!(event, DriverEvent::Unknown, "{line}");
+        }
+    }
+
+    #[test]
+    fn later_additions_are_tolerated() {
+        assert_eq!(
+            parse_line(r#"{"event":"heartbeat","x":1}"#).unwrap(),
+            DriverEvent::Unknown
+        );
+        let event = parse_line(r#"{"event":"error","kind":"oom","text":"x"}"#).unwrap();
+        assert!(matches!(
+            event,
+            DriverEvent::Error {
+                kind: DriverErrorKind::Other,
+                ..
+            }
+        ));
+        assert!(parse_line("Traceback (most recent call last):").is_err());
+    }
+}
