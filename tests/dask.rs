@@ -559,3 +559,112 @@ fn sample_engine_dask_writes_the_report_csv_and_plots_with_per_worker_series() {
         assert!(meta.len() > 1000, "{file} is {} bytes", meta.len());
     }
 }
+
+/// A LocalCluster in its own Python process, standing in for a user's existing cluster: its
+/// workers do not have graphprof's Python package. Closed on drop.
+struct ExistingCluster {
+    process: std::process::Child,
+    address: String,
+}
+
+impl ExistingCluster {
+    fn start() -> ExistingCluster {
+        const SCRIPT: &str = "
+import signal, sys, time
+from distributed import LocalCluster
+cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                       host='127.0.0.1', dashboard_address=None)
+print(cluster.scheduler_address, flush=True)
+def stop(*_):
+    cluster.close()
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+while True:
+    time.sleep(0.2)
+";
+        let mut process = Command::new(python())
+            .args(["-c", SCRIPT])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python starts");
+        let stdout = process.stdout.take().expect("stdout");
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+            .expect("address line");
+        let address = line.trim().to_string();
+        assert!(address.starts_with("tcp://127.0.0.1:"), "{address:?}");
+        ExistingCluster { process, address }
+    }
+
+    fn workers(&self) -> String {
+        let probe = format!(
+            "from distributed import Client\nwith Client('{}', timeout=20) as c:\n    print(len(c.scheduler_info()['workers']))",
+            self.address
+        );
+        let output = Command::new(python())
+            .args(["-c", &probe])
+            .output()
+            .expect("probe runs");
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    }
+}
+
+impl Drop for ExistingCluster {
+    fn drop(&mut self) {
+        // SIGTERM lets the cluster close its workers; then make sure.
+        unsafe { libc::kill(self.process.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.process.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+#[test]
+fn sample_uses_an_existing_scheduler_and_leaves_it_running() {
+    let _cluster = cluster_lock();
+    let cluster = ExistingCluster::start();
+    let out = tempfile::tempdir().expect("temp dir");
+    let output = graphprof(&[
+        os("sample"),
+        os("--engine"),
+        os("dask"),
+        os("--scheduler"),
+        os(&cluster.address),
+        os("--strategy"),
+        os("scatter"),
+        os("--strategy"),
+        os("inline"),
+        os("--chunks"),
+        os("64"),
+        os("--interval"),
+        os("200ms"),
+        os("--hold"),
+        os("1.2s"),
+        os("-o"),
+        out.path().as_os_str(),
+    ]);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let text = std::fs::read_to_string(out.path().join("report.json")).expect("report.json");
+    let report: graphprof::report::sample_report::SampleReport =
+        serde_json::from_str(&text).expect("typed report");
+    assert_eq!(report.runs.len(), 2);
+    for run in &report.runs {
+        assert!(run.complete, "{}: {:?}", run.label, run.error);
+        // On a cluster graphprof did not start, the scheduler's view is what there is.
+        assert!(
+            run.measures
+                .iter()
+                .any(|m| m.measure == Measure::DaskProcess && m.worker == Some(1)),
+            "{} lacks per-worker dask_process",
+            run.label
+        );
+    }
+    assert_eq!(cluster.workers(), "2", "the cluster was not left running");
+}

@@ -394,6 +394,22 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
+def ship_package(client):
+    """Workers of an existing cluster do not have graphprof_dask (the seed case's Mapper and
+    functions live there, importable so that broadcast reaches every worker): upload it."""
+    import tempfile
+    import zipfile
+
+    package = os.path.dirname(os.path.abspath(__file__))
+    with tempfile.TemporaryDirectory() as folder:
+        archive = os.path.join(folder, "graphprof_dask.zip")
+        with zipfile.ZipFile(archive, "w") as zf:
+            for name in sorted(os.listdir(package)):
+                if name.endswith(".py"):
+                    zf.write(os.path.join(package, name), f"graphprof_dask/{name}")
+        client.upload_file(archive)
+
+
 def warm_up(client, n_workers):
     """Run a tiny seed computation on every worker first, so that imports and first-task costs
     are not charged to the first strategy's growth."""
@@ -463,6 +479,8 @@ def _main(args, proto) -> int:
             client.wait_for_workers(args.workers, timeout=120)
             local = True
 
+        if not local:
+            ship_package(client)
         pids = client.run(os.getpid)
         addrs = sorted(pids)
         workers = [{"id": i, "address": a, "pid": int(pids[a])} for i, a in enumerate(addrs)]
