@@ -247,9 +247,13 @@ pub fn largest_tasks(graph: &Graph, layers: &LayerIndex, top: usize) -> Vec<Task
         if !matches!(graph.node(id).kind, NodeKind::Task { .. }) {
             continue;
         }
-        heap.push(Reverse((task_materialised_bytes(graph, id), Reverse(id))));
-        if heap.len() > top.max(1) {
+        let entry = Reverse((task_materialised_bytes(graph, id), Reverse(id)));
+        if heap.len() < top.max(1) {
+            heap.push(entry);
+        } else if heap.peek().is_some_and(|smallest| entry < *smallest) {
+            // Larger than the smallest kept (the heap's top, since entries are reversed).
             heap.pop();
+            heap.push(entry);
         }
     }
     let mut rows: Vec<(u64, NodeId)> = heap
