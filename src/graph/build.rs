@@ -81,6 +81,8 @@ pub struct GraphBuilder {
     function_ids: FastMap<String, u32>,
     contents: Vec<Content>,
     content_ids: FastMap<Digest, u32>,
+    /// The function most recently interned.
+    last_function: Option<u32>,
     /// The content most recently interned: payloads tend to repeat one object.
     last_content: Option<(Digest, u32)>,
 }
@@ -119,6 +121,17 @@ impl GraphBuilder {
     }
 
     fn intern_function(&mut self, name: &str) -> u32 {
+        if let Some(&last) = self.last_function.as_ref()
+            && self.functions[last as usize] == name
+        {
+            return last;
+        }
+        let id = self.lookup_function(name);
+        self.last_function = Some(id);
+        id
+    }
+
+    fn lookup_function(&mut self, name: &str) -> u32 {
         if let Some(&id) = self.function_ids.get(name) {
             return id;
         }
