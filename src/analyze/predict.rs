@@ -10,7 +10,6 @@ use crate::graph::model::DEFAULT_SPEC_BYTES;
 use crate::graph::{Graph, NodeKind, Strategy};
 use crate::units::{Bytes, DecimalBytes};
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
 
 /// The payload a warning or a growth is blamed on.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -88,7 +87,7 @@ fn content_uses(graph: &Graph) -> Vec<ContentUse> {
             first_task: None,
         })
         .collect();
-    let mut seen: HashSet<(u32, u64), foldhash::fast::FixedState> = HashSet::default();
+    let mut seen = super::sizes::ObjectsSeen::default();
     for id in graph.node_ids() {
         let leaf = graph.dependent_count(id) == 0;
         for payload in graph.payloads(id) {
@@ -96,7 +95,7 @@ fn content_uses(graph: &Graph) -> Vec<ContentUse> {
             content_use.first_task.get_or_insert(id);
             content_use.leaf_copies += u64::from(leaf);
             let new_object = match payload.object_id {
-                Some(object) => seen.insert((payload.content, object)),
+                Some(object) => seen.first(payload.content, object),
                 None => true,
             };
             content_use.objects += u64::from(new_object);

@@ -111,10 +111,29 @@ pub fn task_materialised_bytes(graph: &Graph, id: NodeId) -> u64 {
     graph.node(id).spec_bytes.saturating_add(payloads)
 }
 
+/// The payload objects seen so far, by (content, object id). Consecutive uses of one object are
+/// the common case (a mapper embedded in every chunk), so the last one is checked first.
+#[derive(Default)]
+pub(super) struct ObjectsSeen {
+    seen: HashSet<(u32, u64), FixedState>,
+    last: Option<(u32, u64)>,
+}
+
+impl ObjectsSeen {
+    /// Whether this is the first use of the object.
+    pub(super) fn first(&mut self, content: u32, object: u64) -> bool {
+        if self.last == Some((content, object)) {
+            return false;
+        }
+        self.last = Some((content, object));
+        self.seen.insert((content, object))
+    }
+}
+
 /// Walks tasks in file order, calling `visit(task, wire_bytes_added, materialised_bytes)`: the wire
 /// share counts each payload object (object id, else the use itself) the first time it is seen.
 fn walk_tasks(graph: &Graph, mut visit: impl FnMut(NodeId, u64, u64)) {
-    let mut objects_seen: HashSet<(u32, u64), FixedState> = HashSet::default();
+    let mut objects_seen = ObjectsSeen::default();
     for id in graph.node_ids() {
         if !matches!(graph.node(id).kind, NodeKind::Task { .. }) {
             continue;
@@ -123,7 +142,7 @@ fn walk_tasks(graph: &Graph, mut visit: impl FnMut(NodeId, u64, u64)) {
         for payload in graph.payloads(id) {
             let size = graph.contents[payload.content as usize].size_bytes;
             let first = match payload.object_id {
-                Some(object) => objects_seen.insert((payload.content, object)),
+                Some(object) => objects_seen.first(payload.content, object),
                 None => true,
             };
             if first {
@@ -247,9 +266,13 @@ pub fn largest_tasks(graph: &Graph, layers: &LayerIndex, top: usize) -> Vec<Task
         if !matches!(graph.node(id).kind, NodeKind::Task { .. }) {
             continue;
         }
-        heap.push(Reverse((task_materialised_bytes(graph, id), Reverse(id))));
-        if heap.len() > top.max(1) {
+        let entry = Reverse((task_materialised_bytes(graph, id), Reverse(id)));
+        if heap.len() < top.max(1) {
+            heap.push(entry);
+        } else if heap.peek().is_some_and(|smallest| entry < *smallest) {
+            // Larger than the smallest kept (the heap's top, since entries are reversed).
             heap.pop();
+            heap.push(entry);
         }
     }
     let mut rows: Vec<(u64, NodeId)> = heap

@@ -3,18 +3,17 @@
 //! appear (a dependency may be named before it is defined); `finish` checks what can only be
 //! checked at the end: missing dependencies, an empty graph, cycles.
 
-use super::key::{Key, display_key};
+use super::intern::KeyInterner;
+use super::key::display_key;
 use super::model::{
-    Arg, Content, DEFAULT_SPEC_BYTES, Digest, DigestAlgo, Graph, KeyArena, Node, NodeId, NodeKind,
-    PayloadUse,
+    Arg, Content, DEFAULT_SPEC_BYTES, Digest, DigestAlgo, Graph, Node, NodeId, NodeKind, PayloadUse,
 };
+use super::parts::{PartArg, TaskParts};
 use super::raw::{Header, RawArg, RawData, RawPayload, RawTask};
 use crate::units::{Bytes, MAX_SIZE_BYTES};
 use base64::Engine as _;
-use hashbrown::HashTable;
 use petgraph::graph::{DiGraph, NodeIndex};
 use std::collections::HashMap;
-use std::hash::BuildHasher;
 use std::sync::Arc;
 
 /// A problem found while building, with the key it concerns when there is one.
@@ -53,30 +52,39 @@ impl std::fmt::Display for BuildError {
 
 impl std::error::Error for BuildError {}
 
-/// Where a node stands while building.
-#[derive(Debug, Clone)]
-enum Slot {
-    /// Named as a dependency by this task, not defined yet.
-    Referenced { by: NodeId },
-    /// Defined.
-    Defined(Node),
-}
+/// `referrer` value of a node that is defined.
+const DEFINED: NodeId = NodeId::MAX;
+
+/// A node that is only named so far; replaced when it is defined.
+const PLACEHOLDER: Node = Node {
+    kind: NodeKind::Task { function: u32::MAX },
+    output_bytes: None,
+    spec_bytes: 0,
+    args: (0, 0),
+    extra_deps: (0, 0),
+};
+
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
 /// Accumulates tasks and data objects into a [`Graph`].
 #[derive(Default)]
 pub struct GraphBuilder {
     header: Header,
-    hasher: foldhash::fast::FixedState,
-    /// Interned keys: (hash, id), so that growing the table never re-reads the keys.
-    key_table: HashTable<(u64, NodeId)>,
-    keys: KeyArena,
-    slots: Vec<Slot>,
+    keys: KeyInterner,
+    nodes: Vec<Node>,
+    /// Per node: [`DEFINED`], or the first node that named it as a dependency (itself until one
+    /// does), for the "missing key" message.
+    referrer: Vec<NodeId>,
     args: Vec<Arg>,
     extra_deps: Vec<NodeId>,
     functions: Vec<String>,
-    function_ids: HashMap<String, u32>,
+    function_ids: FastMap<String, u32>,
     contents: Vec<Content>,
-    content_ids: HashMap<Digest, u32>,
+    content_ids: FastMap<Digest, u32>,
+    /// The function most recently interned.
+    last_function: Option<u32>,
+    /// The content most recently interned: payloads tend to repeat one object.
+    last_content: Option<(Digest, u32)>,
 }
 
 impl GraphBuilder {
@@ -90,46 +98,46 @@ impl GraphBuilder {
         self.header = header;
     }
 
-    fn intern_key(&mut self, key: &Key) -> NodeId {
-        let tagged = key.tagged();
-        let hash = self.hasher.hash_one(tagged);
-        let keys = &self.keys;
-        let entry = self.key_table.entry(
-            hash,
-            |&(known, id)| known == hash && keys.get(id) == tagged,
-            |&(known, _)| known,
-        );
-        match entry {
-            hashbrown::hash_table::Entry::Occupied(found) => found.get().1,
-            hashbrown::hash_table::Entry::Vacant(vacant) => {
-                let id = self.keys.len() as NodeId;
-                vacant.insert((hash, id));
-                self.keys.push(tagged);
-                self.slots.push(Slot::Referenced { by: id });
-                id
-            }
+    /// Interns a tagged key (see [`super::key::Key::tagged`]).
+    fn intern_key(&mut self, tagged: &str) -> NodeId {
+        let (id, new) = self.keys.intern(tagged);
+        if new {
+            self.nodes.push(PLACEHOLDER);
+            self.referrer.push(id);
         }
+        id
     }
 
     /// Interns a key that is being defined; refuses a key defined twice.
-    fn define_key(&mut self, key: &Key) -> Result<NodeId, BuildError> {
+    fn define_key(&mut self, tagged: &str) -> Result<NodeId, BuildError> {
         if self.keys.len() >= u32::MAX as usize - 1 {
             return Err(BuildError::whole("more than 4 billion keys"));
         }
-        let id = self.intern_key(key);
-        if matches!(self.slots[id as usize], Slot::Defined(_)) {
-            return Err(BuildError::at(&key.to_string(), "duplicate key"));
+        let id = self.intern_key(tagged);
+        if self.referrer[id as usize] == DEFINED {
+            return Err(BuildError::at(&display_key(tagged), "duplicate key"));
         }
         Ok(id)
     }
 
-    fn intern_function(&mut self, name: String) -> u32 {
-        if let Some(&id) = self.function_ids.get(&name) {
+    fn intern_function(&mut self, name: &str) -> u32 {
+        if let Some(&last) = self.last_function.as_ref()
+            && self.functions[last as usize] == name
+        {
+            return last;
+        }
+        let id = self.lookup_function(name);
+        self.last_function = Some(id);
+        id
+    }
+
+    fn lookup_function(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.function_ids.get(name) {
             return id;
         }
         let id = self.functions.len() as u32;
-        self.function_ids.insert(name.clone(), id);
-        self.functions.push(name);
+        self.function_ids.insert(name.to_string(), id);
+        self.functions.push(name.to_string());
         id
     }
 
@@ -173,13 +181,28 @@ impl GraphBuilder {
                 (digest, size, None)
             }
         };
+        self.intern_known(digest, size_bytes, type_name.as_deref(), bytes)
+    }
+
+    /// Interns a content whose digest and size are settled; the first type label given stays.
+    fn intern_known(
+        &mut self,
+        digest: Digest,
+        size_bytes: u64,
+        type_name: Option<&str>,
+        bytes: Option<Arc<[u8]>>,
+    ) -> Result<u32, String> {
         if size_bytes > MAX_SIZE_BYTES {
             return Err(format!(
                 "size_bytes {size_bytes} is absurd (over the 1 TiB limit, {})",
                 Bytes(MAX_SIZE_BYTES)
             ));
         }
-        if let Some(&id) = self.content_ids.get(&digest) {
+        let known_id = match self.last_content {
+            Some((last, id)) if last == digest => Some(id),
+            _ => self.content_ids.get(&digest).copied(),
+        };
+        if let Some(id) = known_id {
             let known = &mut self.contents[id as usize];
             if known.size_bytes != size_bytes {
                 return Err(format!(
@@ -192,6 +215,7 @@ impl GraphBuilder {
             if known.bytes.is_none() {
                 known.bytes = bytes;
             }
+            self.last_content = Some((digest, id));
             return Ok(id);
         }
         let id = self.contents.len() as u32;
@@ -199,28 +223,22 @@ impl GraphBuilder {
         self.contents.push(Content {
             digest,
             size_bytes,
-            type_name,
+            type_name: type_name.map(str::to_string),
             bytes,
         });
+        self.last_content = Some((digest, id));
         Ok(id)
     }
 
     /// Adds one task.
     pub fn add_task(&mut self, task: RawTask) -> Result<(), BuildError> {
-        let id = self.define_key(&task.key)?;
+        let id = self.define_key(task.key.tagged())?;
         let with_key = |message: String| BuildError::at(&task.key.to_string(), message);
-        let spec_bytes = task.spec_bytes.unwrap_or(DEFAULT_SPEC_BYTES);
-        for size in [Some(spec_bytes), task.output_bytes].into_iter().flatten() {
-            if size > MAX_SIZE_BYTES {
-                return Err(with_key(format!(
-                    "size {size} is absurd (over the 1 TiB limit)"
-                )));
-            }
-        }
+        let spec_bytes = check_sizes(task.spec_bytes, task.output_bytes).map_err(with_key)?;
         let args_start = self.args.len() as u32;
         for arg in task.args {
             let arg = match arg {
-                RawArg::Ref(dep) => Arg::Ref(self.intern_key(&dep)),
+                RawArg::Ref(dep) => Arg::Ref(self.intern_key(dep.tagged())),
                 RawArg::Payload(payload) => {
                     let object_id = payload.object_id;
                     let content = self.intern_content(payload).map_err(with_key)?;
@@ -231,9 +249,71 @@ impl GraphBuilder {
         }
         let deps_start = self.extra_deps.len() as u32;
         for dep in &task.deps {
-            let dep_id = self.intern_key(dep);
+            let dep_id = self.intern_key(dep.tagged());
             self.extra_deps.push(dep_id);
         }
+        let function = self.intern_function(&task.function);
+        self.define_task(
+            id,
+            function,
+            task.output_bytes,
+            spec_bytes,
+            args_start,
+            deps_start,
+        );
+        Ok(())
+    }
+
+    /// Adds one task from the loader's reusable parts, exactly as [`Self::add_task`] would add
+    /// the same task, without allocating.
+    pub fn add_parts(&mut self, task: &TaskParts) -> Result<(), BuildError> {
+        let id = self.define_key(&task.key)?;
+        let with_key = |message: String| BuildError::at(&display_key(&task.key), message);
+        let spec_bytes = check_sizes(task.spec_bytes, task.output_bytes).map_err(with_key)?;
+        let args_start = self.args.len() as u32;
+        for arg in &task.args {
+            let arg = match arg {
+                PartArg::Ref(dep) => Arg::Ref(self.intern_key(&task.refs[dep.clone()])),
+                PartArg::Payload(payload) => {
+                    let type_name = payload.type_name.clone().map(|range| &task.types[range]);
+                    let content = self
+                        .intern_known(payload.digest, payload.size_bytes, type_name, None)
+                        .map_err(with_key)?;
+                    Arg::Payload(PayloadUse {
+                        content,
+                        object_id: payload.object_id,
+                    })
+                }
+            };
+            self.args.push(arg);
+        }
+        let deps_start = self.extra_deps.len() as u32;
+        for dep in &task.deps {
+            let dep_id = self.intern_key(&task.refs[dep.clone()]);
+            self.extra_deps.push(dep_id);
+        }
+        let function = self.intern_function(&task.function);
+        self.define_task(
+            id,
+            function,
+            task.output_bytes,
+            spec_bytes,
+            args_start,
+            deps_start,
+        );
+        Ok(())
+    }
+
+    /// Records the task whose arguments and extra dependencies were just pushed.
+    fn define_task(
+        &mut self,
+        id: NodeId,
+        function: u32,
+        output_bytes: Option<u64>,
+        spec_bytes: u64,
+        args_start: u32,
+        deps_start: u32,
+    ) {
         for index in args_start as usize..self.args.len() {
             if let Arg::Ref(dep) = self.args[index] {
                 self.note_reference(dep, id);
@@ -242,60 +322,59 @@ impl GraphBuilder {
         for index in deps_start as usize..self.extra_deps.len() {
             self.note_reference(self.extra_deps[index], id);
         }
-        let function = self.intern_function(task.function);
-        self.slots[id as usize] = Slot::Defined(Node {
+        self.nodes[id as usize] = Node {
             kind: NodeKind::Task { function },
-            output_bytes: task.output_bytes,
+            output_bytes,
             spec_bytes,
             args: (args_start, self.args.len() as u32),
             extra_deps: (deps_start, self.extra_deps.len() as u32),
-        });
-        Ok(())
+        };
+        self.referrer[id as usize] = DEFINED;
     }
 
     fn note_reference(&mut self, dep: NodeId, by: NodeId) {
-        if let Slot::Referenced { by: first } = &mut self.slots[dep as usize]
-            && *first == dep
-        {
+        let first = &mut self.referrer[dep as usize];
+        if *first == dep {
             *first = by;
         }
     }
 
     /// Adds one shared data object.
     pub fn add_data(&mut self, data: RawData) -> Result<(), BuildError> {
-        let id = self.define_key(&data.key)?;
+        let id = self.define_key(data.key.tagged())?;
         let content = self
             .intern_content(data.payload())
             .map_err(|message| BuildError::at(&data.key.to_string(), message))?;
         let at = self.args.len() as u32;
         let deps_at = self.extra_deps.len() as u32;
-        self.slots[id as usize] = Slot::Defined(Node {
+        self.nodes[id as usize] = Node {
             kind: NodeKind::Data { content },
             output_bytes: Some(self.contents[content as usize].size_bytes),
             spec_bytes: 0,
             args: (at, at),
             extra_deps: (deps_at, deps_at),
-        });
+        };
+        self.referrer[id as usize] = DEFINED;
         Ok(())
     }
 
     /// Checks dependencies and cycles and returns the graph.
     pub fn finish(self) -> Result<Graph, BuildError> {
-        let mut nodes = Vec::with_capacity(self.slots.len());
-        for (id, slot) in self.slots.into_iter().enumerate() {
-            match slot {
-                Slot::Defined(node) => nodes.push(node),
-                Slot::Referenced { by } => {
-                    return Err(BuildError::at(
-                        &display_key(self.keys.get(by)),
-                        format!(
-                            "depends on missing key {}",
-                            display_key(self.keys.get(id as NodeId))
-                        ),
-                    ));
-                }
-            }
+        if let Some((id, &by)) = self
+            .referrer
+            .iter()
+            .enumerate()
+            .find(|(_, by)| **by != DEFINED)
+        {
+            return Err(BuildError::at(
+                &display_key(self.keys.get(by)),
+                format!(
+                    "depends on missing key {}",
+                    display_key(self.keys.get(id as NodeId))
+                ),
+            ));
         }
+        let nodes = self.nodes;
         if !nodes
             .iter()
             .any(|node| matches!(node.kind, NodeKind::Task { .. }))
@@ -308,11 +387,7 @@ impl GraphBuilder {
             measured: self.header.measured,
             functions: self.functions,
             contents: self.contents,
-            keys: {
-                let mut keys = self.keys;
-                keys.shrink_to_fit();
-                keys
-            },
+            keys: self.keys.into_keys(),
             nodes,
             args: self.args,
             extra_deps: self.extra_deps,
@@ -323,6 +398,17 @@ impl GraphBuilder {
         graph.topo_order = topological_order(&graph)?;
         Ok(graph)
     }
+}
+
+/// The spec size (default when absent), after refusing absurd spec or output sizes.
+fn check_sizes(spec_bytes: Option<u64>, output_bytes: Option<u64>) -> Result<u64, String> {
+    let spec_bytes = spec_bytes.unwrap_or(DEFAULT_SPEC_BYTES);
+    for size in [Some(spec_bytes), output_bytes].into_iter().flatten() {
+        if size > MAX_SIZE_BYTES {
+            return Err(format!("size {size} is absurd (over the 1 TiB limit)"));
+        }
+    }
+    Ok(spec_bytes)
 }
 
 fn build_dag(graph: &Graph) -> DiGraph<(), (), u32> {
@@ -338,8 +424,10 @@ fn build_dag(graph: &Graph) -> DiGraph<(), (), u32> {
             Arg::Payload(_) => None,
         });
         seen.extend(refs.chain(graph.extra_deps(id).iter().copied()));
-        seen.sort_unstable();
-        seen.dedup();
+        if seen.len() > 1 {
+            seen.sort_unstable();
+            seen.dedup();
+        }
         for &dep in &seen {
             dag.add_edge(
                 NodeIndex::new(dep as usize),

@@ -54,7 +54,7 @@ impl Key {
 
 /// Appends `text` as a JSON string, escaped exactly as `serde_json` escapes it, so that tagged
 /// keys built here and by `serde_json` are byte-identical.
-fn push_json_string(out: &mut String, text: &str) {
+pub(crate) fn push_json_string(out: &mut String, text: &str) {
     out.push('"');
     let mut start = 0;
     for (at, byte) in text.bytes().enumerate() {
@@ -82,7 +82,7 @@ fn push_json_string(out: &mut String, text: &str) {
 }
 
 /// Formats an integer into `buffer` without allocating.
-fn itoa_u64(mut value: u64, buffer: &mut [u8; 20]) -> &str {
+pub(crate) fn itoa_u64(mut value: u64, buffer: &mut [u8; 20]) -> &str {
     let mut at = buffer.len();
     loop {
         at -= 1;

@@ -2,15 +2,21 @@
 //! is handed to the [`GraphBuilder`] as soon as it is parsed, so the file is never held in memory
 //! next to its parsed copy. Every problem becomes an [`InputError`] naming the file and the line
 //! and column (while parsing) or the key (after parsing).
+//!
+//! A regular file is first read by the fast path ([`super::visit`]), which takes the common
+//! subset of the format without serde; when it declines, or the graph is invalid, the file is read
+//! again by the serde_json path below, which decides and names the place of any problem.
 
 use super::build::{BuildError, GraphBuilder};
 use super::model::Graph;
 use super::raw::{FORMAT_NAME, FORMAT_VERSION, Header, Measured, RawData, RawTask};
+use super::scan::Scanner;
+use super::visit;
 use crate::error::{InputError, Place};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::fmt;
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 /// Size of the read buffer; large enough that parsing, not I/O calls, dominates.
@@ -28,7 +34,28 @@ pub fn load_graph(path: &Path) -> Result<Graph, InputError> {
             source: std::io::Error::other("is a directory"),
         });
     }
+    if let Some(graph) = read_fast(&file) {
+        return Ok(graph);
+    }
+    (&file)
+        .seek(SeekFrom::Start(0))
+        .map_err(|source| InputError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
     read_graph(path, BufReader::with_capacity(READ_BUFFER_BYTES, file))
+}
+
+/// The fast path, for regular files only (the others cannot be read twice); `None` when it
+/// declines or the graph is invalid.
+fn read_fast(file: &File) -> Option<Graph> {
+    if !file.metadata().is_ok_and(|meta| meta.is_file()) {
+        return None;
+    }
+    let mut builder = GraphBuilder::new();
+    let mut scanner = Scanner::new(file, READ_BUFFER_BYTES);
+    visit::read_fast(&mut scanner, &mut builder).ok()?;
+    builder.finish().ok()
 }
 
 /// Parses and validates a graph from any reader; `path` names it in errors.
@@ -226,6 +253,93 @@ mod tests {
         let message = load(&cycle).unwrap_err();
         assert!(message.contains("cycle through"), "{message}");
         assert!(message.contains('x') && message.contains('y'), "{message}");
+    }
+
+    /// The fast path's graph, when it takes the file.
+    fn fast(path: &Path) -> Option<Graph> {
+        read_fast(&File::open(path).unwrap())
+    }
+
+    fn fixture_files(folder: &str) -> Vec<std::path::PathBuf> {
+        let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join(folder);
+        let mut files: Vec<_> = std::fs::read_dir(folder)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+            .collect();
+        files.sort();
+        files
+    }
+
+    #[test]
+    fn fast_path_reads_the_fixtures_exactly_as_serde_does() {
+        let files = fixture_files("fixtures");
+        assert!(files.len() >= 4);
+        for path in files {
+            let slow = read_graph(&path, File::open(&path).unwrap()).unwrap();
+            let Some(fast) = fast(&path) else {
+                // The hand-written fixture uses what the fast path leaves to serde.
+                continue;
+            };
+            assert_eq!(
+                format!("{fast:?}"),
+                format!("{slow:?}"),
+                "{}",
+                path.display()
+            );
+        }
+    }
+
+    #[test]
+    fn fast_path_takes_generated_graphs_and_declines_every_bad_fixture() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("seed.json");
+        let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/seed-inline-64.json");
+        std::fs::copy(seed, &path).unwrap();
+        assert!(fast(&path).is_some());
+        for path in fixture_files("fixtures/bad") {
+            assert!(fast(&path).is_none(), "{}", path.display());
+        }
+    }
+
+    #[test]
+    fn fast_path_declines_what_serde_must_judge() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.json");
+        let task = r#"{"key": ["f-1", 0], "function": "f"}"#;
+        for text in [
+            format!(r#"{{{HEAD}, "tasks": [{task}], "tasks": [{task}]}}"#),
+            format!(r#"{{{HEAD}, "tasks": [{{"key": "a", "function": "f", "function": "g"}}]}}"#),
+            format!(r#"{{{HEAD}, "tasks": [{{"key": "a\"b", "function": "f"}}]}}"#),
+            format!(
+                r#"{{{HEAD}, "tasks": [{{"key": "a", "function": "f", "output_bytes": null}}]}}"#
+            ),
+            format!(r#"{{{HEAD}, "tasks": [{task}]}} x"#),
+            format!(r#"{{{HEAD}, "meta": {{"a": [1, }}, "tasks": [{task}]}}"#),
+            format!(r#"{{{HEAD}, "tasks": [{{"key": ["f", -1], "function": "f"}}]}}"#),
+        ] {
+            std::fs::write(&path, &text).unwrap();
+            assert!(fast(&path).is_none(), "{text}");
+            let serde = read_graph(&path, File::open(&path).unwrap()).map(|g| format!("{g:?}"));
+            let loaded = load_graph(&path).map(|g| format!("{g:?}"));
+            assert_eq!(
+                loaded.map_err(|e| e.to_string()),
+                serde.map_err(|e| e.to_string()),
+                "{text}"
+            );
+        }
+        let ok = format!(
+            r#"{{{HEAD}, "name": "n", "meta": {{"a": [1, "x"]}}, "measured": {{"wire_bytes": 5}},
+               "data": [{{"key": "d", "size_bytes": 3, "digest": "blake3:{hex}"}}],
+               "tasks": [{{"key": ["f-1", 0], "function": "f", "spec_bytes": 9,
+                  "args": [{{"ref": "d"}}, {{"payload": {{"size_bytes": 3, "digest": "blake3:{hex}", "type": "T"}}}}],
+                  "deps": [["f-1", 1]]}},
+                 {{"key": ["f-1", 1], "function": "g", "output_bytes": 0}}]}}"#,
+            hex = "ab".repeat(32)
+        );
+        std::fs::write(&path, &ok).unwrap();
+        let slow = read_graph(&path, File::open(&path).unwrap()).unwrap();
+        assert_eq!(format!("{:?}", fast(&path).unwrap()), format!("{slow:?}"));
     }
 
     #[test]

@@ -3,12 +3,16 @@
 
 pub mod build;
 pub mod generate;
+pub mod intern;
 pub mod key;
 pub mod load;
 pub mod model;
+pub mod parts;
 pub mod raw;
 pub mod rewrite;
+pub mod scan;
 pub mod strategy;
+pub mod visit;
 pub mod write;
 
 pub use build::{BuildError, GraphBuilder};

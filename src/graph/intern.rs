@@ -1,0 +1,179 @@
+//! Key interning: every distinct tagged key (see [`super::key::Key::tagged`]) gets the next
+//! [`NodeId`]. Dask chunk keys `[name, index]` (nearly every key of a large graph) are found by
+//! name and then by index in a dense table, with no hashing of the whole key and no random access
+//! into a large hash table; other keys, and indices far beyond the ones seen, go to a hash table.
+
+use super::key::key_name_token;
+use super::model::{KeyArena, NodeId};
+use hashbrown::HashTable;
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+
+/// Marks an index with no key yet in a dense table.
+const VACANT: NodeId = NodeId::MAX;
+/// A dense table grows to at most twice its length plus this, so sparse indices stay hashed.
+const DENSE_SLACK: usize = 64;
+
+/// The node ids of one chunk name's keys.
+#[derive(Default)]
+struct ChunkName {
+    /// Node id by index, or [`VACANT`].
+    ids: Vec<NodeId>,
+    /// Keys of this name that went to the hash table instead.
+    hashed: u32,
+}
+
+/// Interned keys and their ids.
+#[derive(Default)]
+pub struct KeyInterner {
+    hasher: foldhash::fast::FixedState,
+    /// (hash, id) of keys that are not in a dense table.
+    table: HashTable<(u64, NodeId)>,
+    chunk_names: HashMap<Box<str>, u32, foldhash::fast::FixedState>,
+    chunks: Vec<ChunkName>,
+    keys: KeyArena,
+}
+
+/// `t["name",123]` -> (`"name"`, 123); `None` for any other key shape.
+fn split_chunk_key(tagged: &str) -> Option<(&str, usize)> {
+    let token = key_name_token(tagged);
+    let rest = tagged.get(2 + token.len()..)?;
+    let digits = rest.strip_prefix(',')?.strip_suffix(']')?;
+    let canonical = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'));
+    if !tagged.starts_with("t[\"") || !canonical || digits.len() > 9 {
+        return None;
+    }
+    Some((token, digits.parse().ok()?))
+}
+
+impl KeyInterner {
+    /// The id of a tagged key, and whether it is new.
+    pub fn intern(&mut self, tagged: &str) -> (NodeId, bool) {
+        let Some((name, index)) = split_chunk_key(tagged) else {
+            return self.intern_hashed(tagged);
+        };
+        let slot = match self.chunk_names.get(name) {
+            Some(&slot) => slot as usize,
+            None => {
+                self.chunks.push(ChunkName::default());
+                self.chunk_names
+                    .insert(name.into(), (self.chunks.len() - 1) as u32);
+                self.chunks.len() - 1
+            }
+        };
+        let chunk = &self.chunks[slot];
+        if let Some(&id) = chunk.ids.get(index)
+            && id != VACANT
+        {
+            return (id, false);
+        }
+        if chunk.hashed > 0
+            && let Some(id) = self.find_hashed(tagged)
+        {
+            return (id, false);
+        }
+        let id = self.keys.len() as NodeId;
+        let chunk = &mut self.chunks[slot];
+        if index < chunk.ids.len() * 2 + DENSE_SLACK {
+            if index >= chunk.ids.len() {
+                chunk.ids.resize(index + 1, VACANT);
+            }
+            chunk.ids[index] = id;
+            self.keys.push(tagged);
+            (id, true)
+        } else {
+            chunk.hashed += 1;
+            self.intern_hashed(tagged)
+        }
+    }
+
+    fn find_hashed(&self, tagged: &str) -> Option<NodeId> {
+        let hash = self.hasher.hash_one(tagged);
+        self.table
+            .find(hash, |&(known, id)| {
+                known == hash && self.keys.get(id) == tagged
+            })
+            .map(|&(_, id)| id)
+    }
+
+    fn intern_hashed(&mut self, tagged: &str) -> (NodeId, bool) {
+        let hash = self.hasher.hash_one(tagged);
+        let keys = &self.keys;
+        let entry = self.table.entry(
+            hash,
+            |&(known, id)| known == hash && keys.get(id) == tagged,
+            |&(known, _)| known,
+        );
+        match entry {
+            hashbrown::hash_table::Entry::Occupied(found) => (found.get().1, false),
+            hashbrown::hash_table::Entry::Vacant(vacant) => {
+                let id = self.keys.len() as NodeId;
+                vacant.insert((hash, id));
+                self.keys.push(tagged);
+                (id, true)
+            }
+        }
+    }
+
+    /// The tagged key with this id.
+    pub fn get(&self, id: NodeId) -> &str {
+        self.keys.get(id)
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether no key was interned.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The keys, in id order, without the lookup tables.
+    pub fn into_keys(self) -> KeyArena {
+        let mut keys = self.keys;
+        keys.shrink_to_fit();
+        keys
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_keys_are_split_only_when_canonical() {
+        assert_eq!(split_chunk_key(r#"t["f-1",12]"#), Some((r#""f-1""#, 12)));
+        assert_eq!(split_chunk_key(r#"t["a,\"b",0]"#), Some((r#""a,\"b""#, 0)));
+        for other in [
+            r#"t["f",1,2]"#,
+            r#"t["f","x"]"#,
+            r#"t["f"]"#,
+            "sf-1",
+            r#"t["f",01]"#,
+        ] {
+            assert_eq!(split_chunk_key(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn dense_sparse_and_other_keys_each_get_one_id() {
+        let mut keys = KeyInterner::default();
+        let tagged = |i: usize| format!(r#"t["f",{i}]"#);
+        let far = tagged(10_000_000);
+        assert_eq!(keys.intern(&tagged(3)), (0, true));
+        assert_eq!(keys.intern(&far), (1, true));
+        assert_eq!(keys.intern("sx"), (2, true));
+        for i in 0..200 {
+            keys.intern(&tagged(i));
+        }
+        assert_eq!(keys.intern(&tagged(3)), (0, false));
+        assert_eq!(keys.intern(&far), (1, false));
+        assert_eq!(keys.intern("sx"), (2, false));
+        assert_eq!(keys.len(), 202);
+        assert_eq!(keys.get(1), far);
+    }
+}
