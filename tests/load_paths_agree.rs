@@ -1,0 +1,97 @@
+//! The fast loader and the serde loader must agree on every input: the same graph, or the same
+//! error. A differential test: every valid fixture, mutated thousands of ways (bytes deleted,
+//! inserted, replaced, the file truncated, a span repeated), is loaded by `load_graph` (fast path,
+//! falling back to serde) and by `read_graph` (serde only).
+
+use graphprof::analyze::{AnalyzeOptions, analyze};
+use graphprof::graph::generate::SplitMix64;
+use graphprof::graph::load::{load_graph, read_graph};
+use std::path::{Path, PathBuf};
+
+const MUTATIONS_PER_FIXTURE: u64 = 400;
+const INSERTED: &[u8] = b",{}[]\":0123456789-.eE\\ \nanulltrue";
+
+fn fixtures() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut files = Vec::new();
+    for dir in [root.clone(), root.join("check/graphs"), root.join("bad")] {
+        for entry in std::fs::read_dir(dir).expect("fixtures") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|e| e == "json") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+fn mutate(bytes: &[u8], rng: &mut SplitMix64) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    if out.is_empty() {
+        return out;
+    }
+    let at = rng.below(out.len() as u64) as usize;
+    match rng.below(5) {
+        0 => {
+            out.remove(at);
+        }
+        1 => out.insert(at, INSERTED[rng.below(INSERTED.len() as u64) as usize]),
+        2 => out[at] = INSERTED[rng.below(INSERTED.len() as u64) as usize],
+        3 => out.truncate(at),
+        _ => {
+            let len = (rng.below(40) as usize).min(out.len() - at);
+            let span: Vec<u8> = out[at..at + len].to_vec();
+            out.splice(at..at, span);
+        }
+    }
+    out
+}
+
+fn outcome(result: Result<graphprof::graph::Graph, graphprof::error::InputError>) -> String {
+    match result {
+        Ok(graph) => {
+            let analysis = analyze(&graph, "x", &AnalyzeOptions::default());
+            format!("ok {}", serde_json::to_string(&analysis).expect("json"))
+        }
+        Err(error) => format!("error {error}"),
+    }
+}
+
+#[test]
+fn fast_and_serde_loaders_agree_on_mutated_fixtures() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("graph.json");
+    let mut rng = SplitMix64::new(2026);
+    let mut checked = 0;
+    let mut accepted = 0;
+    for fixture in fixtures() {
+        let original = std::fs::read(&fixture).expect("fixture");
+        // Keep large fixtures fast: mutate within the first 64 KiB.
+        let original = &original[..original.len().min(64 * 1024)];
+        for round in 0..MUTATIONS_PER_FIXTURE {
+            let bytes = if round == 0 {
+                original.to_vec()
+            } else {
+                mutate(original, &mut rng)
+            };
+            std::fs::write(&path, &bytes).expect("write");
+            let fast = outcome(load_graph(&path));
+            let serde = outcome(read_graph(
+                &path,
+                std::io::BufReader::new(std::fs::File::open(&path).expect("open")),
+            ));
+            assert_eq!(
+                fast,
+                serde,
+                "{} mutation {round} disagrees; input: {}",
+                fixture.display(),
+                String::from_utf8_lossy(&bytes)
+            );
+            checked += 1;
+            accepted += usize::from(fast.starts_with("ok"));
+        }
+    }
+    assert!(checked > 10_000, "{checked}");
+    assert!(accepted > 100, "too few mutations load at all: {accepted}");
+}
