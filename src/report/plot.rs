@@ -323,34 +323,22 @@ fn draw_legend<DB: DrawingBackend>(
     Ok(())
 }
 
-/// A temporary file beside `target`, with the suffix plotters needs to pick the format.
 fn temp_beside(target: &Path, suffix: &str) -> Result<tempfile::NamedTempFile, PlotError> {
-    let dir = match target.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    tempfile::Builder::new()
-        .prefix(".memory-")
-        .suffix(suffix)
-        .tempfile_in(dir)
-        .map_err(|source| PlotError::Io {
-            action: "cannot create a temporary file beside",
-            path: target.to_path_buf(),
-            source,
-        })
+    crate::output::temp_beside(target, suffix).map_err(|error| PlotError::Io {
+        action: error.action,
+        path: target.to_path_buf(),
+        source: error.source,
+    })
 }
 
-/// Rename `temp` to `target`, readable by others like any report file (temporary files
-/// are created private).
+/// Put `temp` in place of `target` (see [`crate::output::persist`]: symlinks followed, devices
+/// written to, regular files renamed over).
 fn persist(temp: tempfile::NamedTempFile, target: &Path) -> Result<(), PlotError> {
-    use std::os::unix::fs::PermissionsExt;
-    let _ = std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o644));
-    temp.persist(target).map_err(|e| PlotError::Io {
-        action: "cannot rename into place",
+    crate::output::persist(temp, target).map_err(|error| PlotError::Io {
+        action: error.action,
         path: target.to_path_buf(),
-        source: e.error,
-    })?;
-    Ok(())
+        source: error.source,
+    })
 }
 
 fn draw_error(path: &Path, message: String) -> PlotError {
