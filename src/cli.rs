@@ -260,7 +260,8 @@ pub struct SampleArgs {
     /// How long the results are held before they are released.
     #[arg(long, default_value = "0.5s", value_parser = parse_duration_arg)]
     pub hold: std::time::Duration,
-    /// Stop a run (marked incomplete) before its memory passes this size.
+    /// Stop a run (marked incomplete) before the engine holds more than this. Default: 80% of
+    /// the memory available when the run starts.
     #[arg(long, value_parser = parse_size_arg)]
     pub memory_limit: Option<u64>,
     /// Output folder for report.json, samples.csv, memory.png and memory.svg.

@@ -22,6 +22,11 @@ enum At {
 /// Each bad fixture, where its problem is, and words the reason must contain.
 const CASES: &[(&str, At, &[&str])] = &[
     ("malformed-json.json", At::Line(2), &["trailing comma"]),
+    (
+        "duplicate-top-level-field.json",
+        At::Line(2),
+        &["duplicate field `tasks`"],
+    ),
     ("truncated.json", At::Line(2), &["truncated file", "EOF"]),
     ("empty-file.json", At::Line(1), &["truncated file"]),
     (

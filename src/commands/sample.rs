@@ -15,6 +15,7 @@ use graphprof::report::sample_report::{
     Comparison, RunReport, SAMPLE_SCHEMA, SAMPLE_VERSION, SampleParameters, SampleReport, table,
 };
 use graphprof::sample::builtin::{BuiltinSampling, sample_graph};
+use graphprof::sample::measure::default_memory_limit_bytes;
 use graphprof::sample::sampler::validate_interval;
 use graphprof::sample::{Series, sample_command};
 use graphprof::units::Bytes;
@@ -193,7 +194,7 @@ fn run_builtin(
         engine: EngineOptions {
             workers: args.workers,
             hold: args.hold,
-            memory_limit_bytes: args.memory_limit,
+            memory_limit_bytes: args.memory_limit.or_else(default_memory_limit_bytes),
         },
         interval: args.interval,
         sink: Some(live.to_path_buf()),

@@ -5,7 +5,7 @@
 //! `panic` exist to test fault handling.
 
 use super::ledger::{Account, LimitExceeded, Tracked};
-use crate::graph::generate::{SplitMix64, payload_bytes};
+use crate::graph::generate::{SplitMix64, extend_payload_bytes};
 use std::hint::black_box;
 
 /// How a function name is run.
@@ -80,7 +80,7 @@ pub fn run_function(
             None => Ok(generic(node, inputs, output_bytes, account)?),
         },
         FunctionKind::Make => Ok(account.filled(output_bytes, |out| {
-            out.extend_from_slice(&payload_bytes(seed_of(node), output_bytes))
+            extend_payload_bytes(seed_of(node), output_bytes, out)
         })?),
         FunctionKind::Fail => Err(TaskFailure::Failed(
             "the function 'fail' always fails".into(),

@@ -12,7 +12,7 @@
 //! not written: the graph's spec size stands for them, and the scheduler names keys from the graph.
 
 use super::ledger::{Account, LimitExceeded, Tracked};
-use crate::graph::generate::payload_bytes;
+use crate::graph::generate::extend_payload_bytes;
 use crate::graph::{Arg, Graph, NodeKind};
 use std::collections::HashMap;
 
@@ -51,7 +51,7 @@ pub fn content_bytes(
             seed.copy_from_slice(&content.digest.hash[..8]);
             let len = content.size_bytes as usize;
             account.filled(len, |out| {
-                out.extend_from_slice(&payload_bytes(u64::from_le_bytes(seed), len))
+                extend_payload_bytes(u64::from_le_bytes(seed), len, out)
             })
         }
     }

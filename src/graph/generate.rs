@@ -90,14 +90,48 @@ impl SplitMix64 {
 
 /// Pseudo-random bytes of the given length, determined by `seed`.
 pub fn payload_bytes(seed: u64, len: usize) -> Vec<u8> {
-    let mut rng = SplitMix64::new(seed);
-    let mut bytes = Vec::with_capacity(len + 8);
-    while bytes.len() < len {
-        bytes.extend_from_slice(&rng.next_u64().to_le_bytes());
-    }
-    bytes.truncate(len);
+    let mut bytes = Vec::with_capacity(len);
+    extend_payload_bytes(seed, len, &mut bytes);
     bytes
 }
+
+/// Appends the `len` bytes of [`payload_bytes`] to `out`, without a temporary copy.
+pub fn extend_payload_bytes(seed: u64, len: usize, out: &mut Vec<u8>) {
+    let mut rng = SplitMix64::new(seed);
+    let end = out.len() + len;
+    while out.len() + 8 <= end {
+        out.extend_from_slice(&rng.next_u64().to_le_bytes());
+    }
+    let rest = end - out.len();
+    out.extend_from_slice(&rng.next_u64().to_le_bytes()[..rest]);
+}
+
+/// The BLAKE3 digest of [`payload_bytes`], computed in blocks: a payload of any accepted size
+/// is hashed without being held in memory.
+fn payload_digest(seed: u64, len: u64) -> blake3::Hash {
+    const BLOCK: usize = 1 << 16;
+    let mut rng = SplitMix64::new(seed);
+    let mut hasher = blake3::Hasher::new();
+    let mut block = Vec::with_capacity(BLOCK);
+    let mut left = len;
+    while left > 0 {
+        block.clear();
+        let take = left.min(BLOCK as u64) as usize;
+        while block.len() + 8 <= take {
+            block.extend_from_slice(&rng.next_u64().to_le_bytes());
+        }
+        let rest = take - block.len();
+        if rest > 0 {
+            block.extend_from_slice(&rng.next_u64().to_le_bytes()[..rest]);
+        }
+        hasher.update(&block);
+        left -= take as u64;
+    }
+    hasher.finalize()
+}
+
+/// Largest payload `--with-bytes` embeds (base64 in every task that uses it).
+pub const MAX_WITH_BYTES_PAYLOAD: u64 = 64 << 20;
 
 fn token(seed: u64, name: &str) -> String {
     let hash = blake3::hash(format!("{seed}/{name}").as_bytes());
@@ -128,14 +162,20 @@ struct SharedObject {
 impl SharedObject {
     fn new(name: &str, index: u64, size: u64, options: &GenerateOptions) -> Self {
         let content_seed = options.seed.wrapping_mul(1_000_003).wrapping_add(index);
-        let bytes = payload_bytes(content_seed, size as usize);
-        let digest = blake3::hash(&bytes);
+        // Bytes that can be written are hashed; larger payloads (never written: --with-bytes
+        // refuses them) get the digest of their description, so that any size is instant.
+        let digest = if size <= MAX_WITH_BYTES_PAYLOAD {
+            payload_digest(content_seed, size)
+        } else {
+            blake3::hash(format!("graphprof payload seed={content_seed} len={size}").as_bytes())
+        };
         let payload = RawPayload {
             size_bytes: Some(size),
             digest: Some(format!("blake3:{}", digest.to_hex())),
-            bytes_b64: options
-                .with_bytes
-                .then(|| base64::engine::general_purpose::STANDARD.encode(&bytes)),
+            bytes_b64: options.with_bytes.then(|| {
+                base64::engine::general_purpose::STANDARD
+                    .encode(payload_bytes(content_seed, size as usize))
+            }),
             object_id: Some(index + 1),
             type_name: Some(capitalise(name)),
         };
@@ -210,6 +250,15 @@ pub fn generate(options: &GenerateOptions) -> Result<RawGraph<'static>, String> 
     }
     if options.kind == GeneratorKind::Shuffle && options.chunks > 4096 {
         return Err("shuffle has chunks x chunks edges: use at most 4096 chunks".into());
+    }
+    if options.payload_bytes > crate::units::MAX_SIZE_BYTES {
+        return Err("--payload-bytes is over the 1 TiB limit".into());
+    }
+    if options.with_bytes && options.payload_bytes > MAX_WITH_BYTES_PAYLOAD {
+        return Err(format!(
+            "--with-bytes embeds the payload in every task: use it with at most {} (or drop --with-bytes: digests describe any size)",
+            crate::units::Bytes(MAX_WITH_BYTES_PAYLOAD)
+        ));
     }
     if options.fan_in < 2 && options.kind == GeneratorKind::TreeReduce {
         return Err("--fan-in must be at least 2".into());
@@ -452,6 +501,15 @@ mod tests {
         let tree = generate_graph(&options(GeneratorKind::TreeReduce, Strategy::Inline)).unwrap();
         // 16 sources + 16 mapped + 2 partial sums + 1 final sum
         assert_eq!(tree.task_count(), 35);
+    }
+
+    #[test]
+    fn streamed_digest_and_bytes_agree() {
+        for len in [0, 1, 7, 8, 9, 65_535, 65_536, 65_537, 200_003] {
+            let bytes = payload_bytes(42, len);
+            assert_eq!(bytes.len(), len);
+            assert_eq!(payload_digest(42, len as u64), blake3::hash(&bytes), "{len}");
+        }
     }
 
     #[test]

@@ -110,7 +110,14 @@ impl<'de> Visitor<'de> for FileSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let mut header = Header::default();
         let (mut format, mut version, mut tasks_seen) = (false, false, false);
+        let mut seen: Vec<&'static str> = Vec::new();
         while let Some(field) = map.next_key::<String>()? {
+            if let Some(&known) = FIELDS.iter().find(|&&known| known == field) {
+                if seen.contains(&known) {
+                    return Err(de::Error::duplicate_field(known));
+                }
+                seen.push(known);
+            }
             match field.as_str() {
                 "format" => {
                     let value: String = map.next_value()?;

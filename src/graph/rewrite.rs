@@ -79,14 +79,33 @@ pub fn builder_key(content: &Content) -> Key {
     ))
 }
 
-fn to_scatter(graph: &Graph) -> RawGraph<'_> {
-    let duplicated = duplicated_contents(graph);
-    let keys: Vec<Option<Key>> = graph
-        .contents
-        .iter()
-        .zip(&duplicated)
-        .map(|(content, &dup)| dup.then(|| scatter_key(content)))
+/// The new key of each duplicated content, made unique: a key the graph already has, or one
+/// given to another content (two digests may share their first hex digits), gets `-2`, `-3`...
+fn new_keys(graph: &Graph, key_of: impl Fn(&Content) -> Key) -> Vec<Option<Key>> {
+    let mut taken: HashSet<String> = graph
+        .node_ids()
+        .map(|id| graph.key(id).tagged().to_string())
         .collect();
+    duplicated_contents(graph)
+        .into_iter()
+        .zip(&graph.contents)
+        .map(|(duplicated, content)| {
+            duplicated.then(|| {
+                let wanted = key_of(content);
+                let mut key = wanted.clone();
+                let mut suffix = 2;
+                while !taken.insert(key.tagged().to_string()) {
+                    key = Key::string(&format!("{}-{suffix}", wanted.name()));
+                    suffix += 1;
+                }
+                key
+            })
+        })
+        .collect()
+}
+
+fn to_scatter(graph: &Graph) -> RawGraph<'_> {
+    let keys = new_keys(graph, scatter_key);
     let data: Vec<RawData> = graph
         .contents
         .iter()
@@ -115,13 +134,7 @@ fn to_scatter(graph: &Graph) -> RawGraph<'_> {
 }
 
 fn to_delayed(graph: &Graph) -> RawGraph<'_> {
-    let duplicated = duplicated_contents(graph);
-    let keys: Vec<Option<Key>> = graph
-        .contents
-        .iter()
-        .zip(&duplicated)
-        .map(|(content, &dup)| dup.then(|| builder_key(content)))
-        .collect();
+    let keys = new_keys(graph, builder_key);
     let builders: Vec<RawTask> = graph
         .contents
         .iter()
@@ -358,5 +371,28 @@ mod tests {
         let again = rewrite(&scatter, Strategy::Scatter).unwrap();
         assert_eq!(again.node_count(), scatter.node_count());
         assert_eq!(held_bytes(&again, 3), held_bytes(&scatter, 3));
+    }
+
+    #[test]
+    fn new_keys_never_collide_with_existing_ones() {
+        let payload = |hex: &str| {
+            format!(
+                r#"{{"payload": {{"size_bytes": 10, "digest": "sha256:{hex}", "type": "T"}}}}"#
+            )
+        };
+        let (a, b) = ("ab".repeat(32), format!("{}{}", "ab".repeat(6), "cd".repeat(26)));
+        let text = format!(
+            r#"{{"format": "graphprof-graph", "version": 1, "tasks": [
+                {{"key": "T-{short}", "function": "f"}},
+                {{"key": "x", "function": "f", "args": [{pa}, {pb}]}},
+                {{"key": "y", "function": "f", "args": [{pa}, {pb}]}}]}}"#,
+            short = &a[..12],
+            pa = payload(&a),
+            pb = payload(&b)
+        );
+        let graph = crate::graph::load::read_graph(std::path::Path::new("g.json"), text.as_bytes())
+            .expect("loads");
+        let scattered = rewrite(&graph, Strategy::Scatter).expect("unique keys");
+        assert_eq!(scattered.node_count(), graph.node_count() + 2);
     }
 }

@@ -425,3 +425,29 @@ mod tests {
         assert!(bytes > 0);
     }
 }
+
+/// Memory the system can still give out without swapping (`MemAvailable` of /proc/meminfo), in
+/// bytes; `None` where that cannot be read.
+pub fn available_memory_bytes() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|line| line.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
+
+/// The memory limit a run gets when the user sets none: 80% of the available memory, so that a
+/// run too big for the machine stops cleanly (marked incomplete) instead of taking it down.
+pub fn default_memory_limit_bytes() -> Option<u64> {
+    available_memory_bytes().map(|available| available / 5 * 4)
+}
+
+#[cfg(test)]
+mod memory_tests {
+    #[test]
+    fn available_memory_is_read_and_the_default_limit_is_below_it() {
+        let available = super::available_memory_bytes().expect("/proc/meminfo");
+        assert!(available > 0);
+        let limit = super::default_memory_limit_bytes().expect("a limit");
+        assert!(limit < available);
+    }
+}
