@@ -415,7 +415,7 @@ fn sampled_medians_are_compared_within_the_tolerance() {
             "scatter",
         ]);
     };
-    fs::write(&probe, script([100_000, 500_000, 101_000])).unwrap();
+    fs::write(&probe, script([1_000_000, 5_000_000, 1_010_000])).unwrap();
     let mut update = check(dir.path(), &[INLINE, SCATTER, "--update-baseline"]);
     sampled(&mut update);
     update.assert().code(0);
@@ -425,10 +425,10 @@ fn sampled_medians_are_compared_within_the_tolerance() {
     let inline = &baseline.graph(INLINE).unwrap().sampled[&graphprof::graph::Strategy::Inline];
     assert_eq!(
         (inline.peak_bytes.median, inline.peak_bytes.max),
-        (101_000, 500_000)
+        (1_010_000, 5_000_000)
     );
-    // 9% above the median: within the default 10%.
-    fs::write(&probe, script([110_000, 109_000, 90_000])).unwrap();
+    // 9% (89 KiB) above the median: within the default 10%.
+    fs::write(&probe, script([1_100_000, 1_090_000, 900_000])).unwrap();
     let mut within = check(dir.path(), &[INLINE, SCATTER, "--html", "out.html"]);
     sampled(&mut within);
     within.assert().code(0);
@@ -437,8 +437,8 @@ fn sampled_medians_are_compared_within_the_tolerance() {
         html.contains("<svg") && html.contains("</svg>") && html.contains(">scatter</text>"),
         "{html}"
     );
-    // 20% above: a regression that names the strategy and shows the spread.
-    fs::write(&probe, script([121_200, 121_200, 130_000])).unwrap();
+    // 20% (197 KiB) above: a regression that names the strategy and shows the spread.
+    fs::write(&probe, script([1_212_000, 1_212_000, 1_300_000])).unwrap();
     let mut beyond = check(dir.path(), &[INLINE, SCATTER, "--json", "out.json"]);
     sampled(&mut beyond);
     beyond.assert().code(1);
@@ -462,7 +462,348 @@ fn sampled_medians_are_compared_within_the_tolerance() {
         .unwrap();
     assert_eq!(
         row.now_spread.map(|s| (s.min, s.max)),
-        Some((121_200, 130_000))
+        Some((1_212_000, 1_300_000))
     );
-    assert_eq!(row.baseline_spread.map(|s| s.median), Some(101_000));
+    assert_eq!(row.baseline_spread.map(|s| s.median), Some(1_010_000));
+}
+
+/// Every run of `check` on this graph with the same options: the seed case, scattered, 64 chunks.
+fn generate_seed(dir: &Path) {
+    Command::cargo_bin("graphprof")
+        .unwrap()
+        .current_dir(dir)
+        .args([
+            "generate",
+            "map-blocks",
+            "--chunks",
+            "64",
+            "--payload-bytes",
+            "64KiB",
+            "--strategy",
+            "scatter",
+            "-o",
+            "seed.json",
+        ])
+        .assert()
+        .success();
+}
+
+/// `--sample` measures the engine's managed bytes, not process RSS: an unchanged graph checked
+/// against the baseline it has just written passes every time, and the held and after-release
+/// figures are the same on every run.
+#[test]
+fn sampling_an_unchanged_graph_measures_exact_managed_bytes_and_passes() {
+    let dir = project();
+    generate_seed(dir.path());
+    let sample = [
+        "seed.json",
+        "--sample",
+        "--repeat",
+        "3",
+        "--strategy",
+        "inline",
+        "--strategy",
+        "scatter",
+        "--workers",
+        "2",
+        "--interval",
+        "2ms",
+        "--hold",
+        "5ms",
+    ];
+    check(dir.path(), &[&sample[..], &["--update-baseline"]].concat())
+        .assert()
+        .code(0);
+    for _ in 0..3 {
+        check(dir.path(), &[&sample[..], &["--json", "out.json"]].concat())
+            .assert()
+            .code(0);
+        let report = read_report(&dir.path().join("out.json"));
+        let rows: Vec<_> = report.graphs[0]
+            .rows
+            .iter()
+            .filter(|r| r.strategy.is_some() && r.figure != "peak_bytes")
+            .collect();
+        assert_eq!(rows.len(), 4);
+        for row in rows {
+            let (now, base) = (row.now_spread.unwrap(), row.baseline_spread.unwrap());
+            assert_eq!(now.min, now.max, "{row:?}");
+            assert_eq!(now, base, "{row:?}");
+            if row.figure == "after_release_bytes" {
+                assert_eq!(now.median, 0, "everything is released: {row:?}");
+            } else {
+                assert!(now.median > 64 * 1024, "{row:?}");
+            }
+        }
+    }
+}
+
+/// A scripted probe whose inline runs all measure `peak` bytes (held and after release alike).
+fn flat_script(dir: &Path, peak: u64) -> PathBuf {
+    let probe = dir.join("probe.json");
+    let run = format!(
+        "{{\"peak_bytes\": {peak}, \"held_bytes\": {peak}, \"after_release_bytes\": {peak}}}"
+    );
+    fs::write(&probe, format!("{{\"inline\": [{run}]}}")).unwrap();
+    probe
+}
+
+/// Growth below the noise floor (64 KiB by default) never fails, even from a baseline of 0 B;
+/// a budget can lower the floor. A row the baseline has is never labelled "new".
+#[test]
+fn sampled_growth_within_the_noise_floor_passes_and_is_not_called_new() {
+    let dir = project();
+    let sampled = |cmd: &mut Command, probe: &Path| {
+        cmd.env("GRAPHPROF_SCRIPTED_PROBE", probe).args([
+            "--sample",
+            "--repeat",
+            "1",
+            "--strategy",
+            "inline",
+        ]);
+    };
+    let probe = flat_script(dir.path(), 0);
+    let mut update = check(dir.path(), &[INLINE, "--update-baseline"]);
+    sampled(&mut update, &probe);
+    update.assert().code(0);
+    let probe = flat_script(dir.path(), 4096);
+    let mut within = check(dir.path(), &[INLINE, "--markdown", "out.md"]);
+    sampled(&mut within, &probe);
+    let out = within.assert().code(0);
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    let markdown = fs::read_to_string(dir.path().join("out.md")).unwrap();
+    for text in [&stdout, &markdown] {
+        let line = text
+            .lines()
+            .find(|l| l.contains("inline held_bytes"))
+            .unwrap_or_else(|| panic!("{text}"));
+        assert!(line.contains("+4.00 KiB (from 0)"), "{line}");
+        assert!(!line.contains("new"), "{line}");
+    }
+    // With the floor lowered to 1 KiB, the same growth is a regression.
+    fs::write(
+        dir.path().join("graphprof.toml"),
+        "[defaults]\nnoise_floor_bytes = \"1KiB\"\n",
+    )
+    .unwrap();
+    let mut beyond = check(dir.path(), &[INLINE]);
+    sampled(&mut beyond, &probe);
+    let out = beyond.assert().code(1);
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(stdout.contains("by more than 10% and 1.00 KiB"), "{stdout}");
+}
+
+#[test]
+fn the_same_graph_given_twice_is_checked_once() {
+    let dir = project();
+    let twice = format!("./{INLINE}");
+    check(
+        dir.path(),
+        &[INLINE, &twice, "--update-baseline", "--json", "out.json"],
+    )
+    .assert()
+    .code(0);
+    let report = read_report(&dir.path().join("out.json"));
+    assert_eq!(report.graphs.len(), 1);
+    let baseline: Baseline =
+        serde_json::from_slice(&fs::read(dir.path().join("reports/baseline.json")).unwrap())
+            .unwrap();
+    assert_eq!(baseline.graphs.len(), 1);
+    check(dir.path(), &[]).assert().code(0);
+}
+
+/// The baseline with `edit` applied to its JSON.
+fn edited_baseline(dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) -> String {
+    let path = dir.join("reports/baseline.json");
+    let mut value: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    edit(&mut value);
+    let text = serde_json::to_string_pretty(&value).unwrap();
+    fs::write(&path, &text).unwrap();
+    text
+}
+
+/// A graph listed twice, a duplication ratio below 1 or a negative figure: exit 2, one line
+/// naming the baseline and the entry, the baseline untouched.
+#[test]
+fn a_baseline_with_a_graph_twice_or_a_negative_figure_is_refused() {
+    type Edit = fn(&mut serde_json::Value);
+    let cases: [(&str, Edit, &str); 4] = [
+        (
+            "twice",
+            |v| {
+                let first = v["graphs"][0].clone();
+                v["graphs"].as_array_mut().unwrap().push(first);
+            },
+            "twice",
+        ),
+        (
+            "negative ratio",
+            |v| v["graphs"][0]["figures"]["duplication_ratio"] = (-2.5).into(),
+            "duplication_ratio",
+        ),
+        (
+            "ratio below 1",
+            |v| v["graphs"][0]["figures"]["duplication_ratio"] = 0.5.into(),
+            "duplication_ratio",
+        ),
+        (
+            "negative figure",
+            |v| v["graphs"][0]["figures"]["wire_bytes"] = (-1).into(),
+            "line ",
+        ),
+    ];
+    for (what, edit, expected) in cases {
+        let dir = project();
+        let content = edited_baseline(dir.path(), edit);
+        for extra in [&[][..], &[INLINE][..], &[INLINE, "--update-baseline"][..]] {
+            let out = check(dir.path(), extra).assert().code(2);
+            let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+            assert_eq!(stderr.lines().count(), 1, "{what}: {stderr}");
+            assert!(
+                stderr.contains("reports/baseline.json") && stderr.contains(expected),
+                "{what}: {stderr}"
+            );
+            let now = fs::read_to_string(dir.path().join("reports/baseline.json")).unwrap();
+            assert_eq!(now, content, "{what}: baseline touched");
+        }
+    }
+}
+
+/// A graph the baseline lists that is gone: the error suggests a command, and that command
+/// drops it from the baseline with a note.
+#[test]
+fn a_graph_gone_from_the_baseline_is_dropped_by_the_suggested_update() {
+    let dir = project();
+    fs::write(
+        dir.path().join("graphprof.toml"),
+        "[defaults]\nmax_tasks = 1000\n",
+    )
+    .unwrap();
+    fs::remove_file(dir.path().join(SCATTER)).unwrap();
+    let out = check(dir.path(), &[]).assert().code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains(SCATTER), "{stderr}");
+    let suggested = "graphprof check --baseline reports/baseline.json --update-baseline";
+    assert!(stderr.contains(suggested), "{stderr}");
+    let out = Command::cargo_bin("graphprof")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(suggested.split(' ').skip(1))
+        .assert()
+        .code(0);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains(&format!("note: {SCATTER} no longer exists")),
+        "{stderr}"
+    );
+    let baseline: Baseline =
+        serde_json::from_slice(&fs::read(dir.path().join("reports/baseline.json")).unwrap())
+            .unwrap();
+    assert!(baseline.graph(SCATTER).is_none());
+    assert!(baseline.graph(INLINE).is_some());
+    check(dir.path(), &[]).assert().code(0);
+}
+
+/// One bad report path (`--junit` into a folder that does not exist): exit 2 naming it, no
+/// report written, the baseline untouched.
+#[test]
+fn a_bad_report_path_writes_no_report_and_leaves_the_baseline() {
+    let dir = project();
+    regress(dir.path());
+    let baseline = dir.path().join("reports/baseline.json");
+    let before = fs::read(&baseline).unwrap();
+    let out = check(
+        dir.path(),
+        &[
+            INLINE,
+            "--markdown",
+            "out.md",
+            "--junit",
+            "missing/out.xml",
+            "--html",
+            "out.html",
+            "--json",
+            "out.json",
+            "--update-baseline",
+        ],
+    )
+    .assert()
+    .code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("missing/out.xml") && stderr.contains("--junit"),
+        "{stderr}"
+    );
+    for file in ["out.md", "out.html", "out.json"] {
+        assert!(!dir.path().join(file).exists(), "{file} was written");
+    }
+    assert_eq!(fs::read(&baseline).unwrap(), before);
+}
+
+/// Lines of the Markdown pipe tables, grouped by table, each line's count of cell separators
+/// (`|` not escaped with a backslash).
+fn table_separators(markdown: &str) -> Vec<Vec<usize>> {
+    let mut tables: Vec<Vec<usize>> = Vec::new();
+    let mut in_table = false;
+    for line in markdown.lines() {
+        if line.starts_with('|') {
+            let count = line
+                .char_indices()
+                .filter(|&(i, c)| c == '|' && (i == 0 || &line[i - 1..i] != "\\"))
+                .count();
+            if !in_table {
+                tables.push(Vec::new());
+            }
+            tables.last_mut().unwrap().push(count);
+            in_table = true;
+        } else {
+            in_table = false;
+        }
+    }
+    tables
+}
+
+/// A graph name, type label and layer carrying HTML and `|`: the Markdown shows them as text, and
+/// every table row keeps its columns.
+#[test]
+fn markdown_escapes_names_labels_and_keys_from_the_graph() {
+    let dir = project();
+    let hostile = fs::read_to_string(
+        dir.path()
+            .join("fixtures/check/regressed/map-blocks-inline.json"),
+    )
+    .unwrap()
+    .replace(
+        "map-blocks inline 4 x 4 KiB",
+        "<script>alert(1)</script> | `x",
+    )
+    .replace("LookupTable", "<img src=x onerror=alert(1)>|T")
+    .replace("f-77ab", "<i>f|g-77ab");
+    fs::write(dir.path().join(INLINE), hostile).unwrap();
+    check(dir.path(), &[INLINE, "--markdown", "out.md"])
+        .assert()
+        .code(1);
+    let markdown = fs::read_to_string(dir.path().join("out.md")).unwrap();
+    for raw in ["<script", "<img", "<i>"] {
+        assert!(!markdown.contains(raw), "{raw}: {markdown}");
+    }
+    assert!(
+        markdown.contains("&lt;script&gt;alert(1)&lt;/script&gt; &#124; &#96;x"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("&lt;img src=x onerror=alert(1)&gt;&#124;T"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("&lt;i&gt;f&#124;g"), "{markdown}");
+    let tables = table_separators(&markdown);
+    assert!(tables.len() >= 3, "{markdown}");
+    for table in tables {
+        assert!(
+            table.iter().all(|&n| n == table[0]),
+            "{table:?}: {markdown}"
+        );
+    }
 }

@@ -4,7 +4,7 @@
 //! with errors that name the file and line, and normalising graph paths live here.
 
 use super::sample::SampledFigures;
-use crate::analyze::{AnalyzeOptions, analyze, sizes};
+use crate::analyze::{Analysis, AnalyzeOptions, GroupSize, analyze, sizes};
 use crate::error::{InputError, Place};
 use crate::graph::{Graph, Strategy};
 use serde::{Deserialize, Serialize};
@@ -132,39 +132,48 @@ pub fn measure(graph: &Graph, path: &str) -> GraphFigures {
     };
     let analysis = analyze(graph, path, &options);
     let index = sizes::LayerIndex::new(graph);
-    let layers = sizes::by_layer(graph, &index, &analysis.duplicates)
-        .into_iter()
-        .map(|layer| LayerFigures {
-            name: layer.name,
-            tasks: layer.tasks,
-            wire_bytes: layer.wire_bytes,
-            materialised_bytes: layer.materialised_bytes,
-            wasted_bytes: layer.wasted_bytes,
-        })
-        .collect();
-    GraphFigures {
-        path: path.to_string(),
-        name: analysis.graph.name.clone(),
-        figures: ExactFigures {
-            wire_bytes: analysis.sizes.wire_bytes,
-            materialised_bytes: analysis.sizes.materialised_bytes,
-            duplicated_bytes: analysis.duplicated_bytes,
-            duplication_ratio: analysis.duplication_ratio,
-            tasks: analysis.graph.tasks,
-        },
-        duplicates: analysis
-            .duplicates
-            .into_iter()
-            .map(|d| BaselinePayload {
-                digest: d.digest,
-                size_bytes: d.size_bytes,
-                copies: d.copies,
-                type_name: d.type_name,
-                layers: d.layers.into_iter().map(|share| share.layer).collect(),
-            })
-            .collect(),
-        layers,
-        sampled: BTreeMap::new(),
+    // The analysis keeps only its top layer; the baseline records every layer.
+    let layers = sizes::by_layer(graph, &index, &analysis.duplicates);
+    GraphFigures::from_analysis(analysis, path, layers)
+}
+
+impl GraphFigures {
+    /// The figures of an analysis (of a graph, or read from an `analyze` report), with these
+    /// layers: every layer of the graph, or the report's top layers only.
+    pub fn from_analysis(analysis: Analysis, path: &str, layers: Vec<GroupSize>) -> Self {
+        GraphFigures {
+            path: path.to_string(),
+            name: analysis.graph.name,
+            figures: ExactFigures {
+                wire_bytes: analysis.sizes.wire_bytes,
+                materialised_bytes: analysis.sizes.materialised_bytes,
+                duplicated_bytes: analysis.duplicated_bytes,
+                duplication_ratio: analysis.duplication_ratio,
+                tasks: analysis.graph.tasks,
+            },
+            duplicates: analysis
+                .duplicates
+                .into_iter()
+                .map(|d| BaselinePayload {
+                    digest: d.digest,
+                    size_bytes: d.size_bytes,
+                    copies: d.copies,
+                    type_name: d.type_name,
+                    layers: d.layers.into_iter().map(|share| share.layer).collect(),
+                })
+                .collect(),
+            layers: layers
+                .into_iter()
+                .map(|layer| LayerFigures {
+                    name: layer.name,
+                    tasks: layer.tasks,
+                    wire_bytes: layer.wire_bytes,
+                    materialised_bytes: layer.materialised_bytes,
+                    wasted_bytes: layer.wasted_bytes,
+                })
+                .collect(),
+            sampled: BTreeMap::new(),
+        }
     }
 }
 
@@ -199,7 +208,57 @@ pub fn read_baseline(path: &Path) -> Result<Baseline, InputError> {
             ),
         ));
     }
-    serde_json::from_str(&text).map_err(|error| InputError::from_json(path, &error))
+    let baseline: Baseline =
+        serde_json::from_str(&text).map_err(|error| InputError::from_json(path, &error))?;
+    check_entries(path, &baseline)?;
+    Ok(baseline)
+}
+
+/// Refuses what the parser lets through: a graph listed twice, a duplication ratio that is not a
+/// finite number of at least 1, a sampled spread whose median is outside its min and max.
+fn check_entries(path: &Path, baseline: &Baseline) -> Result<(), InputError> {
+    let mut seen = BTreeMap::new();
+    for (index, entry) in baseline.graphs.iter().enumerate() {
+        let key = |field: &str| Place::Key(format!("graphs[{index}].{field}"));
+        let normalised = clean(Path::new(&entry.path));
+        if let Some(first) = seen.insert(normalised, index) {
+            return Err(InputError::invalid(
+                path,
+                key("path"),
+                format!(
+                    "lists graph {} twice (also graphs[{first}]); remove one of the entries",
+                    entry.path
+                ),
+            ));
+        }
+        let ratio = entry.figures.duplication_ratio;
+        if !(ratio.is_finite() && ratio >= 1.0) {
+            return Err(InputError::invalid(
+                path,
+                key("figures.duplication_ratio"),
+                format!(
+                    "duplication_ratio {ratio} of graph {} is not a number of at least 1.0",
+                    entry.path
+                ),
+            ));
+        }
+        for (strategy, sampled) in &entry.sampled {
+            for figure in super::sample::SampledFigure::ALL {
+                let spread = sampled.figure(figure);
+                if !(spread.min <= spread.median && spread.median <= spread.max) {
+                    return Err(InputError::invalid(
+                        path,
+                        key(&format!("sampled.{strategy}.{}", figure.name())),
+                        format!(
+                            "the median of graph {} is not between its min and max",
+                            entry.path
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A path as given, made relative and normalised: `.` and `a/..` removed lexically, an absolute

@@ -16,6 +16,9 @@ use toml::Spanned;
 
 /// Tolerance for sampled memory against the baseline when the budget does not set one.
 pub const DEFAULT_TOLERANCE_PERCENT: f64 = 10.0;
+/// Growth of a sampled median over the baseline's that never fails, whatever the percentage,
+/// when the budget does not set `noise_floor_bytes`: 64 KiB.
+pub const DEFAULT_NOISE_FLOOR_BYTES: u64 = 64 * 1024;
 
 /// A size in bytes, written as an integer or a string such as `"240KiB"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,9 +90,10 @@ struct RawLimits {
     max_wire_bytes: Option<Size>,
     max_materialised_bytes: Option<Size>,
     max_duplicated_bytes: Option<Size>,
-    max_duplication_ratio: Option<f64>,
+    max_duplication_ratio: Option<Spanned<f64>>,
     max_tasks: Option<u64>,
-    tolerance_percent: Option<f64>,
+    tolerance_percent: Option<Spanned<f64>>,
+    noise_floor_bytes: Option<Size>,
     sample: Option<SampleLimits>,
 }
 
@@ -102,9 +106,10 @@ struct RawEntry {
     max_wire_bytes: Option<Size>,
     max_materialised_bytes: Option<Size>,
     max_duplicated_bytes: Option<Size>,
-    max_duplication_ratio: Option<f64>,
+    max_duplication_ratio: Option<Spanned<f64>>,
     max_tasks: Option<u64>,
-    tolerance_percent: Option<f64>,
+    tolerance_percent: Option<Spanned<f64>>,
+    noise_floor_bytes: Option<Size>,
     sample: Option<SampleLimits>,
 }
 
@@ -141,6 +146,8 @@ pub struct GraphLimits {
     pub max_tasks: Option<Limit<u64>>,
     /// Tolerated growth of sampled medians over the baseline, percent.
     pub tolerance_percent: Option<Limit<f64>>,
+    /// Growth of sampled medians over the baseline that is never a regression, in bytes.
+    pub noise_floor_bytes: Option<Limit<u64>>,
     /// Sampled limits per strategy and figure.
     pub sample: BTreeMap<(Strategy, SampledFigure), Limit<u64>>,
 }
@@ -151,6 +158,13 @@ impl GraphLimits {
         self.tolerance_percent
             .as_ref()
             .map_or(DEFAULT_TOLERANCE_PERCENT, |l| l.value)
+    }
+
+    /// The noise floor in bytes (the default when unset).
+    pub fn noise_floor(&self) -> u64 {
+        self.noise_floor_bytes
+            .as_ref()
+            .map_or(DEFAULT_NOISE_FLOOR_BYTES, |l| l.value)
     }
 
     /// The limit on a sampled figure of a strategy.
@@ -174,6 +188,7 @@ impl GraphLimits {
         );
         set_u64(&mut self.max_duplicated_bytes, limits.max_duplicated_bytes);
         set_u64(&mut self.max_tasks, limits.max_tasks);
+        set_u64(&mut self.noise_floor_bytes, limits.noise_floor_bytes);
         if let Some(value) = limits.max_duplication_ratio {
             self.max_duplication_ratio = Some(Limit {
                 value,
@@ -220,6 +235,7 @@ struct LimitFields {
     max_duplication_ratio: Option<f64>,
     max_tasks: Option<u64>,
     tolerance_percent: Option<f64>,
+    noise_floor_bytes: Option<u64>,
     sample: Option<SampleLimits>,
 }
 
@@ -293,8 +309,14 @@ pub fn read_budget(path: &Path, cwd: &Path) -> Result<Budget, InputError> {
     let folder = path.parent().unwrap_or(Path::new(""));
     let defaults = match raw.defaults {
         Some(spanned) => {
-            let (place, _) = at(spanned.span().start);
-            let fields = check_fields(path, &place, limit_fields_of_defaults(spanned.get_ref()))?;
+            let raw = spanned.get_ref();
+            check_numbers(
+                path,
+                &text,
+                &raw.max_duplication_ratio,
+                &raw.tolerance_percent,
+            )?;
+            let fields = limit_fields_of_defaults(raw);
             Some((format!("{name} [defaults]"), fields))
         }
         None => None,
@@ -303,7 +325,13 @@ pub fn read_budget(path: &Path, cwd: &Path) -> Result<Budget, InputError> {
     for spanned in &raw.graph {
         let entry = spanned.get_ref();
         let (place, origin) = at(spanned.span().start);
-        let fields = check_fields(path, &place, limit_fields_of_entry(entry))?;
+        check_numbers(
+            path,
+            &text,
+            &entry.max_duplication_ratio,
+            &entry.tolerance_percent,
+        )?;
+        let fields = limit_fields_of_entry(entry);
         let files = match (&entry.path, &entry.glob) {
             (Some(file), None) => {
                 let (place, _) = at(file.span().start);
@@ -348,7 +376,14 @@ pub fn read_budget(path: &Path, cwd: &Path) -> Result<Budget, InputError> {
                 }
                 files
             }
-            _ => {
+            (Some(_), Some(second)) => {
+                return Err(InputError::invalid(
+                    path,
+                    at(second.span().start).0,
+                    "a [[graph]] entry needs exactly one of `path` or `glob`, not both",
+                ));
+            }
+            (None, None) => {
                 return Err(InputError::invalid(
                     path,
                     place,
@@ -370,9 +405,10 @@ fn limit_fields_of_defaults(raw: &RawLimits) -> LimitFields {
         max_wire_bytes: raw.max_wire_bytes.map(|s| s.0),
         max_materialised_bytes: raw.max_materialised_bytes.map(|s| s.0),
         max_duplicated_bytes: raw.max_duplicated_bytes.map(|s| s.0),
-        max_duplication_ratio: raw.max_duplication_ratio,
+        max_duplication_ratio: raw.max_duplication_ratio.as_ref().map(|r| *r.get_ref()),
         max_tasks: raw.max_tasks,
-        tolerance_percent: raw.tolerance_percent,
+        tolerance_percent: raw.tolerance_percent.as_ref().map(|t| *t.get_ref()),
+        noise_floor_bytes: raw.noise_floor_bytes.map(|s| s.0),
         sample: raw.sample.clone(),
     }
 }
@@ -382,30 +418,46 @@ fn limit_fields_of_entry(raw: &RawEntry) -> LimitFields {
         max_wire_bytes: raw.max_wire_bytes.map(|s| s.0),
         max_materialised_bytes: raw.max_materialised_bytes.map(|s| s.0),
         max_duplicated_bytes: raw.max_duplicated_bytes.map(|s| s.0),
-        max_duplication_ratio: raw.max_duplication_ratio,
+        max_duplication_ratio: raw.max_duplication_ratio.as_ref().map(|r| *r.get_ref()),
         max_tasks: raw.max_tasks,
-        tolerance_percent: raw.tolerance_percent,
+        tolerance_percent: raw.tolerance_percent.as_ref().map(|t| *t.get_ref()),
+        noise_floor_bytes: raw.noise_floor_bytes.map(|s| s.0),
         sample: raw.sample.clone(),
     }
 }
 
-fn check_fields(
+/// Refuses a ratio limit below 1 and a negative tolerance, at the line of the offending value.
+fn check_numbers(
     path: &Path,
-    place: &Place,
-    fields: LimitFields,
-) -> Result<LimitFields, InputError> {
-    let bad = |message: &str| Err(InputError::invalid(path, place.clone(), message));
-    if let Some(ratio) = fields.max_duplication_ratio
-        && !(ratio.is_finite() && ratio >= 1.0)
-    {
-        return bad("max_duplication_ratio must be a number of at least 1.0");
+    text: &str,
+    ratio: &Option<Spanned<f64>>,
+    tolerance: &Option<Spanned<f64>>,
+) -> Result<(), InputError> {
+    let checks = [
+        (
+            ratio,
+            (|r: f64| r.is_finite() && r >= 1.0) as fn(f64) -> bool,
+            "max_duplication_ratio must be a number of at least 1.0",
+        ),
+        (
+            tolerance,
+            |t: f64| t.is_finite() && t >= 0.0,
+            "tolerance_percent must be a non-negative number",
+        ),
+    ];
+    for (value, valid, message) in checks {
+        if let Some(value) = value
+            && !valid(*value.get_ref())
+        {
+            let (line, column) = line_column(text, value.span().start);
+            return Err(InputError::invalid(
+                path,
+                Place::LineColumn { line, column },
+                message,
+            ));
+        }
     }
-    if let Some(tolerance) = fields.tolerance_percent
-        && !(tolerance.is_finite() && tolerance >= 0.0)
-    {
-        return bad("tolerance_percent must be a non-negative number");
-    }
-    Ok(fields)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -479,6 +531,45 @@ mod tests {
         assert!(
             neither.contains("line 1") && neither.contains("path"),
             "{neither}"
+        );
+    }
+
+    #[test]
+    fn a_bad_value_is_named_at_its_own_line_not_the_table_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.json"), "{}").unwrap();
+        let tolerance = budget_in(
+            dir.path(),
+            "[defaults]\nmax_wire_bytes = 1\n\ntolerance_percent = -1\n",
+        )
+        .unwrap_err();
+        assert!(
+            tolerance.contains("line 4,") && tolerance.contains("tolerance_percent"),
+            "{tolerance}"
+        );
+        let ratio = budget_in(
+            dir.path(),
+            "[[graph]]\npath = \"a.json\"\nmax_tasks = 3\nmax_duplication_ratio = 0.5\n",
+        )
+        .unwrap_err();
+        assert!(
+            ratio.contains("line 4,") && ratio.contains("max_duplication_ratio"),
+            "{ratio}"
+        );
+        let both = budget_in(
+            dir.path(),
+            "[[graph]]\npath = \"a.json\"\nglob = \"*.json\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            both.contains("line 3,") && both.contains("not both"),
+            "{both}"
+        );
+        let floor = budget_in(dir.path(), "[defaults]\nnoise_floor_bytes = \"1KiB\"\n").unwrap();
+        assert_eq!(floor.limits_for("a.json").noise_floor(), 1024);
+        assert_eq!(
+            Budget::none().limits_for("a.json").noise_floor(),
+            DEFAULT_NOISE_FLOOR_BYTES
         );
     }
 }

@@ -6,7 +6,7 @@
 use super::baseline::GraphFigures;
 use super::budget::{GraphLimits, Limit};
 use super::changes::{Changes, changes};
-use super::sample::{SampledFigure, Spread, beyond_tolerance};
+use super::sample::{SampledFigure, Spread, Tolerance, beyond_tolerance};
 use crate::graph::Strategy;
 use crate::units::Bytes;
 use serde::{Deserialize, Serialize};
@@ -35,13 +35,23 @@ impl Amount {
         }
     }
 
-    /// Whether this is larger than `other`; whole numbers compare exactly.
+    /// Whether this is larger than `other`; whole numbers compare exactly, ratios beyond
+    /// [`ratios_equal`].
     pub fn exceeds(self, other: Amount) -> bool {
         match (self, other) {
             (Amount::Whole(a), Amount::Whole(b)) => a > b,
-            _ => self.as_f64() > other.as_f64(),
+            _ => {
+                let (a, b) = (self.as_f64(), other.as_f64());
+                a > b && !ratios_equal(a, b)
+            }
         }
     }
+}
+
+/// Whether two ratios are the same figure: equal to within one part in 10^9. A ratio written to
+/// JSON and read back may differ from the original in its last bit.
+pub fn ratios_equal(a: f64, b: f64) -> bool {
+    a == b || (a - b).abs() <= 1e-9 * a.abs().max(b.abs())
 }
 
 /// What a figure counts, so reports format it.
@@ -319,16 +329,24 @@ pub fn compare_graph(
             let spread = sampled.figure(figure);
             let base_spread = base.map(|b| b.figure(figure));
             let tolerance = limits.tolerance();
+            let noise_floor = limits.noise_floor();
             let mut passed = true;
             let label = format!("{strategy} {}", figure.name());
             if let Some(base_spread) = base_spread {
-                let regressed = beyond_tolerance(base_spread.median, spread.median, tolerance);
+                let regressed = beyond_tolerance(
+                    base_spread.median,
+                    spread.median,
+                    Tolerance {
+                        percent: tolerance,
+                        noise_floor_bytes: noise_floor,
+                    },
+                );
                 passed &= !regressed;
                 checks.push(CheckOutcome {
                     name: format!("regression: {label}"),
                     passed: !regressed,
                     message: format!(
-                        "{label} median {} (runs {}..{}) {} baseline median {} (runs {}..{}) {} {tolerance}%",
+                        "{label} median {} (runs {}..{}) {} baseline median {} (runs {}..{}) {}",
                         Bytes(spread.median),
                         Bytes(spread.min),
                         Bytes(spread.max),
@@ -336,7 +354,11 @@ pub fn compare_graph(
                         Bytes(base_spread.median),
                         Bytes(base_spread.min),
                         Bytes(base_spread.max),
-                        if regressed { "by more than" } else { "plus" },
+                        if regressed {
+                            format!("by more than {tolerance}% and {}", Bytes(noise_floor))
+                        } else {
+                            format!("plus {tolerance}% or {}", Bytes(noise_floor))
+                        },
                     ),
                 });
             }

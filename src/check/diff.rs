@@ -1,16 +1,20 @@
 //! `graphprof diff` as library code: two graph files or two analysis reports (told apart by their
-//! content), measured the same way as `check` measures, and compared: new duplicated payloads,
+//! top-level `format` or `schema` field), measured the same way as `check` measures, and compared: new duplicated payloads,
 //! payloads whose copies changed, layers whose bytes changed, tasks added and removed (by key for
 //! graphs, by count for reports).
 
-use super::baseline::{BaselinePayload, ExactFigures, GraphFigures, LayerFigures, measure};
+use super::baseline::{ExactFigures, GraphFigures, measure};
 use super::changes::{Changes, changes};
-use crate::analyze::{ANALYSIS_SCHEMA, Analysis};
+use crate::analyze::{ANALYSIS_SCHEMA, ANALYSIS_VERSION, Analysis};
 use crate::error::{InputError, Place};
+use crate::graph::raw::FORMAT_NAME as GRAPH_FORMAT;
 use crate::graph::{NodeKind, load_graph};
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
+use serde_json::Value;
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+use std::fmt;
 use std::path::Path;
 
 /// Value of the `schema` field of a diff report.
@@ -76,38 +80,148 @@ pub struct GraphDiff {
     pub removed_keys: Vec<String>,
 }
 
-/// Tells a graph from an analysis report by the first marker in the file's first 64 KiB.
-pub fn sniff(path: &Path) -> Result<InputKind, InputError> {
-    let read_error = |source| InputError::Read {
-        path: path.to_path_buf(),
-        source,
+/// The top-level fields that tell a graph from an analysis report. Every other top-level value
+/// is skipped unread ([`IgnoredAny`]), so where the fields sit in the file and what the rest of it
+/// says (a graph named "graphprof-analysis") does not matter.
+#[derive(Debug, Default)]
+struct Markers {
+    /// `format` (graphs).
+    format: Option<Value>,
+    /// `schema` (analysis reports).
+    schema: Option<Value>,
+    /// `version` (both).
+    version: Option<Value>,
+}
+
+impl<'de> Deserialize<'de> for Markers {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MarkersVisitor;
+        impl<'de> Visitor<'de> for MarkersVisitor {
+            type Value = Markers;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object: a graphprof graph or an analysis report")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Markers, A::Error> {
+                let mut markers = Markers::default();
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    let slot = match key.as_ref() {
+                        "format" => &mut markers.format,
+                        "schema" => &mut markers.schema,
+                        "version" => &mut markers.version,
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                            continue;
+                        }
+                    };
+                    if slot.is_some() {
+                        return Err(de::Error::custom(format!("duplicate field `{key}`")));
+                    }
+                    *slot = Some(map.next_value()?);
+                }
+                Ok(markers)
+            }
+        }
+        deserializer.deserialize_map(MarkersVisitor)
+    }
+}
+
+/// What a file is, by its top-level `format` (graphs) or `schema` (analysis reports) field; an
+/// analysis report of another version is refused.
+fn kind_of(path: &Path, bytes: &[u8]) -> Result<InputKind, InputError> {
+    let markers: Markers =
+        serde_json::from_slice(bytes).map_err(|error| InputError::from_json(path, &error))?;
+    let refuse = |message: String| Err(InputError::invalid(path, Place::File, message));
+    let text = |value: &Value| match value {
+        Value::String(text) => format!("\"{text}\""),
+        other => other.to_string(),
     };
-    let file = std::fs::File::open(path).map_err(read_error)?;
-    let mut head = Vec::new();
-    file.take(64 * 1024)
-        .read_to_end(&mut head)
-        .map_err(read_error)?;
-    let head = String::from_utf8_lossy(&head);
-    let graph = head.find("\"graphprof-graph\"");
-    let report = head.find(&format!("\"{ANALYSIS_SCHEMA}\""));
-    match (graph, report) {
-        (Some(g), Some(r)) if r < g => Ok(InputKind::Report),
-        (Some(_), _) => Ok(InputKind::Graph),
-        (None, Some(_)) => Ok(InputKind::Report),
-        (None, None) => Err(InputError::invalid(
-            path,
-            Place::File,
-            "neither a graphprof graph (\"format\": \"graphprof-graph\") nor an analysis report \
-             (\"schema\": \"graphprof-analysis\")",
+    match (&markers.format, &markers.schema) {
+        (Some(Value::String(format)), None) if format == GRAPH_FORMAT => Ok(InputKind::Graph),
+        (None, Some(Value::String(schema))) if schema == ANALYSIS_SCHEMA => {
+            match &markers.version {
+                Some(version) if version.as_u64() == Some(u64::from(ANALYSIS_VERSION)) => {
+                    Ok(InputKind::Report)
+                }
+                version => refuse(format!(
+                    "analysis report version {} is not supported (this graphprof reads version \
+                     {ANALYSIS_VERSION}); rerun `graphprof analyze --format json`",
+                    version.as_ref().map_or("none".to_string(), text)
+                )),
+            }
+        }
+        (Some(_), Some(_)) => refuse(
+            "has both a \"format\" and a \"schema\" field: neither a graphprof graph nor an \
+             analysis report"
+                .to_string(),
+        ),
+        (Some(format), None) => refuse(format!(
+            "not a graphprof graph: \"format\" is {} (expected \"{GRAPH_FORMAT}\")",
+            text(format)
         )),
+        (None, Some(schema)) => refuse(format!(
+            "not an analysis report: \"schema\" is {} (expected \"{ANALYSIS_SCHEMA}\")",
+            text(schema)
+        )),
+        (None, None) => refuse(format!(
+            "neither a graphprof graph (\"format\": \"{GRAPH_FORMAT}\") nor an analysis report \
+             (\"schema\": \"{ANALYSIS_SCHEMA}\")"
+        )),
+    }
+}
+
+/// Reads an analysis report strictly: a field this version does not write is refused, named by
+/// its path in the file (`graph.colour`), rather than silently ignored.
+fn read_report(path: &Path, bytes: &[u8]) -> Result<Analysis, InputError> {
+    let analysis: Analysis =
+        serde_json::from_slice(bytes).map_err(|error| InputError::from_json(path, &error))?;
+    let given: Value =
+        serde_json::from_slice(bytes).map_err(|error| InputError::from_json(path, &error))?;
+    // Every field of the report structs is always written, so a field of the file that does not
+    // come back when the parsed report is written again is one the structs do not have.
+    let known = serde_json::to_value(&analysis).unwrap_or(Value::Null);
+    if let Some(key) = unknown_field(&given, &known, "") {
+        return Err(InputError::invalid(
+            path,
+            Place::Key(key),
+            format!("unknown field in an analysis report version {ANALYSIS_VERSION}"),
+        ));
+    }
+    Ok(analysis)
+}
+
+/// The first field of `given` that `known` (the same document as the structs write it) lacks.
+fn unknown_field(given: &Value, known: &Value, at: &str) -> Option<String> {
+    match (given, known) {
+        (Value::Object(given), Value::Object(known)) => given.iter().find_map(|(key, value)| {
+            let here = if at.is_empty() {
+                key.clone()
+            } else {
+                format!("{at}.{key}")
+            };
+            match known.get(key) {
+                None => Some(here),
+                Some(known) => unknown_field(value, known, &here),
+            }
+        }),
+        (Value::Array(given), Value::Array(known)) => given
+            .iter()
+            .zip(known)
+            .enumerate()
+            .find_map(|(i, (value, known))| unknown_field(value, known, &format!("{at}[{i}]"))),
+        _ => None,
     }
 }
 
 /// Loads and measures one side.
 pub fn load_input(path: &Path) -> Result<DiffInput, InputError> {
     let name = path.display().to_string();
-    match sniff(path)? {
+    let bytes = std::fs::read(path).map_err(|source| InputError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    match kind_of(path, &bytes)? {
         InputKind::Graph => {
+            drop(bytes);
             let graph = load_graph(path)?;
             let task_keys = graph
                 .node_ids()
@@ -122,57 +236,16 @@ pub fn load_input(path: &Path) -> Result<DiffInput, InputError> {
             })
         }
         InputKind::Report => {
-            let text = std::fs::read_to_string(path).map_err(|source| InputError::Read {
-                path: path.to_path_buf(),
-                source,
-            })?;
-            let analysis: Analysis =
-                serde_json::from_str(&text).map_err(|error| InputError::from_json(path, &error))?;
+            let mut analysis = read_report(path, &bytes)?;
             let all_layers = analysis.layers.len() as u64 >= analysis.graph.layers;
+            let layers = std::mem::take(&mut analysis.layers);
             Ok(DiffInput {
                 kind: InputKind::Report,
-                figures: figures_of_report(analysis, &name),
+                figures: GraphFigures::from_analysis(analysis, &name, layers),
                 task_keys: None,
                 all_layers,
             })
         }
-    }
-}
-
-fn figures_of_report(analysis: Analysis, path: &str) -> GraphFigures {
-    GraphFigures {
-        path: path.to_string(),
-        name: analysis.graph.name,
-        figures: ExactFigures {
-            wire_bytes: analysis.sizes.wire_bytes,
-            materialised_bytes: analysis.sizes.materialised_bytes,
-            duplicated_bytes: analysis.duplicated_bytes,
-            duplication_ratio: analysis.duplication_ratio,
-            tasks: analysis.graph.tasks,
-        },
-        duplicates: analysis
-            .duplicates
-            .into_iter()
-            .map(|d| BaselinePayload {
-                digest: d.digest,
-                size_bytes: d.size_bytes,
-                copies: d.copies,
-                type_name: d.type_name,
-                layers: d.layers.into_iter().map(|share| share.layer).collect(),
-            })
-            .collect(),
-        layers: analysis
-            .layers
-            .into_iter()
-            .map(|l| LayerFigures {
-                name: l.name,
-                tasks: l.tasks,
-                wire_bytes: l.wire_bytes,
-                materialised_bytes: l.materialised_bytes,
-                wasted_bytes: l.wasted_bytes,
-            })
-            .collect(),
-        sampled: BTreeMap::new(),
     }
 }
 

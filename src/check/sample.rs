@@ -1,6 +1,7 @@
 //! Sampled memory figures for `check --sample`: the [`MemoryProbe`] trait that the engine plugs
 //! into, the summary of K repeated runs (median, min, max), and the comparison of a median against
-//! the baseline's median with a tolerance. Memory is noisy, so nothing here compares single runs.
+//! the baseline's median with a tolerance (a percentage and an absolute noise floor). A probe may
+//! be noisy, so nothing here compares single runs.
 
 use crate::graph::{Graph, Strategy};
 use serde::{Deserialize, Serialize};
@@ -141,11 +142,21 @@ pub fn sample_strategies(
     Ok(figures)
 }
 
+/// How far a sampled median may exceed the baseline's median before it is a regression.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tolerance {
+    /// Growth tolerated as a percentage of the baseline median.
+    pub percent: f64,
+    /// Growth tolerated in bytes, whatever the percentage: a regression needs more than both.
+    pub noise_floor_bytes: u64,
+}
+
 /// Whether a sampled median is a regression: above the baseline median by more than
-/// `tolerance_percent` percent.
-pub fn beyond_tolerance(baseline_median: u64, now_median: u64, tolerance_percent: f64) -> bool {
-    let allowed = baseline_median as f64 * (1.0 + tolerance_percent / 100.0);
+/// `tolerance.percent` percent and by more than `tolerance.noise_floor_bytes`.
+pub fn beyond_tolerance(baseline_median: u64, now_median: u64, tolerance: Tolerance) -> bool {
+    let allowed = baseline_median as f64 * (1.0 + tolerance.percent / 100.0);
     now_median as f64 > allowed
+        && now_median.saturating_sub(baseline_median) > tolerance.noise_floor_bytes
 }
 
 /// A deterministic probe for tests: each call returns the next sample of a fixed list for that
@@ -205,12 +216,38 @@ mod tests {
         assert_eq!(Spread::of(&[]), None);
     }
 
+    fn percent(percent: f64) -> Tolerance {
+        Tolerance {
+            percent,
+            noise_floor_bytes: 0,
+        }
+    }
+
     #[test]
     fn tolerance_is_a_percentage_of_the_baseline_median() {
-        assert!(!beyond_tolerance(1000, 1100, 10.0));
-        assert!(beyond_tolerance(1000, 1101, 10.0));
-        assert!(beyond_tolerance(1000, 1001, 0.0));
-        assert!(!beyond_tolerance(1000, 500, 0.0));
+        assert!(!beyond_tolerance(1000, 1100, percent(10.0)));
+        assert!(beyond_tolerance(1000, 1101, percent(10.0)));
+        assert!(beyond_tolerance(1000, 1001, percent(0.0)));
+        assert!(!beyond_tolerance(1000, 500, percent(0.0)));
+    }
+
+    #[test]
+    fn growth_within_the_noise_floor_never_fails() {
+        let floor = Tolerance {
+            percent: 10.0,
+            noise_floor_bytes: 64 * 1024,
+        };
+        // From nothing to a little: infinitely many percent, but only a few bytes.
+        assert!(!beyond_tolerance(0, 4096, floor));
+        assert!(!beyond_tolerance(1000, 1000 + 64 * 1024, floor));
+        assert!(beyond_tolerance(1000, 1001 + 64 * 1024, floor));
+        // Above the floor but within the percentage: still not a regression.
+        assert!(!beyond_tolerance(10 << 20, (10 << 20) + (1 << 20), floor));
+        assert!(beyond_tolerance(
+            10 << 20,
+            (10 << 20) + (1 << 20) + 1,
+            floor
+        ));
     }
 
     #[test]
@@ -236,7 +273,11 @@ mod tests {
                 max: 5000
             }
         );
-        assert!(!beyond_tolerance(1000, inline.peak_bytes.median, 10.0));
+        assert!(!beyond_tolerance(
+            1000,
+            inline.peak_bytes.median,
+            percent(10.0)
+        ));
         assert_eq!(figures[&Strategy::Scatter].peak_bytes.median, 300);
         let failing = sample_strategies(&probe, &graph, &[Strategy::Delayed], 2);
         assert!(failing.is_err());

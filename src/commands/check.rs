@@ -5,6 +5,7 @@
 
 use crate::cli::CheckArgs;
 use anyhow::{Context, anyhow, bail};
+use graphprof::check::baseline::clean;
 use graphprof::check::sample::sample_strategies;
 use graphprof::check::{
     Baseline, Budget, CheckReport, MemoryProbe, MemorySample, ScriptedProbe, compare_graph,
@@ -17,8 +18,7 @@ use graphprof::graph::{Graph, Strategy, load_graph};
 use graphprof::output::{Destination, write_file_atomically, write_to};
 use graphprof::report::{check_markdown, check_text, html, junit};
 use graphprof::sample::builtin::{BuiltinSampling, sample_graph};
-use graphprof::sample::{Measure, Phase};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
@@ -27,8 +27,10 @@ use std::sync::atomic::AtomicBool;
 /// tests. It is never a default.
 const SCRIPTED_PROBE_VARIABLE: &str = "GRAPHPROF_SCRIPTED_PROBE";
 
-/// Samples a graph on the built-in engine: process memory above the run's baseline, at its peak,
-/// while the results are held and after release.
+/// Samples a graph on the built-in engine: the engine's managed bytes (every buffer it holds,
+/// counted exactly by its ledger) at their peak, while the results are held and after release.
+/// Process RSS is not used: it carries the allocator's retention from earlier runs and differs
+/// between machines, while managed bytes are the same on every run of the same graph.
 struct BuiltinProbe {
     sampling: BuiltinSampling,
 }
@@ -47,17 +49,10 @@ impl MemoryProbe for BuiltinProbe {
         if let Some(error) = run.outcome.error {
             bail!("--sample: the {strategy} run stopped: {error}");
         }
-        let series = &run.series;
-        let baseline = series.baseline(Measure::Process, None).unwrap_or(0);
-        let above = |level: Option<u64>| level.unwrap_or(0).saturating_sub(baseline);
         Ok(MemorySample {
-            peak_bytes: above(series.peak(Measure::Process, None)),
-            held_bytes: above(series.level_at_phase_end(Measure::Process, None, Phase::Held)),
-            after_release_bytes: above(series.level_at_phase_end(
-                Measure::Process,
-                None,
-                Phase::Released,
-            )),
+            peak_bytes: run.outcome.peak_managed_bytes,
+            held_bytes: run.outcome.held_managed_bytes,
+            after_release_bytes: run.outcome.after_release_managed_bytes,
         })
     }
 }
@@ -92,6 +87,7 @@ fn memory_probe(args: &CheckArgs) -> anyhow::Result<Box<dyn MemoryProbe>> {
 
 pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
     let cwd = std::env::current_dir().context("cannot read the current folder")?;
+    check_outputs(&args)?;
     let budget = match &args.budget {
         Some(path) => read_budget(path, &cwd)?,
         None => Budget::none(),
@@ -101,28 +97,43 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
     } else {
         Some(read_baseline(&args.baseline)?)
     };
-    if !args.update_baseline
-        && let Some(baseline) = &old_baseline
+    let listed = old_baseline.iter().flat_map(|b| b.graphs.iter());
+    let missing: Vec<&str> = listed
+        .clone()
+        .map(|entry| entry.path.as_str())
+        .filter(|path| !Path::new(path).is_file())
+        .collect();
+    if let Some(first) = missing.first()
+        && !args.update_baseline
     {
-        for entry in &baseline.graphs {
-            if !Path::new(&entry.path).is_file() {
-                bail!(
-                    "{}: names graph {} which does not exist; remove it or run \
-                     `graphprof check --update-baseline`",
-                    args.baseline.display(),
-                    entry.path
-                );
-            }
-        }
+        bail!(
+            "{baseline}: names graph {first} which does not exist; remove its entry from the \
+             baseline, or drop every missing graph with `graphprof check --baseline {baseline} \
+             --update-baseline` (without graph arguments)",
+            baseline = args.baseline.display(),
+        );
     }
-    let graphs: Vec<PathBuf> = if args.graphs.is_empty() {
-        old_baseline
-            .iter()
-            .flat_map(|b| b.graphs.iter().map(|g| PathBuf::from(&g.path)))
+    let given: Vec<PathBuf> = if args.graphs.is_empty() {
+        for path in &missing {
+            eprintln!(
+                "graphprof: note: {path} no longer exists; it is dropped from {}",
+                args.baseline.display()
+            );
+        }
+        listed
+            .map(|entry| PathBuf::from(&entry.path))
+            .filter(|path| path.is_file())
             .collect()
     } else {
         args.graphs.clone()
     };
+    // The same file given twice (`a.json ./a.json`) is checked once.
+    let mut seen = BTreeSet::new();
+    let graphs: Vec<(String, PathBuf)> = given
+        .into_iter()
+        .map(|path| (normalise_path(&path, &cwd), path))
+        .filter(|(name, _)| seen.insert(name.clone()))
+        .collect();
     if graphs.is_empty() {
         bail!("no graphs to check: give graph files, or a baseline that lists some");
     }
@@ -137,10 +148,9 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
         args.strategies.clone()
     };
     let mut measured = Vec::new();
-    for path in &graphs {
-        let name = normalise_path(path, &cwd);
+    for (name, path) in &graphs {
         let graph = load_graph(path)?;
-        let mut figures = measure(&graph, &name);
+        let mut figures = measure(&graph, name);
         if let Some(probe) = &probe {
             figures.sampled = sample_strategies(probe.as_ref(), &graph, &strategies, args.repeat)
                 .map_err(|error| anyhow!("{name}: sampling failed: {error:#}"))?;
@@ -164,9 +174,16 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
         checks,
     );
     write_reports(&args, &report)?;
-    write_to(&Destination::Stdout, |out| {
-        out.write_all(check_text::text(&report).as_bytes())
-    })?;
+    let report_on_stdout = [&args.markdown, &args.junit, &args.html, &args.json]
+        .into_iter()
+        .flatten()
+        .any(|path| path == Path::new("-"));
+    // A report written to stdout (`--json -`) is not followed by the terminal summary.
+    if !report_on_stdout {
+        write_to(&Destination::Stdout, |out| {
+            out.write_all(check_text::text(&report).as_bytes())
+        })?;
+    }
     if args.update_baseline {
         let graphs = measured
             .into_iter()
@@ -191,6 +208,60 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
     })
 }
 
+/// The report files of this run, each with the option that names it.
+fn output_files(args: &CheckArgs) -> Vec<(&'static str, &Path)> {
+    [
+        ("--markdown", &args.markdown),
+        ("--junit", &args.junit),
+        ("--html", &args.html),
+        ("--json", &args.json),
+    ]
+    .into_iter()
+    .filter_map(|(option, path)| Some((option, path.as_deref()?)))
+    .filter(|(_, path)| *path != Path::new("-"))
+    .collect()
+}
+
+/// Checks every report file before anything is measured or written: its folder exists and a file
+/// can be created in it, it is not a folder, and no two options name the same file. So one bad
+/// path writes none of the reports.
+fn check_outputs(args: &CheckArgs) -> anyhow::Result<()> {
+    let mut seen: BTreeMap<PathBuf, &str> = BTreeMap::new();
+    for (option, path) in output_files(args) {
+        if let Some(other) = seen.insert(clean(path), option) {
+            bail!(
+                "{}: {other} and {option} name the same file",
+                path.display()
+            );
+        }
+        if path.is_dir() {
+            bail!("{}: {option} names a folder, not a file", path.display());
+        }
+        let folder = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        if !folder.is_dir() {
+            bail!(
+                "{}: cannot write {option}: the folder {} does not exist",
+                path.display(),
+                folder.display()
+            );
+        }
+        tempfile::Builder::new()
+            .prefix(".graphprof-")
+            .tempfile_in(folder)
+            .map_err(|error| {
+                anyhow!(
+                    "{}: cannot write {option}: cannot create a file in {}: {error}",
+                    path.display(),
+                    folder.display()
+                )
+            })?;
+    }
+    Ok(())
+}
+
 fn write_reports(args: &CheckArgs, report: &CheckReport) -> anyhow::Result<()> {
     type Render = fn(&CheckReport) -> String;
     let outputs: [(&Option<PathBuf>, Render); 4] = [
@@ -203,13 +274,15 @@ fn write_reports(args: &CheckArgs, report: &CheckReport) -> anyhow::Result<()> {
             json
         }),
     ];
-    for (path, render) in outputs {
-        if let Some(path) = path {
-            let text = render(report);
-            write_to(&Destination::from_arg(Some(path)), |out| {
-                out.write_all(text.as_bytes())
-            })?;
-        }
+    // Everything is rendered before the first file is written.
+    let rendered: Vec<(&PathBuf, String)> = outputs
+        .into_iter()
+        .filter_map(|(path, render)| Some((path.as_ref()?, render(report))))
+        .collect();
+    for (path, text) in rendered {
+        write_to(&Destination::from_arg(Some(path)), |out| {
+            out.write_all(text.as_bytes())
+        })?;
     }
     Ok(())
 }

@@ -1,10 +1,49 @@
 //! Renders a [`CheckReport`] for the terminal: a verdict line, a table per graph, the failed
 //! checks and the top offenders. Also holds the cell formatting the Markdown and HTML reports share.
 
+use super::check_markdown::{code_span, escape_markdown};
 use super::table::Table;
-use crate::check::compare::{Amount, CheckReport, FigureRow, GraphCheck, Unit, format_amount};
+use crate::check::compare::{
+    Amount, CheckReport, FigureRow, GraphCheck, Unit, format_amount, ratios_equal,
+};
 use crate::check::{LayerChange, PayloadChange};
 use crate::units::{Bytes, BytesDelta};
+
+/// How table cells holding text from the graph file (names, keys, type labels) are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cells {
+    /// As they are, for the terminal.
+    Text,
+    /// Escaped for Markdown, digests as code.
+    Markdown,
+}
+
+impl Cells {
+    /// A name, key or label.
+    pub fn name(self, text: &str) -> String {
+        match self {
+            Cells::Text => text.to_string(),
+            Cells::Markdown => escape_markdown(text),
+        }
+    }
+
+    /// A digest: code in Markdown.
+    pub fn code(self, text: &str) -> String {
+        match self {
+            Cells::Text => text.to_string(),
+            Cells::Markdown => code_span(text),
+        }
+    }
+
+    /// A list of names, comma-separated.
+    pub fn names(self, names: &[String]) -> String {
+        names
+            .iter()
+            .map(|name| self.name(name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
 
 /// How many offenders of each kind the reports list.
 pub const TOP_OFFENDERS: usize = 10;
@@ -35,11 +74,14 @@ pub fn value_cell(
     }
 }
 
-/// The change against the baseline with its sign and percent: `+2.00 KiB (+3.1%)`.
+/// The change against the baseline with its sign and percent: `+2.00 KiB (+3.1%)`. A figure the
+/// baseline does not have is `new`; growth from a baseline of 0 has no percentage (`from 0`).
+/// Ratios equal to within [`ratios_equal`] (a ratio read back from JSON) show no change.
 pub fn change_cell(row: &FigureRow) -> String {
     let Some(baseline) = row.baseline else {
         return "new".to_string();
     };
+    let (now, base) = (row.now.as_f64(), baseline.as_f64());
     let delta = match (row.now, baseline) {
         (Amount::Whole(now), Amount::Whole(base)) => {
             let delta = i128::from(now) - i128::from(base);
@@ -49,18 +91,17 @@ pub fn change_cell(row: &FigureRow) -> String {
                 _ => delta.to_string(),
             }
         }
-        (now, base) if now.as_f64() == base.as_f64() => "0".to_string(),
-        (now, base) => format!("{:+.3}", now.as_f64() - base.as_f64()),
+        _ if ratios_equal(now, base) => return "0 (0%)".to_string(),
+        _ => format!("{:+.3}", now - base),
     };
-    let base = baseline.as_f64();
     let percent = if base == 0.0 {
-        if row.now.as_f64() == 0.0 {
+        if now == 0.0 {
             "0%".to_string()
         } else {
-            "new".to_string()
+            "from 0".to_string()
         }
     } else {
-        let p = (row.now.as_f64() - base) / base * 100.0;
+        let p = (now - base) / base * 100.0;
         if p == 0.0 {
             "0%".to_string()
         } else {
@@ -101,7 +142,7 @@ pub fn figures_table(graph: &GraphCheck, pass: &str, fail: &str) -> Table {
 }
 
 /// The top offenders: new duplicated payloads and payloads with more copies.
-pub fn payloads_table(graph: &GraphCheck, code: bool) -> Table {
+pub fn payloads_table(graph: &GraphCheck, cells: Cells) -> Table {
     let mut table = Table::new(
         &[
             "payload",
@@ -116,29 +157,28 @@ pub fn payloads_table(graph: &GraphCheck, code: bool) -> Table {
     let grown: Vec<&PayloadChange> = graph.changes.grown_payloads().take(TOP_OFFENDERS).collect();
     for payload in grown {
         table.row(vec![
-            if code {
-                format!("`{}`", payload.digest)
-            } else {
-                payload.digest.clone()
-            },
-            payload.type_name.clone().unwrap_or_else(|| "-".into()),
+            cells.code(&payload.digest),
+            payload
+                .type_name
+                .as_deref()
+                .map_or_else(|| "-".into(), |name| cells.name(name)),
             Bytes(payload.size_bytes).to_string(),
             format!("{} → {}", payload.copies_before, payload.copies_now),
             BytesDelta(payload.wasted_delta_bytes()).to_string(),
-            payload.layers.join(", "),
+            cells.names(&payload.layers),
         ]);
     }
     table
 }
 
 /// The layers that are new or grew.
-pub fn layers_table(graph: &GraphCheck) -> Table {
+pub fn layers_table(graph: &GraphCheck, cells: Cells) -> Table {
     let mut table = Table::new(&["layer", "baseline", "now", "change"], &[1, 2, 3]);
     let grown: Vec<&LayerChange> = graph.changes.grown_layers().take(TOP_OFFENDERS).collect();
     for layer in grown {
         let cell = |bytes: Option<u64>| bytes.map_or("-".to_string(), |b| Bytes(b).to_string());
         table.row(vec![
-            layer.name.clone(),
+            cells.name(&layer.name),
             cell(layer.materialised_bytes_before),
             cell(layer.materialised_bytes_now),
             BytesDelta(layer.materialised_delta_bytes()).to_string(),
@@ -179,16 +219,82 @@ pub fn text(report: &CheckReport) -> String {
         for check in graph.checks.iter().filter(|c| !c.passed) {
             out.push_str(&format!("  failed {}: {}\n", check.name, check.message));
         }
-        let payloads = payloads_table(graph, false);
+        let payloads = payloads_table(graph, Cells::Text);
         if !payloads.is_empty() {
             out.push_str("  duplicated payloads that are new or grew:\n");
             out.push_str(&payloads.to_text(4));
         }
-        let layers = layers_table(graph);
+        let layers = layers_table(graph, Cells::Text);
         if !layers.is_empty() {
             out.push_str("  layers that grew (materialised bytes):\n");
             out.push_str(&layers.to_text(4));
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::baseline::{ExactFigures, GraphFigures};
+    use crate::check::{Baseline, GraphLimits, compare_graph};
+
+    /// 16 / 15 is one of the ratios serde_json reads back one bit off without `float_roundtrip`.
+    #[test]
+    fn a_ratio_read_back_from_the_baseline_shows_no_change() {
+        let ratio = 16.0 / 15.0;
+        let now = GraphFigures {
+            path: "a.json".into(),
+            name: None,
+            figures: ExactFigures {
+                wire_bytes: 1,
+                materialised_bytes: 16,
+                duplicated_bytes: 1,
+                duplication_ratio: ratio,
+                tasks: 1,
+            },
+            duplicates: Vec::new(),
+            layers: Vec::new(),
+            sampled: Default::default(),
+        };
+        let json = Baseline::new(vec![now.clone()]).to_json();
+        let baseline: Baseline = serde_json::from_str(&json).unwrap();
+        let limits = GraphLimits {
+            max_duplication_ratio: Some(crate::check::budget::Limit {
+                value: baseline.graphs[0].figures.duplication_ratio,
+                origin: "graphprof.toml:1".into(),
+            }),
+            ..GraphLimits::default()
+        };
+        let check = compare_graph(&now, baseline.graph("a.json"), &limits);
+        let row = check
+            .rows
+            .iter()
+            .find(|r| r.figure == "duplication_ratio")
+            .unwrap();
+        assert_eq!(change_cell(row), "0 (0%)");
+        assert!(check.passed, "{:?}", check.checks);
+    }
+
+    #[test]
+    fn growth_from_zero_is_not_called_new() {
+        let row = FigureRow {
+            figure: "held_bytes".into(),
+            strategy: Some(crate::graph::Strategy::Inline),
+            unit: Unit::Bytes,
+            baseline: Some(Amount::Whole(0)),
+            now: Amount::Whole(4096),
+            baseline_spread: None,
+            now_spread: None,
+            budget: None,
+            tolerance_percent: Some(10.0),
+            passed: true,
+        };
+        assert_eq!(change_cell(&row), "+4.00 KiB (from 0)");
+        let missing = FigureRow {
+            baseline: None,
+            ..row
+        };
+        assert_eq!(change_cell(&missing), "new");
+    }
 }

@@ -1,6 +1,8 @@
 //! Renders a [`GraphDiff`] as text, Markdown or JSON: the totals before and after, new duplicated
 //! payloads, payloads whose copies changed, layers whose bytes changed, tasks added and removed.
 
+use super::check_markdown::code_span;
+use super::check_text::Cells;
 use super::table::Table;
 use crate::check::diff::GraphDiff;
 use crate::units::{Bytes, BytesDelta};
@@ -16,14 +18,7 @@ pub enum DiffFormat {
     Json,
 }
 
-fn tables(d: &GraphDiff, code: bool) -> Vec<(String, Table)> {
-    let digest = |text: &str| {
-        if code {
-            format!("`{text}`")
-        } else {
-            text.to_string()
-        }
-    };
+fn tables(d: &GraphDiff, cells: Cells) -> Vec<(String, Table)> {
     let mut out = Vec::new();
     let mut totals = Table::new(&["figure", "old", "new", "change"], &[1, 2, 3]);
     let (a, b) = (&d.old_figures, &d.new_figures);
@@ -64,12 +59,14 @@ fn tables(d: &GraphDiff, code: bool) -> Vec<(String, Table)> {
         );
         for p in payloads {
             table.row(vec![
-                digest(&p.digest),
-                p.type_name.clone().unwrap_or_else(|| "-".into()),
+                cells.code(&p.digest),
+                p.type_name
+                    .as_deref()
+                    .map_or_else(|| "-".into(), |name| cells.name(name)),
                 Bytes(p.size_bytes).to_string(),
                 format!("{} → {}", p.copies_before, p.copies_now),
                 BytesDelta(p.wasted_delta_bytes()).to_string(),
-                p.layers.join(", "),
+                cells.names(&p.layers),
             ]);
         }
         table
@@ -92,7 +89,7 @@ fn tables(d: &GraphDiff, code: bool) -> Vec<(String, Table)> {
         let bytes = |b: Option<u64>| b.map_or("-".to_string(), |b| Bytes(b).to_string());
         let tasks = |t: Option<u64>| t.map_or("-".to_string(), |t| t.to_string());
         layers.row(vec![
-            l.name.clone(),
+            cells.name(&l.name),
             format!("{} → {}", tasks(l.tasks_before), tasks(l.tasks_now)),
             bytes(l.materialised_bytes_before),
             bytes(l.materialised_bytes_now),
@@ -103,7 +100,7 @@ fn tables(d: &GraphDiff, code: bool) -> Vec<(String, Table)> {
     out
 }
 
-fn tasks_line(d: &GraphDiff) -> String {
+fn tasks_line(d: &GraphDiff, cells: Cells) -> String {
     let mut line = format!(
         "tasks: {} added, {} removed{}",
         d.tasks_added,
@@ -115,10 +112,10 @@ fn tasks_line(d: &GraphDiff) -> String {
         }
     );
     if !d.added_keys.is_empty() {
-        line.push_str(&format!("; added e.g. {}", d.added_keys.join(", ")));
+        line.push_str(&format!("; added e.g. {}", cells.names(&d.added_keys)));
     }
     if !d.removed_keys.is_empty() {
-        line.push_str(&format!("; removed e.g. {}", d.removed_keys.join(", ")));
+        line.push_str(&format!("; removed e.g. {}", cells.names(&d.removed_keys)));
     }
     line
 }
@@ -133,27 +130,31 @@ pub fn render(d: &GraphDiff, format: DiffFormat) -> String {
         }
         DiffFormat::Text => {
             let mut out = format!("graphprof diff: {} -> {}\n", d.old, d.new);
-            for (title, table) in tables(d, false) {
+            for (title, table) in tables(d, Cells::Text) {
                 if table.is_empty() {
                     continue;
                 }
                 out.push_str(&format!("\n{title}:\n{}", table.to_text(2)));
             }
-            out.push_str(&format!("\n{}\n", tasks_line(d)));
+            out.push_str(&format!("\n{}\n", tasks_line(d, Cells::Text)));
             if !d.all_layers {
                 out.push_str("(layers: an analysis report keeps only its top layers; compared where both list them)\n");
             }
             out
         }
         DiffFormat::Markdown => {
-            let mut out = format!("## graphprof diff: `{}` → `{}`\n", d.old, d.new);
-            for (title, table) in tables(d, true) {
+            let mut out = format!(
+                "## graphprof diff: {} → {}\n",
+                code_span(&d.old),
+                code_span(&d.new)
+            );
+            for (title, table) in tables(d, Cells::Markdown) {
                 if table.is_empty() {
                     continue;
                 }
                 out.push_str(&format!("\n**{title}**\n\n{}", table.to_markdown()));
             }
-            out.push_str(&format!("\n{}\n", tasks_line(d)));
+            out.push_str(&format!("\n{}\n", tasks_line(d, Cells::Markdown)));
             out
         }
     }
