@@ -143,7 +143,8 @@ pub fn persist(mut temp: tempfile::NamedTempFile, path: &Path) -> Result<(), Out
         .map_err(failed(path, "cannot write"))?;
     match target(path)? {
         Target::Special(device) => {
-            let mut source = std::fs::File::open(temp.path()).map_err(failed(path, "cannot write"))?;
+            let mut source =
+                std::fs::File::open(temp.path()).map_err(failed(path, "cannot write"))?;
             let mut sink = std::fs::OpenOptions::new()
                 .write(true)
                 .open(&device)
@@ -204,7 +205,12 @@ mod tests {
         std::fs::write(&real, "old").unwrap();
         std::os::unix::fs::symlink("real.json", &link).unwrap();
         write_file_atomically(&link, |w| w.write_all(b"new")).unwrap();
-        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
         assert_eq!(std::fs::read_to_string(&real).unwrap(), "new");
     }
 
@@ -224,6 +230,9 @@ mod tests {
         let error = write_file_atomically(&missing, |w| w.write_all(b"x")).unwrap_err();
         let text = error.to_string();
         assert!(text.starts_with(&missing.display().to_string()), "{text}");
-        assert!(text.contains("does not exist") && !text.contains(".graphprof-"), "{text}");
+        assert!(
+            text.contains("does not exist") && !text.contains(".graphprof-"),
+            "{text}"
+        );
     }
 }

@@ -77,7 +77,7 @@ fn memory_probe(args: &CheckArgs) -> anyhow::Result<Box<dyn MemoryProbe>> {
             engine: EngineOptions {
                 workers: args.workers,
                 hold: args.hold,
-                memory_limit_bytes: None,
+                memory_limit_bytes: graphprof::sample::measure::default_memory_limit_bytes(),
             },
             interval: args.interval,
             sink: None,

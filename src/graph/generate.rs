@@ -508,7 +508,11 @@ mod tests {
         for len in [0, 1, 7, 8, 9, 65_535, 65_536, 65_537, 200_003] {
             let bytes = payload_bytes(42, len);
             assert_eq!(bytes.len(), len);
-            assert_eq!(payload_digest(42, len as u64), blake3::hash(&bytes), "{len}");
+            assert_eq!(
+                payload_digest(42, len as u64),
+                blake3::hash(&bytes),
+                "{len}"
+            );
         }
     }
 

@@ -376,11 +376,12 @@ mod tests {
     #[test]
     fn new_keys_never_collide_with_existing_ones() {
         let payload = |hex: &str| {
-            format!(
-                r#"{{"payload": {{"size_bytes": 10, "digest": "sha256:{hex}", "type": "T"}}}}"#
-            )
+            format!(r#"{{"payload": {{"size_bytes": 10, "digest": "sha256:{hex}", "type": "T"}}}}"#)
         };
-        let (a, b) = ("ab".repeat(32), format!("{}{}", "ab".repeat(6), "cd".repeat(26)));
+        let (a, b) = (
+            "ab".repeat(32),
+            format!("{}{}", "ab".repeat(6), "cd".repeat(26)),
+        );
         let text = format!(
             r#"{{"format": "graphprof-graph", "version": 1, "tasks": [
                 {{"key": "T-{short}", "function": "f"}},
