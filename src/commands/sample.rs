@@ -3,7 +3,7 @@
 
 use super::progress::task_bar;
 use crate::cli::{EngineChoice, SampleArgs};
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use graphprof::analyze::{Analysis, AnalyzeOptions, analyze};
 use graphprof::engine::EngineOptions;
 use graphprof::error::{EXIT_FAILED_CHECK, EXIT_OK};
@@ -17,7 +17,7 @@ use graphprof::report::sample_report::{
 use graphprof::sample::builtin::{BuiltinSampling, sample_graph};
 use graphprof::sample::measure::default_memory_limit_bytes;
 use graphprof::sample::sampler::validate_interval;
-use graphprof::sample::{Series, sample_command};
+use graphprof::sample::{CommandLimits, Series, sample_command};
 use graphprof::units::Bytes;
 use std::path::Path;
 use std::sync::Arc;
@@ -42,14 +42,16 @@ pub struct PlannedRun {
 pub fn run(args: SampleArgs) -> Result<i32> {
     validate_interval(args.interval)?;
     let cancel = cancel_flag();
-    std::fs::create_dir_all(&args.output)
-        .with_context(|| format!("{}: cannot create the output folder", args.output.display()))?;
-    let live = args.output.join(LIVE_SAMPLES);
-    let _ = std::fs::remove_file(&live);
     if !args.command.is_empty() {
+        refuse_graph_options(&args)?;
+        let live = prepare_output(&args.output)?;
         return run_command(&args, &cancel, &live);
     }
+    if args.label.is_some() {
+        bail!("--label names a sampled command: give the command after --");
+    }
     let (plans, source) = plan(&args)?;
+    let live = prepare_output(&args.output)?;
     let mut runs: Vec<(RunReport, Series)> = Vec::new();
     if matches!(args.engine, EngineChoice::Builtin | EngineChoice::Both) {
         for planned in &plans {
@@ -102,6 +104,16 @@ fn engine_name(choice: EngineChoice) -> &'static str {
         EngineChoice::Dask => "dask",
         EngineChoice::Both => "builtin+dask",
     }
+}
+
+/// Creates the output folder (once the inputs are known to be good) and returns the path of the
+/// live samples file, emptied.
+fn prepare_output(output: &Path) -> Result<std::path::PathBuf> {
+    std::fs::create_dir_all(output)
+        .with_context(|| format!("{}: cannot create the output folder", output.display()))?;
+    let live = output.join(LIVE_SAMPLES);
+    let _ = std::fs::remove_file(&live);
+    Ok(live)
 }
 
 /// A flag that Ctrl-C sets; runs check it between tasks and stop cleanly.
@@ -232,7 +244,27 @@ fn run_builtin(
     Ok((report, run.series))
 }
 
-fn run_command(args: &SampleArgs, cancel: &AtomicBool, live: &Path) -> Result<i32> {
+/// Refuses options that only apply to graphs when a command is sampled.
+fn refuse_graph_options(args: &SampleArgs) -> Result<()> {
+    let given: Vec<&str> = [
+        (args.graph.is_some(), "a graph file"),
+        (!args.strategy.is_empty(), "--strategy"),
+        (args.engine != EngineChoice::Builtin, "--engine"),
+        (args.scheduler.is_some(), "--scheduler"),
+    ]
+    .into_iter()
+    .filter_map(|(given, name)| given.then_some(name))
+    .collect();
+    if !given.is_empty() {
+        bail!(
+            "sampling a command (after --) takes no {}: they apply to graphs",
+            given.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn run_command(args: &SampleArgs, cancel: &Arc<AtomicBool>, live: &Path) -> Result<i32> {
     let program = args
         .command
         .first()
@@ -245,20 +277,29 @@ fn run_command(args: &SampleArgs, cancel: &AtomicBool, live: &Path) -> Result<i3
                 name.to_string_lossy().into_owned()
             })
     });
+    let limits = CommandLimits {
+        memory_limit_bytes: args.memory_limit.or_else(default_memory_limit_bytes),
+        cancel: Some(cancel.clone()),
+    };
     let started = std::time::Instant::now();
-    let (series, status) = sample_command(
+    let (series, status, stopped) = sample_command(
         label.clone(),
         &args.command,
         args.interval,
         Some(live.to_path_buf()),
+        &limits,
     )?;
     let wall_time_s = started.elapsed().as_secs_f64();
-    let error = (!status.success()).then(|| format!("{} {status}", args.command.join(" ")));
+    let error = match (&stopped, status.success()) {
+        (Some(reason), _) => Some(format!("{}: {reason} ({status})", args.command.join(" "))),
+        (None, false) => Some(format!("{} {status}", args.command.join(" "))),
+        (None, true) => None,
+    };
     if let Some(error) = &error {
         eprintln!("graphprof: {label}: {error}");
     }
     let report = RunReport {
-        complete: status.success(),
+        complete: series.complete,
         error,
         wall_time_s,
         ..RunReport::from_series("command", &series)
@@ -271,7 +312,7 @@ fn run_command(args: &SampleArgs, cancel: &AtomicBool, live: &Path) -> Result<i3
         workers: None,
         interval_ms: args.interval.as_secs_f64() * 1e3,
         hold_s: None,
-        memory_limit_bytes: None,
+        memory_limit_bytes: limits.memory_limit_bytes,
     };
     let title = args.command.join(" ");
     finish(
@@ -309,8 +350,13 @@ fn finish(
     let _ = std::fs::remove_file(output.join(LIVE_SAMPLES));
     let all_complete = report.runs.iter().all(|run| run.complete);
     let text = format!(
-        "{}\nMemory is above each run's baseline; (xN) is relative to scatter.\nWrote {}\n",
+        "{}\nMemory is above each run's baseline{}.\nWrote {}\n",
         table(&report).to_text(0),
+        if report.runs.iter().any(|run| run.label.ends_with("scatter")) {
+            "; (xN) is relative to the scatter run"
+        } else {
+            ""
+        },
         written
             .iter()
             .map(|path| path.display().to_string())

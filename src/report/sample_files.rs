@@ -36,6 +36,8 @@ pub fn write_sample_files(
         .map_or(Measure::Process, |run| run.main_measure());
     let plots = [
         ("memory", main, "memory"),
+        ("process", Measure::Process, "process memory"),
+        ("rss", Measure::Rss, "Dask worker RSS"),
         (
             "managed",
             Measure::Managed,
@@ -48,7 +50,12 @@ pub fn write_sample_files(
         ),
     ];
     for (name, measure, what) in plots {
-        if !series.iter().any(|s| !s.totals(measure).is_empty()) {
+        let already_drawn = name != "memory" && measure == main;
+        if already_drawn || !series.iter().any(|s| !s.totals(measure).is_empty()) {
+            // A plot of an earlier run in the same folder would now be stale.
+            for extension in ["png", "svg"] {
+                let _ = std::fs::remove_file(dir.join(format!("{name}.{extension}")));
+            }
             continue;
         }
         let png = dir.join(format!("{name}.png"));

@@ -211,6 +211,17 @@ impl RunReport {
             .find(|m| m.measure == measure && m.worker.is_none())
     }
 
+    /// Seconds from the compute mark to the held mark (the tasks running), when both were marked.
+    pub fn compute_s(&self) -> Option<f64> {
+        let at = |phase: Phase| {
+            self.phases
+                .iter()
+                .find(|m| m.phase == phase)
+                .map(|m| m.time_s)
+        };
+        Some(at(Phase::Held)? - at(Phase::Compute)?)
+    }
+
     /// The measure a table shows for memory: process RSS for the built-in engine and commands,
     /// the worker processes' RSS for real Dask.
     pub fn main_measure(&self) -> Measure {
@@ -244,6 +255,7 @@ struct RowFigures {
     held: Option<u64>,
     after_release: Option<u64>,
     held_managed: Option<u64>,
+    compute_s: Option<f64>,
     wall_s: f64,
 }
 
@@ -259,6 +271,7 @@ impl RowFigures {
             held: main.and_then(|m| above(m.held_bytes, base)),
             after_release: main.and_then(|m| above(m.after_release_bytes, base)),
             held_managed: managed.and_then(|m| above(m.held_bytes, m.baseline_bytes)),
+            compute_s: run.compute_s(),
             wall_s: run.wall_time_s,
         }
     }
@@ -286,9 +299,10 @@ pub fn table(report: &SampleReport) -> Table {
             "held",
             "after release",
             "held (managed)",
+            "compute",
             "wall",
         ],
-        &[1, 2, 3, 4, 5, 6, 7],
+        &[1, 2, 3, 4, 5, 6, 7, 8],
     );
     for run in &report.runs {
         let row = RowFigures::of(run);
@@ -305,21 +319,23 @@ pub fn table(report: &SampleReport) -> Table {
         if !run.complete {
             label.push_str(" (incomplete)");
         }
-        let wall_ratio = reference
-            .as_ref()
-            .filter(|r| r.wall_s > 0.0)
-            .map_or(String::new(), |r| {
-                format!(" (x{:.1})", row.wall_s / r.wall_s)
-            });
+        let compute = match (row.compute_s, reference.as_ref().and_then(|r| r.compute_s)) {
+            (Some(own), Some(base)) if base > 0.0 => format!("{own:.3} s (x{:.1})", own / base),
+            (Some(own), _) => format!("{own:.3} s"),
+            (None, _) => "-".to_string(),
+        };
+        // An incomplete run may have stopped before it sent anything.
+        let wire = row.wire.filter(|&w| run.complete || w > 0);
         table.row(vec![
             label,
-            with_ratio(row.wire, |r| r.wire),
+            with_ratio(wire, |r| r.wire),
             bytes(run.materialised_bytes),
             with_ratio(row.peak, |r| r.peak),
             with_ratio(row.held, |r| r.held),
             bytes(row.after_release),
             with_ratio(row.held_managed, |r| r.held_managed),
-            format!("{:.2} s{wall_ratio}", row.wall_s),
+            compute,
+            format!("{:.2} s", row.wall_s),
         ]);
     }
     table

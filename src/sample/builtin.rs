@@ -93,6 +93,13 @@ pub fn sample_graph(
             on_task(done, total);
         }
     });
+    // Hand freed memory back to the system, so the next run's baseline is not this run's
+    // leftovers (glibc keeps freed heap memory otherwise).
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only releases free heap pages; it touches no live allocation.
+    unsafe {
+        libc::malloc_trim(0);
+    }
     // One more interval so the level after release is sampled.
     std::thread::sleep(sampling.interval.min(Duration::from_millis(50)) * 3);
     let mut series = match handle.stop() {

@@ -8,7 +8,9 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command};
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use crate::sample::measure::ProcessTree;
 use crate::sample::sampler::{SampleError, Sampler, validate_interval};
@@ -58,37 +60,125 @@ impl std::fmt::Display for CommandStatus {
     }
 }
 
-/// Run `argv` with inherited stdio, sample its process tree (measure `process`) every
-/// `interval` until it exits, and report how it ended. The series is marked incomplete
-/// unless the command exits with 0. Failing to start the command is an error; a failing
-/// command is not.
+/// Limits on a sampled command.
+#[derive(Debug, Clone, Default)]
+pub struct CommandLimits {
+    /// Stop the command's process tree (SIGKILL) once its memory passes this.
+    pub memory_limit_bytes: Option<u64>,
+    /// Set (by Ctrl-C) to stop the command: SIGINT to its process group, SIGKILL after a grace.
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+/// Why graphprof stopped a command before it ended by itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stopped {
+    /// Its memory passed the limit.
+    MemoryLimit {
+        /// The limit, in bytes.
+        limit_bytes: u64,
+        /// The reading that passed it.
+        reached_bytes: u64,
+    },
+    /// Ctrl-C.
+    Interrupted,
+}
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stopped::MemoryLimit {
+                limit_bytes,
+                reached_bytes,
+            } => write!(
+                f,
+                "stopped at the memory limit of {} ({} reached)",
+                crate::units::Bytes(*limit_bytes),
+                crate::units::Bytes(*reached_bytes)
+            ),
+            Stopped::Interrupted => write!(f, "interrupted"),
+        }
+    }
+}
+
+/// How long an interrupted command gets to exit before it is killed.
+const INTERRUPT_GRACE: Duration = Duration::from_secs(5);
+
+fn signal_group(child: &Child, signal: i32) {
+    // The child leads its own process group (see `process_group(0)` below).
+    // SAFETY: kill(2) with a negative pid signals that group; no memory is involved.
+    unsafe {
+        libc::kill(-(child.id() as i32), signal);
+    }
+}
+
+/// Run `argv` with inherited stdio in its own process group, sample its process tree (measure
+/// `process`) every `interval` until it exits, and report how it ended. The series is marked
+/// incomplete unless the command exits with 0 on its own. Failing to start the command is an
+/// error; a failing command is not.
 pub fn sample_command<S: AsRef<std::ffi::OsStr>>(
     label: impl Into<String>,
     argv: &[S],
     interval: Duration,
     sink: Option<PathBuf>,
-) -> Result<(Series, CommandStatus), SampleError> {
+    limits: &CommandLimits,
+) -> Result<(Series, CommandStatus, Option<Stopped>), SampleError> {
+    use std::os::unix::process::CommandExt;
     let interval = validate_interval(interval)?;
     let (program, args) = argv.split_first().ok_or(SampleError::EmptyCommand)?;
     let program_name = program.as_ref().to_string_lossy().into_owned();
-    let mut child: Child =
-        Command::new(program)
-            .args(args)
-            .spawn()
-            .map_err(|source| SampleError::CommandSpawn {
-                program: program_name.clone(),
-                source,
-            })?;
+    let mut child: Child = Command::new(program)
+        .args(args)
+        .process_group(0)
+        .spawn()
+        .map_err(|source| SampleError::CommandSpawn {
+            program: program_name.clone(),
+            source,
+        })?;
     let tree = ProcessTree::new(child.id());
     let handle = match Sampler::start(label, interval, vec![Box::new(tree)], sink) {
         Ok(handle) => handle,
         Err(e) => {
-            let _ = child.kill();
+            signal_group(&child, libc::SIGKILL);
             let _ = child.wait();
             return Err(e);
         }
     };
-    let waited = child.wait();
+    let poll = interval.clamp(Duration::from_millis(1), Duration::from_millis(20));
+    let mut stopped = None;
+    let mut interrupted_at: Option<Instant> = None;
+    let waited = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Ok(status),
+            Ok(None) => {}
+            Err(error) => break Err(error),
+        }
+        if let (Some(limit), Some(reached)) = (
+            limits.memory_limit_bytes,
+            handle.latest(crate::sample::series::Measure::Process),
+        ) && reached > limit
+            && stopped.is_none()
+        {
+            stopped = Some(Stopped::MemoryLimit {
+                limit_bytes: limit,
+                reached_bytes: reached,
+            });
+            signal_group(&child, libc::SIGKILL);
+        }
+        let cancelled = limits
+            .cancel
+            .as_ref()
+            .is_some_and(|flag| flag.load(Ordering::SeqCst));
+        match interrupted_at {
+            None if cancelled => {
+                interrupted_at = Some(Instant::now());
+                stopped.get_or_insert(Stopped::Interrupted);
+                signal_group(&child, libc::SIGINT);
+            }
+            Some(at) if at.elapsed() > INTERRUPT_GRACE => signal_group(&child, libc::SIGKILL),
+            _ => {}
+        }
+        std::thread::sleep(poll);
+    };
     let series = handle.stop();
     let status = waited.map_err(|source| SampleError::CommandWait {
         program: program_name,
@@ -96,14 +186,18 @@ pub fn sample_command<S: AsRef<std::ffi::OsStr>>(
     })?;
     let status = CommandStatus::from_exit(status);
     let mut series = series?;
-    series.complete = status.success();
-    Ok((series, status))
+    series.complete = status.success() && stopped.is_none();
+    Ok((series, status, stopped))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::sample::series::Measure;
+
+    fn run(argv: &[&str], limits: &CommandLimits) -> (Series, CommandStatus, Option<Stopped>) {
+        sample_command("cmd", argv, Duration::from_millis(5), None, limits).expect("runs")
+    }
 
     #[test]
     fn a_command_is_sampled_until_it_exits() {
@@ -112,9 +206,9 @@ mod tests {
             "-c",
             "head -c 20000000 /dev/zero | tail -c 1 >/dev/null; sleep 0.2",
         ];
-        let (series, status) =
-            sample_command("cmd", &argv, Duration::from_millis(5), None).expect("runs");
+        let (series, status, stopped) = run(&argv, &CommandLimits::default());
         assert_eq!(status, CommandStatus::Success);
+        assert_eq!(stopped, None);
         assert!(series.complete);
         assert!(series.peak(Measure::Process, None).unwrap_or(0) > 0);
         assert!(series.duration_s() > 0.1);
@@ -122,35 +216,64 @@ mod tests {
 
     #[test]
     fn failing_and_killed_commands_are_reported() {
-        let (series, status) = sample_command(
-            "fail",
-            &["sh", "-c", "exit 3"],
-            Duration::from_millis(5),
-            None,
-        )
-        .expect("runs");
+        let (series, status, _) = run(&["sh", "-c", "exit 3"], &CommandLimits::default());
         assert_eq!(status, CommandStatus::Failed { code: 3 });
         assert!(!series.complete);
-        let (_, status) = sample_command(
-            "kill",
-            &["sh", "-c", "kill -9 $$"],
-            Duration::from_millis(5),
-            None,
-        )
-        .expect("runs");
+        let (_, status, _) = run(&["sh", "-c", "kill -9 $$"], &CommandLimits::default());
         assert_eq!(status, CommandStatus::Killed { signal: 9 });
         assert_eq!(status.to_string(), "killed by signal 9");
+        let none = CommandLimits::default();
         let missing = sample_command(
             "none",
-            &["/nonexistent/graphprof-test"],
+            &["/nonexistent/x"],
             Duration::from_millis(5),
             None,
+            &none,
         );
         assert!(matches!(missing, Err(SampleError::CommandSpawn { .. })));
         let empty: [&str; 0] = [];
         assert!(matches!(
-            sample_command("none", &empty, Duration::from_millis(5), None),
+            sample_command("none", &empty, Duration::from_millis(5), None, &none),
             Err(SampleError::EmptyCommand)
         ));
+    }
+
+    #[test]
+    fn the_memory_limit_kills_the_whole_tree() {
+        // A shell whose child grows past the limit and would then sleep for a minute.
+        let argv = [
+            "sh",
+            "-c",
+            "python3 -c 'x = bytearray(300_000_000); import time; time.sleep(60)'",
+        ];
+        let limits = CommandLimits {
+            memory_limit_bytes: Some(100_000_000),
+            cancel: None,
+        };
+        let (series, status, stopped) = run(&argv, &limits);
+        assert!(
+            matches!(stopped, Some(Stopped::MemoryLimit { .. })),
+            "{stopped:?}"
+        );
+        assert_eq!(status, CommandStatus::Killed { signal: 9 });
+        assert!(!series.complete);
+    }
+
+    #[test]
+    fn cancelling_interrupts_the_command() {
+        let flag = Arc::new(AtomicBool::new(true));
+        let limits = CommandLimits {
+            memory_limit_bytes: None,
+            cancel: Some(flag),
+        };
+        let (series, status, stopped) = run(&["sleep", "60"], &limits);
+        assert_eq!(stopped, Some(Stopped::Interrupted));
+        assert_eq!(
+            status,
+            CommandStatus::Killed {
+                signal: libc::SIGINT
+            }
+        );
+        assert!(!series.complete);
     }
 }

@@ -6,7 +6,7 @@ pub mod measure;
 pub mod sampler;
 pub mod series;
 
-pub use command::{CommandStatus, sample_command};
+pub use command::{CommandLimits, CommandStatus, Stopped, sample_command};
 pub use measure::{Gauge, ProcessTree, Reading, Source};
 pub use sampler::{SampleError, Sampler, SamplerHandle};
 pub use series::{Measure, Phase, PhaseMark, Sample, SamplerOverhead, Series};
