@@ -98,8 +98,8 @@ pub struct AnalyzeArgs {
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub workers: u32,
     /// Rows kept in the layer, function and largest-task tables.
-    #[arg(long, default_value_t = 10)]
-    pub top: usize,
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub top: u64,
     /// Strategy of the built-in seed case (no file given).
     #[arg(long, value_enum, default_value_t = Strategy::Inline)]
     pub strategy: Strategy,

@@ -45,6 +45,9 @@ pub fn parse_size(input: &str) -> Result<u64, SizeError> {
         _ => return Err(err("unknown unit (use B, KB, MB, GB, KiB, MiB, GiB)")),
     };
     let value: f64 = number.parse().map_err(|_| err("not a number"))?;
+    if multiplier == 1 && number.contains('.') {
+        return Err(err("a number of bytes is whole"));
+    }
     let bytes = (value * multiplier as f64).round();
     if !bytes.is_finite() || bytes > MAX_SIZE_BYTES as f64 {
         return Err(err("larger than the 1 TiB limit"));
@@ -92,16 +95,29 @@ impl fmt::Display for Bytes {
         }
         let mut value = self.0 as f64 / 1024.0;
         let mut unit = 0;
-        while value >= 1024.0 && unit < UNITS.len() - 1 {
-            value /= 1024.0;
-            unit += 1;
-        }
-        if value >= 100.0 {
-            write!(f, "{value:.0} {}", UNITS[unit])
-        } else if value >= 10.0 {
-            write!(f, "{value:.1} {}", UNITS[unit])
-        } else {
-            write!(f, "{value:.2} {}", UNITS[unit])
+        loop {
+            // Pick the precision from the value as it will be printed, so that 1,048,575 B is
+            // "1.00 MiB", not "1024 KiB", and 10,239 B is "10.0 KiB", not "10.00 KiB".
+            let decimals = if value >= 99.95 {
+                0
+            } else if value >= 9.995 {
+                1
+            } else {
+                2
+            };
+            let scale = 10f64.powi(decimals);
+            let rounded = (value * scale).round() / scale;
+            if rounded >= 1024.0 && unit < UNITS.len() - 1 {
+                value /= 1024.0;
+                unit += 1;
+                continue;
+            }
+            return write!(
+                f,
+                "{rounded:.prec$} {}",
+                UNITS[unit],
+                prec = decimals as usize
+            );
         }
     }
 }
@@ -161,6 +177,7 @@ mod tests {
         assert!(parse_size("12 parsecs").is_err());
         assert!(parse_size("2TiB").is_err());
         assert!(parse_size("1.2.3").is_err());
+        assert!(parse_size("0.3").is_err());
     }
 
     #[test]
@@ -181,6 +198,10 @@ mod tests {
         assert_eq!(Bytes(245_760).to_string(), "240 KiB");
         assert_eq!(Bytes(13_002_342).to_string(), "12.4 MiB");
         assert_eq!(Bytes(1_610_612_736).to_string(), "1.50 GiB");
+        assert_eq!(Bytes(1_048_575).to_string(), "1.00 MiB");
+        assert_eq!(Bytes(10_239).to_string(), "10.0 KiB");
+        assert_eq!(Bytes(102_399).to_string(), "100 KiB");
+        assert_eq!(Bytes(1023 * 1024).to_string(), "1023 KiB");
         assert_eq!(DecimalBytes(10_000_000).to_string(), "10 MB");
         assert_eq!(DecimalBytes(1_500_000_000).to_string(), "1.5 GB");
         assert_eq!(BytesDelta(-245_760).to_string(), "-240 KiB");

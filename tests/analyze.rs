@@ -387,3 +387,26 @@ fn without_a_file_analyze_runs_the_seed_case() {
     assert_eq!(analysis.duplicates[0].copies, 1024);
     assert!(analysis.warning.silent_growth);
 }
+
+#[test]
+fn markdown_escapes_what_comes_from_the_graph_and_lists_functions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inject.json");
+    std::fs::write(
+        &path,
+        r#"{"format": "graphprof-graph", "version": 1, "name": "<script>x|y</script>",
+            "tasks": [{"key": "a|b", "function": "f<b>"}]}"#,
+    )
+    .unwrap();
+    let markdown = analyze_text(&path, &["--format", "markdown"]);
+    assert!(
+        !markdown.contains("<script>") && !markdown.contains("<b>"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("&lt;script&gt;"), "{markdown}");
+    assert!(markdown.contains("### Functions"), "{markdown}");
+    // Every table row still has its columns: no cell was split by a `|` from the graph.
+    for line in markdown.lines().filter(|l| l.contains("a&#124;b")) {
+        assert!(!line.contains("a|b"), "{line}");
+    }
+}

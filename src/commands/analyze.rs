@@ -13,7 +13,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<i32> {
     let options = AnalyzeOptions {
         warning_threshold_bytes: args.warning_threshold,
         workers: args.workers,
-        top: args.top,
+        top: args.top as usize,
         ..AnalyzeOptions::default()
     };
     let analysis = analyze(&graph, &source, &options);

@@ -1,6 +1,7 @@
 //! Renders an [`Analysis`] for humans: the terminal summary (whose first screen answers the
 //! questions a user has) and Markdown. The JSON report is the struct itself, serialised.
 
+use super::check_markdown::escape_markdown;
 use super::table::Table;
 use crate::analyze::predict::short_digest;
 use crate::analyze::{Analysis, DuplicatedPayload, GroupSize};
@@ -252,27 +253,34 @@ pub fn text(a: &Analysis) -> String {
     out
 }
 
-/// Markdown for a CI page or an issue.
+/// Markdown for a CI page or an issue. Everything that comes from the graph (names, keys, type
+/// labels) is escaped, so a graph cannot inject HTML or break a table.
 pub fn markdown(a: &Analysis) -> String {
-    let mut out = format!("## graphprof analysis: {}\n\n", title(a));
-    out.push_str(&sizes_table(a).to_markdown());
-    out.push_str(&format!("\n**{}**\n\n", verdict_line(a)));
+    let md = |table: Table| table.map_cells(escape_markdown).to_markdown();
+    let mut out = format!("## graphprof analysis: {}\n\n", escape_markdown(&title(a)));
+    out.push_str(&md(sizes_table(a)));
+    out.push_str(&format!("\n**{}**\n\n", escape_markdown(&verdict_line(a))));
     out.push_str("### Duplicated payloads\n\n");
     if a.duplicates.is_empty() {
         out.push_str("None.\n\n");
     } else {
-        out.push_str(&duplicates_table(&a.duplicates).to_markdown());
+        out.push_str(&md(duplicates_table(&a.duplicates)));
         out.push('\n');
     }
     out.push_str(&format!(
         "### Strategies ({} workers)\n\n",
         a.options.workers
     ));
-    out.push_str(&strategies_table(a).to_markdown());
+    out.push_str(&md(strategies_table(a)));
     out.push_str("\n### Layers\n\n");
-    out.push_str(&groups_table("layer", &a.layers, true).to_markdown());
+    out.push_str(&md(groups_table("layer", &a.layers, true)));
+    out.push_str("\n### Functions\n\n");
+    out.push_str(&md(groups_table("function", &a.functions, false)));
     out.push_str("\n### Largest tasks\n\n");
-    out.push_str(&tasks_table(a).to_markdown());
-    out.push_str(&format!("\nStructure: {}\n", structure_line(a)));
+    out.push_str(&md(tasks_table(a)));
+    out.push_str(&format!(
+        "\nStructure: {}\n",
+        escape_markdown(&structure_line(a))
+    ));
     out
 }

@@ -28,6 +28,16 @@ impl Table {
         self.rows.push(cells);
     }
 
+    /// The same table with every data cell passed through `escape` (for Markdown).
+    pub fn map_cells(mut self, escape: impl Fn(&str) -> String) -> Self {
+        for row in &mut self.rows {
+            for cell in row.iter_mut() {
+                *cell = escape(cell);
+            }
+        }
+        self
+    }
+
     /// Whether the table has no rows.
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
