@@ -120,6 +120,14 @@ fn inline_grows_with_chunks_scatter_stays_flat_and_everything_is_released() {
             "scatter held {held}: the object is missing"
         );
     }
+    // The slope per chunk is in the report: inline's is several times scatter's.
+    let per_chunk = |label| run(&large, label).held_per_chunk_bytes.expect("per chunk");
+    assert!(
+        per_chunk("inline") > 4 * per_chunk("scatter"),
+        "{} {}",
+        per_chunk("inline"),
+        per_chunk("scatter")
+    );
     // Inline's wire is small: the object travels once.
     let inline = run(&large, "inline");
     assert!(inline.wire_bytes.unwrap() < 2 * PAYLOAD + 256 * 256);

@@ -12,7 +12,8 @@ use graphprof::graph::rewrite::rewrite;
 use graphprof::graph::{Graph, Strategy, load_graph};
 use graphprof::report::sample_files::write_sample_files;
 use graphprof::report::sample_report::{
-    Comparison, RunReport, SAMPLE_SCHEMA, SAMPLE_VERSION, SampleParameters, SampleReport, table,
+    Comparison, RunReport, SAMPLE_SCHEMA, SAMPLE_VERSION, SampleParameters, SampleReport, slopes,
+    table,
 };
 use graphprof::sample::builtin::{BuiltinSampling, sample_graph};
 use graphprof::sample::measure::default_memory_limit_bytes;
@@ -339,7 +340,12 @@ fn finish(
             EXIT_OK
         });
     }
-    let (reports, series): (Vec<RunReport>, Vec<Series>) = runs.into_iter().unzip();
+    let (mut reports, series): (Vec<RunReport>, Vec<Series>) = runs.into_iter().unzip();
+    if let Some(chunks) = parameters.chunks.filter(|&c| c > 0) {
+        for run in &mut reports {
+            run.held_per_chunk_bytes = run.held_growth_bytes().map(|held| held / chunks);
+        }
+    }
     let report = SampleReport {
         schema: SAMPLE_SCHEMA.to_string(),
         version: SAMPLE_VERSION,
@@ -350,8 +356,9 @@ fn finish(
     let _ = std::fs::remove_file(output.join(LIVE_SAMPLES));
     let all_complete = report.runs.iter().all(|run| run.complete);
     let text = format!(
-        "{}\nMemory is above each run's baseline{}.\nWrote {}\n",
+        "{}\n{}Memory is above each run's baseline{}.\nWrote {}\n",
         table(&report).to_text(0),
+        slopes(&report),
         if report.runs.iter().any(|run| run.label.ends_with("scatter")) {
             "; (xN) is relative to the scatter run"
         } else {

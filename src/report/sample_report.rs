@@ -103,6 +103,10 @@ pub struct RunReport {
     pub wire_vs_model: Option<Comparison>,
     /// Held managed bytes above the baseline: analysis' prediction beside the measure.
     pub held_vs_model: Option<Comparison>,
+    /// Held memory (the main measure, above the baseline) divided by the chunk count of the seed
+    /// case: the slope that says how memory grows with the chunks, comparable across engines.
+    #[serde(default)]
+    pub held_per_chunk_bytes: Option<u64>,
     /// Every measure's levels, whole run first, then per worker.
     pub measures: Vec<MeasureSummary>,
     /// Phase starts, seconds since the run's t=0.
@@ -197,6 +201,7 @@ impl RunReport {
             dask_warning_fired: None,
             wire_vs_model: None,
             held_vs_model: None,
+            held_per_chunk_bytes: None,
             measures: summarize(series),
             phases: series.phases.clone(),
             sampler_overhead: series.overhead,
@@ -220,6 +225,12 @@ impl RunReport {
                 .map(|m| m.time_s)
         };
         Some(at(Phase::Held)? - at(Phase::Compute)?)
+    }
+
+    /// Held memory of the main measure above its baseline.
+    pub fn held_growth_bytes(&self) -> Option<u64> {
+        let main = self.whole(self.main_measure())?;
+        above(main.held_bytes, main.baseline_bytes)
     }
 
     /// The measure a table shows for memory: process RSS for the built-in engine and commands,
@@ -275,6 +286,25 @@ impl RowFigures {
             wall_s: run.wall_time_s,
         }
     }
+}
+
+/// One line per run: held memory per chunk, beside the payload size, so the slopes of the
+/// engines and strategies can be compared (empty when the runs have no chunk count).
+pub fn slopes(report: &SampleReport) -> String {
+    let mut lines = Vec::new();
+    for run in &report.runs {
+        if let Some(per_chunk) = run.held_per_chunk_bytes {
+            lines.push(format!("  {:<18} {}", run.label, Bytes(per_chunk)));
+        }
+    }
+    if lines.is_empty() {
+        return String::new();
+    }
+    let payload = report
+        .parameters
+        .payload_bytes
+        .map_or(String::new(), |p| format!(" (the payload is {})", Bytes(p)));
+    format!("Held memory per chunk{payload}:\n{}\n", lines.join("\n"))
 }
 
 /// The label of the scatter run a run is compared with: `scatter`, or `dask/scatter` for
