@@ -103,6 +103,23 @@ pub struct Analysis {
 
 /// Analyses a graph. `source` names where it came from in the report.
 pub fn analyze(graph: &Graph, source: &str, options: &AnalyzeOptions) -> Analysis {
+    // The structure pass is independent of the others: run it on a second core meanwhile.
+    std::thread::scope(|scope| {
+        let structure = scope.spawn(|| structure::structure(graph));
+        let mut analysis = analyze_sizes(graph, source, options);
+        // A panic in the pass would be a bug, not bad input; computing it again here re-raises it
+        // with its own message on this thread.
+        let structure = structure
+            .join()
+            .unwrap_or_else(|_| structure::structure(graph));
+        analysis.graph.edges = structure.edges;
+        analysis.structure = structure;
+        analysis
+    })
+}
+
+/// Everything but the structure (left empty for [`analyze`] to fill in).
+fn analyze_sizes(graph: &Graph, source: &str, options: &AnalyzeOptions) -> Analysis {
     let layers = sizes::LayerIndex::new(graph);
     let duplicates = duplication::find_duplicates(graph, &layers, options.examples);
     let duplicated_bytes = duplicates.iter().map(|d| d.wasted_bytes).sum::<u64>();
@@ -117,7 +134,7 @@ pub fn analyze(graph: &Graph, source: &str, options: &AnalyzeOptions) -> Analysi
     let function_sizes = sizes::by_function(graph);
     let warning = predict::warning(graph, &sizes, &duplicates, options.warning_threshold_bytes);
     let strategies = predict::strategies(graph, &sizes, &duplicates, options.workers);
-    let structure = structure::structure(graph);
+    let structure = Structure::default();
     Analysis {
         schema: ANALYSIS_SCHEMA.to_string(),
         version: ANALYSIS_VERSION,

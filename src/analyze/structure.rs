@@ -8,7 +8,7 @@ use petgraph::graph::NodeIndex;
 use serde::{Deserialize, Serialize};
 
 /// Shape of the graph; counts include data objects as nodes.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Structure {
     /// Nodes: tasks and data objects.
     pub nodes: u64,
