@@ -217,7 +217,8 @@ impl SharedObject {
     }
 }
 
-fn capitalise(name: &str) -> String {
+/// `mapper` -> `Mapper`: a type label from a name.
+pub(crate) fn capitalise(name: &str) -> String {
     let mut chars = name.chars();
     chars
         .next()

@@ -3,6 +3,7 @@
 //! the users depend on (`delayed`); `inline` does the reverse, embedding data objects and builder
 //! tasks back into their users with one shared object id, so any graph can be compared inline.
 
+use super::generate::capitalise;
 use super::key::Key;
 use super::model::{Arg, Content, Graph, NodeKind};
 use super::raw::{RawArg, RawData, RawPayload, RawTask};
@@ -186,14 +187,6 @@ fn builder_payload(graph: &Graph, id: u32, by_hex: &HashMap<String, usize>) -> O
         object_id: None,
         type_name: Some(capitalise(type_name)),
     })
-}
-
-fn capitalise(name: &str) -> String {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .map(|first| first.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
 }
 
 fn to_inline(graph: &Graph) -> RawGraph<'_> {
