@@ -8,7 +8,7 @@ use graphprof::graph::generate::SplitMix64;
 use graphprof::graph::load::{load_graph, read_graph};
 use std::path::{Path, PathBuf};
 
-const MUTATIONS_PER_FIXTURE: u64 = 400;
+const MUTATIONS_PER_FIXTURE: u64 = 250;
 const INSERTED: &[u8] = b",{}[]\":0123456789-.eE\\ \nanulltrue";
 
 fn fixtures() -> Vec<PathBuf> {
@@ -94,4 +94,40 @@ fn fast_and_serde_loaders_agree_on_mutated_fixtures() {
     }
     assert!(checked > 10_000, "{checked}");
     assert!(accepted > 100, "too few mutations load at all: {accepted}");
+}
+
+/// A graph of several thousand tasks, so mutations land in every batch the fast path hands from
+/// its reading thread to its building thread (and at their boundaries).
+#[test]
+fn fast_and_serde_loaders_agree_across_batches() {
+    use graphprof::graph::generate::{GenerateOptions, GeneratorKind, generate};
+    use graphprof::graph::write::write_graph;
+    let options = GenerateOptions {
+        kind: GeneratorKind::RandomDag,
+        chunks: 6000,
+        payload_bytes: 4096,
+        ..GenerateOptions::default()
+    };
+    let mut original = Vec::new();
+    write_graph(generate(&options).expect("generates"), &mut original).expect("writes");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("graph.json");
+    let mut rng = SplitMix64::new(7);
+    for round in 0..100u64 {
+        let bytes = if round == 0 {
+            original.clone()
+        } else {
+            mutate(&original, &mut rng)
+        };
+        std::fs::write(&path, &bytes).expect("write");
+        let fast = outcome(load_graph(&path));
+        let serde = outcome(read_graph(
+            &path,
+            std::io::BufReader::new(std::fs::File::open(&path).expect("open")),
+        ));
+        assert_eq!(fast, serde, "mutation {round} disagrees");
+        if round == 0 {
+            assert!(fast.starts_with("ok"), "{fast}");
+        }
+    }
 }

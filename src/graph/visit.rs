@@ -89,17 +89,70 @@ fn captured<T: serde::de::DeserializeOwned, R: Read>(
     serde_json::from_slice(raw).map_err(|_| Bail)
 }
 
+/// Tasks handed from the reading thread to the building thread at a time.
+const BATCH_TASKS: usize = 2048;
+/// Batches in flight between the two threads.
+const BATCHES_IN_FLIGHT: usize = 4;
+
+/// A batch of tasks read and not yet built: the first `len` of `tasks` are filled (the rest keep
+/// their buffers for reuse).
+struct Batch {
+    tasks: Vec<TaskParts>,
+    len: usize,
+}
+
+/// Reads the tasks on this thread and builds them on a second one, in file order, so scanning
+/// the text and interning the keys overlap on two cores. Any problem on either side is a bail.
 fn tasks<R: Read>(scan: &mut Scanner<R>, builder: &mut GraphBuilder) -> Scan<()> {
     scan.expect(b'[')?;
     if scan.eat(b']')? {
         return Err(Bail);
     }
-    let mut parts = TaskParts::default();
+    let (full, to_build) = std::sync::mpsc::sync_channel::<Batch>(BATCHES_IN_FLIGHT);
+    let (empty, recycled) = std::sync::mpsc::channel::<Batch>();
+    std::thread::scope(|scope| {
+        let building = scope.spawn(move || -> Scan<()> {
+            for batch in to_build {
+                for parts in &batch.tasks[..batch.len] {
+                    builder.add_parts(parts).map_err(|_| Bail)?;
+                }
+                // The reader may be done and gone: then the batch is simply dropped.
+                let _ = empty.send(batch);
+            }
+            Ok(())
+        });
+        let read = read_batches(scan, &full, &recycled);
+        drop(full);
+        let built = building.join().unwrap_or(Err(Bail));
+        read.and(built)
+    })
+}
+
+fn read_batches<R: Read>(
+    scan: &mut Scanner<R>,
+    full: &std::sync::mpsc::SyncSender<Batch>,
+    recycled: &std::sync::mpsc::Receiver<Batch>,
+) -> Scan<()> {
     loop {
-        parts.clear();
-        task(scan, &mut parts)?;
-        builder.add_parts(&parts).map_err(|_| Bail)?;
-        if !scan.more(b']')? {
+        let mut batch = recycled.try_recv().unwrap_or_else(|_| Batch {
+            tasks: Vec::with_capacity(BATCH_TASKS),
+            len: 0,
+        });
+        batch.len = 0;
+        let mut more = true;
+        while more && batch.len < BATCH_TASKS {
+            if batch.tasks.len() == batch.len {
+                batch.tasks.push(TaskParts::default());
+            }
+            let parts = &mut batch.tasks[batch.len];
+            parts.clear();
+            task(scan, parts)?;
+            batch.len += 1;
+            more = scan.more(b']')?;
+        }
+        // A send fails only when the builder stopped on an invalid task.
+        full.send(batch).map_err(|_| Bail)?;
+        if !more {
             return Ok(());
         }
     }
