@@ -415,7 +415,7 @@ fn sampled_medians_are_compared_within_the_tolerance() {
             "scatter",
         ]);
     };
-    fs::write(&probe, script([1_000_000, 5_000_000, 1_010_000])).unwrap();
+    fs::write(&probe, script([10_000_000, 50_000_000, 10_100_000])).unwrap();
     let mut update = check(dir.path(), &[INLINE, SCATTER, "--update-baseline"]);
     sampled(&mut update);
     update.assert().code(0);
@@ -425,10 +425,10 @@ fn sampled_medians_are_compared_within_the_tolerance() {
     let inline = &baseline.graph(INLINE).unwrap().sampled[&graphprof::graph::Strategy::Inline];
     assert_eq!(
         (inline.peak_bytes.median, inline.peak_bytes.max),
-        (1_010_000, 5_000_000)
+        (10_100_000, 50_000_000)
     );
-    // 9% (89 KiB) above the median: within the default 10%.
-    fs::write(&probe, script([1_100_000, 1_090_000, 900_000])).unwrap();
+    // 8% (0.77 MiB) above the median: within the default 10%.
+    fs::write(&probe, script([11_000_000, 10_900_000, 9_000_000])).unwrap();
     let mut within = check(dir.path(), &[INLINE, SCATTER, "--html", "out.html"]);
     sampled(&mut within);
     within.assert().code(0);
@@ -437,8 +437,9 @@ fn sampled_medians_are_compared_within_the_tolerance() {
         html.contains("<svg") && html.contains("</svg>") && html.contains(">scatter</text>"),
         "{html}"
     );
-    // 20% (197 KiB) above: a regression that names the strategy and shows the spread.
-    fs::write(&probe, script([1_212_000, 1_212_000, 1_300_000])).unwrap();
+    // 29% (2.8 MiB; held 1.4 MiB) above: beyond the tolerance and the 1 MiB noise floor, a
+    // regression that names the strategy and shows the spread.
+    fs::write(&probe, script([13_000_000, 13_000_000, 14_000_000])).unwrap();
     let mut beyond = check(dir.path(), &[INLINE, SCATTER, "--json", "out.json"]);
     sampled(&mut beyond);
     beyond.assert().code(1);
@@ -462,9 +463,9 @@ fn sampled_medians_are_compared_within_the_tolerance() {
         .unwrap();
     assert_eq!(
         row.now_spread.map(|s| (s.min, s.max)),
-        Some((1_212_000, 1_300_000))
+        Some((13_000_000, 14_000_000))
     );
-    assert_eq!(row.baseline_spread.map(|s| s.median), Some(1_010_000));
+    assert_eq!(row.baseline_spread.map(|s| s.median), Some(10_100_000));
 }
 
 /// Every run of `check` on this graph with the same options: the seed case, scattered, 64 chunks.
@@ -548,7 +549,7 @@ fn flat_script(dir: &Path, peak: u64) -> PathBuf {
     probe
 }
 
-/// Growth below the noise floor (64 KiB by default) never fails, even from a baseline of 0 B;
+/// Growth below the noise floor (1 MiB by default) never fails, even from a baseline of 0 B;
 /// a budget can lower the floor. A row the baseline has is never labelled "new".
 #[test]
 fn sampled_growth_within_the_noise_floor_passes_and_is_not_called_new() {
