@@ -5,10 +5,12 @@ use std::path::{Path, PathBuf};
 
 /// Exit code: success, and for `check`, within every budget.
 pub const EXIT_OK: i32 = 0;
-/// Exit code: a budget or a regression check failed (`check`), or a sampled command failed.
+/// Exit code: a budget or a regression check failed (`check`), or a sampled run did not complete.
 pub const EXIT_FAILED_CHECK: i32 = 1;
 /// Exit code: bad input or usage: malformed files, invalid options, unreadable paths.
 pub const EXIT_USAGE: i32 = 2;
+/// Exit code: `sample` stopped by Ctrl-C (what was sampled is written), as shells report SIGINT.
+pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// Where in a file a problem is.
 #[derive(Debug, Clone, PartialEq, Eq)]

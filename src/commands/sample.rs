@@ -6,7 +6,7 @@ use crate::cli::{EngineChoice, SampleArgs};
 use anyhow::{Context, Result, anyhow, bail};
 use graphprof::analyze::{Analysis, AnalyzeOptions, analyze};
 use graphprof::engine::EngineOptions;
-use graphprof::error::{EXIT_FAILED_CHECK, EXIT_OK};
+use graphprof::error::{EXIT_FAILED_CHECK, EXIT_INTERRUPTED, EXIT_OK};
 use graphprof::graph::generate::{GeneratorKind, generate_graph, kind_name};
 use graphprof::graph::rewrite::rewrite;
 use graphprof::graph::{Graph, Strategy, load_graph};
@@ -23,9 +23,6 @@ use graphprof::units::Bytes;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-/// Exit code of a run stopped by Ctrl-C.
-pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// Name of the file samples are appended to while runs go; removed once samples.csv is written.
 const LIVE_SAMPLES: &str = "samples.live.csv";
