@@ -155,6 +155,18 @@ fn seed_export_finds_the_mapper_and_agrees_with_distributed_on_the_wire() {
             analysis.warning.explanation
         );
         assert!(analysis.sizes.materialised_bytes >= chunks * mapper.size_bytes);
+        // The leaves of an exported graph are aliases of the fused tasks that embed the Mapper:
+        // those copies are held with the results (as on real Dask), and scattering saves them.
+        let held = |strategy: &str| {
+            analysis
+                .strategies
+                .iter()
+                .find(|s| s.strategy == strategy)
+                .expect("strategy row")
+        };
+        assert!(held("as-given").held_bytes >= chunks * mapper.size_bytes);
+        assert!(held("scatter").saved_held_bytes >= ((chunks - 4) * mapper.size_bytes) as i64);
+        assert!(held("delayed").saved_held_bytes > ((chunks - 1) * mapper.size_bytes) as i64);
     }
     // The message grows by the per-task framing only; materialised bytes by a Mapper per chunk.
     let (small, large) = (seed_analysis(64), seed_analysis(256));

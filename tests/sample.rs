@@ -317,3 +317,50 @@ fn bad_options_are_one_line_and_exit_2() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
+
+#[test]
+fn ctrl_c_during_the_hold_stops_the_run_and_writes_what_was_sampled() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("graphprof"))
+        .args([
+            "sample",
+            "--chunks",
+            "64",
+            "--payload-bytes",
+            "16KiB",
+            "--hold",
+            "60s",
+            "-o",
+        ])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until samples are being written (the run is under way), then interrupt it.
+    let live = dir.path().join("samples.live.csv");
+    let started = std::time::Instant::now();
+    while std::fs::read_to_string(&live).map_or(0, |t| t.lines().count()) < 50
+        && started.elapsed() < std::time::Duration::from_secs(60)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    // Without a timer: a hold that ignored Ctrl-C would end after 60 s with exit code 0 and
+    // fail the checks below.
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let report: SampleReport =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report.runs.len(), 1, "later strategies must not start");
+    assert!(!report.runs[0].complete);
+    assert!(
+        report.runs[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("interrupted")
+    );
+    assert!(!report.runs[0].samples.is_empty());
+}

@@ -6,6 +6,7 @@
 
 use super::duplication::DuplicatedPayload;
 use super::sizes::Sizes;
+use crate::graph::held::{held_nodes, result_bytes};
 use crate::graph::model::DEFAULT_SPEC_BYTES;
 use crate::graph::{Graph, NodeKind, Strategy};
 use crate::units::{Bytes, DecimalBytes};
@@ -77,7 +78,8 @@ struct ContentUse {
     first_task: Option<u32>,
 }
 
-fn content_uses(graph: &Graph) -> Vec<ContentUse> {
+/// Per content: objects, copies in held tasks (when `held` is given), and the first task using it.
+fn content_uses(graph: &Graph, held: Option<&[bool]>) -> Vec<ContentUse> {
     let mut uses: Vec<ContentUse> = graph
         .contents
         .iter()
@@ -89,7 +91,7 @@ fn content_uses(graph: &Graph) -> Vec<ContentUse> {
         .collect();
     let mut seen = super::sizes::ObjectsSeen::default();
     for id in graph.node_ids() {
-        let leaf = graph.dependent_count(id) == 0;
+        let leaf = held.is_some_and(|held| held[id as usize]);
         for payload in graph.payloads(id) {
             let content_use = &mut uses[payload.content as usize];
             content_use.first_task.get_or_insert(id);
@@ -104,16 +106,22 @@ fn content_uses(graph: &Graph) -> Vec<ContentUse> {
     uses
 }
 
-/// Held bytes of the graph as given, with `workers` workers.
+/// Held bytes of the graph as given, with `workers` workers: the held tasks (see
+/// [`held_nodes`]) with their specs, payload copies and results (an alias's result is the
+/// object it names, already counted), and each scattered object once per worker.
 pub fn held_bytes(graph: &Graph, workers: u32) -> u64 {
+    held_bytes_of(graph, workers, &held_nodes(graph))
+}
+
+fn held_bytes_of(graph: &Graph, workers: u32, held_tasks: &[bool]) -> u64 {
     let mut held = 0u64;
     for id in graph.node_ids() {
         let node = graph.node(id);
         match node.kind {
-            NodeKind::Task { .. } if graph.dependent_count(id) == 0 => {
+            NodeKind::Task { .. } if held_tasks[id as usize] => {
                 held = held
                     .saturating_add(super::sizes::task_materialised_bytes(graph, id))
-                    .saturating_add(node.output_bytes.unwrap_or(0));
+                    .saturating_add(result_bytes(graph, id));
             }
             NodeKind::Task { .. } => {}
             NodeKind::Data { content } => {
@@ -138,7 +146,7 @@ pub fn warning(
     };
     let fires = wire_bytes > threshold_bytes;
     let silent_growth = !fires && sizes.materialised_bytes > threshold_bytes;
-    let uses = content_uses(graph);
+    let uses = content_uses(graph, None);
     let blame_of = |content: usize, copies: u64| {
         let item = &graph.contents[content];
         Blame {
@@ -266,8 +274,9 @@ pub fn strategies(
     duplicates: &[DuplicatedPayload],
     workers: u32,
 ) -> Vec<StrategyPrediction> {
-    let uses = content_uses(graph);
-    let given_held = held_bytes(graph, workers);
+    let held_tasks = held_nodes(graph);
+    let uses = content_uses(graph, Some(&held_tasks));
+    let given_held = held_bytes_of(graph, workers, &held_tasks);
     let given = StrategyPrediction {
         strategy: "as-given".to_string(),
         wire_bytes: sizes.wire_bytes,

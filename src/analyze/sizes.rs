@@ -177,7 +177,7 @@ pub fn totals(graph: &Graph) -> Sizes {
             NodeKind::Task { .. } => {
                 sizes.output_bytes = sizes
                     .output_bytes
-                    .saturating_add(node.output_bytes.unwrap_or(0))
+                    .saturating_add(crate::graph::held::result_bytes(graph, id))
             }
             NodeKind::Data { content } => {
                 sizes.data_bytes = sizes
@@ -213,7 +213,7 @@ fn grouped(
         group.materialised_bytes = group.materialised_bytes.saturating_add(materialised);
         group.output_bytes = group
             .output_bytes
-            .saturating_add(graph.node(id).output_bytes.unwrap_or(0));
+            .saturating_add(crate::graph::held::result_bytes(graph, id));
     });
     groups.retain(|group| group.tasks > 0);
     groups.sort_by(|a, b| {

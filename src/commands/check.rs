@@ -38,7 +38,7 @@ struct BuiltinProbe {
 impl MemoryProbe for BuiltinProbe {
     fn sample(&self, graph: &Graph, strategy: Strategy) -> anyhow::Result<MemorySample> {
         let graph = rewrite(graph, strategy)?;
-        let cancel = AtomicBool::new(false);
+        let cancel = std::sync::Arc::new(AtomicBool::new(false));
         let run = sample_graph(
             strategy.name(),
             &graph,

@@ -193,7 +193,7 @@ pub fn predictions(graph: &Graph, source: &str, workers: u32) -> Analysis {
 fn run_builtin(
     args: &SampleArgs,
     planned: &PlannedRun,
-    cancel: &AtomicBool,
+    cancel: &Arc<AtomicBool>,
     live: &Path,
 ) -> Result<(RunReport, Series)> {
     let label = match args.engine {
@@ -330,6 +330,11 @@ fn finish(
     title: &str,
     interrupted: bool,
 ) -> Result<i32> {
+    if interrupted {
+        eprintln!(
+            "graphprof: interrupted (Ctrl-C): writing what was sampled; later runs did not start"
+        );
+    }
     if runs.is_empty() {
         return Ok(if interrupted {
             EXIT_INTERRUPTED

@@ -157,7 +157,14 @@ impl Engine {
         self.ledger.gauges().clone()
     }
 
-    /// Set it (e.g. from a Ctrl-C handler) to stop the run between tasks; a run does not clear it.
+    /// Uses `flag` (e.g. one a Ctrl-C handler sets) as the cancellation flag; a run does not
+    /// clear it.
+    pub fn with_cancel_flag(mut self, flag: Arc<AtomicBool>) -> Engine {
+        self.cancel = flag;
+        self
+    }
+
+    /// The flag that stops a run between tasks and ends the hold early; set it from Ctrl-C.
     pub fn cancel_flag(&self) -> Arc<AtomicBool> {
         Arc::clone(&self.cancel)
     }

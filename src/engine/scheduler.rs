@@ -95,6 +95,8 @@ pub struct Scheduler<'a> {
     dependents: Links,
     waiting: Vec<u32>,
     remaining_dependents: Vec<u32>,
+    /// Tasks held with the results (see [`crate::graph::held`]): never released before the end.
+    held: Vec<bool>,
     results: Vec<Option<Arc<Tracked>>>,
     holders: Vec<Vec<u16>>,
     queued_tasks: Vec<u32>,
@@ -169,6 +171,19 @@ impl<'a> Scheduler<'a> {
             dependents: Links { starts, items },
             waiting,
             remaining_dependents: dependent_counts,
+            held: {
+                let held_nodes = crate::graph::held::held_nodes(graph);
+                message
+                    .tasks
+                    .iter()
+                    .map(|record| {
+                        held_nodes
+                            .get(record.node as usize)
+                            .copied()
+                            .unwrap_or(true)
+                    })
+                    .collect()
+            },
             results: (0..tasks).map(|_| None).collect(),
             holders: vec![Vec::new(); tasks],
             queued_tasks: vec![0; workers],
@@ -267,7 +282,7 @@ impl<'a> Scheduler<'a> {
         for index in 0..self.dependencies.of(task).len() {
             let dep = self.dependencies.of(task)[index] as usize;
             self.remaining_dependents[dep] -= 1;
-            if self.remaining_dependents[dep] == 0 {
+            if self.remaining_dependents[dep] == 0 && !self.held[dep] {
                 self.results[dep] = None;
                 let node = self.message.tasks[dep].node;
                 for holder in std::mem::take(&mut self.holders[dep]) {

@@ -3,6 +3,7 @@
 
 pub mod build;
 pub mod generate;
+pub mod held;
 pub mod intern;
 pub mod key;
 pub mod load;

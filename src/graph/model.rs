@@ -303,6 +303,13 @@ impl Graph {
         deps
     }
 
+    /// The distinct dependents of a node.
+    pub fn dependents(&self, id: NodeId) -> impl Iterator<Item = NodeId> + '_ {
+        self.dag
+            .neighbors_directed(NodeIndex::new(id as usize), petgraph::Direction::Outgoing)
+            .map(|index| index.index() as NodeId)
+    }
+
     /// Number of distinct dependents of a node.
     pub fn dependent_count(&self, id: NodeId) -> usize {
         self.dag

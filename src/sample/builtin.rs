@@ -6,6 +6,7 @@ use super::{Gauge, Measure, Phase, ProcessTree, SampleError, Sampler, Series, So
 use crate::engine::{Engine, EngineError, EngineEvent, EngineOptions, RunOutcome};
 use crate::graph::Graph;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -50,16 +51,17 @@ fn phase(name: &str) -> Option<Phase> {
     }
 }
 
-/// Runs `graph` under the sampler. `cancel` (Ctrl-C) stops the run between tasks; `on_task`
+/// Runs `graph` under the sampler. `cancel` (Ctrl-C) stops the run between tasks or ends the
+/// hold early (the run is then incomplete); `on_task`
 /// gets `(done, total)` after every task, for a progress bar.
 pub fn sample_graph(
     label: &str,
     graph: &Graph,
     sampling: &BuiltinSampling,
-    cancel: &AtomicBool,
+    cancel: &Arc<AtomicBool>,
     on_task: &mut dyn FnMut(u64, u64),
 ) -> Result<SampledRun, BuiltinError> {
-    let mut engine = Engine::new(sampling.engine.clone())?;
+    let mut engine = Engine::new(sampling.engine.clone())?.with_cancel_flag(Arc::clone(cancel));
     let gauges = engine.gauges();
     let mut sources: Vec<Box<dyn Source>> = vec![
         Box::new(ProcessTree::current()),
@@ -79,20 +81,19 @@ pub fn sample_graph(
     let handle = Sampler::start(label, sampling.interval, sources, sampling.sink.clone())?;
     // Let the sampler see the level before the run starts.
     std::thread::sleep(sampling.interval.min(Duration::from_millis(50)) * 3);
-    let engine_cancel = engine.cancel_flag();
-    let outcome = engine.run(graph, &mut |event| match event {
+    let mut outcome = engine.run(graph, &mut |event| match event {
         EngineEvent::Phase(name) => {
             if let Some(phase) = phase(name) {
                 handle.mark(phase);
             }
         }
-        EngineEvent::TaskDone { done, total } => {
-            if cancel.load(Ordering::SeqCst) {
-                engine_cancel.store(true, Ordering::SeqCst);
-            }
-            on_task(done, total);
-        }
+        EngineEvent::TaskDone { done, total } => on_task(done, total),
     });
+    if cancel.load(Ordering::SeqCst) && outcome.complete {
+        // Stopped while the results were held: every task ran, but the run was cut short.
+        outcome.complete = false;
+        outcome.error = Some("interrupted (Ctrl-C) while the results were held".to_string());
+    }
     // Hand freed memory back to the system, so the next run's baseline is not this run's
     // leftovers (glibc keeps freed heap memory otherwise).
     #[cfg(target_env = "gnu")]

@@ -1,0 +1,79 @@
+//! Which tasks stay in memory while the results are held (after `persist()`): the leaves, and,
+//! through aliases, the tasks they name. Dask's exported graphs end in `alias` tasks that return
+//! another task's result (a fused `arange-lookup` task, say); the named task's result is the
+//! same object, so that task stays, and with it its deserialised arguments. Shared by the
+//! analysis (predicted held bytes) and the built-in engine (what it releases), so both agree.
+
+use super::model::{Graph, NodeId, NodeKind};
+
+/// The function name of a task that only returns another task's result.
+pub const ALIAS_FUNCTION: &str = "alias";
+
+/// Whether a node is an alias: a task running `alias` with one dependency and no payload.
+pub fn is_alias(graph: &Graph, id: NodeId) -> bool {
+    matches!(graph.node(id).kind, NodeKind::Task { .. })
+        && graph.function(id) == Some(ALIAS_FUNCTION)
+        && graph.payloads(id).next().is_none()
+        && graph.dependencies(id).len() == 1
+}
+
+/// Bytes of a task's own result: its `output_bytes`, except for an alias, whose result is the
+/// object it names (already counted there).
+pub fn result_bytes(graph: &Graph, id: NodeId) -> u64 {
+    if is_alias(graph, id) {
+        0
+    } else {
+        graph.node(id).output_bytes.unwrap_or(0)
+    }
+}
+
+/// Per node id: true for the tasks that are held with the results. A task is held when nothing
+/// depends on it, or when everything that depends on it is a held alias.
+pub fn held_nodes(graph: &Graph) -> Vec<bool> {
+    let mut held = vec![false; graph.node_count()];
+    let mut alias = vec![false; graph.node_count()];
+    for id in graph.node_ids() {
+        alias[id as usize] = is_alias(graph, id);
+    }
+    // Dependents come after their dependencies in topological order: walk it backwards.
+    for &id in graph.topological_order().iter().rev() {
+        if !matches!(graph.node(id).kind, NodeKind::Task { .. }) {
+            continue;
+        }
+        held[id as usize] = graph
+            .dependents(id)
+            .all(|d| alias[d as usize] && held[d as usize]);
+    }
+    held
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::load::read_graph;
+
+    #[test]
+    fn leaves_and_tasks_behind_held_aliases_are_held() {
+        let text = r#"{"format": "graphprof-graph", "version": 1, "tasks": [
+            {"key": ["src", 0], "function": "arange"},
+            {"key": ["fused", 0], "function": "lookup", "args": [{"ref": ["src", 0]}]},
+            {"key": ["out", 0], "function": "alias", "args": [{"ref": ["fused", 0]}]},
+            {"key": "other", "function": "f", "args": [{"ref": ["src", 0]}]}]}"#;
+        let graph = read_graph(std::path::Path::new("g.json"), text.as_bytes()).unwrap();
+        let held = held_nodes(&graph);
+        let by_key = |key: &str| {
+            graph
+                .node_ids()
+                .find(|&id| graph.key_display(id) == key)
+                .map(|id| held[id as usize])
+                .unwrap()
+        };
+        assert!(by_key("('out', 0)"));
+        assert!(by_key("('fused', 0)"), "an alias keeps what it names");
+        assert!(
+            !by_key("('src', 0)"),
+            "an intermediate with a non-alias dependent"
+        );
+        assert!(by_key("other"));
+    }
+}
