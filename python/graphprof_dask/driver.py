@@ -137,8 +137,14 @@ class Sampler(threading.Thread):
         self.phase = None
         self.samples: list[tuple[str, str, str, int, int]] = []  # label, phase, measure, worker, bytes
         self.seen_addrs: set[str] = {w["address"] for w in workers}
-        self.missing: set[str] = set()
+        # Consecutive readings in which each worker was absent (a failed reading is no evidence).
+        self.absent: dict[str, int] = {}
         self.errors = 0
+
+    @property
+    def missing(self) -> set[str]:
+        """Workers absent from several readings in a row: gone, not just slow to report."""
+        return {a for a, n in self.absent.items() if n >= ABSENT_READINGS}
 
     def set_label(self, label, t0):
         with self.lock:
@@ -181,11 +187,12 @@ class Sampler(threading.Thread):
             by_addr = {w["address"]: w["id"] for w in self.workers}
             for addr, wid in by_addr.items():
                 if addr in mem:
+                    self.absent[addr] = 0
                     proc, managed = mem[addr]
                     readings.append(("dask_process", wid, proc))
                     readings.append(("dask_managed", wid, managed))
                 else:
-                    self.missing.add(addr)
+                    self.absent[addr] = self.absent.get(addr, 0) + 1
         for measure, wid, b in readings:
             self.proto.emit("sample", label=label, t=t, measure=measure, worker=wid, bytes=int(b))
             self.samples.append((label, phase, measure, wid, int(b)))
@@ -234,6 +241,7 @@ def run_strategy(proto, client, sampler, label, strategy, chunks, payload_bytes,
     from . import seed
 
     n = seed.mapper_len_for_bytes(payload_bytes)
+    absences = Absences()
     t0 = time.monotonic()
     sampler.set_label(label, t0)
 
@@ -287,7 +295,7 @@ def run_strategy(proto, client, sampler, label, strategy, chunks, payload_bytes,
             last_done = done
         if done == total:
             break
-        gone = initial_addrs - _current_addrs(client)
+        gone = absences.gone(initial_addrs, _current_addrs(client))
         if gone or sampler.missing:
             proto.emit("error", kind="worker_died",
                        text=f"worker(s) left the cluster during '{label}': {sorted(gone or sampler.missing)}")
@@ -314,7 +322,7 @@ def run_strategy(proto, client, sampler, label, strategy, chunks, payload_bytes,
         end = time.monotonic() + hold_s
         while time.monotonic() < end:
             time.sleep(min(0.05, max(0.0, end - time.monotonic())))
-            gone = initial_addrs - _current_addrs(client, cached=True)
+            gone = absences.gone(initial_addrs, _current_addrs(client, cached=True))
             if gone or sampler.missing:
                 proto.emit("error", kind="worker_died",
                            text=f"worker(s) left the cluster while '{label}' was held: {sorted(gone or sampler.missing)}")
@@ -336,7 +344,27 @@ def run_strategy(proto, client, sampler, label, strategy, chunks, payload_bytes,
 _addr_cache = {"t": 0.0, "v": set()}
 
 
+# A worker is declared gone only after this many lookups in a row without it: under load a
+# lookup can time out or a heartbeat can be late, and that is not a death.
+ABSENT_READINGS = 3
+
+
+class Absences:
+    """Counts, per worker, the successful lookups in a row that lacked it."""
+
+    def __init__(self):
+        self.count: dict[str, int] = {}
+
+    def gone(self, expected, present):
+        """Workers missing from ABSENT_READINGS lookups in a row; `present` None is no evidence."""
+        if present is not None:
+            for addr in expected:
+                self.count[addr] = 0 if addr in present else self.count.get(addr, 0) + 1
+        return {a for a, n in self.count.items() if n >= ABSENT_READINGS}
+
+
 def _current_addrs(client, cached=False):
+    """The scheduler's workers now, or None when the lookup failed (a timeout under load)."""
     now = time.monotonic()
     if cached and now - _addr_cache["t"] < 0.5:
         return _addr_cache["v"]
@@ -345,7 +373,7 @@ def _current_addrs(client, cached=False):
     except TypeError:
         v = set(client.scheduler_info()["workers"])
     except Exception:
-        v = set()
+        return None
     _addr_cache.update(t=now, v=v)
     return v
 
@@ -493,7 +521,7 @@ def _main(args, proto) -> int:
             hb = 0.5
         if interval_s < hb:
             proto.emit("warning", text=(
-                f"--interval-ms {args.interval_ms:g} is shorter than the workers' heartbeat interval "
+                f"the sampling interval ({args.interval_ms:g} ms) is shorter than the workers' heartbeat interval "
                 f"({hb * 1000:g} ms): dask_process and dask_managed only change once per heartbeat"
                 + ("; rss is read directly from /proc and has no such limit" if local else "")))
 

@@ -340,7 +340,7 @@ pub fn table(report: &SampleReport) -> Table {
         let reference = report
             .runs
             .iter()
-            .find(|r| r.label == reference_label)
+            .find(|r| r.label == reference_label && r.complete)
             .map(RowFigures::of);
         let with_ratio = |value: Option<u64>, pick: fn(&RowFigures) -> Option<u64>| {
             bytes(value) + &relative(value, reference.as_ref().and_then(pick))
