@@ -367,7 +367,7 @@ fn held_growth(series: &Series) -> (f64, f64) {
         .filter(|(t, _)| *t >= start && *t <= end)
         .map(|(_, b)| b)
         .collect();
-    assert!(held.len() >= 3, "{} held readings", held.len());
+    assert!(!held.is_empty(), "no held readings");
     held.sort_unstable();
     let held = held[held.len() / 2] as f64;
     let baseline = series.baseline(Measure::Rss, None).expect("baseline") as f64;
