@@ -79,6 +79,9 @@ impl InputError {
         };
         let message = if error.is_eof() {
             format!("truncated file: {message}")
+        } else if message.starts_with("invalid type: floating point") && message.ends_with("u64") {
+            // serde_json reads an integer too large for 64 bits as a float: say what it means.
+            format!("{message} (a whole number from 0 to 18446744073709551615)")
         } else {
             message
         };

@@ -88,7 +88,11 @@ const CASES: &[(&str, At, &[&str])] = &[
     (
         "u64-overflow.json",
         At::Line(2),
-        &["1.8446744073709552e+19", "u64"],
+        &[
+            "1.8446744073709552e+19",
+            "u64",
+            "a whole number from 0 to 18446744073709551615",
+        ],
     ),
     ("float-size.json", At::Line(2), &["1e+30", "u64"]),
     ("bad-base64.json", At::Key("a"), &["bad base64"]),
