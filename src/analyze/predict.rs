@@ -287,15 +287,19 @@ pub fn strategies(
         saved_wire_bytes: 0,
     };
     let mut rows = vec![given.clone()];
+    // Each duplicate's content, found once (not once per strategy and duplicate).
+    let by_digest: std::collections::HashMap<String, usize> = if duplicates.is_empty() {
+        Default::default()
+    } else {
+        (graph.contents.iter().enumerate())
+            .map(|(index, content)| (content.digest.to_string(), index))
+            .collect()
+    };
     for strategy in [Strategy::Scatter, Strategy::Delayed] {
         let mut row = given.clone();
         row.strategy = strategy.to_string();
         for duplicate in duplicates {
-            let Some(content) = graph
-                .contents
-                .iter()
-                .position(|c| c.digest.to_string() == duplicate.digest)
-            else {
+            let Some(&content) = by_digest.get(&duplicate.digest) else {
                 continue;
             };
             let size = duplicate.size_bytes;

@@ -143,6 +143,15 @@ pub fn figures_table(graph: &GraphCheck, pass: &str, fail: &str) -> Table {
 
 /// The top offenders: new duplicated payloads and payloads with more copies.
 pub fn payloads_table(graph: &GraphCheck, cells: Cells) -> Table {
+    payload_changes_table(graph.changes.grown_payloads().take(TOP_OFFENDERS), cells)
+}
+
+/// A table of payload changes: digest, type, size, copies before and now, wasted change, layers.
+/// Shared by `check` (the top offenders) and `diff` (every change).
+pub fn payload_changes_table<'a>(
+    payloads: impl IntoIterator<Item = &'a PayloadChange>,
+    cells: Cells,
+) -> Table {
     let mut table = Table::new(
         &[
             "payload",
@@ -154,8 +163,7 @@ pub fn payloads_table(graph: &GraphCheck, cells: Cells) -> Table {
         ],
         &[2, 3, 4],
     );
-    let grown: Vec<&PayloadChange> = graph.changes.grown_payloads().take(TOP_OFFENDERS).collect();
-    for payload in grown {
+    for payload in payloads {
         table.row(vec![
             cells.code(&payload.digest),
             payload

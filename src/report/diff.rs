@@ -46,30 +46,7 @@ fn tables(d: &GraphDiff, cells: Cells) -> Vec<(String, Table)> {
     ]);
     out.push(("Totals".to_string(), totals));
     let payload_table = |payloads: &[crate::check::PayloadChange]| {
-        let mut table = Table::new(
-            &[
-                "payload",
-                "type",
-                "size",
-                "copies",
-                "wasted change",
-                "layers",
-            ],
-            &[2, 3, 4],
-        );
-        for p in payloads {
-            table.row(vec![
-                cells.code(&p.digest),
-                p.type_name
-                    .as_deref()
-                    .map_or_else(|| "-".into(), |name| cells.name(name)),
-                Bytes(p.size_bytes).to_string(),
-                format!("{} → {}", p.copies_before, p.copies_now),
-                BytesDelta(p.wasted_delta_bytes()).to_string(),
-                cells.names(&p.layers),
-            ]);
-        }
-        table
+        super::check_text::payload_changes_table(payloads, cells)
     };
     let c = &d.changes;
     out.push((
