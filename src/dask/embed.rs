@@ -12,7 +12,7 @@ use std::process::Command;
 use super::DaskError;
 
 /// The package's files, `(name, text)`, as compiled into the binary.
-pub const PACKAGE_FILES: [(&str, &str); 6] = [
+pub const PACKAGE_FILES: [(&str, &str); 9] = [
     (
         "__init__.py",
         include_str!("../../python/graphprof_dask/__init__.py"),
@@ -28,6 +28,18 @@ pub const PACKAGE_FILES: [(&str, &str); 6] = [
     (
         "driver.py",
         include_str!("../../python/graphprof_dask/driver.py"),
+    ),
+    (
+        "export_isolate.py",
+        include_str!("../../python/graphprof_dask/export_isolate.py"),
+    ),
+    (
+        "export_payloads.py",
+        include_str!("../../python/graphprof_dask/export_payloads.py"),
+    ),
+    (
+        "export_walk.py",
+        include_str!("../../python/graphprof_dask/export_walk.py"),
     ),
     (
         "exporter.py",
