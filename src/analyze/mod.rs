@@ -143,7 +143,13 @@ fn analyze_sizes(graph: &Graph, source: &str, options: &AnalyzeOptions) -> Analy
     };
     let layer_sizes = sizes::by_layer(graph, &layers, &duplicates);
     let function_sizes = sizes::by_function(graph);
-    let findings = verdict::findings(graph, &layers, &duplicates, &sizes);
+    let findings = verdict::findings(
+        graph,
+        &layers,
+        &duplicates,
+        &sizes,
+        options.warning_threshold_bytes,
+    );
     let warning = verdict::warning(&sizes, &findings, options.warning_threshold_bytes);
     let strategies = predict::strategies(graph, &sizes, &duplicates, options.workers);
     let structure = Structure::default();

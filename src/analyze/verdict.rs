@@ -13,8 +13,9 @@ use crate::units::{Bytes, DecimalBytes};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
-/// A finding is worth acting on when what it costs is at least this many bytes...
-pub const WORTH_ACTING_BYTES: u64 = 1_000_000;
+/// A finding is worth acting on when what it costs is at least this share of the warning
+/// threshold (1 MB at Dask's default 10 MB)...
+pub const WORTH_ACTING_SHARE_OF_THRESHOLD: f64 = 0.1;
 /// ...and at least this share of the figure it is blamed for (wire or materialised).
 pub const WORTH_ACTING_SHARE: f64 = 0.1;
 
@@ -90,9 +91,11 @@ pub fn findings(
     layers: &LayerIndex,
     duplicates: &[DuplicatedPayload],
     sizes: &Sizes,
+    threshold_bytes: u64,
 ) -> Vec<Blame> {
     let mut found: Vec<(u64, Blame)> = Vec::new();
-    let floor = |figure: u64| WORTH_ACTING_BYTES.max((figure as f64 * WORTH_ACTING_SHARE) as u64);
+    let absolute = (threshold_bytes as f64 * WORTH_ACTING_SHARE_OF_THRESHOLD) as u64;
+    let floor = |figure: u64| absolute.max((figure as f64 * WORTH_ACTING_SHARE) as u64);
     for duplicate in duplicates.iter().filter(|d| d.is_copied()) {
         let cost = duplicate.held_wasted_bytes;
         if cost < floor(sizes.materialised_bytes) {
