@@ -10,7 +10,7 @@ use crate::check::CheckReport;
 /// become entities so they cannot end a table cell, open a code span or escape what follows.
 pub fn escape_markdown(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    for c in crate::escape::control(&text.replace(['\n', '\r'], " ")).chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
@@ -29,7 +29,7 @@ pub fn escape_markdown(text: &str) -> String {
 /// longest run of backticks in it (padded with spaces when it starts or ends with one). Inside a
 /// table, the table escapes `|`, which GitHub undoes inside code spans too.
 pub fn code_span(text: &str) -> String {
-    let text = text.replace(['\n', '\r'], " ");
+    let text = crate::escape::control(&text.replace(['\n', '\r'], " ")).into_owned();
     let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest + 1);
     let pad = if text.starts_with('`') || text.ends_with('`') {
@@ -97,7 +97,7 @@ pub fn markdown(report: &CheckReport) -> String {
             out.push_str(&layers.to_markdown());
         }
     }
-    out
+    crate::escape::lines(&out)
 }
 
 #[cfg(test)]

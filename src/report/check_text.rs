@@ -22,7 +22,7 @@ impl Cells {
     /// A name, key or label.
     pub fn name(self, text: &str) -> String {
         match self {
-            Cells::Text => text.to_string(),
+            Cells::Text => crate::escape::control(text).into_owned(),
             Cells::Markdown => escape_markdown(text),
         }
     }
@@ -30,7 +30,7 @@ impl Cells {
     /// A digest: code in Markdown.
     pub fn code(self, text: &str) -> String {
         match self {
-            Cells::Text => text.to_string(),
+            Cells::Text => crate::escape::control(text).into_owned(),
             Cells::Markdown => code_span(text),
         }
     }
@@ -215,7 +215,7 @@ pub fn text(report: &CheckReport) -> String {
     for graph in &report.graphs {
         out.push_str(&format!(
             "\n{}  {}{}\n",
-            graph.path,
+            crate::escape::control(&graph.path),
             if graph.passed { "ok" } else { "FAILED" },
             if graph.in_baseline {
                 ""
@@ -225,7 +225,8 @@ pub fn text(report: &CheckReport) -> String {
         ));
         out.push_str(&figures_table(graph, "ok", "FAIL").to_text(2));
         for check in graph.checks.iter().filter(|c| !c.passed) {
-            out.push_str(&format!("  failed {}: {}\n", check.name, check.message));
+            let failed = format!("{}: {}", check.name, check.message);
+            out.push_str(&format!("  failed {}\n", crate::escape::control(&failed)));
         }
         let payloads = payloads_table(graph, Cells::Text);
         if !payloads.is_empty() {
@@ -238,7 +239,7 @@ pub fn text(report: &CheckReport) -> String {
             out.push_str(&layers.to_text(4));
         }
     }
-    out
+    crate::escape::lines(&out)
 }
 
 #[cfg(test)]
