@@ -13,7 +13,7 @@ fn main() {
         Ok(cli) => cli,
         Err(error) => usage_error(error),
     };
-    let code = match commands::run(cli.command) {
+    let code = match commands::run(cli) {
         Ok(code) => code,
         Err(error) => {
             let message = format!("{error:#}");

@@ -378,9 +378,11 @@ fn finish(
             .collect::<Vec<_>>()
             .join(", ")
     );
-    graphprof::output::write_to(&graphprof::output::Destination::Stdout, |out| {
-        out.write_all(text.as_bytes())
-    })?;
+    if !super::progress::quiet() {
+        graphprof::output::write_to(&graphprof::output::Destination::Stdout, |out| {
+            out.write_all(text.as_bytes())
+        })?;
+    }
     Ok(if interrupted {
         EXIT_INTERRUPTED
     } else if all_complete {
