@@ -82,10 +82,7 @@ fn the_man_page_renders_with_every_subcommand() {
             "{}",
             String::from_utf8_lossy(&rendered.stderr)
         );
-        assert!(
-            text.contains("--exit-code"),
-            "{text}"
-        );
+        assert!(text.contains("--exit-code"), "{text}");
         assert!(text.contains("SYNOPSIS"), "{text}");
     }
 }

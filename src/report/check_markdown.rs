@@ -1,5 +1,5 @@
 //! Renders a [`CheckReport`] as Markdown for a GitHub step summary or a merge request comment: a
-//! verdict heading, a table per graph with ✅/❌, the failed checks, then the top offenders (new or
+//! verdict heading, a table per graph with ✅ ok / ❌ FAIL against the baseline and the budget apart, the failed checks, then the top offenders (new or
 //! grown duplicated payloads by digest and type, and the layers that grew).
 
 use super::check_text::{Cells, figures_table, layers_table, payloads_table, verdict};
@@ -59,8 +59,9 @@ pub fn markdown(report: &CheckReport) -> String {
     });
     for graph in &report.graphs {
         out.push_str(&format!(
-            "\n### {} {}",
+            "\n### {} {} {}",
             mark(graph.passed),
+            if graph.passed { "ok" } else { "FAIL" },
             code_span(&graph.path)
         ));
         if let Some(name) = &graph.name {
@@ -70,7 +71,7 @@ pub fn markdown(report: &CheckReport) -> String {
         if !graph.in_baseline {
             out.push_str("_Not in the baseline: only the budget is checked._\n\n");
         }
-        out.push_str(&figures_table(graph, "✅", "❌").to_markdown());
+        out.push_str(&figures_table(graph, "✅ ok", "❌ FAIL").to_markdown());
         let failed: Vec<_> = graph.checks.iter().filter(|c| !c.passed).collect();
         if !failed.is_empty() {
             out.push_str("\n**Failed checks**\n\n");
