@@ -499,10 +499,7 @@ fn topological_order(graph: &Graph) -> Result<Vec<NodeId>, BuildError> {
             .collect()),
         Err(cycle) => {
             let start = cycle.node_id();
-            let members = petgraph::algo::tarjan_scc(&graph.dag)
-                .into_iter()
-                .find(|component| component.contains(&start))
-                .unwrap_or_else(|| vec![start]);
+            let members = cycle_through(&graph.dag, start);
             let mut names: Vec<String> = members
                 .iter()
                 .take(6)
@@ -517,4 +514,33 @@ fn topological_order(graph: &Graph) -> Result<Vec<NodeId>, BuildError> {
             ))
         }
     }
+}
+
+/// A shortest cycle through `start`, in the order its edges run, found by a breadth-first walk
+/// (no recursion, so a cycle through millions of tasks cannot overflow the stack). `start` is a
+/// node petgraph's `toposort` reported as lying on a cycle; should no path lead back, the cycle is
+/// `start` alone.
+fn cycle_through(dag: &DiGraph<(), (), u32>, start: NodeIndex<u32>) -> Vec<NodeIndex<u32>> {
+    const UNSEEN: u32 = u32::MAX;
+    let mut parent = vec![UNSEEN; dag.node_count()];
+    let mut queue = std::collections::VecDeque::from([start]);
+    while let Some(node) = queue.pop_front() {
+        for next in dag.neighbors(node) {
+            if next == start {
+                let mut members = vec![node];
+                let mut at = node;
+                while at != start {
+                    at = NodeIndex::new(parent[at.index()] as usize);
+                    members.push(at);
+                }
+                members.reverse();
+                return members;
+            }
+            if parent[next.index()] == UNSEEN {
+                parent[next.index()] = node.index() as u32;
+                queue.push_back(next);
+            }
+        }
+    }
+    vec![start]
 }

@@ -22,8 +22,8 @@ pub enum AnalysisFormat {
 /// Renders the analysis in the chosen format.
 pub fn render(analysis: &Analysis, format: AnalysisFormat) -> String {
     match format {
-        AnalysisFormat::Text => text(analysis),
-        AnalysisFormat::Markdown => markdown(analysis),
+        AnalysisFormat::Text => crate::escape::lines(&text(analysis)),
+        AnalysisFormat::Markdown => crate::escape::lines(&markdown(analysis)),
         AnalysisFormat::Json => {
             let mut json = serde_json::to_string_pretty(analysis)
                 .unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}"));
@@ -221,7 +221,7 @@ fn verdict_line(a: &Analysis) -> String {
     } else {
         "ok"
     };
-    format!("{mark}: {}", w.explanation)
+    format!("{mark}: {}", crate::escape::control(&w.explanation))
 }
 
 fn structure_line(a: &Analysis) -> String {
@@ -233,9 +233,9 @@ fn structure_line(a: &Analysis) -> String {
         count(s.roots),
         count(s.leaves),
         count(s.max_fan_in),
-        s.max_fan_in_key,
+        crate::escape::control(&s.max_fan_in_key),
         count(s.max_fan_out),
-        s.max_fan_out_key,
+        crate::escape::control(&s.max_fan_out_key),
         count(s.components)
     )
 }
@@ -244,8 +244,8 @@ fn title(a: &Analysis) -> String {
     let g = &a.graph;
     format!(
         "{} ({}): {} tasks, {} data objects, {} edges, {} layers, {} distinct payloads",
-        g.name.as_deref().unwrap_or("graph"),
-        g.source,
+        crate::escape::control(g.name.as_deref().unwrap_or("graph")),
+        crate::escape::control(&g.source),
         count(g.tasks),
         count(g.data_objects),
         count(g.edges),
