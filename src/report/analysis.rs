@@ -195,7 +195,10 @@ fn findings_lines(a: &Analysis) -> Vec<String> {
     a.findings
         .iter()
         .enumerate()
-        .map(|(i, blame)| format!("{}. {}. Fix: {}.", i + 1, describe(blame), blame.fix))
+        .map(|(i, blame)| {
+            let line = format!("{}. {}. Fix: {}.", i + 1, describe(blame), blame.fix);
+            crate::escape::control(&line).into_owned()
+        })
         .collect()
 }
 
