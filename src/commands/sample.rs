@@ -13,13 +13,13 @@ use graphprof::graph::{Graph, Strategy, load_graph};
 use graphprof::report::sample_files::write_sample_files;
 use graphprof::report::sample_report::{
     Comparison, RunReport, SAMPLE_SCHEMA, SAMPLE_VERSION, SampleParameters, SampleReport, slopes,
-    table,
+    sparse_note, table,
 };
 use graphprof::sample::builtin::{BuiltinSampling, sample_graph};
 use graphprof::sample::measure::default_memory_limit_bytes;
 use graphprof::sample::sampler::validate_interval;
 use graphprof::sample::{CommandLimits, Series, sample_command};
-use graphprof::units::Bytes;
+use graphprof::units::{Bytes, count};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -81,11 +81,15 @@ pub fn run(args: SampleArgs) -> Result<i32> {
     let title = match args.graph {
         None => format!(
             "map-blocks, {} chunks x {}, {} workers",
-            args.generator.chunks,
+            count(args.generator.chunks),
             Bytes(args.generator.payload_bytes),
-            args.workers
+            count(u64::from(args.workers))
         ),
-        Some(ref path) => format!("{}, {} workers", path.display(), args.workers),
+        Some(ref path) => format!(
+            "{}, {} workers",
+            path.display(),
+            count(u64::from(args.workers))
+        ),
     };
     finish(
         &args.output,
@@ -332,7 +336,7 @@ fn finish(
 ) -> Result<i32> {
     if interrupted {
         eprintln!(
-            "graphprof: interrupted (Ctrl-C): writing what was sampled; later runs did not start"
+            "graphprof: interrupted (Ctrl-C or SIGTERM): writing what was sampled; later runs did not start"
         );
     }
     if runs.is_empty() {
@@ -352,14 +356,16 @@ fn finish(
         schema: SAMPLE_SCHEMA.to_string(),
         version: SAMPLE_VERSION,
         parameters,
+        interrupted,
         runs: reports,
     };
     let written = write_sample_files(output, &report, &series, title)?;
     let _ = std::fs::remove_file(output.join(LIVE_SAMPLES));
     let all_complete = report.runs.iter().all(|run| run.complete);
     let text = format!(
-        "{}\n{}Memory is above each run's baseline{}.\nWrote {}\n",
+        "{}\n{}{}Memory is above each run's baseline{}.\nWrote {}\n",
         table(&report).to_text(0),
+        sparse_note(&report),
         slopes(&report),
         if report.runs.iter().any(|run| run.label.ends_with("scatter")) {
             "; (xN) is relative to the scatter run"

@@ -32,17 +32,7 @@ pub fn render(analysis: &Analysis, format: AnalysisFormat) -> String {
     }
 }
 
-fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+use crate::units::count;
 
 fn sizes_table(a: &Analysis) -> Table {
     let s = &a.sizes;

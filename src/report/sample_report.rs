@@ -115,6 +115,50 @@ pub struct RunReport {
     pub sampler_overhead: SamplerOverhead,
     /// Every reading, seconds since the run's t=0.
     pub samples: Vec<Sample>,
+    /// False when the phases where the peak happens (compute and held; the whole run when it
+    /// has no phases) have fewer than [`FEW_SAMPLES`] readings: the peak is then a lower
+    /// bound, not a measure. Levels at phase boundaries (held, after release) are sampled at
+    /// the boundary itself and stay measured.
+    #[serde(default = "yes")]
+    pub peak_measured: bool,
+    /// The phases with fewer than [`FEW_SAMPLES`] readings.
+    #[serde(default)]
+    pub sparse_phases: Vec<Phase>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Fewer readings than this in a phase and its peak is not measured.
+pub const FEW_SAMPLES: usize = 5;
+
+/// The phases of `series` with fewer than [`FEW_SAMPLES`] readings of its main measure, and
+/// whether its peak is measured.
+fn sparse_phases(series: &Series) -> (Vec<Phase>, bool) {
+    let ticks: Vec<f64> = {
+        let mut times: Vec<f64> = series.samples.iter().map(|s| s.time_s).collect();
+        times.dedup();
+        times
+    };
+    if series.phases.is_empty() {
+        return (Vec::new(), ticks.len() >= FEW_SAMPLES);
+    }
+    let mut sparse = Vec::new();
+    for (index, mark) in series.phases.iter().enumerate() {
+        let next = series.phases.get(index + 1).map(|m| m.time_s);
+        let count = ticks
+            .iter()
+            .filter(|&&t| t >= mark.time_s && next.is_none_or(|n| t < n))
+            .count();
+        if count < FEW_SAMPLES && !sparse.contains(&mark.phase) {
+            sparse.push(mark.phase);
+        }
+    }
+    let measured = !sparse
+        .iter()
+        .any(|phase| matches!(phase, Phase::Compute | Phase::Held));
+    (sparse, measured)
 }
 
 /// The whole `report.json`.
@@ -126,6 +170,9 @@ pub struct SampleReport {
     pub version: u32,
     /// What was run, and how.
     pub parameters: SampleParameters,
+    /// True when Ctrl-C or SIGTERM stopped the runs (later runs did not start); always present.
+    #[serde(default)]
+    pub interrupted: bool,
     /// One entry per label, in run order.
     pub runs: Vec<RunReport>,
 }
@@ -189,6 +236,7 @@ impl RunReport {
     /// A run's report from its series: the levels, phases, overhead and samples; the engine's
     /// figures (wire, predictions, error) are left for the caller to fill in.
     pub fn from_series(engine: &str, series: &Series) -> Self {
+        let (sparse_phases, peak_measured) = sparse_phases(series);
         RunReport {
             label: series.label.clone(),
             engine: engine.to_string(),
@@ -206,6 +254,8 @@ impl RunReport {
             phases: series.phases.clone(),
             sampler_overhead: series.overhead,
             samples: series.samples.clone(),
+            peak_measured,
+            sparse_phases,
         }
     }
 
@@ -307,6 +357,31 @@ pub fn slopes(report: &SampleReport) -> String {
     format!("Held memory per chunk{payload}:\n{}\n", lines.join("\n"))
 }
 
+/// A line per run whose peak is not measured (too few samples in a phase), for under the table.
+pub fn sparse_note(report: &SampleReport) -> String {
+    let mut out = String::new();
+    for run in report.runs.iter().filter(|run| !run.peak_measured) {
+        let phases: Vec<&str> = run
+            .sparse_phases
+            .iter()
+            .filter(|p| matches!(p, Phase::Compute | Phase::Held))
+            .map(|p| p.as_str())
+            .collect();
+        let within = if phases.is_empty() {
+            "the run".to_string()
+        } else {
+            phases.join(", ")
+        };
+        out.push_str(&format!(
+            "{}: fewer than {FEW_SAMPLES} samples in {within} at an interval of {} ms: its peak is \
+             not measured (a lower bound); levels at phase boundaries are.\n",
+            run.label,
+            crate::units::count(report.parameters.interval_ms.round() as u64)
+        ));
+    }
+    out
+}
+
 /// The label of the scatter run a run is compared with: `scatter`, or `dask/scatter` for
 /// `dask/inline` when several engines ran.
 fn scatter_label(label: &str) -> String {
@@ -360,7 +435,11 @@ pub fn table(report: &SampleReport) -> Table {
             label,
             with_ratio(wire, |r| r.wire),
             bytes(run.materialised_bytes),
-            with_ratio(row.peak, |r| r.peak),
+            if run.peak_measured {
+                with_ratio(row.peak, |r| r.peak)
+            } else {
+                format!("{} (not measured)", bytes(row.peak))
+            },
             with_ratio(row.held, |r| r.held),
             bytes(row.after_release),
             with_ratio(row.held_managed, |r| r.held_managed),

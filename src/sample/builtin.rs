@@ -92,7 +92,13 @@ pub fn sample_graph(
     if cancel.load(Ordering::SeqCst) && outcome.complete {
         // Stopped while the results were held: every task ran, but the run was cut short.
         outcome.complete = false;
-        outcome.error = Some("interrupted (Ctrl-C) while the results were held".to_string());
+        outcome.error = Some("interrupted (Ctrl-C or SIGTERM) while the results were held".into());
+    } else if cancel.load(Ordering::SeqCst) && outcome.error.as_deref() == Some("cancelled") {
+        // Stopped between tasks: say by what, and how far the run got.
+        outcome.error = Some(format!(
+            "interrupted (Ctrl-C or SIGTERM) after {} of {} tasks",
+            outcome.tasks_done, outcome.tasks_total
+        ));
     }
     // Hand freed memory back to the system, so the next run's baseline is not this run's
     // leftovers (glibc keeps freed heap memory otherwise).

@@ -5,6 +5,7 @@ pub mod command;
 pub mod measure;
 pub mod sampler;
 pub mod series;
+pub mod watchdog;
 
 pub use command::{CommandLimits, CommandStatus, Stopped, sample_command};
 pub use measure::{Gauge, ProcessTree, Reading, Source};
