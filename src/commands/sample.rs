@@ -3,14 +3,18 @@
 
 use super::progress::task_bar;
 use crate::cli::{EngineChoice, SampleArgs};
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use graphprof::analyze::{Analysis, AnalyzeOptions, analyze};
 use graphprof::engine::EngineOptions;
 use graphprof::error::{EXIT_FAILED_CHECK, EXIT_INTERRUPTED, EXIT_OK};
 use graphprof::graph::generate::{GeneratorKind, generate_graph, kind_name};
 use graphprof::graph::rewrite::rewrite;
 use graphprof::graph::{Graph, Strategy, load_graph};
+use graphprof::report::export::{
+    CsvExporter, Exporter, JsonExporter, MarkdownExporter, write_exports,
+};
 use graphprof::report::sample_files::write_sample_files;
+use graphprof::report::sample_folder::SampleFolder;
 use graphprof::report::sample_report::{
     Comparison, RunReport, SAMPLE_SCHEMA, SAMPLE_VERSION, SampleParameters, SampleReport, slopes,
     sparse_note, table,
@@ -42,14 +46,14 @@ pub fn run(args: SampleArgs) -> Result<i32> {
     let cancel = cancel_flag();
     if !args.command.is_empty() {
         refuse_graph_options(&args)?;
-        let live = prepare_output(&args.output)?;
-        return run_command(&args, &cancel, &live);
+        let (folder, live) = prepare_output(&args)?;
+        return run_command(&args, &cancel, &folder, &live);
     }
     if args.label.is_some() {
         bail!("--label names a sampled command: give the command after --");
     }
     let (plans, source) = plan(&args)?;
-    let live = prepare_output(&args.output)?;
+    let (folder, live) = prepare_output(&args)?;
     let mut runs: Vec<(RunReport, Series)> = Vec::new();
     if matches!(args.engine, EngineChoice::Builtin | EngineChoice::Both) {
         for planned in &plans {
@@ -92,7 +96,8 @@ pub fn run(args: SampleArgs) -> Result<i32> {
         ),
     };
     finish(
-        &args.output,
+        &args,
+        &folder,
         parameters,
         runs,
         &title,
@@ -108,14 +113,13 @@ fn engine_name(choice: EngineChoice) -> &'static str {
     }
 }
 
-/// Creates the output folder (once the inputs are known to be good) and returns the path of the
-/// live samples file, emptied.
-fn prepare_output(output: &Path) -> Result<std::path::PathBuf> {
-    std::fs::create_dir_all(output)
-        .with_context(|| format!("{}: cannot create the output folder", output.display()))?;
-    let live = output.join(LIVE_SAMPLES);
+/// Checks and creates the output folder (once the inputs are known to be good) and returns it
+/// with the path of the live samples file, emptied.
+fn prepare_output(args: &SampleArgs) -> Result<(SampleFolder, std::path::PathBuf)> {
+    let folder = SampleFolder::prepare(&args.output, args.force)?;
+    let live = folder.path.join(LIVE_SAMPLES);
     let _ = std::fs::remove_file(&live);
-    Ok(live)
+    Ok((folder, live))
 }
 
 /// A flag that Ctrl-C sets; runs check it between tasks and stop cleanly.
@@ -266,7 +270,12 @@ fn refuse_graph_options(args: &SampleArgs) -> Result<()> {
     Ok(())
 }
 
-fn run_command(args: &SampleArgs, cancel: &Arc<AtomicBool>, live: &Path) -> Result<i32> {
+fn run_command(
+    args: &SampleArgs,
+    cancel: &Arc<AtomicBool>,
+    folder: &SampleFolder,
+    live: &Path,
+) -> Result<i32> {
     let program = args
         .command
         .first()
@@ -318,7 +327,8 @@ fn run_command(args: &SampleArgs, cancel: &Arc<AtomicBool>, live: &Path) -> Resu
     };
     let title = args.command.join(" ");
     finish(
-        &args.output,
+        args,
+        folder,
         parameters,
         vec![(report, series)],
         &title,
@@ -326,9 +336,11 @@ fn run_command(args: &SampleArgs, cancel: &Arc<AtomicBool>, live: &Path) -> Resu
     )
 }
 
-/// Writes the files, prints the table and where the files are, and picks the exit code.
+/// Writes the files and the exports, prints the table and where the files are (on stderr when
+/// an export goes to stdout), and picks the exit code.
 fn finish(
-    output: &Path,
+    args: &SampleArgs,
+    folder: &SampleFolder,
     parameters: SampleParameters,
     runs: Vec<(RunReport, Series)>,
     title: &str,
@@ -359,8 +371,9 @@ fn finish(
         interrupted,
         runs: reports,
     };
-    let written = write_sample_files(output, &report, &series, title)?;
-    let _ = std::fs::remove_file(output.join(LIVE_SAMPLES));
+    let written = write_sample_files(&folder.path, &report, &series, title)?;
+    let _ = std::fs::remove_file(folder.path.join(LIVE_SAMPLES));
+    folder.finish(&written)?;
     let all_complete = report.runs.iter().all(|run| run.complete);
     let text = format!(
         "{}\n{}{}Memory is above each run's baseline{}.\nWrote {}\n",
@@ -378,9 +391,22 @@ fn finish(
             .collect::<Vec<_>>()
             .join(", ")
     );
-    graphprof::output::write_to(&graphprof::output::Destination::Stdout, |out| {
-        out.write_all(text.as_bytes())
-    })?;
+    let exports: Vec<(&dyn Exporter, &Path)> = [
+        (&JsonExporter as &dyn Exporter, &args.export_json),
+        (&CsvExporter, &args.export_csv),
+        (&MarkdownExporter, &args.export_markdown),
+    ]
+    .into_iter()
+    .filter_map(|(exporter, path)| Some((exporter, path.as_deref()?)))
+    .collect();
+    write_exports(&report, &exports)?;
+    if exports.iter().any(|(_, path)| *path == Path::new("-")) {
+        eprint!("{text}");
+    } else {
+        graphprof::output::write_to(&graphprof::output::Destination::Stdout, |out| {
+            out.write_all(text.as_bytes())
+        })?;
+    }
     Ok(if interrupted {
         EXIT_INTERRUPTED
     } else if all_complete {

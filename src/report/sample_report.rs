@@ -3,6 +3,7 @@
 //! figures `analyze` predicted beside the measured ones with the error. Serialised as
 //! `report.json` (schema `graphprof-sample`, version 1) and rendered as the terminal table.
 
+use super::export::RunFigures;
 use super::table::Table;
 use crate::sample::{Measure, Phase, PhaseMark, Sample, SamplerOverhead, Series};
 use crate::units::Bytes;
@@ -309,35 +310,6 @@ fn above(level: Option<u64>, baseline: Option<u64>) -> Option<u64> {
     Some(level?.saturating_sub(baseline.unwrap_or(0)))
 }
 
-/// The figures one table row shows; memory above the run's baseline.
-struct RowFigures {
-    wire: Option<u64>,
-    peak: Option<u64>,
-    held: Option<u64>,
-    after_release: Option<u64>,
-    held_managed: Option<u64>,
-    compute_s: Option<f64>,
-    wall_s: f64,
-}
-
-impl RowFigures {
-    fn of(run: &RunReport) -> Self {
-        let main = run.whole(run.main_measure());
-        // graphprof's exact count only: Dask's `managed` cannot see the per-task copies.
-        let managed = run.whole(Measure::Managed);
-        let base = main.and_then(|m| m.baseline_bytes);
-        RowFigures {
-            wire: run.wire_bytes,
-            peak: main.and_then(|m| above(m.peak_bytes, base)),
-            held: main.and_then(|m| above(m.held_bytes, base)),
-            after_release: main.and_then(|m| above(m.after_release_bytes, base)),
-            held_managed: managed.and_then(|m| above(m.held_bytes, m.baseline_bytes)),
-            compute_s: run.compute_s(),
-            wall_s: run.wall_time_s,
-        }
-    }
-}
-
 /// One line per run: held memory per chunk, beside the payload size, so the slopes of the
 /// engines and strategies can be compared (empty when the runs have no chunk count).
 pub fn slopes(report: &SampleReport) -> String {
@@ -410,14 +382,14 @@ pub fn table(report: &SampleReport) -> Table {
         &[1, 2, 3, 4, 5, 6, 7, 8],
     );
     for run in &report.runs {
-        let row = RowFigures::of(run);
+        let row = RunFigures::of(run);
         let reference_label = scatter_label(&run.label);
         let reference = report
             .runs
             .iter()
             .find(|r| r.label == reference_label && r.complete)
-            .map(RowFigures::of);
-        let with_ratio = |value: Option<u64>, pick: fn(&RowFigures) -> Option<u64>| {
+            .map(RunFigures::of);
+        let with_ratio = |value: Option<u64>, pick: fn(&RunFigures) -> Option<u64>| {
             bytes(value) + &relative(value, reference.as_ref().and_then(pick))
         };
         let mut label = run.label.clone();
@@ -429,22 +401,20 @@ pub fn table(report: &SampleReport) -> Table {
             (Some(own), _) => format!("{own:.3} s"),
             (None, _) => "-".to_string(),
         };
-        // An incomplete run may have stopped before it sent anything.
-        let wire = row.wire.filter(|&w| run.complete || w > 0);
         table.row(vec![
             label,
-            with_ratio(wire, |r| r.wire),
+            with_ratio(row.wire_bytes, |r| r.wire_bytes),
             bytes(run.materialised_bytes),
             if run.peak_measured {
-                with_ratio(row.peak, |r| r.peak)
+                with_ratio(row.peak_bytes, |r| r.peak_bytes)
             } else {
-                format!("{} (not measured)", bytes(row.peak))
+                format!("{} (not measured)", bytes(row.peak_bytes))
             },
-            with_ratio(row.held, |r| r.held),
-            bytes(row.after_release),
-            with_ratio(row.held_managed, |r| r.held_managed),
+            with_ratio(row.held_bytes, |r| r.held_bytes),
+            bytes(row.after_release_bytes),
+            with_ratio(row.held_managed_bytes, |r| r.held_managed_bytes),
             compute,
-            format!("{:.2} s", row.wall_s),
+            format!("{:.2} s", row.wall_time_s),
         ]);
     }
     table

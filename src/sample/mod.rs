@@ -5,6 +5,7 @@ pub mod command;
 pub mod measure;
 pub mod sampler;
 pub mod series;
+mod sink;
 pub mod watchdog;
 
 pub use command::{CommandLimits, CommandStatus, Stopped, sample_command};

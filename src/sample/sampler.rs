@@ -14,8 +14,7 @@
 //! write is cut back to the last whole line; appending then stops, and the error (naming the
 //! file) comes back from `stop` with every sample kept in memory.
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -24,8 +23,9 @@ use std::time::{Duration, Instant};
 
 use crate::sample::measure::{Reading, Source};
 use crate::sample::series::{
-    CSV_HEADER, Measure, Phase, PhaseMark, Sample, SamplerOverhead, Series, push_csv_row,
+    Measure, Phase, PhaseMark, Sample, SamplerOverhead, Series, push_csv_row,
 };
+use crate::sample::sink::Sink;
 
 /// The shortest interval accepted.
 pub const MIN_INTERVAL: Duration = Duration::from_millis(1);
@@ -257,63 +257,6 @@ impl SamplerHandle {
 impl Drop for SamplerHandle {
     fn drop(&mut self) {
         self.signal_stop();
-    }
-}
-
-/// The on-disk CSV the thread appends to.
-struct Sink {
-    path: PathBuf,
-    file: File,
-    pending: String,
-    last_write: Instant,
-    error: Option<io::Error>,
-}
-
-impl Sink {
-    fn open(path: PathBuf) -> Result<Sink, SampleError> {
-        let open = || -> io::Result<File> {
-            let mut file = OpenOptions::new().create(true).append(true).open(&path)?;
-            if file.metadata()?.len() == 0 {
-                writeln!(file, "{CSV_HEADER}")?;
-            }
-            Ok(file)
-        };
-        match open() {
-            Ok(file) => Ok(Sink {
-                path,
-                file,
-                pending: String::with_capacity(4096),
-                last_write: Instant::now(),
-                error: None,
-            }),
-            Err(source) => Err(SampleError::SinkOpen { path, source }),
-        }
-    }
-
-    /// Hand pending rows (whole lines) to the OS in one call, so a crash of this process keeps
-    /// them. A failed or short write is cut back to the last whole line written, a warning
-    /// is printed once, and appending stops; the samples stay in memory.
-    fn write_pending(&mut self) {
-        if self.error.is_none() && !self.pending.is_empty() {
-            let good_len = self.file.metadata().map(|meta| meta.len());
-            if let Err(e) = self.file.write_all(self.pending.as_bytes()) {
-                if let Ok(len) = good_len {
-                    let _ = self.file.set_len(len);
-                }
-                // The sampler's one message (once per process): the run goes on, and the
-                // user should know now that the live file is no longer growing.
-                static WARNED: AtomicBool = AtomicBool::new(false);
-                if !WARNED.swap(true, Ordering::Relaxed) {
-                    eprintln!(
-                        "graphprof: warning: {}: appending samples failed ({e}); sampling goes on in memory",
-                        self.path.display()
-                    );
-                }
-                self.error = Some(e);
-            }
-        }
-        self.pending.clear();
-        self.last_write = Instant::now();
     }
 }
 
