@@ -111,7 +111,7 @@ fn groups_table(first: &str, groups: &[GroupSize], with_wasted: bool) -> Table {
     let mut table = Table::new(&header, &[1, 2, 3, 4, 5]);
     for g in groups {
         let mut row = vec![
-            g.name.clone(),
+            super::table::cell(&g.name),
             count(g.tasks),
             Bytes(g.wire_bytes).to_string(),
             Bytes(g.materialised_bytes).to_string(),
@@ -129,8 +129,8 @@ fn tasks_table(a: &Analysis) -> Table {
     let mut table = Table::new(&["task", "layer", "materialised", "payloads"], &[2, 3]);
     for t in &a.largest_tasks {
         table.row(vec![
-            t.key.clone(),
-            t.layer.clone(),
+            super::table::cell(&t.key),
+            super::table::cell(&t.layer),
             Bytes(t.materialised_bytes).to_string(),
             count(t.payloads),
         ]);
@@ -184,9 +184,9 @@ fn structure_line(a: &Analysis) -> String {
         count(s.roots),
         count(s.leaves),
         count(s.max_fan_in),
-        s.max_fan_in_key,
+        super::table::cell(&s.max_fan_in_key),
         count(s.max_fan_out),
-        s.max_fan_out_key,
+        super::table::cell(&s.max_fan_out_key),
         count(s.components)
     )
 }
