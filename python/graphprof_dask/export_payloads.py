@@ -176,7 +176,7 @@ class PayloadCache:
         info = self.info(obj)
         return info["size_bytes"] if info else None
 
-    def payload_for(self, obj: Any, *, role: str, context: str | None = None,
+    def payload_for(self, obj: Any, *, role: str, context=None,
                     threshold: int | None = None) -> dict | None:
         """The payload dict for ``obj``, or None if it is too small to count."""
         info = self.info(obj)
@@ -200,13 +200,15 @@ class PayloadCache:
     def payload_objects(self) -> list[tuple[Any, dict]]:
         return [(ent[0], ent[1]) for ent in self._by_id.values() if ent[1] and "object_id" in ent[1]]
 
-    def _describe(self, obj: Any, role: str, context: str | None) -> dict:
+    def _describe(self, obj: Any, role: str, context) -> dict:
         data = self._by_id[id(obj)][2]
         entry: dict = {"digest": self._by_id[id(obj)][1]["digest"], "role": role}
         size = in_memory_bytes(data)
         if size is not None:
             entry["in_memory_bytes"] = int(size)
         text = describe(obj, self.pickled_size)
+        if callable(context):
+            context = context()
         if context:
             text = f"{text}, {context}"
         entry["description"] = text

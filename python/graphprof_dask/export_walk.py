@@ -50,6 +50,7 @@ class Walker:
         self.ts = ts
         self.cache = cache
         self.futures: dict[Any, Any] = {}  # key -> Future (data objects)
+        self._labels: dict[Any, str] = {}  # (key name, function) -> label: a layer shares one
         try:
             from distributed import Future
 
@@ -58,7 +59,7 @@ class Walker:
             self._future_type = ()
 
     # ---------------------------------------------------------------- payloads
-    def leaves(self, obj, out: list, context: str | None = None) -> None:
+    def leaves(self, obj, out: list, context=None) -> None:
         """Append the payloads embedded in ``obj`` to ``out``."""
         ts = self.ts
         if isinstance(obj, _SCALARS) or isinstance(obj, (ts.TaskRef, ts.Alias)):
@@ -74,7 +75,7 @@ class Walker:
             return
         self.value(obj, out, "argument", context)
 
-    def value(self, obj, out: list, role: str, context: str | None) -> None:
+    def value(self, obj, out: list, role: str, context) -> None:
         """A literal value: one payload when it is big and holds no graph objects, else its
         elements (a list of task refs, a dict of fused inner tasks)."""
         if isinstance(obj, _SCALARS):
@@ -95,7 +96,9 @@ class Walker:
     def function(self, func, out: list) -> None:
         if isinstance(func, functools.partial):
             self.function(func.func, out)
-            context = f"held by partial({funcname(func.func)})"
+            def context() -> str:
+                return f"held by partial({funcname(func.func)})"
+
             for a in func.args:
                 self.leaves(a, out, context)
             for v in (func.keywords or {}).values():
@@ -114,12 +117,17 @@ class Walker:
                 self.leaves(a, out)
             return
         self.function(node.func, out)
-        user = self._user_function(node)
-        name = funcname(user if user is not None else node.func)
+        if not node.args and not node.kwargs:
+            return
+
+        def name() -> str:  # only asked for when a new content is described
+            user = self._user_function(node)
+            return funcname(user if user is not None else node.func)
+
         for a in node.args:
-            self.leaves(a, out, f"an argument of {name}")
+            self.leaves(a, out, lambda: f"an argument of {name()}")
         for k, v in node.kwargs.items():
-            self.leaves(v, out, f"argument {k} of {name}")
+            self.leaves(v, out, lambda k=k: f"argument {k} of {name()}")
 
     def _holds_graph_objects(self, obj, depth: int = 0) -> bool:
         ts = self.ts
@@ -181,7 +189,7 @@ class Walker:
                 return v
         return None
 
-    def task(self, node) -> tuple[str, list]:
+    def task(self, node, key=None) -> tuple[str, list]:
         """(label, payload args) of one top-level graph node; refs are added by the caller."""
         out: list = []
         ts = self.ts
@@ -194,7 +202,12 @@ class Walker:
             self.task_body(node, out)
         else:
             self.leaves(node, out)
-        return self.label(node), out
+        name = key[0] if isinstance(key, tuple) and key else key
+        memo = (name, id(getattr(node, "func", None)))
+        label = self._labels.get(memo)
+        if label is None:
+            label = self._labels[memo] = self.label(node)
+        return label, out
 
 
 def dedupe_payloads(args: list) -> list:

@@ -219,30 +219,56 @@ def _message_objects(expr, cache: PayloadCache) -> tuple[int | None, dict]:
     return len(buf.getvalue()) + sum(oob), hits
 
 
+_BUILTIN_CONTAINERS = (dict, list, tuple, set, frozenset, str, bytes, bytearray)
+
+
 class _SpecSizer:
     """Payload-free pickled size of one task, as distributed ships it: the standard pickler,
-    cloudpickle when that fails or names ``__main__``; payload objects written as a reference."""
+    cloudpickle when that fails or names ``__main__``; payload objects written as a reference.
 
-    def __init__(self, payload_ids: set[int]):
+    When no payload is a builtin container, payloads are caught by a ``dispatch_table`` entry for
+    their types, which the C pickler consults only for objects of those types; otherwise by
+    ``persistent_id``, which it calls for every object."""
+
+    def __init__(self, payload_objects: list):
         import cloudpickle
 
-        ids = payload_ids
+        ids = {id(obj) for obj in payload_objects}
+        payload_types = {type(obj) for obj in payload_objects}
 
-        class Fast(pickle.Pickler):
-            def persistent_id(self, obj):
-                return (id(obj) & 0xFFFF) if id(obj) in ids else None
+        def persistent_id(self, obj):
+            return (id(obj) & 0xFFFF) if id(obj) in ids else None
 
-        class Cloud(cloudpickle.CloudPickler):
-            def persistent_id(self, obj):
-                return (id(obj) & 0xFFFF) if id(obj) in ids else None
-
+        Fast = type("Fast", (pickle.Pickler,), {"persistent_id": persistent_id})
+        Cloud = type("Cloud", (cloudpickle.CloudPickler,), {"persistent_id": persistent_id})
         self._fast, self._cloud = Fast, Cloud
+        self._table = None
+        if payload_types and not any(issubclass(t, _BUILTIN_CONTAINERS) for t in payload_types):
+            import copyreg
 
-    def __call__(self, node) -> int:
-        buf = io.BytesIO()
+            def reduce_payload(obj):
+                if id(obj) in ids:
+                    return (int, (0,))
+                return obj.__reduce_ex__(5)
+
+            self._table = dict(copyreg.dispatch_table)
+            self._table.update({t: reduce_payload for t in payload_types})
+
+    def __call__(self, node, has_payloads: bool = True) -> int:
         try:
-            self._fast(buf, protocol=5).dump(node)
-            data = buf.getvalue()
+            if has_payloads and self._table is not None:
+                buf = io.BytesIO()
+                pickler = pickle.Pickler(buf, protocol=5)
+                pickler.dispatch_table = self._table
+                pickler.dump(node)
+                data = buf.getvalue()
+            elif has_payloads:
+                buf = io.BytesIO()
+                self._fast(buf, protocol=5).dump(node)
+                data = buf.getvalue()
+            else:
+                # Nothing to leave out: the C pickler without a Python callback per object.
+                data = pickle.dumps(node, protocol=5)
             if b"__main__" not in data:
                 return len(data)
         except Exception:
@@ -300,6 +326,21 @@ def _data_object_info(client, key, future=None) -> dict | None:
         return None
 
 
+@contextlib.contextmanager
+def _no_cyclic_gc():
+    """The walk allocates millions of small objects; the cyclic collector would rescan them
+    all again and again. Reference counting still frees everything as usual."""
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _user_module(user_module):
     import sys
 
@@ -329,7 +370,7 @@ def build_graph(
     collections = as_collections(collection)
     if client is None:
         client = _default_client()
-    with as_distributed_would(client):
+    with as_distributed_would(client), _no_cyclic_gc():
         measured = measure_wire_with_client(collections, client) if measure_wire and client else None
         expr, header, frames, wire_offline = serialized_graph(collections)
         with fresh_expressions():
@@ -382,9 +423,11 @@ def _document(dsk, expr, collections, wire_offline, min_payload_bytes, user_modu
     outsize = _output_bytes(collections)
     rows = []
     for key, node in dsk.items():
-        label, payloads = walker.task(node)
-        deps = sorted(getattr(node, "dependencies", ()) or (), key=repr)
-        rows.append((key, node, label, deps, dedupe_payloads(payloads)))
+        label, payloads = walker.task(node, key)
+        deps = list(getattr(node, "dependencies", ()) or ())
+        if len(deps) > 1:
+            deps.sort(key=repr)  # a frozenset's order changes with the hash seed
+        rows.append((key, node, label, deps, dedupe_payloads(payloads) if len(payloads) > 1 else payloads))
 
     _, hits = _message_objects(expr, cache)
     del expr
@@ -404,9 +447,8 @@ def _document(dsk, expr, collections, wire_offline, min_payload_bytes, user_modu
             if left > 0:
                 sent_left[p["digest"]] = left - 1
                 sent_bytes += p["size_bytes"]
-    payload_ids = {id(obj) for obj, _ in cache.payload_objects()}
-    sizer = _SpecSizer(payload_ids)
-    spec = [sizer(node) for _, node, _, _, _ in rows]
+    sizer = _SpecSizer([obj for obj, _ in cache.payload_objects()])
+    spec = [sizer(node, bool(payloads)) for _, node, _, _, payloads in rows]
     # The message carries what is not sent as itself in another form (the frame a partition is
     # sliced from): weigh each task by its spec and the payloads it gets that way.
     weights = [s + sum(a["payload"]["size_bytes"] for a in payloads
@@ -480,7 +522,8 @@ def write_atomic(doc: dict, path) -> None:
     try:
         os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, separators=(",", ":"))
+            # json.dumps encodes in C in one go; json.dump would walk the document in Python.
+            fh.write(json.dumps(doc, separators=(",", ":")))
             fh.write("\n")
             fh.flush()
             os.fsync(fh.fileno())

@@ -1,6 +1,6 @@
 //! `graphprof diff` as library code: two graph files or two analysis reports (told apart by their
 //! top-level `format` or `schema` field), measured the same way as `check` measures, and compared: new duplicated payloads,
-//! payloads whose copies changed, layers whose bytes changed, tasks added and removed (by key for
+//! payloads whose copies changed, layers whose bytes changed, tasks added and removed (by layer and index for
 //! graphs, by count for reports).
 
 use super::baseline::{ExactFigures, GraphFigures, measure};
@@ -68,15 +68,15 @@ pub struct GraphDiff {
     pub changes: Changes,
     /// Whether layers are complete on both sides (reports keep only their top layers).
     pub all_layers: bool,
-    /// Whether tasks were compared by key (both sides graphs) or by count.
+    /// Whether tasks were compared one by one, by layer and index (both sides graphs), or by count.
     pub tasks_by_key: bool,
-    /// Tasks in the new file and not the old (by key), or the growth of the count.
+    /// Tasks in the new file and not the old (by layer and index), or the growth of the count.
     pub tasks_added: u64,
-    /// Tasks in the old file and not the new (by key), or the shrinkage of the count.
+    /// Tasks in the old file and not the new (by layer and index), or the shrinkage of the count.
     pub tasks_removed: u64,
-    /// Up to 20 added keys.
+    /// Up to 20 added tasks, as `layer[index]`.
     pub added_keys: Vec<String>,
-    /// Up to 20 removed keys.
+    /// Up to 20 removed tasks, as `layer[index]`.
     pub removed_keys: Vec<String>,
 }
 
@@ -223,11 +223,7 @@ pub fn load_input(path: &Path) -> Result<DiffInput, InputError> {
         InputKind::Graph => {
             drop(bytes);
             let graph = load_graph(path)?;
-            let task_keys = graph
-                .node_ids()
-                .filter(|&id| matches!(graph.node(id).kind, NodeKind::Task { .. }))
-                .map(|id| graph.key_display(id))
-                .collect();
+            let task_keys = task_identities(&graph);
             Ok(DiffInput {
                 kind: InputKind::Graph,
                 figures: measure(&graph, &name),
@@ -247,6 +243,32 @@ pub fn load_input(path: &Path) -> Result<DiffInput, InputError> {
             })
         }
     }
+}
+
+/// Tasks as `diff` matches them: by layer and index (`f[3]`, `make_mapper`), not by key, since
+/// Dask's tokens and uuids change between two exports of the same program. Tasks that would
+/// share an identity (two string keys of one layer) are told apart by their order: `#2`, `#3`.
+fn task_identities(graph: &crate::graph::Graph) -> BTreeSet<String> {
+    use crate::graph::key;
+    let mut seen: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    let mut identities = BTreeSet::new();
+    for id in graph.node_ids() {
+        if !matches!(graph.node(id).kind, NodeKind::Task { .. }) {
+            continue;
+        }
+        let tagged = graph.tagged_key(id);
+        let layer = key::layer_of_name(&key::key_name(tagged));
+        let index = key::index_of(tagged);
+        let base = if index.is_empty() {
+            layer
+        } else {
+            format!("{layer}[{index}]")
+        };
+        let n = seen.entry(base.clone()).or_default();
+        *n += 1;
+        identities.insert(if *n == 1 { base } else { format!("{base}#{n}") });
+    }
+    identities
 }
 
 impl GraphDiff {

@@ -137,6 +137,23 @@ fn tuple_elements(tagged: &str) -> Option<Vec<serde_json::Value>> {
     serde_json::from_str(json).ok()
 }
 
+/// The elements of a tuple key after its name, joined by commas (`3, 0` for `('x', 3, 0)`);
+/// empty for a string key.
+pub fn index_of(tagged: &str) -> String {
+    match tuple_elements(tagged) {
+        Some(elements) => elements
+            .iter()
+            .skip(1)
+            .map(|element| match element {
+                serde_json::Value::String(text) => text.clone(),
+                other => other.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        None => String::new(),
+    }
+}
+
 /// Displays a tagged key the way Python prints it: `name` or `('name', 3)`.
 pub fn display_key(tagged: &str) -> String {
     match tuple_elements(tagged) {
