@@ -1,0 +1,160 @@
+"""The exporter's own promises on real Dask (issue 9): exporting leaves the user's next send
+alone for dataframes too, in-memory sizes and names of payloads, one digest whichever way a
+script is exported, no phantom keys from fused tasks, lists of
+collections, the usual file mode, and a clear word for a variable under the __main__ guard."""
+
+import json
+import os
+import pickle
+import stat
+import subprocess
+import sys
+
+import cloudpickle
+import dask.array as da
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+from distributed import Client, LocalCluster
+
+from graphprof_dask import export
+from graphprof_dask.exporter import build_graph, serialized_graph
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PROGRAMS = os.path.join(HERE, "programs")
+
+
+def _merge():
+    small = pd.DataFrame({"k": range(5000), "v": [str(i) * 3 for i in range(5000)]})
+    big = dd.from_pandas(pd.DataFrame({"k": list(range(5000)) * 8, "x": range(40000)}), npartitions=16)
+    return big.merge(small, on="k")
+
+
+def _payload_contents(doc):
+    return {c["digest"]: c for c in doc.get("contents", [])}
+
+
+def test_exporting_a_dataframe_leaves_the_next_send_alone(tmp_path):
+    merged = _merge()
+    first = serialized_graph(merged)[3]
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        doc = export(merged, tmp_path / "m.json", measure_wire=True, client=client)
+        assert serialized_graph(merged)[3] == first, "the export changed what the client sends"
+        measured = doc["measured"]["wire_bytes"]
+        assert abs(measured - first) <= 0.001 * first, (measured, first)
+    # What the exporter models is the message: no byte counted twice.
+    assert doc["meta"]["wire_bytes_offline"] == first
+    sent = sum(t.get("wire_bytes", 0) for t in doc["tasks"])
+    seen = set()
+    for t in doc["tasks"]:
+        for a in t.get("args", []):
+            p = a.get("payload")
+            if p and p.get("sent", True) and p["object_id"] not in seen:
+                seen.add(p["object_id"])
+                sent += p["size_bytes"]
+    assert sent == first
+
+
+def test_in_memory_size_of_a_dict_is_far_above_its_pickle(tmp_path):
+    table = {i: i * 2 for i in range(50_000)}
+    frame = dd.from_pandas(pd.DataFrame({"a": range(4000)}), npartitions=8)
+    coll = frame.map_partitions(lambda part, t: part.assign(b=part.a.map(t)), table)
+    doc = build_graph(coll)
+    pickled = len(cloudpickle.dumps(table))
+    dict_contents = [c for c in doc["contents"] if c.get("description", "").startswith("dict of 50,000")]
+    assert len(dict_contents) == 1, doc["contents"]
+    ratio = dict_contents[0]["in_memory_bytes"] / pickled
+    assert 8 < ratio < 40, ratio  # measured ~17x; an ndarray is ~1x
+    arr = np.arange(200_000, dtype=np.float64)
+    doc = build_graph(da.ones(8000, chunks=1000).map_blocks(lambda b, a: b + a[:1000], arr))
+    nd = [c for c in doc["contents"] if c.get("description", "").startswith("ndarray (200000,)")]
+    assert nd and 0.8 < nd[0]["in_memory_bytes"] / arr.nbytes < 1.2, nd
+
+
+def _cli_export(program, tmp_path, name="g.json"):
+    out = tmp_path / name
+    r = subprocess.run([sys.executable, "-m", "graphprof_dask", "export", f"{program}:result",
+                        "-o", str(out)], capture_output=True, text=True, timeout=300,
+                       env=dict(os.environ, PYTHONPATH=os.path.dirname(HERE)))
+    assert r.returncode == 0, r.stderr
+    return json.loads(out.read_text())
+
+
+def test_a_bound_method_is_named_with_its_instance_and_variable(tmp_path):
+    doc = _cli_export(os.path.join(PROGRAMS, "bound_method.py"), tmp_path)
+    (content,) = [c for c in doc["contents"] if c.get("description", "").startswith("bound method")]
+    assert content["role"] == "function"
+    assert content["description"].startswith("bound method Model.predict, carries its Model instance")
+    assert content["variable"] == "model in bound_method.py"
+    uses = [a for t in doc["tasks"] for a in t.get("args", []) if a.get("payload", {}).get("digest") == content["digest"]]
+    assert len(uses) == 16 and len({a["payload"]["object_id"] for a in uses}) == 1
+
+
+def test_a_closure_names_what_it_captured(tmp_path):
+    doc = _cli_export(os.path.join(PROGRAMS, "closure_list.py"), tmp_path)
+    (content,) = [c for c in doc["contents"] if c.get("description", "").startswith("function")]
+    assert content["role"] == "function"
+    assert "captured `values` (list of 50,000 items" in content["description"], content
+    assert content["variable"] == "scaler in closure_list.py"
+    assert content["in_memory_bytes"] > 3 * len(cloudpickle.dumps([float(i) for i in range(50_000)])) / 2
+
+
+def test_one_object_has_one_digest_whichever_way_it_was_exported(tmp_path):
+    script = os.path.join(PROGRAMS, "bound_method.py")
+    via_cli = _cli_export(script, tmp_path)
+    # In-process, as the script's own `python bound_method.py` would call export: run as __main__.
+    code = (f"import runpy, sys; sys.path.insert(0, {os.path.dirname(HERE)!r});"
+            f"g = runpy.run_path({script!r}, run_name='__main__');"
+            f"from graphprof_dask import export; export(g['result'], {str(tmp_path / 'i.json')!r})")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    in_process = json.loads((tmp_path / "i.json").read_text())
+    digests = lambda d: {c["digest"] for c in d["contents"] if "bound method" in c.get("description", "")}
+    assert digests(via_cli) == digests(in_process) and digests(via_cli)
+
+
+def test_fused_tasks_yield_no_phantom_keys():
+    x = np.random.default_rng(0).random((2000, 1500))
+    coll = (da.from_array(x, chunks=(500, 500)) + 1).sum(axis=0)
+    doc = build_graph(coll)
+    assert "data" not in doc, doc.get("data")
+    edges = sum(1 for t in doc["tasks"] for a in t.get("args", []) if "ref" in a)
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        persisted = client.persist(coll)
+        truth = client.run_on_scheduler(
+            lambda dask_scheduler: sum(len(ts.dependencies) for ts in dask_scheduler.tasks.values()))
+        count = client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
+        del persisted
+    assert (len(doc["tasks"]), edges) == (count, truth)
+    # The input array is embedded data, sliced by the scheduler: not sent as such.
+    data = [a["payload"] for t in doc["tasks"] for a in t.get("args", []) if "payload" in a]
+    assert data and all(p.get("sent") is False for p in data)
+
+
+def test_a_list_of_collections_is_one_graph(tmp_path):
+    a = da.ones(4000, chunks=1000)
+    doc = build_graph([a.sum(), a.mean()])
+    alone = build_graph(a.sum())
+    assert len(doc["tasks"]) > len(alone["tasks"])
+
+
+def test_the_file_gets_the_usual_mode(tmp_path):
+    old = os.umask(0o022)
+    try:
+        export(da.ones(10, chunks=5), tmp_path / "g.json")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(tmp_path / "g.json").st_mode) == 0o644
+
+
+def test_a_variable_under_the_main_guard_is_explained(tmp_path):
+    out = tmp_path / "g.json"
+    r = subprocess.run([sys.executable, "-m", "graphprof_dask", "export",
+                        f"{os.path.join(PROGRAMS, 'bound_method.py')}:guarded", "-o", str(out)],
+                       capture_output=True, text=True, timeout=300,
+                       env=dict(os.environ, PYTHONPATH=os.path.dirname(HERE)))
+    assert r.returncode != 0
+    assert "under `if __name__ == \"__main__\":`" in r.stderr, r.stderr
+    assert not out.exists()
