@@ -4,8 +4,9 @@ Three programs (``programs/held/``: a dict of 50k ints as a map_blocks argument,
 list of 100k floats, a 1 MB ndarray argument), each persisted as given and with a fix built by
 hand in the program (``client.scatter(obj, broadcast=True)`` or ``dask.delayed``), each run on a
 fresh ``LocalCluster(n_workers=2, threads_per_worker=1, processes=True)``: the workers' RSS
-(psutil, on the pids from ``client.run(os.getpid)``) is read once the workers are warm and before
-anything of the program is sent, then while the persisted results are held (past a heartbeat).
+(psutil, on the pids from ``client.run(os.getpid)``) is read once the workers are warm (a first
+array task, dataframe task, scatter and worker-to-worker transfer done: one-time costs that are
+not the program's) and before anything of the program is sent, then while the persisted results are held (past a heartbeat).
 The growth, summed over both workers, must be within 35% of the ``held_bytes`` that ``graphprof
 analyze --workers 2`` predicts for the matching strategy of the exported as-given graph.
 """
@@ -63,14 +64,26 @@ def _steady_rss(pids, readings: int = 5, gap_s: float = 0.2) -> float:
 def measure_held(program, strategy: str) -> int:
     """Workers' RSS growth (bytes, both workers) while ``program``'s persisted result is held."""
     import dask.array as da
+    import dask.dataframe as dd
+    import numpy as np
+    import pandas as pd
     from distributed import Client, LocalCluster, futures_of, wait
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=":0") as cluster, Client(cluster) as client:
         pids = list(client.run(os.getpid).values())
         assert len(pids) == 2
-        # Warm the workers (first task, first deserialisation) with something of the same kind.
+        # Warm the workers with something of each kind: a worker's first dataframe task imports
+        # pandas and pyarrow, ~100 MB of RSS that is not the program's.
         da.ones(8, chunks=2).map_blocks(lambda b: b + 1, dtype=float).sum().compute()
+        frame = pd.DataFrame({"a": np.arange(8), "b": [str(i) for i in range(8)]})
+        dd.from_pandas(frame, npartitions=2).map_partitions(lambda p: p.assign(c=p.a * 2)).c.sum().compute()
+        # ... and the first scatter and worker-to-worker transfer (comm buffers, threads: ~25 MB).
+        [small] = client.scatter([list(range(1000))], broadcast=True)
+        first, second = list(client.scheduler_info()["workers"])
+        built = client.submit(lambda n: list(range(n)), 1000, workers=[first], pure=False)
+        assert client.submit(lambda a, b: len(a) + len(b), built, small, workers=[second]).result() == 2000
+        del small, built
         time.sleep(1.0)
         before = _steady_rss(pids)
         collection = program.result if strategy == "as-given" else program.fixed(strategy, client)
