@@ -23,7 +23,7 @@ import truth
 HELD = os.path.join(fidelity.PROGRAMS, "held")
 RUNS = [("dict_arg", "as-given"), ("dict_arg", "scatter"), ("dict_arg", "delayed"),
         ("closure_list", "as-given"), ("closure_list", "scatter"),
-        ("ndarray_arg", "as-given"), ("ndarray_arg", "delayed")]
+        ("ndarray_arg", "as-given"), ("ndarray_arg", "delayed"), ("ndarray_arg", "scatter")]
 TOLERANCE = 0.35
 _measured: dict = {}
 
