@@ -21,7 +21,7 @@ from graphprof_dask import export
 from graphprof_dask.exporter import build_graph, serialized_graph
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PROGRAMS = os.path.join(HERE, "programs")
+PROGRAMS = os.path.join(HERE, "export_programs")
 
 
 def _merge():

@@ -1,14 +1,15 @@
-"""A closure over a big list of floats, passed to map_blocks."""
+"""A lambda closing over a big list of floats (a closure built by a factory function)."""
 import dask.array as da
-import numpy as np
 
 
-def make_scaler(values):
-    def scale(block):
-        return block * len(values)
-
-    return scale
+def make_scaler(coefficients):
+    return lambda block: block * coefficients[len(block) % len(coefficients)]
 
 
-scaler = make_scaler([float(i) for i in range(50_000)])
-result = da.ones(16 * 1000, chunks=1000).map_blocks(scaler, dtype=np.float64)
+coefficients = [i / 7 for i in range(60_000)]
+scale = make_scaler(coefficients)
+x = da.ones(40_000, chunks=1_000)
+result = x.map_blocks(scale, dtype=float)
+
+if __name__ == "__main__":
+    print(result.sum().compute())
