@@ -76,6 +76,8 @@ def _as_main(mod, modname: str) -> None:
     for value in list(vars(mod).values()):
         if isinstance(value, (types.FunctionType, type)):
             mark(value)
+    # By-value functions carry their module's __name__ in their globals.
+    vars(mod)["__name__"] = "__main__"
 
 
 def _defined_under_main_guard(path: str, name: str) -> bool:

@@ -21,6 +21,7 @@ digest. Each distinct content is then measured and described once:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pickle
@@ -135,6 +136,30 @@ def carried_objects(obj: Any) -> list[Any]:
     return out
 
 
+@contextlib.contextmanager
+def _deterministic_class_ids():
+    """cloudpickle marks each class it pickles by value with a random uuid; for sizes and
+    digests a class gets an id made from its module and name instead, so one object has one
+    digest in every process and whichever way it was exported. Nothing is recorded in
+    cloudpickle's tracker, so what the user's client sends keeps cloudpickle's own ids."""
+    try:
+        from cloudpickle import cloudpickle as cp_module
+    except Exception:  # pragma: no cover
+        yield
+        return
+    original = cp_module._get_or_create_tracker_id
+
+    def tracker_id(class_def):
+        name = f"{class_def.__module__}.{class_def.__qualname__}"
+        return hashlib.sha256(name.encode()).hexdigest()[:32]
+
+    cp_module._get_or_create_tracker_id = tracker_id
+    try:
+        yield
+    finally:
+        cp_module._get_or_create_tracker_id = original
+
+
 class PayloadCache:
     """Pickle each distinct Python object once; give each payload an object_id; describe each
     distinct content once."""
@@ -151,10 +176,11 @@ class PayloadCache:
         self._user_digests: dict[str, str] | None = None
 
     def _pickle(self, obj: Any) -> bytes | None:
-        try:
-            return self._cp.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception:
-            return None
+        with _deterministic_class_ids():
+            try:
+                return self._cp.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception:
+                return None
 
     def info(self, obj: Any) -> dict | None:
         """size/digest/type of ``obj``, cached by identity; None if it cannot be pickled."""
