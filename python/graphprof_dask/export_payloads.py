@@ -4,6 +4,9 @@ Each distinct Python object is pickled with cloudpickle once (cached by
 ``id()`` while a reference is held) for its exact size and a sha256 content
 digest. Each distinct content is then measured and described once:
 
+The pickle is what distributed ships inside a task (its own ``dumps``, protocol 5,
+buffers out of band, counted): sizes are the bytes a worker receives per copy.
+
 - **in-memory size**: what one deserialised copy occupies in a worker's memory.
   The pickle is loaded twice with ``tracemalloc`` tracing; the second load is
   the figure (the first may create classes and caches that later copies share,
@@ -43,17 +46,20 @@ def human_bytes(n: int) -> str:
     return f"{n} B"  # pragma: no cover
 
 
-def in_memory_bytes(data: bytes) -> int | None:
-    """Bytes one deserialised copy of ``data`` holds (see the module docstring)."""
+def in_memory_bytes(data: tuple) -> int | None:
+    """Bytes one deserialised copy of ``data`` (a pickle and its out-of-band buffers) holds (see
+    the module docstring)."""
     import tracemalloc
 
+    head, buffers = data
     tracing = tracemalloc.is_tracing()
     if not tracing:
         tracemalloc.start()
     try:
-        first = pickle.loads(data)
+        # Buffers are copied, as a worker receives them: a copy owns its memory.
+        first = pickle.loads(head, buffers=[bytearray(b) for b in buffers])
         before = tracemalloc.get_traced_memory()[0]
-        second = pickle.loads(data)
+        second = pickle.loads(head, buffers=[bytearray(b) for b in buffers])
         after = tracemalloc.get_traced_memory()[0]
         del second, first
     except Exception:
@@ -136,6 +142,14 @@ def carried_objects(obj: Any) -> list[Any]:
     return out
 
 
+def _flat(buffer) -> memoryview:
+    """An out-of-band buffer as flat bytes (a copy only where it is not contiguous)."""
+    try:
+        return buffer.raw()
+    except (AttributeError, BufferError):
+        return memoryview(memoryview(buffer).tobytes())
+
+
 @contextlib.contextmanager
 def _deterministic_class_ids():
     """cloudpickle marks each class it pickles by value with a random uuid; for sizes and
@@ -175,12 +189,18 @@ class PayloadCache:
         self._user_module = user_module
         self._user_digests: dict[str, str] | None = None
 
-    def _pickle(self, obj: Any) -> bytes | None:
+    def _pickle(self, obj: Any) -> tuple | None:
+        """(pickle, out-of-band buffers) as distributed ships an object inside a task: its own
+        ``dumps`` (the standard pickler, cloudpickle where needed), protocol 5."""
+        from distributed.protocol.pickle import dumps
+
+        buffers: list = []
         with _deterministic_class_ids():
             try:
-                return self._cp.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+                head = dumps(obj, buffer_callback=buffers.append, protocol=5)
             except Exception:
                 return None
+        return head, [_flat(b) for b in buffers]
 
     def info(self, obj: Any) -> dict | None:
         """size/digest/type of ``obj``, cached by identity; None if it cannot be pickled."""
@@ -189,8 +209,12 @@ class PayloadCache:
             data = self._pickle(obj)
             info = None
             if data is not None:
-                info = {"size_bytes": len(data),
-                        "digest": "sha256:" + hashlib.sha256(data).hexdigest(),
+                head, buffers = data
+                digest = hashlib.sha256(head)
+                for b in buffers:
+                    digest.update(b)
+                info = {"size_bytes": len(head) + sum(b.nbytes for b in buffers),
+                        "digest": "sha256:" + digest.hexdigest(),
                         "type": type(obj).__name__}
                 ent = (obj, info, data)
             else:

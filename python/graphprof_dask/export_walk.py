@@ -22,7 +22,9 @@ from .export_payloads import PayloadCache
 # value (a lambda or closure capturing data) is a payload above this size.
 FUNCTION_PAYLOAD_BYTES = 1024
 
-_SCALARS = (type(None), bool, int, float, complex, str, bytes)
+_SCALARS = (type(None), bool, int, float, complex)
+# Strings and bytes are payloads only when long; most are names, checked by length alone.
+_TEXT = (str, bytes)
 _LIBRARY_PREFIXES = ("dask", "distributed", "pandas", "numpy", "toolz", "tlz", "builtins",
                      "operator", "functools", "xarray", "pyarrow", "_operator")
 
@@ -64,6 +66,8 @@ class Walker:
         ts = self.ts
         if isinstance(obj, _SCALARS) or isinstance(obj, (ts.TaskRef, ts.Alias)):
             return
+        if isinstance(obj, _TEXT) and len(obj) < self.cache.min_payload_bytes // 4:
+            return
         if isinstance(obj, ts.DataNode):
             self.value(obj.value, out, "data", context)
             return
@@ -78,7 +82,8 @@ class Walker:
     def value(self, obj, out: list, role: str, context) -> None:
         """A literal value: one payload when it is big and holds no graph objects, else its
         elements (a list of task refs, a dict of fused inner tasks)."""
-        if isinstance(obj, _SCALARS):
+        if isinstance(obj, _SCALARS) or (
+                isinstance(obj, _TEXT) and len(obj) < self.cache.min_payload_bytes // 4):
             return
         container = type(obj) in (list, tuple, set, frozenset, dict)
         if container and self._holds_graph_objects(obj):
