@@ -279,6 +279,13 @@ pub struct SampleArgs {
     /// How long to try to reach the Dask scheduler.
     #[arg(long, default_value = "30s", value_parser = parse_duration_arg)]
     pub timeout: std::time::Duration,
+    /// Bookkeeping each worker of the built-in engine holds per result it keeps (Dask's per-task
+    /// state). Default: 9,130 B, measured on distributed 2026.8.0 (docs/DASK.md).
+    #[arg(long, value_parser = parse_size_arg, conflicts_with = "task_overhead_file")]
+    pub task_overhead: Option<u64>,
+    /// Read --task-overhead from a file written by `graphprof calibrate -o FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub task_overhead_file: Option<PathBuf>,
     #[command(flatten)]
     pub python: PythonArgs,
     #[command(flatten)]
