@@ -39,6 +39,34 @@ pub enum Command {
     Rewrite(RewriteArgs),
     /// Real Dask: export a collection's task graph with your Python and dask.
     Dask(DaskArgs),
+    /// Real Dask: measure the RSS your workers hold per task beyond the results (the built-in
+    /// engine's --task-overhead), on a LocalCluster or --scheduler. See docs/DASK.md.
+    Calibrate(CalibrateArgs),
+}
+
+/// `graphprof calibrate`.
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    /// Chunk counts of the seed case to fit over (repeatable, at least two). Default 256, 1024.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub chunks: Vec<u64>,
+    /// Strategies whose fits are averaged (repeatable): scatter, delayed. Default both.
+    #[arg(long = "strategy", value_parser = ["scatter", "delayed"])]
+    pub strategies: Vec<String>,
+    /// Worker processes of the LocalCluster (1 thread each).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub workers: u32,
+    /// An existing scheduler (tcp://HOST:PORT); its workers are restarted before each run.
+    #[arg(long)]
+    pub scheduler: Option<String>,
+    /// How long to try to reach the scheduler.
+    #[arg(long, default_value = "30s", value_parser = parse_duration_arg)]
+    pub timeout: std::time::Duration,
+    /// Write the calibration (JSON, for `sample --task-overhead-file`); replaced atomically.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub python: PythonArgs,
 }
 
 /// Parameters shared by everything that generates a graph.
