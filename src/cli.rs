@@ -8,10 +8,22 @@ use graphprof::report::analysis::AnalysisFormat;
 use graphprof::report::diff::DiffFormat;
 use std::path::PathBuf;
 
+/// The version with the git commit it was built from (see build.rs): `0.1.0 (a1b2c3d)`.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("GRAPHPROF_GIT_COMMIT"),
+    ")"
+);
+
 /// graphprof: find and measure memory waste in Dask-style task graphs, and prove the fix.
 #[derive(Debug, Parser)]
-#[command(name = "graphprof", version, about, max_term_width = 100)]
+#[command(name = "graphprof", version = VERSION, about, max_term_width = 100)]
 pub struct Cli {
+    /// Print no progress bars, tables or notes; errors and warnings still print, files are still
+    /// written and the exit code is the same.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -39,9 +51,29 @@ pub enum Command {
     Rewrite(RewriteArgs),
     /// Real Dask: export a collection's task graph with your Python and dask.
     Dask(DaskArgs),
+    /// Print a shell completion script: `graphprof completions bash > ~/.local/share/bash-completion/completions/graphprof`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff): `graphprof man > graphprof.1; man ./graphprof.1`.
+    Man(ManArgs),
     /// Real Dask: measure the RSS your workers hold per task beyond the results (the built-in
     /// engine's --task-overhead), on a LocalCluster or --scheduler. See docs/DASK.md.
     Calibrate(CalibrateArgs),
+}
+
+/// `graphprof completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `graphprof man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Output file; `-` for stdout. Files are replaced atomically.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
 }
 
 /// `graphprof calibrate`.
@@ -244,6 +276,9 @@ pub struct DiffArgs {
     /// Output file; `-` for stdout. Files are replaced atomically.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+    /// Exit 1 when the graphs differ (as `git diff --exit-code`), 0 when they do not.
+    #[arg(long)]
+    pub exit_code: bool,
 }
 
 /// Which engine runs the graph.

@@ -238,7 +238,10 @@ fn run_builtin(
         ..RunReport::from_series("builtin", &run.series)
     };
     if let Some(error) = &outcome.error {
-        eprintln!("graphprof: {}: stopped: {error}", report.label);
+        eprintln!(
+            "graphprof: {}",
+            graphprof::escape::control(&format!("{}: stopped: {error}", report.label))
+        );
     }
     Ok((report, run.series))
 }
@@ -309,7 +312,10 @@ fn run_command(args: &SampleArgs, cancel: &Arc<AtomicBool>, live: &Path) -> Resu
         (None, true) => None,
     };
     if let Some(error) = &error {
-        eprintln!("graphprof: {label}: {error}");
+        eprintln!(
+            "graphprof: {}",
+            graphprof::escape::control(&format!("{label}: {error}"))
+        );
     }
     let report = RunReport {
         complete: series.complete,
@@ -387,9 +393,11 @@ fn finish(
             .collect::<Vec<_>>()
             .join(", ")
     );
-    graphprof::output::write_to(&graphprof::output::Destination::Stdout, |out| {
-        out.write_all(text.as_bytes())
-    })?;
+    if !super::progress::quiet() {
+        graphprof::output::write_to(&graphprof::output::Destination::Stdout, |out| {
+            out.write_all(text.as_bytes())
+        })?;
+    }
     Ok(if interrupted {
         EXIT_INTERRUPTED
     } else if all_complete {

@@ -54,7 +54,10 @@ pub fn run_all(
         bar.finish_and_clear();
     }
     for warning in &run.warnings {
-        eprintln!("graphprof: warning: {warning}");
+        eprintln!(
+            "graphprof: warning: {}",
+            graphprof::escape::control(warning)
+        );
     }
     let prefix = match args.engine {
         EngineChoice::Both => "dask/",
@@ -73,7 +76,10 @@ pub fn run_all(
             .find(|plan| plan.strategy.is_some() && plan.strategy == outcome.strategy);
         let model = plan.map(|plan| predictions(&plan.graph, &plan.label, args.workers));
         if let Some(error) = &outcome.error {
-            eprintln!("graphprof: {}: {error}", series.label);
+            eprintln!(
+                "graphprof: {}",
+                graphprof::escape::control(&format!("{}: {error}", series.label))
+            );
         }
         let report = RunReport {
             complete: outcome.complete,

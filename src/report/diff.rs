@@ -106,7 +106,11 @@ pub fn render(d: &GraphDiff, format: DiffFormat) -> String {
             json
         }
         DiffFormat::Text => {
-            let mut out = format!("graphprof diff: {} -> {}\n", d.old, d.new);
+            let (old, new) = (
+                crate::escape::control(&d.old),
+                crate::escape::control(&d.new),
+            );
+            let mut out = format!("graphprof diff: {old} -> {new}\n");
             for (title, table) in tables(d, Cells::Text) {
                 if table.is_empty() {
                     continue;
@@ -117,7 +121,7 @@ pub fn render(d: &GraphDiff, format: DiffFormat) -> String {
             if !d.all_layers {
                 out.push_str("(layers: an analysis report keeps only its top layers; compared where both list them)\n");
             }
-            out
+            crate::escape::lines(&out)
         }
         DiffFormat::Markdown => {
             let mut out = format!(
@@ -132,7 +136,7 @@ pub fn render(d: &GraphDiff, format: DiffFormat) -> String {
                 out.push_str(&format!("\n**{title}**\n\n{}", table.to_markdown()));
             }
             out.push_str(&format!("\n{}\n", tasks_line(d, Cells::Markdown)));
-            out
+            crate::escape::lines(&out)
         }
     }
 }

@@ -43,8 +43,28 @@ impl Table {
         self.rows.is_empty()
     }
 
+    /// The same table with every cell, header included, made safe for a terminal
+    /// ([`crate::escape::control`]): a cell can neither hold a newline nor a control sequence.
+    fn escaped(&self) -> Table {
+        let escape = |cell: &String| crate::escape::control(cell).into_owned();
+        Table {
+            header: self.header.iter().map(escape).collect(),
+            rows: self
+                .rows
+                .iter()
+                .map(|row| row.iter().map(escape).collect())
+                .collect(),
+            right: self.right.clone(),
+        }
+    }
+
     /// Aligned text, indented by `indent` spaces, one line per row plus the header.
     pub fn to_text(&self, indent: usize) -> String {
+        let table = self.escaped();
+        table.aligned(indent)
+    }
+
+    fn aligned(&self, indent: usize) -> String {
         let widths: Vec<usize> = (0..self.header.len())
             .map(|col| {
                 self.rows
@@ -78,6 +98,10 @@ impl Table {
 
     /// A Markdown pipe table; `|` in cells is escaped.
     pub fn to_markdown(&self) -> String {
+        self.escaped().markdown()
+    }
+
+    fn markdown(&self) -> String {
         let escape = |cell: &str| cell.replace('|', "\\|");
         let mut out = String::new();
         out.push_str(&format!(
