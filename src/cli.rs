@@ -327,9 +327,22 @@ pub struct SampleArgs {
     /// the memory available when the run starts.
     #[arg(long, value_parser = parse_size_arg)]
     pub memory_limit: Option<u64>,
-    /// Output folder for report.json, samples.csv, memory.png and memory.svg.
+    /// Output folder for report.json, samples.csv, memory.png and memory.svg. A non-empty
+    /// folder that graphprof did not write is refused (see --force); `-` is refused.
     #[arg(short, long, default_value = "graphprof-out")]
     pub output: PathBuf,
+    /// Write into a non-empty output folder graphprof did not write (its files are kept).
+    #[arg(long)]
+    pub force: bool,
+    /// Export the table as JSON to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub export_json: Option<PathBuf>,
+    /// Export the table as CSV, one row per run, to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub export_csv: Option<PathBuf>,
+    /// Export the table as Markdown to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub export_markdown: Option<PathBuf>,
     /// Which engine runs the graph.
     #[arg(long, value_enum, default_value_t = EngineChoice::Builtin)]
     pub engine: EngineChoice,

@@ -177,7 +177,7 @@ impl CheckReport {
 pub fn format_amount(amount: Amount, unit: Unit) -> String {
     match (amount, unit) {
         (Amount::Whole(n), Unit::Bytes) => Bytes(n).to_string(),
-        (Amount::Whole(n), _) => n.to_string(),
+        (Amount::Whole(n), _) => crate::units::count(n),
         (Amount::Ratio(r), _) => format!("{r:.3}"),
     }
 }

@@ -33,17 +33,7 @@ pub fn render(analysis: &Analysis, format: AnalysisFormat) -> String {
     }
 }
 
-fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+use crate::units::count;
 
 fn sizes_table(a: &Analysis) -> Table {
     let s = &a.sizes;
@@ -138,7 +128,7 @@ fn groups_table(first: &str, groups: &[GroupSize], with_wasted: bool) -> Table {
     let mut table = Table::new(&header, &[1, 2, 3, 4, 5]);
     for g in groups {
         let mut row = vec![
-            g.name.clone(),
+            super::table::cell(&g.name),
             count(g.tasks),
             Bytes(g.wire_bytes).to_string(),
             Bytes(g.materialised_bytes).to_string(),
@@ -156,8 +146,8 @@ fn tasks_table(a: &Analysis) -> Table {
     let mut table = Table::new(&["task", "layer", "materialised", "payloads"], &[2, 3]);
     for t in &a.largest_tasks {
         table.row(vec![
-            t.key.clone(),
-            t.layer.clone(),
+            super::table::cell(&t.key),
+            super::table::cell(&t.layer),
             Bytes(t.materialised_bytes).to_string(),
             count(t.payloads),
         ]);
@@ -236,9 +226,9 @@ fn structure_line(a: &Analysis) -> String {
         count(s.roots),
         count(s.leaves),
         count(s.max_fan_in),
-        crate::escape::control(&s.max_fan_in_key),
+        super::table::cell(&crate::escape::control(&s.max_fan_in_key)),
         count(s.max_fan_out),
-        crate::escape::control(&s.max_fan_out_key),
+        super::table::cell(&crate::escape::control(&s.max_fan_out_key)),
         count(s.components)
     )
 }

@@ -87,8 +87,8 @@ pub fn change_cell(row: &FigureRow) -> String {
             let delta = i128::from(now) - i128::from(base);
             match row.unit {
                 Unit::Bytes => BytesDelta(delta).to_string(),
-                _ if delta > 0 => format!("+{delta}"),
-                _ => delta.to_string(),
+                _ if delta == 0 => "0".to_string(),
+                _ => crate::units::signed_count(delta),
             }
         }
         _ if ratios_equal(now, base) => return "0 (0%)".to_string(),
