@@ -213,6 +213,7 @@ fn run_builtin(
             workers: args.workers,
             hold: args.hold,
             memory_limit_bytes: args.memory_limit.or_else(default_memory_limit_bytes),
+            task_overhead_bytes: task_overhead_bytes(args)?,
         },
         interval: args.interval,
         sink: Some(live.to_path_buf()),
@@ -253,6 +254,18 @@ fn run_builtin(
     Ok((report, run.series))
 }
 
+/// The built-in engine's bookkeeping per held result: `--task-overhead`, else the figure in
+/// `--task-overhead-file`, else the one measured on distributed 2026.8.0.
+fn task_overhead_bytes(args: &SampleArgs) -> Result<u64> {
+    if let Some(bytes) = args.task_overhead {
+        return Ok(bytes);
+    }
+    match &args.task_overhead_file {
+        Some(path) => Ok(graphprof::dask::calibrate::read_calibration(path)?.task_overhead_bytes),
+        None => Ok(graphprof::graph::held::TASK_OVERHEAD_BYTES),
+    }
+}
+
 /// Refuses options that only apply to graphs when a command is sampled.
 fn refuse_graph_options(args: &SampleArgs) -> Result<()> {
     let given: Vec<&str> = [
@@ -260,6 +273,8 @@ fn refuse_graph_options(args: &SampleArgs) -> Result<()> {
         (!args.strategy.is_empty(), "--strategy"),
         (args.engine != EngineChoice::Builtin, "--engine"),
         (args.scheduler.is_some(), "--scheduler"),
+        (args.task_overhead.is_some(), "--task-overhead"),
+        (args.task_overhead_file.is_some(), "--task-overhead-file"),
     ]
     .into_iter()
     .filter_map(|(given, name)| given.then_some(name))
