@@ -3,11 +3,17 @@
 //! arguments with its result; intermediate tasks are released once their dependents ran; a
 //! scattered object is held once per worker; a delayed builder's result is released. A payload
 //! copy holds its in-memory size where the exporter measured it, else its pickled size (the
-//! analysis says which).
+//! analysis says which). Each held result keeps Dask's per-task bookkeeping beside it
+//! ([`TASK_OVERHEAD_BYTES`], measured on distributed 2026.8.0; docs/DASK.md).
+//!
+//! What the workers' RSS shows can exceed what they hold: a delayed object built from many small
+//! Python objects (a dict or list: in-memory size at least [`CONTAINER_RATIO`] times its pickle)
+//! is freed once its dependents ran, but the allocator keeps its pages (DASK-FACTS: "after release
+//! is not back to baseline"). `held_rss_bytes` adds those copies, one per worker that received it.
 
 use super::duplication::DuplicatedPayload;
 use super::sizes::Sizes;
-use crate::graph::held::{held_nodes, result_bytes};
+use crate::graph::held::{TASK_OVERHEAD_BYTES, held_nodes, held_result_count, result_bytes};
 use crate::graph::model::DEFAULT_SPEC_BYTES;
 use crate::graph::{Graph, NodeKind, Strategy};
 use serde::{Deserialize, Serialize};
@@ -26,11 +32,18 @@ pub struct StrategyPrediction {
     pub held_bytes: u64,
     /// Extra bytes held for a while during compute (a delayed object shipped to the workers).
     pub transient_bytes: u64,
+    /// What the workers' RSS should grow by while the results are held: `held_bytes` plus the
+    /// freed copies of delayed Python containers that the allocator keeps.
+    pub held_rss_bytes: u64,
     /// `held_bytes` of the graph as given minus this one's.
     pub saved_held_bytes: i64,
     /// Wire bytes of the graph as given minus this one's.
     pub saved_wire_bytes: i64,
 }
+
+/// In-memory size over pickle size from which an object is taken to be built from many small
+/// Python objects (dicts, lists, sets: 4.5x-21x measured; an ndarray is ~0.9x).
+pub const CONTAINER_RATIO: f64 = 3.0;
 
 struct ContentUse {
     objects: u64,
@@ -75,7 +88,7 @@ pub fn held_bytes(graph: &Graph, workers: u32) -> u64 {
 }
 
 fn held_bytes_of(graph: &Graph, workers: u32, held_tasks: &[bool]) -> u64 {
-    let mut held = 0u64;
+    let mut held = held_result_count(graph, held_tasks).saturating_mul(TASK_OVERHEAD_BYTES);
     for id in graph.node_ids() {
         let node = graph.node(id);
         match node.kind {
@@ -118,6 +131,7 @@ pub fn strategies(
         materialised_bytes: sizes.materialised_bytes,
         held_bytes: given_held,
         transient_bytes: 0,
+        held_rss_bytes: given_held,
         saved_held_bytes: 0,
         saved_wire_bytes: 0,
     };
@@ -159,9 +173,19 @@ pub fn strategies(
                 _ => {
                     row.wire_bytes = row.wire_bytes.saturating_add(DEFAULT_SPEC_BYTES);
                     row.transient_bytes = row.transient_bytes.saturating_add(shipped);
+                    let content = &graph.contents[content];
+                    let container = content.in_memory_known()
+                        && in_memory as f64 >= CONTAINER_RATIO * content.size_bytes as f64;
+                    if container {
+                        row.held_rss_bytes = row.held_rss_bytes.saturating_add(shipped);
+                    }
                 }
             }
         }
+        row.held_rss_bytes = row
+            .held_rss_bytes
+            .saturating_sub(given.held_rss_bytes)
+            .saturating_add(row.held_bytes);
         row.saved_held_bytes = given.held_bytes as i64 - row.held_bytes as i64;
         row.saved_wire_bytes = given.wire_bytes as i64 - row.wire_bytes as i64;
         rows.push(row);

@@ -261,6 +261,14 @@ impl<'a> Scheduler<'a> {
             inputs,
             has_dependents: self.remaining_dependents[task as usize] > 0,
             own_result: crate::graph::held::has_own_result(self.graph, record.node),
+            payload_held_bytes: self
+                .graph
+                .payloads(record.node)
+                .map(|payload| {
+                    let content = &self.graph.contents[payload.content as usize];
+                    content.info.in_memory_bytes.unwrap_or(0)
+                })
+                .collect(),
         };
         cluster.send(worker, ToWorker::Run(run))
     }

@@ -5,7 +5,7 @@ use super::*;
 use crate::analyze::predict::held_bytes;
 use crate::analyze::{AnalyzeOptions, analyze, sizes};
 use crate::graph::generate::{GenerateOptions, GeneratorKind, generate_graph};
-use crate::graph::held::{TASK_OVERHEAD_BYTES, held_bookkeeping_bytes};
+use crate::graph::held::TASK_OVERHEAD_BYTES;
 use crate::graph::key::Key;
 use crate::graph::raw::{Header, RawArg, RawPayload, RawTask};
 use crate::graph::{RawGraph, Strategy, build_raw, rewrite::rewrite};
@@ -15,9 +15,9 @@ const RESULT: u64 = 8000;
 const SPEC: u64 = 64;
 const OVERHEAD: u64 = TASK_OVERHEAD_BYTES;
 
-/// What `analyze` predicts is held, plus the workers' per-task bookkeeping.
+/// What `analyze` predicts is held (the workers' per-task bookkeeping included).
 fn model(graph: &Graph, workers: u32) -> u64 {
-    held_bytes(graph, workers) + held_bookkeeping_bytes(graph, OVERHEAD)
+    held_bytes(graph, workers)
 }
 
 fn options(workers: u32) -> EngineOptions {
@@ -112,7 +112,7 @@ fn measured_held_equals_analyze_predictions_for_rewrites() {
         let outcome = run_complete(&graph, 3);
         assert_eq!(
             outcome.held_managed_bytes,
-            row.held_bytes + held_bookkeeping_bytes(&graph, OVERHEAD),
+            row.held_bytes,
             "{}",
             row.strategy
         );

@@ -47,6 +47,8 @@ pub struct RunTask {
     pub has_dependents: bool,
     /// It has a result of its own (not an alias): keep bookkeeping beside it.
     pub own_result: bool,
+    /// The in-memory size of each payload copy, in frame order (0 where unknown).
+    pub payload_held_bytes: Vec<u64>,
 }
 
 /// What the scheduler tells a worker.
@@ -165,9 +167,10 @@ fn run_task(
         frame,
         inputs,
         own_result,
+        payload_held_bytes,
         ..
     } = run;
-    let parts = read_frame(&frame, account).map_err(|error| match error {
+    let parts = read_frame(&frame, account, &payload_held_bytes).map_err(|error| match error {
         WireError::Limit(limit) => TaskFailure::Limit(limit),
         WireError::Format(message) => TaskFailure::Failed(message),
     })?;
