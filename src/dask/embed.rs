@@ -12,7 +12,7 @@ use std::process::Command;
 use super::DaskError;
 
 /// The package's files, `(name, text)`, as compiled into the binary.
-pub const PACKAGE_FILES: [(&str, &str); 6] = [
+pub const PACKAGE_FILES: [(&str, &str); 7] = [
     (
         "__init__.py",
         include_str!("../../python/graphprof_dask/__init__.py"),
@@ -32,6 +32,10 @@ pub const PACKAGE_FILES: [(&str, &str); 6] = [
     (
         "exporter.py",
         include_str!("../../python/graphprof_dask/exporter.py"),
+    ),
+    (
+        "rewrite.py",
+        include_str!("../../python/graphprof_dask/rewrite.py"),
     ),
     (
         "seed.py",
