@@ -146,6 +146,13 @@ class Sampler(threading.Thread):
         """Workers absent from several readings in a row: gone, not just slow to report."""
         return {a for a, n in self.absent.items() if n >= ABSENT_READINGS}
 
+    def reset_workers(self, workers):
+        """New worker processes after a restart."""
+        with self.lock:
+            self.workers = workers
+            self.seen_addrs = {w["address"] for w in workers}
+            self.absent = {}
+
     def set_label(self, label, t0):
         with self.lock:
             self.label, self.t0, self.phase = label, t0, None
@@ -230,17 +237,15 @@ def _wire_capture():
     return restore, sizes
 
 
-def run_strategy(proto, client, sampler, label, strategy, chunks, payload_bytes,
-                 hold_s, compute_timeout_s, initial_addrs, interval_s):
+def run_strategy(proto, client, sampler, label, strategy, workload,
+                 hold_s, compute_timeout_s, initial_addrs, interval_s, baseline_s):
     """Returns (complete, error_kind or None)."""
     import warnings
 
-    import dask
     from distributed import futures_of
 
-    from . import seed
+    from .workloads import who_has_summary
 
-    n = seed.mapper_len_for_bytes(payload_bytes)
     absences = Absences()
     t0 = time.monotonic()
     sampler.set_label(label, t0)
@@ -249,27 +254,19 @@ def run_strategy(proto, client, sampler, label, strategy, chunks, payload_bytes,
         sampler.set_phase(p)
         proto.emit("phase", label=label, phase=p, t=round(time.monotonic() - t0, 4))
 
-    # a short baseline before submit
+    # A baseline before submit, long enough for the scheduler's view (heartbeats) to be current.
     sampler.set_phase("baseline")
-    time.sleep(min(1.0, max(3 * interval_s, 0.3)))
+    time.sleep(baseline_s)
     phase("submit")
-    keep = []
-    if strategy == "inline":
-        arg = seed.Mapper(n)
-    elif strategy == "delayed":
-        arg = dask.delayed(seed.make_mapper)(n)
-    elif strategy == "scatter":
-        arg = client.scatter(seed.Mapper(n), broadcast=True)
-        keep.append(arg)
-    else:
-        raise ValueError(strategy)
-    x = seed.seed_collection(chunks, arg)
-
+    x, keep = workload.build(label, strategy, client, proto)
+    arg = None
+    if keep and strategy == "scatter":
+        proto.emit("broadcast", label=label, **who_has_summary(client, keep))
     restore, sizes = _wire_capture()
     try:
         with warnings.catch_warnings(record=True) as rec:
             warnings.simplefilter("always")
-            persisted = client.persist(x)
+            persisted = x.persist(client) if hasattr(x, "dsk") else client.persist(x)
     finally:
         restore()
     warn_text = None
@@ -318,6 +315,11 @@ def run_strategy(proto, client, sampler, label, strategy, chunks, payload_bytes,
         time.sleep(min(interval_s, 0.1))
 
     if complete:
+        try:
+            workload.check(label, strategy, client, futs, proto)
+        except Exception as e:  # noqa: BLE001
+            proto.emit("results", label=label, reference=None, compared=0, equal=False,
+                       text=f"{type(e).__name__}: {e}")
         phase("held")
         end = time.monotonic() + hold_s
         while time.monotonic() < end:
@@ -409,8 +411,15 @@ def _wait_settled(client, sampler, interval_s, max_s=8.0):
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="python -m graphprof_dask driver",
                                 description="graphprof's real-Dask sampling driver (line protocol on stdout)")
-    p.add_argument("--strategy", action="append", choices=["inline", "scatter", "delayed"],
-                   help="repeatable; default: inline, scatter, delayed")
+    p.add_argument("--strategy", action="append", choices=["inline", "scatter", "delayed", "as-given"],
+                   help="repeatable; default: inline, scatter, delayed (as-given, scatter, delayed "
+                        "with --collection)")
+    p.add_argument("--collection", default=None,
+                   help="SCRIPT.py:VARIABLE: run the user's collection as given and rewritten")
+    p.add_argument("--replay", action="append", default=[], metavar="LABEL=GRAPH.json",
+                   help="replay a graph file under LABEL (repeatable; replaces --strategy)")
+    p.add_argument("--restart-workers", action="store_true",
+                   help="with --scheduler: restart the workers before every label")
     p.add_argument("--chunks", type=int, default=256)
     p.add_argument("--payload-bytes", type=int, default=240 * 1024)
     p.add_argument("--workers", type=int, default=2)
@@ -436,6 +445,15 @@ def ship_package(client):
                 if name.endswith(".py"):
                     zf.write(os.path.join(package, name), f"graphprof_dask/{name}")
         client.upload_file(archive)
+
+
+def _discover(client, proto, local, fresh):
+    """The workers now (ids by sorted address), announced with a `workers` event."""
+    pids = client.run(os.getpid)
+    addrs = sorted(pids)
+    workers = [{"id": i, "address": a, "pid": int(pids[a])} for i, a in enumerate(addrs)]
+    proto.emit("workers", workers=workers, local=local)
+    return workers
 
 
 def warm_up(client, n_workers):
@@ -483,7 +501,15 @@ def _main(args, proto) -> int:
     proto.emit("hello", protocol=PROTOCOL, dask=dask.__version__, distributed=distributed.__version__,
                python=platform.python_version(), pid=os.getpid())
 
-    strategies = args.strategy or ["inline", "scatter", "delayed"]
+    from .workloads import CollectionWorkload, ReplayWorkload, SeedWorkload
+
+    replays = dict(r.split("=", 1) for r in args.replay)
+    if replays:
+        strategies = list(replays)
+    elif args.collection:
+        strategies = args.strategy or ["as-given", "scatter", "delayed"]
+    else:
+        strategies = args.strategy or ["inline", "scatter", "delayed"]
     interval_s = max(args.interval_ms, 1.0) / 1000.0
     cluster = None
     client = None
@@ -509,10 +535,21 @@ def _main(args, proto) -> int:
 
         if not local:
             ship_package(client)
-        pids = client.run(os.getpid)
-        addrs = sorted(pids)
-        workers = [{"id": i, "address": a, "pid": int(pids[a])} for i, a in enumerate(addrs)]
-        proto.emit("workers", workers=workers, local=local)
+        try:
+            client.wait_for_workers(1, timeout=args.timeout_s)
+        except Exception:
+            text = f"the Dask scheduler at {args.scheduler} has no workers after {args.timeout_s:g} s"
+            print(f"graphprof_dask: {text}", file=sys.stderr)
+            proto.emit("error", kind="unreachable", text=text)
+            proto.emit("end")
+            return EXIT_UNREACHABLE
+        if replays:
+            workload = ReplayWorkload(replays)
+        elif args.collection:
+            workload = CollectionWorkload(args.collection)
+        else:
+            workload = SeedWorkload(args.chunks, args.payload_bytes)
+        workers = _discover(client, proto, local, fresh=True)
         try:
             from distributed.scheduler import heartbeat_interval
 
@@ -524,18 +561,37 @@ def _main(args, proto) -> int:
                 f"the sampling interval ({args.interval_ms:g} ms) is shorter than the workers' heartbeat interval "
                 f"({hb * 1000:g} ms): dask_process and dask_managed only change once per heartbeat"
                 + ("; rss is read directly from /proc and has no such limit" if local else "")))
+        baseline_s = max(min(1.0, max(3 * interval_s, 0.3)), 1.2 * hb)
 
         warm_up(client, len(workers))
         sampler = Sampler(proto, client, workers, local, interval_s)
         sampler.start()
-        initial = set(addrs)
+        initial = {w["address"] for w in workers}
+        restart = local or args.restart_workers
         labels_seen: dict[str, int] = {}
-        for strategy in strategies:
-            labels_seen[strategy] = labels_seen.get(strategy, 0) + 1
-            label = strategy if labels_seen[strategy] == 1 else f"{strategy}#{labels_seen[strategy]}"
-            complete, err = run_strategy(proto, client, sampler, label, strategy, args.chunks,
-                                         args.payload_bytes, args.hold_s, args.compute_timeout_s,
-                                         initial, interval_s)
+        for i, strategy in enumerate(strategies):
+            if replays:
+                label = strategy
+                strategy = label.split("/")[-1].split("#")[0]
+            else:
+                labels_seen[strategy] = labels_seen.get(strategy, 0) + 1
+                label = strategy if labels_seen[strategy] == 1 else f"{strategy}#{labels_seen[strategy]}"
+            fresh = i == 0 and local
+            if restart and (i > 0 or not local):
+                # Fresh workers per label: heap an earlier run freed but the allocator kept
+                # would otherwise hide part of this run's memory.
+                sampler.set_label(None, time.monotonic())
+                client.restart(wait_for_workers=True)
+                client.wait_for_workers(len(workers), timeout=120)
+                workers = _discover(client, proto, local, fresh=True)
+                sampler.reset_workers(workers)
+                initial = {w["address"] for w in workers}
+                warm_up(client, len(workers))
+                fresh = True
+            proto.emit("label", label=label, strategy=strategy, fresh_workers=fresh, order=i + 1)
+            complete, err = run_strategy(proto, client, sampler, label, strategy, workload,
+                                         args.hold_s, args.compute_timeout_s, initial, interval_s,
+                                         baseline_s)
             if not complete:
                 exit_code = EXIT_INCOMPLETE
                 if err == "worker_died":
