@@ -9,7 +9,7 @@ use graphprof::engine::EngineOptions;
 use graphprof::error::{EXIT_FAILED_CHECK, EXIT_INTERRUPTED, EXIT_OK};
 use graphprof::graph::generate::{GeneratorKind, generate_graph, kind_name};
 use graphprof::graph::rewrite::rewrite;
-use graphprof::graph::{Graph, Strategy, load_graph};
+use graphprof::graph::{Graph, Strategy};
 use graphprof::report::sample_files::write_sample_files;
 use graphprof::report::sample_report::{
     Comparison, RunReport, SAMPLE_SCHEMA, SAMPLE_VERSION, SampleParameters, SampleReport, slopes,
@@ -147,6 +147,7 @@ fn plan(args: &SampleArgs) -> Result<(Vec<PlannedRun>, String)> {
                     graph,
                 });
             }
+            super::sample_dask::number_repeats(&mut plans);
             let source = format!(
                 "generated: {} --chunks {} --payload-bytes {}",
                 kind_name(GeneratorKind::MapBlocks),
@@ -156,8 +157,15 @@ fn plan(args: &SampleArgs) -> Result<(Vec<PlannedRun>, String)> {
             Ok((plans, source))
         }
         Some(path) => {
-            let graph = load_graph(path)?;
-            let plans = if args.strategy.is_empty() {
+            let graph = super::sample_dask::load_target(args, path)?;
+            // Real Dask compares the graph as given with both fixes unless told otherwise.
+            let strategies = match (args.strategy.is_empty(), args.engine) {
+                (true, EngineChoice::Builtin) => Vec::new(),
+                (true, _) => vec![Strategy::Scatter, Strategy::Delayed],
+                (false, _) => args.strategy.clone(),
+            };
+            let as_given = args.strategy.is_empty() && args.engine != EngineChoice::Builtin;
+            let mut plans = if strategies.is_empty() {
                 vec![PlannedRun {
                     label: "as-given".to_string(),
                     strategy: None,
@@ -165,7 +173,14 @@ fn plan(args: &SampleArgs) -> Result<(Vec<PlannedRun>, String)> {
                 }]
             } else {
                 let mut plans = Vec::new();
-                for &strategy in &args.strategy {
+                if as_given {
+                    plans.push(PlannedRun {
+                        label: "as-given".to_string(),
+                        strategy: None,
+                        graph: graph.clone(),
+                    });
+                }
+                for &strategy in &strategies {
                     let rewritten = rewrite(&graph, strategy)
                         .map_err(|error| anyhow!("{}: {error}", path.display()))?;
                     plans.push(PlannedRun {
@@ -176,6 +191,7 @@ fn plan(args: &SampleArgs) -> Result<(Vec<PlannedRun>, String)> {
                 }
                 plans
             };
+            super::sample_dask::number_repeats(&mut plans);
             Ok((plans, path.display().to_string()))
         }
     }
@@ -358,9 +374,10 @@ fn finish(
     let _ = std::fs::remove_file(output.join(LIVE_SAMPLES));
     let all_complete = report.runs.iter().all(|run| run.complete);
     let text = format!(
-        "{}\n{}Memory is above each run's baseline{}.\nWrote {}\n",
+        "{}\n{}{}Memory is above each run's baseline{}.\nWrote {}\n",
         table(&report).to_text(0),
         slopes(&report),
+        super::sample_dask::notes(&report),
         if report.runs.iter().any(|run| run.label.ends_with("scatter")) {
             "; (xN) is relative to the scatter run"
         } else {

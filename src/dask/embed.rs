@@ -12,7 +12,7 @@ use std::process::Command;
 use super::DaskError;
 
 /// The package's files, `(name, text)`, as compiled into the binary.
-pub const PACKAGE_FILES: [(&str, &str); 7] = [
+pub const PACKAGE_FILES: [(&str, &str); 8] = [
     (
         "__init__.py",
         include_str!("../../python/graphprof_dask/__init__.py"),
@@ -36,6 +36,10 @@ pub const PACKAGE_FILES: [(&str, &str); 7] = [
     (
         "rewrite.py",
         include_str!("../../python/graphprof_dask/rewrite.py"),
+    ),
+    (
+        "workloads.py",
+        include_str!("../../python/graphprof_dask/workloads.py"),
     ),
     (
         "seed.py",

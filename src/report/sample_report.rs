@@ -115,9 +115,37 @@ pub struct RunReport {
     pub sampler_overhead: SamplerOverhead,
     /// Every reading, seconds since the run's t=0.
     pub samples: Vec<Sample>,
+    /// What a real-Dask run did besides sampling (order, fresh workers, results check, rewrite,
+    /// broadcast, replay); absent for other engines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub real_dask: Option<RealDaskRun>,
 }
 
-/// The whole `report.json`.
+/// The real-Dask facts of one run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct RealDaskRun {
+    /// Place in the run order (1 first).
+    pub order: Option<u32>,
+    /// True when the run had fresh workers (new or restarted), false when it reused the previous
+    /// run's workers (their allocators may keep heap freed by that run).
+    pub fresh_workers: Option<bool>,
+    /// True when this is a replay of a graph file with synthetic objects, not the user's code.
+    pub replay: bool,
+    /// For a replay: the sizes the synthetic objects took (`in_memory_bytes`, `size_bytes`).
+    pub replay_sized_from: Vec<String>,
+    /// Chunks whose results were compared exactly with the first run's.
+    pub results_compared: Option<u32>,
+    /// Whether every compared chunk was equal.
+    pub results_equal: Option<bool>,
+    /// The run the results were compared with.
+    pub results_reference: Option<String>,
+    /// What the rewrite moved, one line per object (`dict 117 KiB embedded in 64 tasks -> key`).
+    pub moved: Vec<String>,
+    /// Per scattered object, the workers that hold it after `broadcast=True`.
+    pub broadcast_holders: Vec<u32>,
+    /// Workers of the cluster when the broadcast was checked.
+    pub broadcast_workers: Option<u32>,
+}
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SampleReport {
     /// Always `graphprof-sample`.
@@ -206,6 +234,7 @@ impl RunReport {
             phases: series.phases.clone(),
             sampler_overhead: series.overhead,
             samples: series.samples.clone(),
+            real_dask: None,
         }
     }
 
