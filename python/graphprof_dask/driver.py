@@ -331,11 +331,13 @@ def run_strategy(proto, client, sampler, label, strategy, workload,
                 complete, err = False, "worker_died"
                 break
     phase("released")
-    try:
-        client.cancel(futs + keep)
-    except Exception:
-        pass
+    # Drop every reference; the client releases the keys. (client.cancel on keys a rewrite's
+    # graph also names tripped an assertion in the scheduler's stimulus_cancel and broke the
+    # client's stream, so that a later restart never saw its workers come back.)
+    import gc
+
     del persisted, futs, keep, arg
+    gc.collect()
     _wait_settled(client, sampler, interval_s)
     summary = sampler.held_summary(label)
     proto.emit("done", label=label, complete=complete,

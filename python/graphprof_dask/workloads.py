@@ -194,7 +194,10 @@ class ReplayWorkload:
             doc = json.load(fh)
         objects: dict = {}
         keep = []
+        sized_from = set()
         data = doc.get("data") or []
+        for d in data:
+            sized_from.add("in_memory_bytes" if d.get("in_memory_bytes") is not None else "size_bytes")
         if data:
             scattered = {_key(d["key"]): np.ones(payload_bytes(d), dtype=np.uint8) for d in data}
             futs = client.scatter(scattered, broadcast=True, hash=False)
@@ -202,7 +205,6 @@ class ReplayWorkload:
             proto.emit("broadcast", label=label, **_who_has_summary(client, list(futs.values())))
         dsk = {}
         used_as_dep = set()
-        sized_from = set()
         for t in doc["tasks"]:
             inputs = []
             for a in t.get("args", []):
@@ -218,6 +220,8 @@ class ReplayWorkload:
                         sized_from.add("in_memory_bytes" if p.get("in_memory_bytes") is not None
                                        else "size_bytes")
                     inputs.append(objects[ident])
+            if not t.get("args") and t.get("output_bytes"):
+                sized_from.add("output_bytes")
             key = _key(t["key"])
             dsk[key] = Task(key, replay_task, int(t.get("output_bytes") or 0), *inputs)
         outputs = [k for k in dsk if k not in used_as_dep]
