@@ -24,7 +24,7 @@ def build_graph(collection, **kwargs):
 def rewrite(collection, strategy, *, client=None, **kwargs):
     """``collection`` with every object embedded in several tasks moved out: ``"scatter"`` (one
     broadcast future) or ``"delayed"`` (one task in the graph); same keys and results."""
-    from .rewrite import rewrite as _rewrite
+    from .rewriter import rewrite as _rewrite
 
     return _rewrite(collection, strategy, client=client, **kwargs)
 

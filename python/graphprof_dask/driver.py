@@ -535,8 +535,6 @@ def _main(args, proto) -> int:
             client.wait_for_workers(args.workers, timeout=120)
             local = True
 
-        if not local:
-            ship_package(client)
         try:
             client.wait_for_workers(1, timeout=args.timeout_s)
         except Exception:
@@ -545,6 +543,8 @@ def _main(args, proto) -> int:
             proto.emit("error", kind="unreachable", text=text)
             proto.emit("end")
             return EXIT_UNREACHABLE
+        if not local:
+            ship_package(client)
         if replays:
             workload = ReplayWorkload(replays)
         elif args.collection:

@@ -112,7 +112,7 @@ class CollectionWorkload:
     def build(self, label, strategy, client, proto):
         if strategy == "as-given":
             return self.collection, []
-        from .rewrite import RewriteResult, rewrite
+        from .rewriter import RewriteResult, rewrite
 
         moved = RewriteResult()
         new = rewrite(self.collection, strategy, client=client, result=moved)

@@ -34,8 +34,8 @@ pub const PACKAGE_FILES: [(&str, &str); 8] = [
         include_str!("../../python/graphprof_dask/exporter.py"),
     ),
     (
-        "rewrite.py",
-        include_str!("../../python/graphprof_dask/rewrite.py"),
+        "rewriter.py",
+        include_str!("../../python/graphprof_dask/rewriter.py"),
     ),
     (
         "workloads.py",

@@ -1,4 +1,6 @@
-"""Rewrite a real Dask collection so that objects embedded in several tasks reach them once.
+"""Rewrite a real Dask collection so that objects embedded in several tasks reach them once
+(named `rewriter`, not `rewrite`, so the submodule never shadows the `rewrite` function).
+
 
 ``rewrite(collection, "scatter", client=client)`` or ``rewrite(collection, "delayed")`` returns a
 new collection with the same output keys and the same results:
