@@ -583,8 +583,26 @@ def _main(args, proto) -> int:
                 # Fresh workers per label: heap an earlier run freed but the allocator kept
                 # would otherwise hide part of this run's memory.
                 sampler.set_label(None, time.monotonic())
-                client.restart(wait_for_workers=True)
-                client.wait_for_workers(len(workers), timeout=120)
+                if local:
+                    # A new cluster: client.restart() on a LocalCluster sometimes waited its
+                    # whole timeout for workers that had restarted (busy 2-core machine).
+                    with sampler.lock:
+                        old_client, old_cluster = client, cluster
+                        client = None
+                    try:
+                        old_client.close(timeout=10)
+                        old_cluster.close(timeout=20)
+                    except Exception:  # noqa: BLE001
+                        pass
+                    cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1,
+                                           processes=True, host="127.0.0.1", dashboard_address=None)
+                    client = Client(cluster)
+                    client.wait_for_workers(args.workers, timeout=120)
+                    sampler.client = client
+                else:
+                    client.restart(wait_for_workers=True)
+                    client.wait_for_workers(len(workers), timeout=120)
+                _addr_cache.update(t=0.0, v=set())
                 workers = _discover(client, proto, local, fresh=True)
                 sampler.reset_workers(workers)
                 initial = {w["address"] for w in workers}
