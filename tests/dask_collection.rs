@@ -102,7 +102,10 @@ fn the_users_collection_runs_as_given_and_rewritten_with_equal_results() {
         assert!(!dask.replay);
         assert_eq!(dask.results_compared, Some(3), "{}", run.label);
         assert_eq!(dask.results_equal, Some(true), "{}", run.label);
-        let model = run.held_vs_model.as_ref().expect("prediction beside the measure");
+        let model = run
+            .held_vs_model
+            .as_ref()
+            .expect("prediction beside the measure");
         assert_eq!(model.measured_bytes, run.held_growth_bytes().expect("held"));
         assert!(run.held_per_chunk_bytes.is_some());
     }
@@ -173,7 +176,10 @@ fn a_graph_file_replays_on_real_dask_with_synthetic_objects() {
     let as_given = held(&report, "as-given");
     assert!(as_given > 64 * 200 * 1024, "as-given held {as_given}");
     assert!(as_given >= 3 * held(&report, "scatter"));
-    let model = run(&report, "as-given").held_vs_model.clone().expect("model");
+    let model = run(&report, "as-given")
+        .held_vs_model
+        .clone()
+        .expect("model");
     assert!(
         model.error_percent.abs() < 35.0,
         "replayed held {} vs predicted {}",
@@ -193,8 +199,19 @@ impl DaskProcesses {
         let folder = tempfile::tempdir().expect("temp dir");
         let file = folder.path().join("scheduler.json");
         let child = Command::new(python())
-            .args(["-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1"])
-            .args(["--port", "0", "--dashboard-address", ":0", "--scheduler-file"])
+            .args([
+                "-m",
+                "distributed.cli.dask_scheduler",
+                "--host",
+                "127.0.0.1",
+            ])
+            .args([
+                "--port",
+                "0",
+                "--dashboard-address",
+                ":0",
+                "--scheduler-file",
+            ])
             .arg(&file)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -284,7 +301,10 @@ fn a_cluster_of_dask_processes_without_workers_then_reused_then_restarted() {
 
     cluster.add_worker();
     cluster.add_worker();
-    let output = seed(&["--strategy", "scatter", "--strategy", "scatter"], out.path());
+    let output = seed(
+        &["--strategy", "scatter", "--strategy", "scatter"],
+        out.path(),
+    );
     assert!(
         output.status.success(),
         "{}",
@@ -298,7 +318,10 @@ fn a_cluster_of_dask_processes_without_workers_then_reused_then_restarted() {
         assert_eq!(fresh, Some(false), "{}", run.label);
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("workers reused from the previous run"), "{stdout}");
+    assert!(
+        stdout.contains("workers reused from the previous run"),
+        "{stdout}"
+    );
 
     let again = tempfile::tempdir().expect("temp dir");
     let output = seed(&["--strategy", "inline", "--restart-workers"], again.path());

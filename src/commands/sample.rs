@@ -346,7 +346,9 @@ fn finish(
     title: &str,
     interrupted: bool,
 ) -> Result<i32> {
-    if interrupted {
+    if interrupted && runs.is_empty() {
+        eprintln!("graphprof: interrupted (Ctrl-C) before anything was sampled; nothing written");
+    } else if interrupted {
         eprintln!(
             "graphprof: interrupted (Ctrl-C): writing what was sampled; later runs did not start"
         );
