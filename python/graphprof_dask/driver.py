@@ -468,7 +468,28 @@ def warm_up(client, n_workers):
     warm = seed.seed_collection(4 * max(1, n_workers), seed.Mapper(16)).persist()
     wait(warm)
     del warm
+    # The libraries the user's collection brought in (imported here by loading the script) are
+    # imported on the workers too, so their import is not charged to the first run's held memory.
+    modules = [m for m in WARM_MODULES if m in sys.modules]
+    try:
+        client.run(_import_all, modules)
+    except Exception as e:  # noqa: BLE001
+        print(f"graphprof_dask: warm-up imports failed: {e}", file=sys.stderr)
     time.sleep(0.2)
+
+
+WARM_MODULES = ("numpy", "pandas", "pyarrow", "dask.array", "dask.dataframe", "dask.bag", "scipy",
+                "sklearn", "xarray")
+
+
+def _import_all(modules):
+    import importlib
+
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001
+            pass
 
 
 def main(argv=None) -> int:
