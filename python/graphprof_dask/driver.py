@@ -1,8 +1,10 @@
 """The driver behind ``graphprof sample --engine dask``.
 
 Runs the seed case (``da.arange(chunks*1000, chunks=1000).map_blocks(lookup,
-arg)`` with a Mapper of about ``--payload-bytes``) on a real Dask cluster for
-each ``--strategy``, and speaks the line protocol (docs/DASK.md) on stdout:
+arg)`` with a Mapper of about ``--payload-bytes``), the user's collection
+(``--collection SCRIPT.py:VARIABLE``: as given, then rewritten) or graph-file
+replays (``--replay LABEL=FILE``) on a real Dask cluster, one label after
+another on fresh workers (see workloads.py), and speaks the line protocol (docs/DASK.md) on stdout:
 one JSON object per line, nothing else.  Dask's logs and anything else that
 would reach stdout go to stderr.
 
