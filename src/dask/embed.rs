@@ -12,7 +12,7 @@ use std::process::Command;
 use super::DaskError;
 
 /// The package's files, `(name, text)`, as compiled into the binary.
-pub const PACKAGE_FILES: [(&str, &str); 8] = [
+pub const PACKAGE_FILES: [(&str, &str); 9] = [
     (
         "__init__.py",
         include_str!("../../python/graphprof_dask/__init__.py"),
@@ -40,6 +40,10 @@ pub const PACKAGE_FILES: [(&str, &str); 8] = [
     (
         "workloads.py",
         include_str!("../../python/graphprof_dask/workloads.py"),
+    ),
+    (
+        "sampling.py",
+        include_str!("../../python/graphprof_dask/sampling.py"),
     ),
     (
         "seed.py",
