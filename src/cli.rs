@@ -8,10 +8,22 @@ use graphprof::report::analysis::AnalysisFormat;
 use graphprof::report::diff::DiffFormat;
 use std::path::PathBuf;
 
+/// The version with the git commit it was built from (see build.rs): `0.1.0 (a1b2c3d)`.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("GRAPHPROF_GIT_COMMIT"),
+    ")"
+);
+
 /// graphprof: find and measure memory waste in Dask-style task graphs, and prove the fix.
 #[derive(Debug, Parser)]
-#[command(name = "graphprof", version, about, max_term_width = 100)]
+#[command(name = "graphprof", version = VERSION, about, max_term_width = 100)]
 pub struct Cli {
+    /// Print no progress bars, tables or notes; errors and warnings still print, files are still
+    /// written and the exit code is the same.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -39,6 +51,26 @@ pub enum Command {
     Rewrite(RewriteArgs),
     /// Real Dask: export a collection's task graph with your Python and dask.
     Dask(DaskArgs),
+    /// Print a shell completion script: `graphprof completions bash > ~/.local/share/bash-completion/completions/graphprof`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff): `graphprof man > graphprof.1; man ./graphprof.1`.
+    Man(ManArgs),
+}
+
+/// `graphprof completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `graphprof man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Output file; `-` for stdout. Files are replaced atomically.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
 }
 
 /// Parameters shared by everything that generates a graph.
@@ -216,6 +248,9 @@ pub struct DiffArgs {
     /// Output file; `-` for stdout. Files are replaced atomically.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+    /// Exit 1 when the graphs differ (as `git diff --exit-code`), 0 when they do not.
+    #[arg(long)]
+    pub exit_code: bool,
 }
 
 /// Which engine runs the graph.
@@ -264,9 +299,22 @@ pub struct SampleArgs {
     /// the memory available when the run starts.
     #[arg(long, value_parser = parse_size_arg)]
     pub memory_limit: Option<u64>,
-    /// Output folder for report.json, samples.csv, memory.png and memory.svg.
+    /// Output folder for report.json, samples.csv, memory.png and memory.svg. A non-empty
+    /// folder that graphprof did not write is refused (see --force); `-` is refused.
     #[arg(short, long, default_value = "graphprof-out")]
     pub output: PathBuf,
+    /// Write into a non-empty output folder graphprof did not write (its files are kept).
+    #[arg(long)]
+    pub force: bool,
+    /// Export the table as JSON to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub export_json: Option<PathBuf>,
+    /// Export the table as CSV, one row per run, to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub export_csv: Option<PathBuf>,
+    /// Export the table as Markdown to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub export_markdown: Option<PathBuf>,
     /// Which engine runs the graph.
     #[arg(long, value_enum, default_value_t = EngineChoice::Builtin)]
     pub engine: EngineChoice,

@@ -8,6 +8,7 @@ pub mod check;
 pub mod dask;
 pub mod engine;
 pub mod error;
+pub mod escape;
 pub mod graph;
 pub mod output;
 pub mod report;

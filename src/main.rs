@@ -13,10 +13,11 @@ fn main() {
         Ok(cli) => cli,
         Err(error) => usage_error(error),
     };
-    let code = match commands::run(cli.command) {
+    let code = match commands::run(cli) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("graphprof: error: {error:#}");
+            let message = format!("{error:#}");
+            eprintln!("graphprof: error: {}", graphprof::escape::control(&message));
             EXIT_USAGE
         }
     };
@@ -34,11 +35,26 @@ fn usage_error(error: clap::Error) -> ! {
         error.exit();
     }
     let text = error.render().to_string();
-    let first = text
-        .lines()
-        .find(|line| !line.trim().is_empty())
-        .unwrap_or("invalid arguments");
-    let message = first.strip_prefix("error: ").unwrap_or(first);
+    let message = one_line(&text);
     eprintln!("graphprof: error: {message} (see graphprof --help)");
     std::process::exit(EXIT_USAGE);
+}
+
+/// clap's message on one line: its first line, and when that ends with `:` (as "the following
+/// required arguments were not provided:" does) the indented lines that follow it, joined.
+fn one_line(text: &str) -> String {
+    let mut lines = text.lines().skip_while(|line| line.trim().is_empty());
+    let first = lines.next().unwrap_or("invalid arguments");
+    let mut message = first.strip_prefix("error: ").unwrap_or(first).to_string();
+    if message.ends_with(':') {
+        let items: Vec<&str> = lines
+            .take_while(|line| line.starts_with(' ') && !line.trim().is_empty())
+            .map(str::trim)
+            .collect();
+        if !items.is_empty() {
+            message.push(' ');
+            message.push_str(&items.join(" "));
+        }
+    }
+    graphprof::escape::control(&message).into_owned()
 }

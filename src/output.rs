@@ -29,7 +29,8 @@ impl Destination {
 
 /// A file that could not be written, with the reason; the message names the file the user gave.
 #[derive(Debug, thiserror::Error)]
-#[error("{}: {action}: {source}", path.display())]
+// The OS error is the source, not part of the message: `{:#}` prints it once.
+#[error("{}: {action}", path.display())]
 pub struct OutputError {
     /// The path as the user gave it.
     pub path: PathBuf,
@@ -225,10 +226,13 @@ mod tests {
     fn folders_and_missing_folders_are_one_line_errors() {
         let dir = tempfile::tempdir().unwrap();
         let error = write_file_atomically(dir.path(), |w| w.write_all(b"x")).unwrap_err();
-        assert!(error.to_string().contains("is a directory"), "{error}");
+        assert!(
+            error.source.to_string().contains("is a directory"),
+            "{error}"
+        );
         let missing = dir.path().join("nowhere/report.json");
         let error = write_file_atomically(&missing, |w| w.write_all(b"x")).unwrap_err();
-        let text = error.to_string();
+        let text = format!("{error}: {}", error.source);
         assert!(text.starts_with(&missing.display().to_string()), "{text}");
         assert!(
             text.contains("does not exist") && !text.contains(".graphprof-"),

@@ -83,6 +83,27 @@ pub fn parse_duration(input: &str) -> Result<std::time::Duration, String> {
     Ok(std::time::Duration::from_secs_f64(seconds))
 }
 
+/// A count for human output, with thousands separators: `2,048`. Every human-readable
+/// output formats counts (tasks, chunks, copies, samples) with this one function.
+pub fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A signed change in a count, with its sign and separators: `+1,024`, `-3`, `+0`.
+pub fn signed_count(delta: i128) -> String {
+    let sign = if delta < 0 { '-' } else { '+' };
+    let magnitude = u64::try_from(delta.unsigned_abs()).unwrap_or(u64::MAX);
+    format!("{sign}{}", count(magnitude))
+}
+
 /// A byte count that displays in binary units: `512 B`, `240.0 KiB`, `12.4 MiB`, `1.50 GiB`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bytes(pub u64);
@@ -159,6 +180,16 @@ impl fmt::Display for BytesDelta {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_have_thousands_separators() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(2048), "2,048");
+        assert_eq!(count(1_000_000), "1,000,000");
+        assert_eq!(signed_count(-1024), "-1,024");
+        assert_eq!(signed_count(5), "+5");
+    }
 
     #[test]
     fn parses_decimal_and_binary_units() {

@@ -266,7 +266,7 @@ fn markdown_has_the_tables() {
         "{markdown}"
     );
     assert!(
-        markdown.contains("| payload | type | size | copies |"),
+        markdown.contains("| payload | type | kind | size | in memory | copies |"),
         "{markdown}"
     );
     assert!(markdown.contains("| --- |"), "{markdown}");
@@ -408,5 +408,33 @@ fn markdown_escapes_what_comes_from_the_graph_and_lists_functions() {
     // Every table row still has its columns: no cell was split by a `|` from the graph.
     for line in markdown.lines().filter(|l| l.contains("a&#124;b")) {
         assert!(!line.contains("a|b"), "{line}");
+    }
+}
+
+/// A huge key is shortened in the text and Markdown tables instead of padding every row and
+/// the header to its width (a 50 MB key took 884 MB of memory that way).
+#[test]
+fn a_huge_key_is_shortened_in_human_output() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key = format!("start-{}-end", "k".repeat(1_000_000));
+    let graph = dir.path().join("big-key.json");
+    let text = serde_json::json!({"format": "graphprof-graph", "version": 1, "tasks": [
+        {"key": key, "function": "arange", "output_bytes": 8},
+        {"key": "b", "function": "sum", "args": [{"ref": key}]}]});
+    std::fs::write(&graph, text.to_string()).expect("writes");
+    for format in ["text", "markdown"] {
+        let output = graphprof()
+            .arg("analyze")
+            .arg(&graph)
+            .args(["--format", format])
+            .output()
+            .expect("runs");
+        assert!(output.status.success());
+        assert!(
+            output.stdout.len() < 100_000,
+            "{format}: {} bytes of output for one key",
+            output.stdout.len()
+        );
+        assert!(String::from_utf8_lossy(&output.stdout).contains("start-kkk"));
     }
 }

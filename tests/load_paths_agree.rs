@@ -14,7 +14,12 @@ const INSERTED: &[u8] = b",{}[]\":0123456789-.eE\\ \nanulltrue";
 fn fixtures() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     let mut files = Vec::new();
-    for dir in [root.clone(), root.join("check/graphs"), root.join("bad")] {
+    for dir in [
+        root.clone(),
+        root.join("analyze"),
+        root.join("check/graphs"),
+        root.join("bad"),
+    ] {
         for entry in std::fs::read_dir(dir).expect("fixtures") {
             let path = entry.expect("entry").path();
             if path.extension().is_some_and(|e| e == "json") {

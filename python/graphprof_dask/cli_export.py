@@ -2,9 +2,12 @@
 
 The script is imported as a module named after its file (so an
 ``if __name__ == "__main__":`` block does not run), with its directory on
-``sys.path``; its functions and classes are registered with cloudpickle to be
-pickled by value, as they would be when the script runs as ``__main__`` and
-sends its graph.  The named module-level variable must be a Dask collection.
+``sys.path``. Its functions and classes are then marked as ``__main__``'s, as
+they are when the script runs and sends its graph: cloudpickle pickles them by
+value with the same bytes, so one object has one digest whether it was
+exported here or in-process (``graphprof_dask.export`` from the script).
+The named module-level variable must be a Dask collection, or a list or tuple
+of them (as ``dask.compute`` takes).
 """
 
 from __future__ import annotations
@@ -33,15 +36,71 @@ def load_variable(spec: str):
     try:
         import cloudpickle
 
+        # What is not reachable from the module's globals (an inline lambda) is still
+        # pickled by value, as the workers cannot import the script.
         cloudpickle.register_pickle_by_value(mod)
     except Exception:
         pass
+    _as_main(mod, modname)
     obj = mod
     for part in var.split("."):
         if not hasattr(obj, part):
-            raise SystemExit(f"graphprof_dask export: {os.path.basename(path)} has no variable {var!r}")
+            where = os.path.basename(path)
+            if part == var.split(".")[0] and _defined_under_main_guard(path, part):
+                raise SystemExit(
+                    f"graphprof_dask export: {where}: {part!r} is defined under "
+                    f"`if __name__ == \"__main__\":`, which export does not run; define it at "
+                    f"module level (the guarded block may still use it)")
+            raise SystemExit(f"graphprof_dask export: {where} has no variable {var!r}")
         obj = getattr(obj, part)
-    return obj
+    return obj, mod
+
+
+def _as_main(mod, modname: str) -> None:
+    """Mark the script's own functions and classes as ``__main__``'s (see the docstring)."""
+    import types
+
+    def mark(obj, depth=0):
+        if getattr(obj, "__module__", None) != modname or depth > 3:
+            return
+        try:
+            obj.__module__ = "__main__"
+        except (AttributeError, TypeError):
+            return
+        if isinstance(obj, type):
+            for member in vars(obj).values():
+                target = getattr(member, "__func__", member)
+                if isinstance(target, (types.FunctionType, type)):
+                    mark(target, depth + 1)
+
+    for value in list(vars(mod).values()):
+        if isinstance(value, (types.FunctionType, type)):
+            mark(value)
+
+
+def _defined_under_main_guard(path: str, name: str) -> bool:
+    """Whether ``name`` is assigned inside an ``if __name__ == "__main__":`` block."""
+    import ast
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            tree = ast.parse(fh.read(), filename=path)
+    except (OSError, SyntaxError, ValueError):
+        return False
+    for node in tree.body:
+        if not (isinstance(node, ast.If) and "__main__" in ast.unparse(node.test)
+                and "__name__" in ast.unparse(node.test)):
+            continue
+        for inner in ast.walk(node):
+            targets = []
+            if isinstance(inner, ast.Assign):
+                targets = inner.targets
+            elif isinstance(inner, (ast.AnnAssign, ast.AugAssign)):
+                targets = [inner.target]
+            for target in targets:
+                if any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(target)):
+                    return True
+    return False
 
 
 def main(argv) -> int:
@@ -67,11 +126,15 @@ def main(argv) -> int:
             print(f"graphprof_dask: missing Python package {mod} ({e}); install with: {pip_command()}",
                   file=sys.stderr)
             return 2
-    coll = load_variable(a.target)
+    coll, mod = load_variable(a.target)
     import dask
 
-    if not dask.is_dask_collection(coll):
-        print(f"graphprof_dask export: {a.target} is a {type(coll).__name__}, not a Dask collection",
+    items = coll if isinstance(coll, (list, tuple)) else [coll]
+    if not items or not all(dask.is_dask_collection(c) for c in items):
+        what = type(coll).__name__
+        if isinstance(coll, (list, tuple)):
+            what = f"{what} holding something other than Dask collections"
+        print(f"graphprof_dask export: {a.target} is a {what}, not a Dask collection",
               file=sys.stderr)
         return 1
     from .exporter import DEFAULT_MIN_PAYLOAD_BYTES, export
@@ -90,7 +153,7 @@ def main(argv) -> int:
                      measure_wire=a.measure_wire, client=client,
                      min_payload_bytes=a.min_payload_bytes if a.min_payload_bytes is not None
                      else DEFAULT_MIN_PAYLOAD_BYTES,
-                     meta={"source": a.target})
+                     meta={"source": a.target}, user_module=mod)
     finally:
         if client is not None:
             client.close()

@@ -52,38 +52,42 @@ class RewriteResult:
         return {"moved": self.moved}
 
 
-def _graph_copy(collection):
-    """The materialised task graph of a copy of what Client.persist sends."""
+def _graph_copy(collection, client=None):
+    """The materialised task graph of a copy of what Client.persist sends, and its output keys
+    (taken as ``dask export`` takes it: the user's collection is never materialised)."""
+    from dask._task_spec import convert_legacy_graph
     from distributed.protocol import deserialize
 
-    from .exporter import serialized_graph
+    from .export_isolate import fresh_expressions
+    from .exporter import as_collections, as_distributed_would, serialized_graph
 
-    try:
-        from dask._task_spec import convert_legacy_graph
-    except Exception:  # pragma: no cover - dask without task specs
-        convert_legacy_graph = dict  # type: ignore
-    _, header, frames, _ = serialized_graph(collection)
-    copy = deserialize(header, frames)
-    keys = copy.__dask_keys__()
-    return convert_legacy_graph(dict(copy.__dask_graph__())), (keys[0] if len(keys) == 1 else keys)
+    with as_distributed_would(client):
+        _, header, frames, _ = serialized_graph(as_collections(collection))
+        with fresh_expressions():
+            copy = deserialize(header, frames)
+            dsk = convert_legacy_graph(dict(copy.__dask_graph__()))
+            keys = copy.__dask_keys__()
+    return dsk, (keys[0] if len(keys) == 1 else keys)
 
 
 def shared_objects(dsk: dict, min_payload_bytes: int | None = None) -> list[tuple[Any, dict, int]]:
     """Objects embedded in two or more tasks of ``dsk``: ``(object, payload info, task count)``,
     found with the exporter's walker (same threshold, same identity rule)."""
-    from .exporter import DEFAULT_MIN_PAYLOAD_BYTES, _PayloadCache, _Walker
+    from .export_payloads import PayloadCache
+    from .export_walk import Walker
+    from .exporter import DEFAULT_MIN_PAYLOAD_BYTES
 
-    cache = _PayloadCache(DEFAULT_MIN_PAYLOAD_BYTES if min_payload_bytes is None else min_payload_bytes)
-    walker = _Walker(dsk, cache)
+    cache = PayloadCache(DEFAULT_MIN_PAYLOAD_BYTES if min_payload_bytes is None else min_payload_bytes)
+    walker = Walker(cache)
     counts: dict[int, int] = {}
-    for key, node in dsk.items():
-        _, args = walker.task(key, node)
+    for node in dsk.values():
+        _, args = walker.task(node)
         seen = {a["payload"]["object_id"] for a in args if "payload" in a}
         for oid in seen:
             counts[oid] = counts.get(oid, 0) + 1
     out = []
-    for obj, info in cache._by_id.values():
-        if info and counts.get(info.get("object_id"), 0) >= 2:
+    for obj, info in cache.payload_objects():
+        if counts.get(info.get("object_id"), 0) >= 2:
             out.append((obj, info, counts[info["object_id"]]))
     out.sort(key=lambda e: e[1]["object_id"])
     return out
@@ -209,7 +213,7 @@ def rewrite(collection, strategy: str, *, client=None, min_payload_bytes: int | 
             client = get_client()
         except Exception as e:
             raise ValueError("rewrite(..., 'scatter') needs client= (no default client)") from e
-    dsk, keys = _graph_copy(collection)
+    dsk, keys = _graph_copy(collection, client)
     new, res = rewrite_graph(dsk, strategy, client=client, min_payload_bytes=min_payload_bytes)
     if result is not None:
         result.moved, result.futures = res.moved, res.futures

@@ -175,10 +175,18 @@ def _make_replay_task():
 replay_task = _make_replay_task()
 
 
-def payload_bytes(payload: dict) -> int:
-    """Bytes of the synthetic object: one deserialised copy's, else the pickled size."""
-    n = payload.get("in_memory_bytes")
+def payload_bytes(payload: dict, in_memory: dict | None = None) -> int:
+    """Bytes of the synthetic object: one deserialised copy's (``in_memory_bytes``, on the payload
+    or in the file's ``contents`` by digest), else the pickled size."""
+    n = _in_memory(payload, in_memory)
     return int(n if n is not None else payload.get("size_bytes", 0))
+
+
+def _in_memory(payload: dict, in_memory: dict | None):
+    n = payload.get("in_memory_bytes")
+    if n is None and in_memory:
+        n = in_memory.get(payload.get("digest"))
+    return n
 
 
 class ReplayWorkload:
@@ -195,11 +203,14 @@ class ReplayWorkload:
         objects: dict = {}
         keep = []
         sized_from = set()
+        in_memory = {c["digest"]: c["in_memory_bytes"] for c in doc.get("contents") or []
+                     if c.get("in_memory_bytes") is not None and "digest" in c}
         data = doc.get("data") or []
         for d in data:
-            sized_from.add("in_memory_bytes" if d.get("in_memory_bytes") is not None else "size_bytes")
+            sized_from.add("in_memory_bytes" if _in_memory(d, in_memory) is not None else "size_bytes")
         if data:
-            scattered = {_key(d["key"]): np.ones(payload_bytes(d), dtype=np.uint8) for d in data}
+            scattered = {_key(d["key"]): np.ones(payload_bytes(d, in_memory), dtype=np.uint8)
+                         for d in data}
             futs = client.scatter(scattered, broadcast=True, hash=False)
             keep.extend(futs.values())
             proto.emit("broadcast", label=label, **_who_has_summary(client, list(futs.values())))
@@ -216,8 +227,8 @@ class ReplayWorkload:
                     p = a["payload"]
                     ident = p.get("object_id") or p.get("digest")
                     if ident not in objects:
-                        objects[ident] = np.ones(payload_bytes(p), dtype=np.uint8)
-                        sized_from.add("in_memory_bytes" if p.get("in_memory_bytes") is not None
+                        objects[ident] = np.ones(payload_bytes(p, in_memory), dtype=np.uint8)
+                        sized_from.add("in_memory_bytes" if _in_memory(p, in_memory) is not None
                                        else "size_bytes")
                     inputs.append(objects[ident])
             if not t.get("args") and t.get("output_bytes"):

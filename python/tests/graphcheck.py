@@ -2,9 +2,11 @@
 
 import re
 
-TOP = {"format", "version", "name", "meta", "measured", "data", "tasks"}
-TASK = {"key", "function", "args", "deps", "output_bytes", "spec_bytes"}
-PAYLOAD = {"size_bytes", "digest", "bytes_b64", "object_id", "type"}
+TOP = {"format", "version", "name", "meta", "measured", "data", "tasks", "contents"}
+TASK = {"key", "function", "args", "deps", "output_bytes", "spec_bytes", "wire_bytes"}
+PAYLOAD = {"size_bytes", "digest", "bytes_b64", "object_id", "type", "sent"}
+CONTENT = {"digest", "in_memory_bytes", "role", "description", "variable"}
+ROLES = {"argument", "function", "data"}
 DATA = {"key", "size_bytes", "digest", "bytes_b64", "type"}
 DIGEST = re.compile(r"^(blake3|sha256):[0-9a-f]{64}$")
 TIB = 1 << 40
@@ -73,7 +75,7 @@ def check_graph(doc):
         keys.add(k)
         task_keys.add(k)
         assert isinstance(t["function"], str) and t["function"]
-        for f in ("output_bytes", "spec_bytes"):
+        for f in ("output_bytes", "spec_bytes", "wire_bytes"):
             if f in t:
                 _u64(t[f], f"tasks[{i}].{f}")
     for i, t in enumerate(tasks):
@@ -84,8 +86,17 @@ def check_graph(doc):
                 assert r in keys, f"tasks[{i}].args[{j}]: dangling ref {a['ref']!r}"
             else:
                 _object(a["payload"], PAYLOAD, f"tasks[{i}].args[{j}].payload")
+                assert a["payload"].get("sent", False) in (True, False)
         for j, d in enumerate(t.get("deps", [])):
             assert _key(d, f"tasks[{i}].deps[{j}]") in keys
+    used = {a["payload"]["digest"] for t in tasks for a in t.get("args", []) if "payload" in a}
+    used |= {d["digest"] for d in doc.get("data", []) if "digest" in d}
+    for i, c in enumerate(doc.get("contents", [])):
+        assert set(c) <= CONTENT, f"contents[{i}]: unknown fields {set(c) - CONTENT}"
+        assert c["digest"] in used, f"contents[{i}]: digest used by no payload"
+        if "in_memory_bytes" in c:
+            _u64(c["in_memory_bytes"], f"contents[{i}].in_memory_bytes")
+        assert c.get("role", "argument") in ROLES
     return task_keys
 
 
@@ -101,14 +112,17 @@ def payload_uses(doc):
 
 
 def wire_model(doc):
-    """FORMAT.md's wire bytes: every spec_bytes plus each payload object once."""
-    total = sum(t.get("spec_bytes", 64) for t in doc["tasks"])
+    """FORMAT.md's wire bytes: every task's wire_bytes (else spec_bytes) plus each payload
+    object that is sent, once."""
+    total = sum(t.get("wire_bytes", t.get("spec_bytes", 64)) for t in doc["tasks"])
     seen = set()
     anon = 0
     for t in doc["tasks"]:
         for a in t.get("args", []):
             if "payload" in a:
                 p = a["payload"]
+                if p.get("sent", True) is False:
+                    continue
                 oid = p.get("object_id")
                 if oid is None:
                     anon += p["size_bytes"]

@@ -96,7 +96,8 @@ def test_scatter_and_measured_wire(tmp_path, mapper):
         xi = seed_collection(64, mapper)
         doci = export(xi, tmp_path / "i.json", measure_wire=True, client=client)
         wi = doci["measured"]["wire_bytes"]
-        assert wi == doci["meta"]["wire_bytes_offline"]
+        # The copy that was persisted sends within 0.1% of what the user's first send is.
+        assert abs(wi - doci["meta"]["wire_bytes_offline"]) <= 0.001 * wi
         assert abs(wire_model(doci) - wi) <= 0.10 * wi
         assert wi - ws > 0.9 * pickled  # inline = scatter + one Mapper
 

@@ -1,12 +1,25 @@
 //! Finds payloads embedded more than once, by content (digest), whatever their names: how many
 //! copies, in how many tasks and layers, how many distinct objects carry them (which sets what the
-//! wire pays), and the bytes wasted.
+//! wire pays), and the bytes wasted. Tells the kinds apart: one object copied into many tasks (the
+//! waste that scatter or delayed fixes) and equal but distinct objects (each task built its own;
+//! not worth acting on), so that only the first is blamed and counted as duplicated.
 
 use super::sizes::LayerIndex;
 use crate::graph::{Graph, NodeKind};
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
-use std::collections::HashSet;
+use std::collections::HashMap;
+
+/// What kind of repetition a duplicated payload is.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum DuplicateKind {
+    /// One object embedded in several tasks: each task deserialises its own copy (scatter or
+    /// delayed fix it). Payloads without object identity count as one object.
+    Copied,
+    /// Equal content in distinct objects, each embedded once: every task built its own.
+    EqualObjects,
+}
 
 /// A layer's share of a duplicated payload.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -28,14 +41,27 @@ pub struct DuplicatedPayload {
     pub size_bytes: u64,
     /// Type label from the file, if any.
     pub type_name: Option<String>,
+    /// One object copied into tasks, or equal distinct objects.
+    pub kind: DuplicateKind,
+    /// Bytes one deserialised copy holds in memory, when the exporter measured it.
+    pub in_memory_bytes: Option<u64>,
+    /// How the tasks carry it (`argument`, `function`, `data`), when the file says.
+    pub role: Option<String>,
+    /// What it is and why it is big, when the file says.
+    pub description: Option<String>,
+    /// The user's variable holding it, when the file says.
+    pub variable: Option<String>,
     /// Number of embedded copies (each deserialised on its own).
     pub copies: u64,
     /// Number of distinct tasks that embed it.
     pub tasks: u64,
     /// Number of distinct objects carrying it in the client's message (object identity).
     pub objects: u64,
-    /// `(copies - 1) x size_bytes`: memory wasted once the tasks are deserialised.
+    /// `(copies - 1) x size_bytes`: bytes deserialised more than once.
     pub wasted_bytes: u64,
+    /// `(copies - 1)` x the in-memory size (the pickled size where that is unknown): memory the
+    /// extra copies hold on the workers.
+    pub held_wasted_bytes: u64,
     /// `(objects - 1) x size_bytes`: bytes the message carries more than once.
     pub wire_wasted_bytes: u64,
     /// Layers embedding it, most copies first.
@@ -49,10 +75,18 @@ struct Tally {
     copies: u64,
     tasks: u64,
     last_task: Option<u32>,
-    anonymous_objects: u64,
-    objects: HashSet<u64>,
+    anonymous_uses: u64,
+    /// Uses per object id.
+    objects: HashMap<u64, u64>,
     layers: Vec<(u32, u64)>,
     examples: Vec<u32>,
+}
+
+impl Tally {
+    /// Whether one object is embedded more than once (anonymous uses count as one object).
+    fn copied(&self) -> bool {
+        self.anonymous_uses >= 2 || self.objects.values().any(|&uses| uses >= 2)
+    }
 }
 
 /// Payload contents embedded two or more times, most wasted bytes first.
@@ -78,10 +112,8 @@ pub fn find_duplicates(
                 }
             }
             match payload.object_id {
-                Some(object) => {
-                    tally.objects.insert(object);
-                }
-                None => tally.anonymous_objects += 1,
+                Some(object) => *tally.objects.entry(object).or_default() += 1,
+                None => tally.anonymous_uses += 1,
             }
             match tally.layers.iter_mut().find(|(l, _)| *l == layer) {
                 Some((_, copies)) => *copies += 1,
@@ -96,7 +128,12 @@ pub fn find_duplicates(
         .map(|(content, tally)| {
             let content = &graph.contents[content];
             let size = content.size_bytes;
-            let objects = tally.objects.len() as u64 + tally.anonymous_objects;
+            let objects = tally.objects.len() as u64 + tally.anonymous_uses;
+            let kind = if tally.copied() {
+                DuplicateKind::Copied
+            } else {
+                DuplicateKind::EqualObjects
+            };
             let mut shares: Vec<LayerShare> = tally
                 .layers
                 .iter()
@@ -114,10 +151,16 @@ pub fn find_duplicates(
                 digest: content.digest.to_string(),
                 size_bytes: size,
                 type_name: content.type_name.clone(),
+                kind,
+                in_memory_bytes: content.info.in_memory_bytes,
+                role: content.info.role.map(|role| role.name().to_string()),
+                description: content.info.description.clone(),
+                variable: content.info.variable.clone(),
                 copies: tally.copies,
                 tasks: tally.tasks,
                 objects,
                 wasted_bytes: (tally.copies - 1).saturating_mul(size),
+                held_wasted_bytes: (tally.copies - 1).saturating_mul(content.held_bytes()),
                 wire_wasted_bytes: objects.saturating_sub(1).saturating_mul(size),
                 layers: shares,
                 example_keys: tally
@@ -128,8 +171,23 @@ pub fn find_duplicates(
             }
         })
         .collect();
+    // Copied objects first (what is worth acting on), then by what the copies hold.
     duplicates.sort_by(|a, b| {
-        (Reverse(a.wasted_bytes), &a.digest).cmp(&(Reverse(b.wasted_bytes), &b.digest))
+        let rank = |d: &DuplicatedPayload| {
+            (
+                d.kind != DuplicateKind::Copied,
+                Reverse(d.held_wasted_bytes),
+                Reverse(d.wasted_bytes),
+            )
+        };
+        (rank(a), &a.digest).cmp(&(rank(b), &b.digest))
     });
     duplicates
+}
+
+impl DuplicatedPayload {
+    /// Whether this is one object copied into several tasks (what scatter and delayed fix).
+    pub fn is_copied(&self) -> bool {
+        self.kind == DuplicateKind::Copied
+    }
 }

@@ -7,14 +7,16 @@ pub mod duplication;
 pub mod predict;
 pub mod sizes;
 pub mod structure;
+pub mod verdict;
 
 use crate::graph::Graph;
 use serde::{Deserialize, Serialize};
 
 pub use duplication::DuplicatedPayload;
-pub use predict::{Blame, StrategyPrediction, WarningVerdict};
+pub use predict::StrategyPrediction;
 pub use sizes::{GroupSize, Sizes, TaskSize};
 pub use structure::Structure;
+pub use verdict::{Blame, BlameKind, WarningVerdict};
 
 /// Value of the `schema` field of an analysis report.
 pub const ANALYSIS_SCHEMA: &str = "graphprof-analysis";
@@ -89,12 +91,17 @@ pub struct Analysis {
     pub largest_tasks: Vec<TaskSize>,
     /// Payloads embedded more than once, most wasted bytes first.
     pub duplicates: Vec<DuplicatedPayload>,
-    /// Sum of `wasted_bytes` over `duplicates`.
+    /// Sum of `wasted_bytes` over the `duplicates` that are one object copied into several tasks.
     pub duplicated_bytes: u64,
     /// Materialised bytes divided by what they would be with one copy of each payload.
     pub duplication_ratio: f64,
     /// Whether Dask's large-graph warning would fire, and whom to blame.
     pub warning: WarningVerdict,
+    /// Everything worth acting on, most costly first, each with its fix.
+    pub findings: Vec<Blame>,
+    /// What the held figures assume a payload copy holds: `in-memory` (measured by the exporter
+    /// for every content), `pickle` (unknown: the pickled size stands in), or `mixed`.
+    pub payload_memory_basis: String,
     /// The graph as given, scattered, and delayed: wire, held and peak bytes.
     pub strategies: Vec<StrategyPrediction>,
     /// Shape of the dependency graph.
@@ -122,7 +129,11 @@ pub fn analyze(graph: &Graph, source: &str, options: &AnalyzeOptions) -> Analysi
 fn analyze_sizes(graph: &Graph, source: &str, options: &AnalyzeOptions) -> Analysis {
     let layers = sizes::LayerIndex::new(graph);
     let duplicates = duplication::find_duplicates(graph, &layers, options.examples);
-    let duplicated_bytes = duplicates.iter().map(|d| d.wasted_bytes).sum::<u64>();
+    let duplicated_bytes = duplicates
+        .iter()
+        .filter(|d| d.is_copied())
+        .map(|d| d.wasted_bytes)
+        .sum::<u64>();
     let sizes = sizes::totals(graph);
     let unique_bytes = sizes.materialised_bytes.saturating_sub(duplicated_bytes);
     let duplication_ratio = if unique_bytes == 0 {
@@ -132,7 +143,14 @@ fn analyze_sizes(graph: &Graph, source: &str, options: &AnalyzeOptions) -> Analy
     };
     let layer_sizes = sizes::by_layer(graph, &layers, &duplicates);
     let function_sizes = sizes::by_function(graph);
-    let warning = predict::warning(graph, &sizes, &duplicates, options.warning_threshold_bytes);
+    let findings = verdict::findings(
+        graph,
+        &layers,
+        &duplicates,
+        &sizes,
+        options.warning_threshold_bytes,
+    );
+    let warning = verdict::warning(&sizes, &findings, options.warning_threshold_bytes);
     let strategies = predict::strategies(graph, &sizes, &duplicates, options.workers);
     let structure = Structure::default();
     Analysis {
@@ -157,8 +175,24 @@ fn analyze_sizes(graph: &Graph, source: &str, options: &AnalyzeOptions) -> Analy
         duplicated_bytes,
         duplication_ratio,
         warning,
+        findings,
+        payload_memory_basis: payload_memory_basis(graph).to_string(),
         strategies,
         structure,
+    }
+}
+
+/// `in-memory`, `pickle` or `mixed`: see [`Analysis::payload_memory_basis`].
+fn payload_memory_basis(graph: &Graph) -> &'static str {
+    let known = graph
+        .contents
+        .iter()
+        .filter(|c| c.in_memory_known())
+        .count();
+    match known {
+        0 => "pickle",
+        n if n == graph.contents.len() => "in-memory",
+        _ => "mixed",
     }
 }
 

@@ -131,15 +131,20 @@ impl ObjectsSeen {
 }
 
 /// Walks tasks in file order, calling `visit(task, wire_bytes_added, materialised_bytes)`: the wire
-/// share counts each payload object (object id, else the use itself) the first time it is seen.
+/// share is the task's share of the message plus each payload object that travels in it (object
+/// id, else the use itself) the first time it is seen; a payload the scheduler creates when it
+/// materialises the graph (`sent: false`) adds nothing to the wire, so no byte counts twice.
 fn walk_tasks(graph: &Graph, mut visit: impl FnMut(NodeId, u64, u64)) {
     let mut objects_seen = ObjectsSeen::default();
     for id in graph.node_ids() {
         if !matches!(graph.node(id).kind, NodeKind::Task { .. }) {
             continue;
         }
-        let mut wire = graph.node(id).spec_bytes;
+        let mut wire = graph.node(id).wire_bytes;
         for payload in graph.payloads(id) {
+            if !payload.sent {
+                continue;
+            }
             let size = graph.contents[payload.content as usize].size_bytes;
             let first = match payload.object_id {
                 Some(object) => objects_seen.first(payload.content, object),
@@ -233,7 +238,7 @@ pub fn by_layer(
     duplicates: &[DuplicatedPayload],
 ) -> Vec<GroupSize> {
     let mut wasted: HashMap<&str, u64> = HashMap::new();
-    for duplicate in duplicates {
+    for duplicate in duplicates.iter().filter(|d| d.is_copied()) {
         for share in &duplicate.layers {
             *wasted.entry(share.layer.as_str()).or_default() += share.wasted_bytes;
         }

@@ -89,6 +89,12 @@ pub struct FigureRow {
     pub tolerance_percent: Option<f64>,
     /// Whether every check on this figure passed.
     pub passed: bool,
+    /// The check against the baseline alone: `None` when this figure is not compared with it.
+    #[serde(default)]
+    pub baseline_passed: Option<bool>,
+    /// The budget check alone: `None` when no budget limits this figure.
+    #[serde(default)]
+    pub budget_passed: Option<bool>,
 }
 
 /// One check: a JUnit test case.
@@ -171,7 +177,7 @@ impl CheckReport {
 pub fn format_amount(amount: Amount, unit: Unit) -> String {
     match (amount, unit) {
         (Amount::Whole(n), Unit::Bytes) => Bytes(n).to_string(),
-        (Amount::Whole(n), _) => n.to_string(),
+        (Amount::Whole(n), _) => crate::units::count(n),
         (Amount::Ratio(r), _) => format!("{r:.3}"),
     }
 }
@@ -256,11 +262,13 @@ pub fn compare_graph(
     let mut checks = Vec::new();
     for figure in exact {
         let mut passed = true;
+        let (mut baseline_passed, mut budget_passed) = (None, None);
         if figure.regression_checked
             && let Some(base) = figure.baseline
         {
             let grew = figure.now.exceeds(base);
             passed &= !grew;
+            baseline_passed = Some(!grew);
             checks.push(CheckOutcome {
                 name: format!("regression: {}", figure.figure),
                 passed: !grew,
@@ -283,6 +291,7 @@ pub fn compare_graph(
                 origin,
                 &mut passed,
             ));
+            budget_passed = checks.last().map(|check| check.passed);
         }
         rows.push(FigureRow {
             figure: figure.figure.to_string(),
@@ -295,6 +304,8 @@ pub fn compare_graph(
             budget: figure.limit.map(|(_, limit, _)| limit),
             tolerance_percent: None,
             passed,
+            baseline_passed,
+            budget_passed,
         });
     }
     let changes = baseline.map_or_else(Changes::default, |b| changes(b, now));
@@ -331,6 +342,7 @@ pub fn compare_graph(
             let tolerance = limits.tolerance();
             let noise_floor = limits.noise_floor();
             let mut passed = true;
+            let (mut baseline_passed, mut budget_passed) = (None, None);
             let label = format!("{strategy} {}", figure.name());
             if let Some(base_spread) = base_spread {
                 let regressed = beyond_tolerance(
@@ -342,6 +354,7 @@ pub fn compare_graph(
                     },
                 );
                 passed &= !regressed;
+                baseline_passed = Some(!regressed);
                 checks.push(CheckOutcome {
                     name: format!("regression: {label}"),
                     passed: !regressed,
@@ -374,6 +387,7 @@ pub fn compare_graph(
                     &limit.origin,
                     &mut passed,
                 ));
+                budget_passed = checks.last().map(|check| check.passed);
             }
             rows.push(FigureRow {
                 figure: figure.name().to_string(),
@@ -386,6 +400,8 @@ pub fn compare_graph(
                 budget: limit.map(|l| Amount::Whole(l.value)),
                 tolerance_percent: Some(tolerance),
                 passed,
+                baseline_passed,
+                budget_passed,
             });
         }
     }

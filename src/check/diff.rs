@@ -249,6 +249,17 @@ pub fn load_input(path: &Path) -> Result<DiffInput, InputError> {
     }
 }
 
+impl GraphDiff {
+    /// Whether anything differs: a figure, a payload, a layer or a task (what `diff --exit-code`
+    /// turns into exit 1).
+    pub fn differs(&self) -> bool {
+        self.old_figures != self.new_figures
+            || self.changes != Changes::default()
+            || self.tasks_added > 0
+            || self.tasks_removed > 0
+    }
+}
+
 /// Compares two measured inputs.
 pub fn diff(old: &DiffInput, new: &DiffInput) -> GraphDiff {
     let mut changes = changes(&old.figures, &new.figures);

@@ -115,10 +115,10 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
     }
     let given: Vec<PathBuf> = if args.graphs.is_empty() {
         for path in &missing {
-            eprintln!(
-                "graphprof: note: {path} no longer exists; it is dropped from {}",
+            super::progress::note(&format!(
+                "note: {path} no longer exists; it is dropped from {}",
                 args.baseline.display()
-            );
+            ));
         }
         listed
             .map(|entry| PathBuf::from(&entry.path))
@@ -179,7 +179,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
         .flatten()
         .any(|path| path == Path::new("-"));
     // A report written to stdout (`--json -`) is not followed by the terminal summary.
-    if !report_on_stdout {
+    if !report_on_stdout && !super::progress::quiet() {
         write_to(&Destination::Stdout, |out| {
             out.write_all(check_text::text(&report).as_bytes())
         })?;
@@ -198,7 +198,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
             .collect();
         let json = Baseline::new(graphs).to_json();
         write_file_atomically(&args.baseline, |out| out.write_all(json.as_bytes()))?;
-        eprintln!("graphprof: baseline written to {}", args.baseline.display());
+        super::progress::note(&format!("baseline written to {}", args.baseline.display()));
         return Ok(EXIT_OK);
     }
     Ok(if report.passed {

@@ -24,12 +24,12 @@ fn export(args: DaskExportArgs) -> anyhow::Result<i32> {
     };
     let outcome = run_export(&options)?;
     let graph = &outcome.graph;
-    eprintln!(
-        "graphprof: wrote {}: {} tasks, {} data objects; next: graphprof analyze {}",
+    super::progress::note(&format!(
+        "wrote {}: {} tasks, {} data objects; next: graphprof analyze {}",
         options.output.display(),
         graph.task_count(),
         graph.node_count() - graph.task_count(),
         options.output.display()
-    );
+    ));
     Ok(EXIT_OK)
 }

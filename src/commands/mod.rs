@@ -3,21 +3,24 @@
 
 mod analyze;
 mod check;
+mod completions;
 mod dask;
 mod diff;
 mod generate;
+mod man;
 mod progress;
 mod rewrite;
 mod sample;
 mod sample_dask;
 
-use crate::cli::{Command, GeneratorArgs};
+use crate::cli::{Cli, Command, GeneratorArgs};
 use graphprof::graph::Strategy;
 use graphprof::graph::generate::{GenerateOptions, GeneratorKind};
 
 /// Runs a subcommand and returns the process exit code.
-pub fn run(command: Command) -> anyhow::Result<i32> {
-    match command {
+pub fn run(cli: Cli) -> anyhow::Result<i32> {
+    progress::set_quiet(cli.quiet);
+    match cli.command {
         Command::Generate(args) => generate::run(args),
         Command::Analyze(args) => analyze::run(args),
         Command::Dask(args) => dask::run(args),
@@ -25,6 +28,8 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         Command::Diff(args) => diff::run(args),
         Command::Sample(args) => sample::run(args),
         Command::Rewrite(args) => rewrite::run(args),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
     }
 }
 

@@ -3,23 +3,27 @@
 
 use super::progress::task_bar;
 use crate::cli::{EngineChoice, SampleArgs};
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use graphprof::analyze::{Analysis, AnalyzeOptions, analyze};
 use graphprof::engine::EngineOptions;
 use graphprof::error::{EXIT_FAILED_CHECK, EXIT_INTERRUPTED, EXIT_OK};
 use graphprof::graph::generate::{GeneratorKind, generate_graph, kind_name};
 use graphprof::graph::rewrite::rewrite;
 use graphprof::graph::{Graph, Strategy};
+use graphprof::report::export::{
+    CsvExporter, Exporter, JsonExporter, MarkdownExporter, write_exports,
+};
 use graphprof::report::sample_files::write_sample_files;
+use graphprof::report::sample_folder::SampleFolder;
 use graphprof::report::sample_report::{
     Comparison, RunReport, SAMPLE_SCHEMA, SAMPLE_VERSION, SampleParameters, SampleReport, slopes,
-    table,
+    sparse_note, table,
 };
 use graphprof::sample::builtin::{BuiltinSampling, sample_graph};
 use graphprof::sample::measure::default_memory_limit_bytes;
 use graphprof::sample::sampler::validate_interval;
 use graphprof::sample::{CommandLimits, Series, sample_command};
-use graphprof::units::Bytes;
+use graphprof::units::{Bytes, count};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,14 +46,14 @@ pub fn run(args: SampleArgs) -> Result<i32> {
     let cancel = cancel_flag();
     if !args.command.is_empty() {
         refuse_graph_options(&args)?;
-        let live = prepare_output(&args.output)?;
-        return run_command(&args, &cancel, &live);
+        let (folder, live) = prepare_output(&args)?;
+        return run_command(&args, &cancel, &folder, &live);
     }
     if args.label.is_some() {
         bail!("--label names a sampled command: give the command after --");
     }
     let (plans, source) = plan(&args)?;
-    let live = prepare_output(&args.output)?;
+    let (folder, live) = prepare_output(&args)?;
     let mut runs: Vec<(RunReport, Series)> = Vec::new();
     if matches!(args.engine, EngineChoice::Builtin | EngineChoice::Both) {
         for planned in &plans {
@@ -81,14 +85,19 @@ pub fn run(args: SampleArgs) -> Result<i32> {
     let title = match args.graph {
         None => format!(
             "map-blocks, {} chunks x {}, {} workers",
-            args.generator.chunks,
+            count(args.generator.chunks),
             Bytes(args.generator.payload_bytes),
-            args.workers
+            count(u64::from(args.workers))
         ),
-        Some(ref path) => format!("{}, {} workers", path.display(), args.workers),
+        Some(ref path) => format!(
+            "{}, {} workers",
+            path.display(),
+            count(u64::from(args.workers))
+        ),
     };
     finish(
-        &args.output,
+        &args,
+        &folder,
         parameters,
         runs,
         &title,
@@ -104,14 +113,13 @@ fn engine_name(choice: EngineChoice) -> &'static str {
     }
 }
 
-/// Creates the output folder (once the inputs are known to be good) and returns the path of the
-/// live samples file, emptied.
-fn prepare_output(output: &Path) -> Result<std::path::PathBuf> {
-    std::fs::create_dir_all(output)
-        .with_context(|| format!("{}: cannot create the output folder", output.display()))?;
-    let live = output.join(LIVE_SAMPLES);
+/// Checks and creates the output folder (once the inputs are known to be good) and returns it
+/// with the path of the live samples file, emptied.
+fn prepare_output(args: &SampleArgs) -> Result<(SampleFolder, std::path::PathBuf)> {
+    let folder = SampleFolder::prepare(&args.output, args.force)?;
+    let live = folder.path.join(LIVE_SAMPLES);
     let _ = std::fs::remove_file(&live);
-    Ok(live)
+    Ok((folder, live))
 }
 
 /// A flag that Ctrl-C sets; runs check it between tasks and stop cleanly.
@@ -253,7 +261,10 @@ fn run_builtin(
         ..RunReport::from_series("builtin", &run.series)
     };
     if let Some(error) = &outcome.error {
-        eprintln!("graphprof: {}: stopped: {error}", report.label);
+        eprintln!(
+            "graphprof: {}",
+            graphprof::escape::control(&format!("{}: stopped: {error}", report.label))
+        );
     }
     Ok((report, run.series))
 }
@@ -278,7 +289,12 @@ fn refuse_graph_options(args: &SampleArgs) -> Result<()> {
     Ok(())
 }
 
-fn run_command(args: &SampleArgs, cancel: &Arc<AtomicBool>, live: &Path) -> Result<i32> {
+fn run_command(
+    args: &SampleArgs,
+    cancel: &Arc<AtomicBool>,
+    folder: &SampleFolder,
+    live: &Path,
+) -> Result<i32> {
     let program = args
         .command
         .first()
@@ -310,7 +326,10 @@ fn run_command(args: &SampleArgs, cancel: &Arc<AtomicBool>, live: &Path) -> Resu
         (None, true) => None,
     };
     if let Some(error) = &error {
-        eprintln!("graphprof: {label}: {error}");
+        eprintln!(
+            "graphprof: {}",
+            graphprof::escape::control(&format!("{label}: {error}"))
+        );
     }
     let report = RunReport {
         complete: series.complete,
@@ -330,7 +349,8 @@ fn run_command(args: &SampleArgs, cancel: &Arc<AtomicBool>, live: &Path) -> Resu
     };
     let title = args.command.join(" ");
     finish(
-        &args.output,
+        args,
+        folder,
         parameters,
         vec![(report, series)],
         &title,
@@ -338,9 +358,11 @@ fn run_command(args: &SampleArgs, cancel: &Arc<AtomicBool>, live: &Path) -> Resu
     )
 }
 
-/// Writes the files, prints the table and where the files are, and picks the exit code.
+/// Writes the files and the exports, prints the table and where the files are (on stderr when
+/// an export goes to stdout), and picks the exit code.
 fn finish(
-    output: &Path,
+    args: &SampleArgs,
+    folder: &SampleFolder,
     parameters: SampleParameters,
     runs: Vec<(RunReport, Series)>,
     title: &str,
@@ -350,7 +372,7 @@ fn finish(
         eprintln!("graphprof: interrupted (Ctrl-C) before anything was sampled; nothing written");
     } else if interrupted {
         eprintln!(
-            "graphprof: interrupted (Ctrl-C): writing what was sampled; later runs did not start"
+            "graphprof: interrupted (Ctrl-C or SIGTERM): writing what was sampled; later runs did not start"
         );
     }
     if runs.is_empty() {
@@ -370,14 +392,17 @@ fn finish(
         schema: SAMPLE_SCHEMA.to_string(),
         version: SAMPLE_VERSION,
         parameters,
+        interrupted,
         runs: reports,
     };
-    let written = write_sample_files(output, &report, &series, title)?;
-    let _ = std::fs::remove_file(output.join(LIVE_SAMPLES));
+    let written = write_sample_files(&folder.path, &report, &series, title)?;
+    let _ = std::fs::remove_file(folder.path.join(LIVE_SAMPLES));
+    folder.finish(&written)?;
     let all_complete = report.runs.iter().all(|run| run.complete);
     let text = format!(
-        "{}\n{}{}Memory is above each run's baseline{}.\nWrote {}\n",
+        "{}\n{}{}{}Memory is above each run's baseline{}.\nWrote {}\n",
         table(&report).to_text(0),
+        sparse_note(&report),
         slopes(&report),
         super::sample_dask::notes(&report),
         if report.runs.iter().any(|run| run.label.ends_with("scatter")) {
@@ -391,9 +416,24 @@ fn finish(
             .collect::<Vec<_>>()
             .join(", ")
     );
-    graphprof::output::write_to(&graphprof::output::Destination::Stdout, |out| {
-        out.write_all(text.as_bytes())
-    })?;
+    let exports: Vec<(&dyn Exporter, &Path)> = [
+        (&JsonExporter as &dyn Exporter, &args.export_json),
+        (&CsvExporter, &args.export_csv),
+        (&MarkdownExporter, &args.export_markdown),
+    ]
+    .into_iter()
+    .filter_map(|(exporter, path)| Some((exporter, path.as_deref()?)))
+    .collect();
+    write_exports(&report, &exports)?;
+    if super::progress::quiet() {
+        // --quiet: the table is silenced; files and exports are still written.
+    } else if exports.iter().any(|(_, path)| *path == Path::new("-")) {
+        eprint!("{text}");
+    } else {
+        graphprof::output::write_to(&graphprof::output::Destination::Stdout, |out| {
+            out.write_all(text.as_bytes())
+        })?;
+    }
     Ok(if interrupted {
         EXIT_INTERRUPTED
     } else if all_complete {

@@ -107,6 +107,7 @@ pub fn run_all(
                         RawArg::Payload(raw_payload(
                             &graph.contents[payload.content as usize],
                             payload.object_id,
+                            payload.sent,
                         ))
                     });
                     write_graph(raw, &mut out)
@@ -129,7 +130,10 @@ pub fn run_all(
         bar.finish_and_clear();
     }
     for warning in &run.warnings {
-        eprintln!("graphprof: warning: {warning}");
+        eprintln!(
+            "graphprof: warning: {}",
+            graphprof::escape::control(warning)
+        );
     }
     let prefix = match args.engine {
         EngineChoice::Both => "dask/",
@@ -146,7 +150,10 @@ pub fn run_all(
         let plan = plans.iter().find(|plan| plan.label == outcome.label);
         let model = plan.map(|plan| predictions(&plan.graph, &plan.label, args.workers));
         if let Some(error) = &outcome.error {
-            eprintln!("graphprof: {}: {error}", series.label);
+            eprintln!(
+                "graphprof: {}",
+                graphprof::escape::control(&format!("{}: {error}", series.label))
+            );
         }
         let mut report = RunReport {
             complete: outcome.complete,

@@ -12,7 +12,7 @@ use std::process::Command;
 use super::DaskError;
 
 /// The package's files, `(name, text)`, as compiled into the binary.
-pub const PACKAGE_FILES: [(&str, &str); 9] = [
+pub const PACKAGE_FILES: [(&str, &str); 12] = [
     (
         "__init__.py",
         include_str!("../../python/graphprof_dask/__init__.py"),
@@ -28,6 +28,18 @@ pub const PACKAGE_FILES: [(&str, &str); 9] = [
     (
         "driver.py",
         include_str!("../../python/graphprof_dask/driver.py"),
+    ),
+    (
+        "export_isolate.py",
+        include_str!("../../python/graphprof_dask/export_isolate.py"),
+    ),
+    (
+        "export_payloads.py",
+        include_str!("../../python/graphprof_dask/export_payloads.py"),
+    ),
+    (
+        "export_walk.py",
+        include_str!("../../python/graphprof_dask/export_walk.py"),
     ),
     (
         "exporter.py",
@@ -92,20 +104,35 @@ pub struct PythonPackage {
 }
 
 impl PythonPackage {
-    /// Writes every embedded file to `<fresh temp dir>/graphprof_dask/`.
+    /// Writes every embedded file to `<fresh temp dir>/graphprof_dask/`. The folders are 0700 and
+    /// the files 0600 whatever the umask (set with `chmod`, which the umask does not touch), so no
+    /// other local user can swap the code before Python imports it.
     pub fn write() -> Result<PythonPackage, DaskError> {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
         let io = |error| DaskError::Io {
             action: "cannot write the embedded Python package",
             error,
         };
+        let private_dir = || std::fs::Permissions::from_mode(0o700);
         let dir = tempfile::Builder::new()
             .prefix("graphprof-dask-")
+            .permissions(private_dir())
             .tempdir()
             .map_err(io)?;
+        std::fs::set_permissions(dir.path(), private_dir()).map_err(io)?;
         let package = dir.path().join("graphprof_dask");
         std::fs::create_dir(&package).map_err(io)?;
+        std::fs::set_permissions(&package, private_dir()).map_err(io)?;
         for (name, text) in PACKAGE_FILES {
-            std::fs::write(package.join(name), text).map_err(io)?;
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(package.join(name))
+                .map_err(io)?;
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .map_err(io)?;
+            std::io::Write::write_all(&mut file, text.as_bytes()).map_err(io)?;
         }
         Ok(PythonPackage { dir })
     }
@@ -173,6 +200,43 @@ mod tests {
         assert!(root.join("graphprof_dask/driver.py").is_file());
         drop(package);
         assert!(!root.exists());
+    }
+
+    /// Under umask 000 (and under a umask that would shut the owner out) the folders are 0700
+    /// and the files 0600. The umask is the process's: restored at once, and the other tests of
+    /// this binary only ever get narrower or the usual modes meanwhile.
+    #[test]
+    fn the_package_is_private_whatever_the_umask() {
+        use std::os::unix::fs::PermissionsExt;
+        for umask in [0o000, 0o777] {
+            // SAFETY: umask only sets the process's file-creation mask; it cannot fail.
+            let previous = unsafe { libc::umask(umask) };
+            let written = PythonPackage::write();
+            // SAFETY: as above, restoring the previous mask.
+            unsafe { libc::umask(previous) };
+            let package = written.expect("writes");
+            let mode = |path: &Path| {
+                std::fs::metadata(path)
+                    .expect("exists")
+                    .permissions()
+                    .mode()
+                    & 0o777
+            };
+            assert_eq!(mode(package.root()), 0o700, "umask {umask:o}");
+            let inner = package.root().join("graphprof_dask");
+            assert_eq!(mode(&inner), 0o700, "umask {umask:o}");
+            for (name, text) in PACKAGE_FILES {
+                assert_eq!(
+                    mode(&inner.join(name)),
+                    0o600,
+                    "{name} under umask {umask:o}"
+                );
+                assert_eq!(
+                    std::fs::read_to_string(inner.join(name)).expect("reads"),
+                    text
+                );
+            }
+        }
     }
 
     #[test]

@@ -213,6 +213,7 @@ fn faulty_graph(function: &str) -> Graph {
         deps: Vec::new(),
         output_bytes: Some(100),
         spec_bytes: None,
+        wire_bytes: None,
     };
     let payload = RawArg::Payload(RawPayload {
         size_bytes: Some(1000),

@@ -6,10 +6,11 @@
 use super::intern::KeyInterner;
 use super::key::display_key;
 use super::model::{
-    Arg, Content, DEFAULT_SPEC_BYTES, Digest, DigestAlgo, Graph, Node, NodeId, NodeKind, PayloadUse,
+    Arg, Content, ContentInfo, DEFAULT_SPEC_BYTES, Digest, DigestAlgo, Graph, Node, NodeId,
+    NodeKind, PayloadUse,
 };
 use super::parts::{PartArg, TaskParts};
-use super::raw::{Header, RawArg, RawData, RawPayload, RawTask};
+use super::raw::{Header, RawArg, RawContentInfo, RawData, RawPayload, RawTask};
 use crate::units::{Bytes, MAX_SIZE_BYTES};
 use base64::Engine as _;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -60,6 +61,7 @@ const PLACEHOLDER: Node = Node {
     kind: NodeKind::Task { function: u32::MAX },
     output_bytes: None,
     spec_bytes: 0,
+    wire_bytes: 0,
     args: (0, 0),
     extra_deps: (0, 0),
 };
@@ -225,6 +227,7 @@ impl GraphBuilder {
             size_bytes,
             type_name: type_name.map(str::to_string),
             bytes,
+            info: ContentInfo::default(),
         });
         self.last_content = Some((digest, id));
         Ok(id)
@@ -234,15 +237,21 @@ impl GraphBuilder {
     pub fn add_task(&mut self, task: RawTask) -> Result<(), BuildError> {
         let id = self.define_key(task.key.tagged())?;
         let with_key = |message: String| BuildError::at(&task.key.to_string(), message);
-        let spec_bytes = check_sizes(task.spec_bytes, task.output_bytes).map_err(with_key)?;
+        let sizes =
+            check_sizes(task.spec_bytes, task.wire_bytes, task.output_bytes).map_err(with_key)?;
         let args_start = self.args.len() as u32;
         for arg in task.args {
             let arg = match arg {
                 RawArg::Ref(dep) => Arg::Ref(self.intern_key(dep.tagged())),
                 RawArg::Payload(payload) => {
                     let object_id = payload.object_id;
+                    let sent = payload.sent.unwrap_or(true);
                     let content = self.intern_content(payload).map_err(with_key)?;
-                    Arg::Payload(PayloadUse { content, object_id })
+                    Arg::Payload(PayloadUse {
+                        content,
+                        object_id,
+                        sent,
+                    })
                 }
             };
             self.args.push(arg);
@@ -257,7 +266,7 @@ impl GraphBuilder {
             id,
             function,
             task.output_bytes,
-            spec_bytes,
+            sizes,
             args_start,
             deps_start,
         );
@@ -269,7 +278,8 @@ impl GraphBuilder {
     pub fn add_parts(&mut self, task: &TaskParts) -> Result<(), BuildError> {
         let id = self.define_key(&task.key)?;
         let with_key = |message: String| BuildError::at(&display_key(&task.key), message);
-        let spec_bytes = check_sizes(task.spec_bytes, task.output_bytes).map_err(with_key)?;
+        let sizes =
+            check_sizes(task.spec_bytes, task.wire_bytes, task.output_bytes).map_err(with_key)?;
         let args_start = self.args.len() as u32;
         for arg in &task.args {
             let arg = match arg {
@@ -282,6 +292,7 @@ impl GraphBuilder {
                     Arg::Payload(PayloadUse {
                         content,
                         object_id: payload.object_id,
+                        sent: payload.sent,
                     })
                 }
             };
@@ -297,7 +308,7 @@ impl GraphBuilder {
             id,
             function,
             task.output_bytes,
-            spec_bytes,
+            sizes,
             args_start,
             deps_start,
         );
@@ -310,7 +321,7 @@ impl GraphBuilder {
         id: NodeId,
         function: u32,
         output_bytes: Option<u64>,
-        spec_bytes: u64,
+        (spec_bytes, wire_bytes): (u64, u64),
         args_start: u32,
         deps_start: u32,
     ) {
@@ -326,6 +337,7 @@ impl GraphBuilder {
             kind: NodeKind::Task { function },
             output_bytes,
             spec_bytes,
+            wire_bytes,
             args: (args_start, self.args.len() as u32),
             extra_deps: (deps_start, self.extra_deps.len() as u32),
         };
@@ -351,6 +363,7 @@ impl GraphBuilder {
             kind: NodeKind::Data { content },
             output_bytes: Some(self.contents[content as usize].size_bytes),
             spec_bytes: 0,
+            wire_bytes: 0,
             args: (at, at),
             extra_deps: (deps_at, deps_at),
         };
@@ -358,8 +371,39 @@ impl GraphBuilder {
         Ok(())
     }
 
+    /// Attaches what the file's `contents` list says to the contents the payloads named.
+    fn describe_contents(&mut self, infos: Vec<RawContentInfo>) -> Result<(), BuildError> {
+        for raw in infos {
+            let digest = Digest::parse(&raw.digest)
+                .map_err(|message| BuildError::whole(format!("contents: {message}")))?;
+            let Some(&id) = self.content_ids.get(&digest) else {
+                return Err(BuildError::whole(format!(
+                    "contents: digest {} is not used by any payload or data object",
+                    digest.short()
+                )));
+            };
+            if let Some(size) = raw.in_memory_bytes
+                && size > MAX_SIZE_BYTES
+            {
+                return Err(BuildError::whole(format!(
+                    "contents: in_memory_bytes {size} of {} is absurd (over the 1 TiB limit)",
+                    digest.short()
+                )));
+            }
+            self.contents[id as usize].info = ContentInfo {
+                in_memory_bytes: raw.in_memory_bytes,
+                role: raw.role,
+                description: raw.description,
+                variable: raw.variable,
+            };
+        }
+        Ok(())
+    }
+
     /// Checks dependencies and cycles and returns the graph.
-    pub fn finish(self) -> Result<Graph, BuildError> {
+    pub fn finish(mut self) -> Result<Graph, BuildError> {
+        let infos = std::mem::take(&mut self.header.contents);
+        self.describe_contents(infos)?;
         if let Some((id, &by)) = self
             .referrer
             .iter()
@@ -400,15 +444,23 @@ impl GraphBuilder {
     }
 }
 
-/// The spec size (default when absent), after refusing absurd spec or output sizes.
-fn check_sizes(spec_bytes: Option<u64>, output_bytes: Option<u64>) -> Result<u64, String> {
+/// The spec and wire sizes (defaults when absent), after refusing absurd sizes.
+fn check_sizes(
+    spec_bytes: Option<u64>,
+    wire_bytes: Option<u64>,
+    output_bytes: Option<u64>,
+) -> Result<(u64, u64), String> {
     let spec_bytes = spec_bytes.unwrap_or(DEFAULT_SPEC_BYTES);
-    for size in [Some(spec_bytes), output_bytes].into_iter().flatten() {
+    let wire_bytes = wire_bytes.unwrap_or(spec_bytes);
+    for size in [Some(spec_bytes), Some(wire_bytes), output_bytes]
+        .into_iter()
+        .flatten()
+    {
         if size > MAX_SIZE_BYTES {
             return Err(format!("size {size} is absurd (over the 1 TiB limit)"));
         }
     }
-    Ok(spec_bytes)
+    Ok((spec_bytes, wire_bytes))
 }
 
 fn build_dag(graph: &Graph) -> DiGraph<(), (), u32> {
@@ -447,10 +499,7 @@ fn topological_order(graph: &Graph) -> Result<Vec<NodeId>, BuildError> {
             .collect()),
         Err(cycle) => {
             let start = cycle.node_id();
-            let members = petgraph::algo::tarjan_scc(&graph.dag)
-                .into_iter()
-                .find(|component| component.contains(&start))
-                .unwrap_or_else(|| vec![start]);
+            let members = cycle_through(&graph.dag, start);
             let mut names: Vec<String> = members
                 .iter()
                 .take(6)
@@ -465,4 +514,33 @@ fn topological_order(graph: &Graph) -> Result<Vec<NodeId>, BuildError> {
             ))
         }
     }
+}
+
+/// A shortest cycle through `start`, in the order its edges run, found by a breadth-first walk
+/// (no recursion, so a cycle through millions of tasks cannot overflow the stack). `start` is a
+/// node petgraph's `toposort` reported as lying on a cycle; should no path lead back, the cycle is
+/// `start` alone.
+fn cycle_through(dag: &DiGraph<(), (), u32>, start: NodeIndex<u32>) -> Vec<NodeIndex<u32>> {
+    const UNSEEN: u32 = u32::MAX;
+    let mut parent = vec![UNSEEN; dag.node_count()];
+    let mut queue = std::collections::VecDeque::from([start]);
+    while let Some(node) = queue.pop_front() {
+        for next in dag.neighbors(node) {
+            if next == start {
+                let mut members = vec![node];
+                let mut at = node;
+                while at != start {
+                    at = NodeIndex::new(parent[at.index()] as usize);
+                    members.push(at);
+                }
+                members.reverse();
+                return members;
+            }
+            if parent[next.index()] == UNSEEN {
+                parent[next.index()] = node.index() as u32;
+                queue.push_back(next);
+            }
+        }
+    }
+    vec![start]
 }

@@ -178,6 +178,7 @@ impl SharedObject {
             }),
             object_id: Some(index + 1),
             type_name: Some(capitalise(name)),
+            sent: None,
         };
         SharedObject {
             payload,
@@ -213,6 +214,7 @@ impl SharedObject {
             deps: Vec::new(),
             output_bytes: self.payload.size_bytes,
             spec_bytes: None,
+            wire_bytes: None,
         })
     }
 }
@@ -234,6 +236,7 @@ fn task(key: Key, function: &str, args: Vec<RawArg>, output_bytes: u64) -> RawTa
         deps: Vec::new(),
         output_bytes: Some(output_bytes),
         spec_bytes: None,
+        wire_bytes: None,
     }
 }
 
@@ -278,6 +281,7 @@ pub fn generate(options: &GenerateOptions) -> Result<RawGraph<'static>, String> 
         )),
         meta,
         measured: None,
+        contents: Vec::new(),
     };
     let graph = match options.kind {
         GeneratorKind::MapBlocks => layered(options, header, Tail::None),

@@ -97,7 +97,7 @@ impl<'de> DeserializeSeed<'de> for FileSeed<'_> {
 }
 
 const FIELDS: &[&str] = &[
-    "format", "version", "name", "meta", "measured", "data", "tasks",
+    "format", "version", "name", "meta", "measured", "data", "tasks", "contents",
 ];
 
 impl<'de> Visitor<'de> for FileSeed<'_> {
@@ -140,6 +140,7 @@ impl<'de> Visitor<'de> for FileSeed<'_> {
                 "name" => header.name = Some(map.next_value()?),
                 "meta" => header.meta = map.next_value()?,
                 "measured" => header.measured = Some(map.next_value::<Measured>()?),
+                "contents" => header.contents = map.next_value()?,
                 "data" => {
                     map.next_value_seed(ItemsSeed::<RawData> {
                         builder: self.builder,

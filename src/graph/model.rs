@@ -4,7 +4,7 @@
 //! unique keys, no missing dependencies, no cycles, at least one task.
 
 use super::key::{self, Key};
-use super::raw::Measured;
+use super::raw::{Measured, PayloadRole};
 use petgraph::graph::{DiGraph, NodeIndex};
 use std::fmt;
 use std::sync::Arc;
@@ -118,6 +118,35 @@ pub struct Content {
     pub type_name: Option<String>,
     /// The real bytes, when the file carried them.
     pub bytes: Option<Arc<[u8]>>,
+    /// What the file's `contents` list says of it.
+    pub info: ContentInfo,
+}
+
+/// What is known of a content beyond its pickled size: from the exporter, absent in generated or
+/// hand-written graphs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContentInfo {
+    /// Bytes one deserialised copy occupies in memory, measured by the exporter.
+    pub in_memory_bytes: Option<u64>,
+    /// How the tasks carry it.
+    pub role: Option<PayloadRole>,
+    /// What it is and why it is big.
+    pub description: Option<String>,
+    /// The user's variable that holds it.
+    pub variable: Option<String>,
+}
+
+impl Content {
+    /// Bytes one copy holds in a worker's memory: the measured in-memory size, else the pickled
+    /// size (see [`Content::in_memory_known`]).
+    pub fn held_bytes(&self) -> u64 {
+        self.info.in_memory_bytes.unwrap_or(self.size_bytes)
+    }
+
+    /// Whether [`Content::held_bytes`] is a measured in-memory size rather than the pickle size.
+    pub fn in_memory_known(&self) -> bool {
+        self.info.in_memory_bytes.is_some()
+    }
 }
 
 /// A payload embedded in one task's arguments.
@@ -127,6 +156,8 @@ pub struct PayloadUse {
     pub content: u32,
     /// Object identity from the file, if any.
     pub object_id: Option<u64>,
+    /// Whether the object travels in the client's message (see [`super::raw::RawPayload::sent`]).
+    pub sent: bool,
 }
 
 /// One argument of a task.
@@ -154,8 +185,10 @@ pub struct Node {
     pub kind: NodeKind,
     /// Size of the result (tasks) when known.
     pub output_bytes: Option<u64>,
-    /// Serialized size of the task without its payloads (0 for data objects).
+    /// Serialized size of the task without its payloads, shipped on its own (0 for data objects).
     pub spec_bytes: u64,
+    /// The task's share of the client's message, payloads excepted (0 for data objects).
+    pub wire_bytes: u64,
     pub(super) args: (u32, u32),
     pub(super) extra_deps: (u32, u32),
 }

@@ -14,6 +14,8 @@ pub struct PartPayload {
     pub size_bytes: u64,
     /// Object identity, if given.
     pub object_id: Option<u64>,
+    /// Whether it travels in the client's message (`sent`, true when absent).
+    pub sent: bool,
     /// The type label: a range of [`TaskParts::types`].
     pub type_name: Option<Range<usize>>,
 }
@@ -46,6 +48,8 @@ pub struct TaskParts {
     pub output_bytes: Option<u64>,
     /// Serialized size without payloads, when given.
     pub spec_bytes: Option<u64>,
+    /// Share of the client's message, when given.
+    pub wire_bytes: Option<u64>,
     /// The digest text parsed last and its value, kept across tasks: most payloads repeat it.
     last_digest: Option<(Vec<u8>, Digest)>,
 }
@@ -61,6 +65,7 @@ impl TaskParts {
         self.types.clear();
         self.output_bytes = None;
         self.spec_bytes = None;
+        self.wire_bytes = None;
     }
 
     /// Parses a digest's text (see [`Digest::parse`]); `None` when it is not one.

@@ -27,9 +27,13 @@ pub struct RawTask {
     /// Size of the task's result in bytes, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_bytes: Option<u64>,
-    /// Serialized size of the task without its payloads; 64 when absent.
+    /// Serialized size of the task without its payloads, as it is shipped to a worker on its
+    /// own; 64 when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec_bytes: Option<u64>,
+    /// The task's share of the client's one message, payloads excepted; `spec_bytes` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wire_bytes: Option<u64>,
 }
 
 /// One argument of a task: `{"ref": KEY}` or `{"payload": {...}}`.
@@ -83,6 +87,56 @@ pub struct RawPayload {
     /// A label such as the Python type name.
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_name: Option<String>,
+    /// Whether the object travels in the client's message as itself (true when absent); false
+    /// for objects the scheduler creates when it materialises the graph (a partition sliced from
+    /// a frame that the message holds once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent: Option<bool>,
+}
+
+/// What a payload content is, given once per digest in the file's `contents` list.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawContentInfo {
+    /// The content this describes: a digest that payloads in the file use.
+    pub digest: String,
+    /// Bytes one deserialised copy occupies in a worker's memory, as measured by the exporter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_memory_bytes: Option<u64>,
+    /// How the tasks carry it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<PayloadRole>,
+    /// What it is and why it is big, for people ("bound method Model.predict, carries its Model
+    /// instance").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Where the user's code holds it: a global or attribute of their script (`mapper in
+    /// pipeline.py`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variable: Option<String>,
+}
+
+/// How tasks carry a payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PayloadRole {
+    /// An argument of the task's function (or of a partial).
+    Argument,
+    /// The function itself, pickled by value: a closure, a lambda, a bound method.
+    Function,
+    /// A literal data node: input data embedded in the graph.
+    Data,
+}
+
+impl PayloadRole {
+    /// The name the format uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            PayloadRole::Argument => "argument",
+            PayloadRole::Function => "function",
+            PayloadRole::Data => "data",
+        }
+    }
 }
 
 /// A shared data object already on the cluster (scattered), referenced by key.
@@ -114,6 +168,7 @@ impl RawData {
             bytes_b64: self.bytes_b64.clone(),
             object_id: None,
             type_name: self.type_name.clone(),
+            sent: None,
         }
     }
 }
@@ -138,4 +193,6 @@ pub struct Header {
     pub meta: serde_json::Map<String, serde_json::Value>,
     /// Figures measured outside graphprof.
     pub measured: Option<Measured>,
+    /// What is known of payload contents beyond their size (in-memory size, role, names).
+    pub contents: Vec<RawContentInfo>,
 }

@@ -113,7 +113,7 @@ fn to_scatter(graph: &Graph) -> RawGraph<'_> {
         .zip(&keys)
         .filter_map(|(content, key)| {
             let key = key.clone()?;
-            let payload = raw_payload(content, None);
+            let payload = raw_payload(content, None, true);
             Some(RawData {
                 key,
                 size_bytes: payload.size_bytes,
@@ -129,6 +129,7 @@ fn to_scatter(graph: &Graph) -> RawGraph<'_> {
             None => RawArg::Payload(raw_payload(
                 &graph.contents[payload.content as usize],
                 payload.object_id,
+                payload.sent,
             )),
         }
     })
@@ -148,6 +149,7 @@ fn to_delayed(graph: &Graph) -> RawGraph<'_> {
                 deps: Vec::new(),
                 output_bytes: Some(content.size_bytes),
                 spec_bytes: None,
+                wire_bytes: None,
             })
         })
         .collect();
@@ -157,6 +159,7 @@ fn to_delayed(graph: &Graph) -> RawGraph<'_> {
             None => RawArg::Payload(raw_payload(
                 &graph.contents[payload.content as usize],
                 payload.object_id,
+                payload.sent,
             )),
         }
     })
@@ -177,7 +180,7 @@ fn builder_payload(graph: &Graph, id: u32, by_hex: &HashMap<String, usize>) -> O
     let name = graph.key(id).name();
     let hex_part = name.rsplit('-').next().unwrap_or("");
     if let Some(&content) = by_hex.get(hex_part) {
-        return Some(raw_payload(&graph.contents[content], None));
+        return Some(raw_payload(&graph.contents[content], None, true));
     }
     let digest = blake3::hash(format!("graphprof-builder:{name}:{size}").as_bytes());
     Some(RawPayload {
@@ -186,6 +189,7 @@ fn builder_payload(graph: &Graph, id: u32, by_hex: &HashMap<String, usize>) -> O
         bytes_b64: None,
         object_id: None,
         type_name: Some(capitalise(type_name)),
+        sent: None,
     })
 }
 
@@ -218,7 +222,7 @@ fn to_inline(graph: &Graph) -> RawGraph<'_> {
         }
         let payload = match graph.node(id).kind {
             NodeKind::Data { content } => {
-                Some(raw_payload(&graph.contents[content as usize], None))
+                Some(raw_payload(&graph.contents[content as usize], None, true))
             }
             NodeKind::Task { .. } => builder_payload(graph, id, &by_hex),
         };
@@ -232,6 +236,7 @@ fn to_inline(graph: &Graph) -> RawGraph<'_> {
         RawArg::Payload(raw_payload(
             &graph.contents[payload.content as usize],
             payload.object_id,
+            payload.sent,
         ))
     });
     raw.data.retain(|data| !embedded.contains_key(&data.key));

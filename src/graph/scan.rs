@@ -172,6 +172,25 @@ impl<R: Read> Scanner<R> {
         Ok(Some(self.buf[self.pos]))
     }
 
+    /// `true` or `false`, not followed by a letter or digit.
+    pub fn boolean(&mut self) -> Scan<bool> {
+        let (word, value): (&[u8], bool) = match self.peek()? {
+            Some(b't') => (b"true", true),
+            Some(b'f') => (b"false", false),
+            _ => return Err(Bail),
+        };
+        for &expected in word {
+            if self.raw_byte()? != Some(expected) {
+                return Err(Bail);
+            }
+            self.pos += 1;
+        }
+        match self.raw_byte()? {
+            Some(byte) if byte.is_ascii_alphanumeric() => Err(Bail),
+            _ => Ok(value),
+        }
+    }
+
     /// A non-negative integer that fits in a u64, not followed by a fraction or exponent.
     pub fn unsigned(&mut self) -> Scan<u64> {
         let first = self.peek()?.ok_or(Bail)?;

@@ -35,6 +35,7 @@ pub fn read_fast<R: Read>(scan: &mut Scanner<R>, builder: &mut GraphBuilder) -> 
             b"measured" => 4,
             b"data" => 5,
             b"tasks" => 6,
+            b"contents" => 7,
             _ => return Err(Bail),
         };
         seen.first(bit)?;
@@ -47,6 +48,7 @@ pub fn read_fast<R: Read>(scan: &mut Scanner<R>, builder: &mut GraphBuilder) -> 
             4 => header.measured = Some(captured::<Measured, R>(scan, &mut raw)?),
             5 => data_objects(scan, builder)?,
             6 => tasks(scan, builder)?,
+            7 => header.contents = captured(scan, &mut raw)?,
             _ => return Err(Bail),
         }
         if !scan.more(b'}')? {
@@ -79,7 +81,7 @@ impl Fields {
     }
 }
 
-/// A value handed whole to serde_json: `meta` and `measured`, small and rare.
+/// A value handed whole to serde_json: `meta`, `measured` and `contents`, small and rare.
 fn captured<T: serde::de::DeserializeOwned, R: Read>(
     scan: &mut Scanner<R>,
     raw: &mut Vec<u8>,
@@ -172,6 +174,7 @@ fn task<R: Read>(scan: &mut Scanner<R>, parts: &mut TaskParts) -> Scan<()> {
             b"deps" => 3,
             b"output_bytes" => 4,
             b"spec_bytes" => 5,
+            b"wire_bytes" => 6,
             _ => return Err(Bail),
         };
         seen.first(bit)?;
@@ -182,7 +185,8 @@ fn task<R: Read>(scan: &mut Scanner<R>, parts: &mut TaskParts) -> Scan<()> {
             2 => args(scan, parts)?,
             3 => deps(scan, parts)?,
             4 => parts.output_bytes = Some(scan.unsigned()?),
-            _ => parts.spec_bytes = Some(scan.unsigned()?),
+            5 => parts.spec_bytes = Some(scan.unsigned()?),
+            _ => parts.wire_bytes = Some(scan.unsigned()?),
         }
         if !scan.more(b'}')? {
             break;
@@ -280,6 +284,7 @@ fn payload<R: Read>(scan: &mut Scanner<R>, parts: &mut TaskParts) -> Scan<PartPa
         size_bytes: 0,
         object_id: None,
         type_name: None,
+        sent: true,
     };
     scan.expect(b'{')?;
     if scan.eat(b'}')? {
@@ -291,6 +296,7 @@ fn payload<R: Read>(scan: &mut Scanner<R>, parts: &mut TaskParts) -> Scan<PartPa
             b"digest" => 1,
             b"object_id" => 2,
             b"type" => 3,
+            b"sent" => 4,
             _ => return Err(Bail),
         };
         seen.first(bit)?;
@@ -299,6 +305,7 @@ fn payload<R: Read>(scan: &mut Scanner<R>, parts: &mut TaskParts) -> Scan<PartPa
             0 => size_bytes = Some(scan.unsigned()?),
             1 => digest = Some(parts.digest(scan.string_bytes()?).ok_or(Bail)?),
             2 => payload.object_id = Some(scan.unsigned()?),
+            4 => payload.sent = scan.boolean()?,
             _ => {
                 let start = parts.types.len();
                 parts.types.push_str(scan.string()?);

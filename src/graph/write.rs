@@ -5,7 +5,8 @@
 use super::key::Key;
 use super::model::{Arg, Content, Graph, NodeKind, PayloadUse};
 use super::raw::{
-    FORMAT_NAME, FORMAT_VERSION, Header, Measured, RawArg, RawData, RawPayload, RawTask,
+    FORMAT_NAME, FORMAT_VERSION, Header, Measured, RawArg, RawContentInfo, RawData, RawPayload,
+    RawTask,
 };
 use base64::Engine as _;
 use serde::Serialize;
@@ -31,6 +32,8 @@ struct HeaderOut<'a> {
     meta: &'a serde_json::Map<String, serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     measured: Option<&'a Measured>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    contents: &'a [RawContentInfo],
 }
 
 /// Writes the graph as JSON, one data object or task per line. Returns the task count.
@@ -41,6 +44,7 @@ pub fn write_graph<W: Write + ?Sized>(graph: RawGraph<'_>, out: &mut W) -> io::R
         name: graph.header.name.as_deref(),
         meta: &graph.header.meta,
         measured: graph.header.measured.as_ref(),
+        contents: &graph.header.contents,
     };
     let header_json = serde_json::to_string(&header).map_err(io::Error::other)?;
     // Drop the closing brace: data and tasks follow in the same object.
@@ -73,7 +77,7 @@ fn write_items<T: Serialize, W: Write + ?Sized>(
 }
 
 /// A content as it is written in a payload or data object.
-pub fn raw_payload(content: &Content, object_id: Option<u64>) -> RawPayload {
+pub fn raw_payload(content: &Content, object_id: Option<u64>, sent: bool) -> RawPayload {
     RawPayload {
         size_bytes: Some(content.size_bytes),
         digest: Some(content.digest.to_string()),
@@ -83,7 +87,24 @@ pub fn raw_payload(content: &Content, object_id: Option<u64>) -> RawPayload {
             .map(|bytes| base64::engine::general_purpose::STANDARD.encode(bytes)),
         object_id,
         type_name: content.type_name.clone(),
+        sent: (!sent).then_some(false),
     }
+}
+
+/// The `contents` list that keeps what is known of each content beyond its size.
+pub fn raw_content_infos(graph: &Graph) -> Vec<RawContentInfo> {
+    graph
+        .contents
+        .iter()
+        .filter(|content| content.info != Default::default())
+        .map(|content| RawContentInfo {
+            digest: content.digest.to_string(),
+            in_memory_bytes: content.info.in_memory_bytes,
+            role: content.info.role,
+            description: content.info.description.clone(),
+            variable: content.info.variable.clone(),
+        })
+        .collect()
 }
 
 /// The raw form of a loaded graph, with each payload use passed through `map_payload` (which
@@ -98,7 +119,7 @@ pub fn graph_to_raw<'a>(
         .node_ids()
         .filter_map(|id| match graph.node(id).kind {
             NodeKind::Data { content } => {
-                let payload = raw_payload(&graph.contents[content as usize], None);
+                let payload = raw_payload(&graph.contents[content as usize], None, true);
                 Some(RawData {
                     key: graph.key(id),
                     size_bytes: payload.size_bytes,
@@ -138,6 +159,7 @@ pub fn graph_to_raw<'a>(
                 deps,
                 output_bytes: node.output_bytes,
                 spec_bytes: Some(node.spec_bytes),
+                wire_bytes: (node.wire_bytes != node.spec_bytes).then_some(node.wire_bytes),
             })
         });
     RawGraph {
@@ -145,6 +167,7 @@ pub fn graph_to_raw<'a>(
             name: graph.name.clone(),
             meta: graph.meta.clone(),
             measured: graph.measured.clone(),
+            contents: raw_content_infos(graph),
         },
         data: all_data,
         tasks: Box::new(extra_tasks.into_iter().chain(tasks)),

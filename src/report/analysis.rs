@@ -3,7 +3,8 @@
 
 use super::check_markdown::escape_markdown;
 use super::table::Table;
-use crate::analyze::predict::short_digest;
+use crate::analyze::duplication::DuplicateKind;
+use crate::analyze::verdict::{describe, short_digest};
 use crate::analyze::{Analysis, DuplicatedPayload, GroupSize};
 use crate::units::{Bytes, BytesDelta};
 
@@ -21,8 +22,8 @@ pub enum AnalysisFormat {
 /// Renders the analysis in the chosen format.
 pub fn render(analysis: &Analysis, format: AnalysisFormat) -> String {
     match format {
-        AnalysisFormat::Text => text(analysis),
-        AnalysisFormat::Markdown => markdown(analysis),
+        AnalysisFormat::Text => crate::escape::lines(&text(analysis)),
+        AnalysisFormat::Markdown => crate::escape::lines(&markdown(analysis)),
         AnalysisFormat::Json => {
             let mut json = serde_json::to_string_pretty(analysis)
                 .unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}"));
@@ -32,17 +33,7 @@ pub fn render(analysis: &Analysis, format: AnalysisFormat) -> String {
     }
 }
 
-fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+use crate::units::count;
 
 fn sizes_table(a: &Analysis) -> Table {
     let s = &a.sizes;
@@ -90,18 +81,34 @@ fn sizes_table(a: &Analysis) -> Table {
 fn duplicates_table(duplicates: &[DuplicatedPayload]) -> Table {
     let mut table = Table::new(
         &[
-            "payload", "type", "size", "copies", "objects", "wasted", "layers", "e.g.",
+            "payload",
+            "type",
+            "kind",
+            "size",
+            "in memory",
+            "copies",
+            "objects",
+            "held by copies",
+            "layers",
+            "e.g.",
         ],
-        &[2, 3, 4, 5],
+        &[3, 4, 5, 6, 7],
     );
     for d in duplicates {
+        let kind = match d.kind {
+            DuplicateKind::Copied => "copied",
+            DuplicateKind::EqualObjects => "equal objects",
+        };
         table.row(vec![
             short_digest(&d.digest),
             d.type_name.clone().unwrap_or_else(|| "-".into()),
+            kind.into(),
             Bytes(d.size_bytes).to_string(),
+            d.in_memory_bytes
+                .map_or_else(|| "unknown".into(), |bytes| Bytes(bytes).to_string()),
             count(d.copies),
             count(d.objects),
-            Bytes(d.wasted_bytes).to_string(),
+            Bytes(d.held_wasted_bytes).to_string(),
             d.layers
                 .iter()
                 .map(|l| l.layer.as_str())
@@ -121,7 +128,7 @@ fn groups_table(first: &str, groups: &[GroupSize], with_wasted: bool) -> Table {
     let mut table = Table::new(&header, &[1, 2, 3, 4, 5]);
     for g in groups {
         let mut row = vec![
-            g.name.clone(),
+            super::table::cell(&g.name),
             count(g.tasks),
             Bytes(g.wire_bytes).to_string(),
             Bytes(g.materialised_bytes).to_string(),
@@ -139,8 +146,8 @@ fn tasks_table(a: &Analysis) -> Table {
     let mut table = Table::new(&["task", "layer", "materialised", "payloads"], &[2, 3]);
     for t in &a.largest_tasks {
         table.row(vec![
-            t.key.clone(),
-            t.layer.clone(),
+            super::table::cell(&t.key),
+            super::table::cell(&t.layer),
             Bytes(t.materialised_bytes).to_string(),
             count(t.payloads),
         ]);
@@ -173,6 +180,31 @@ fn strategies_table(a: &Analysis) -> Table {
     table
 }
 
+/// "What to fix": every finding worth acting on, most costly first, with its fix.
+fn findings_lines(a: &Analysis) -> Vec<String> {
+    a.findings
+        .iter()
+        .enumerate()
+        .map(|(i, blame)| {
+            let line = format!("{}. {}. Fix: {}.", i + 1, describe(blame), blame.fix);
+            crate::escape::control(&line).into_owned()
+        })
+        .collect()
+}
+
+/// What the held figures assume of a payload copy.
+fn basis_line(a: &Analysis) -> &'static str {
+    match a.payload_memory_basis.as_str() {
+        "in-memory" => "Held figures use each payload's in-memory size, measured by the exporter.",
+        "mixed" => {
+            "Held figures use the in-memory size where the exporter measured it, else the pickled size (unknown in-memory size)."
+        }
+        _ => {
+            "Held figures use pickled sizes: the in-memory size of the payloads is unknown (export the collection with graphprof dask export to measure it)."
+        }
+    }
+}
+
 fn verdict_line(a: &Analysis) -> String {
     let w = &a.warning;
     let mark = if w.fires {
@@ -182,7 +214,7 @@ fn verdict_line(a: &Analysis) -> String {
     } else {
         "ok"
     };
-    format!("{mark}: {}", w.explanation)
+    format!("{mark}: {}", crate::escape::control(&w.explanation))
 }
 
 fn structure_line(a: &Analysis) -> String {
@@ -194,9 +226,9 @@ fn structure_line(a: &Analysis) -> String {
         count(s.roots),
         count(s.leaves),
         count(s.max_fan_in),
-        s.max_fan_in_key,
+        super::table::cell(&crate::escape::control(&s.max_fan_in_key)),
         count(s.max_fan_out),
-        s.max_fan_out_key,
+        super::table::cell(&crate::escape::control(&s.max_fan_out_key)),
         count(s.components)
     )
 }
@@ -205,8 +237,8 @@ fn title(a: &Analysis) -> String {
     let g = &a.graph;
     format!(
         "{} ({}): {} tasks, {} data objects, {} edges, {} layers, {} distinct payloads",
-        g.name.as_deref().unwrap_or("graph"),
-        g.source,
+        crate::escape::control(g.name.as_deref().unwrap_or("graph")),
+        crate::escape::control(&g.source),
         count(g.tasks),
         count(g.data_objects),
         count(g.edges),
@@ -224,6 +256,14 @@ pub fn text(a: &Analysis) -> String {
     out.push('\n');
     out.push_str(&verdict_line(a));
     out.push_str("\n\n");
+    let findings = findings_lines(a);
+    if !findings.is_empty() {
+        out.push_str("What to fix (most costly first):\n");
+        for line in &findings {
+            out.push_str(&format!("  {line}\n"));
+        }
+        out.push('\n');
+    }
     if a.duplicates.is_empty() {
         out.push_str(
             "Duplicated payloads: none (no content is embedded in more than one task).\n\n",
@@ -241,6 +281,8 @@ pub fn text(a: &Analysis) -> String {
         a.options.workers
     ));
     out.push_str(&strategies_table(a).to_text(2));
+    out.push_str(basis_line(a));
+    out.push('\n');
     out.push_str("\nLayers:\n");
     out.push_str(&groups_table("layer", &a.layers, true).to_text(2));
     out.push_str("\nFunctions:\n");
@@ -260,6 +302,14 @@ pub fn markdown(a: &Analysis) -> String {
     let mut out = format!("## graphprof analysis: {}\n\n", escape_markdown(&title(a)));
     out.push_str(&md(sizes_table(a)));
     out.push_str(&format!("\n**{}**\n\n", escape_markdown(&verdict_line(a))));
+    let findings = findings_lines(a);
+    if !findings.is_empty() {
+        out.push_str("### What to fix\n\n");
+        for line in &findings {
+            out.push_str(&format!("{}\n", escape_markdown(line)));
+        }
+        out.push('\n');
+    }
     out.push_str("### Duplicated payloads\n\n");
     if a.duplicates.is_empty() {
         out.push_str("None.\n\n");
@@ -272,6 +322,7 @@ pub fn markdown(a: &Analysis) -> String {
         a.options.workers
     ));
     out.push_str(&md(strategies_table(a)));
+    out.push_str(&format!("\n{}\n", basis_line(a)));
     out.push_str("\n### Layers\n\n");
     out.push_str(&md(groups_table("layer", &a.layers, true)));
     out.push_str("\n### Functions\n\n");

@@ -1,5 +1,5 @@
 //! Renders a [`CheckReport`] as Markdown for a GitHub step summary or a merge request comment: a
-//! verdict heading, a table per graph with ✅/❌, the failed checks, then the top offenders (new or
+//! verdict heading, a table per graph with ✅ ok / ❌ FAIL against the baseline and the budget apart, the failed checks, then the top offenders (new or
 //! grown duplicated payloads by digest and type, and the layers that grew).
 
 use super::check_text::{Cells, figures_table, layers_table, payloads_table, verdict};
@@ -10,7 +10,7 @@ use crate::check::CheckReport;
 /// become entities so they cannot end a table cell, open a code span or escape what follows.
 pub fn escape_markdown(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    for c in crate::escape::control(&text.replace(['\n', '\r'], " ")).chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
@@ -29,7 +29,7 @@ pub fn escape_markdown(text: &str) -> String {
 /// longest run of backticks in it (padded with spaces when it starts or ends with one). Inside a
 /// table, the table escapes `|`, which GitHub undoes inside code spans too.
 pub fn code_span(text: &str) -> String {
-    let text = text.replace(['\n', '\r'], " ");
+    let text = crate::escape::control(&text.replace(['\n', '\r'], " ")).into_owned();
     let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest + 1);
     let pad = if text.starts_with('`') || text.ends_with('`') {
@@ -59,8 +59,9 @@ pub fn markdown(report: &CheckReport) -> String {
     });
     for graph in &report.graphs {
         out.push_str(&format!(
-            "\n### {} {}",
+            "\n### {} {} {}",
             mark(graph.passed),
+            if graph.passed { "ok" } else { "FAIL" },
             code_span(&graph.path)
         ));
         if let Some(name) = &graph.name {
@@ -70,7 +71,7 @@ pub fn markdown(report: &CheckReport) -> String {
         if !graph.in_baseline {
             out.push_str("_Not in the baseline: only the budget is checked._\n\n");
         }
-        out.push_str(&figures_table(graph, "✅", "❌").to_markdown());
+        out.push_str(&figures_table(graph, "✅ ok", "❌ FAIL").to_markdown());
         let failed: Vec<_> = graph.checks.iter().filter(|c| !c.passed).collect();
         if !failed.is_empty() {
             out.push_str("\n**Failed checks**\n\n");
@@ -97,7 +98,7 @@ pub fn markdown(report: &CheckReport) -> String {
             out.push_str(&layers.to_markdown());
         }
     }
-    out
+    crate::escape::lines(&out)
 }
 
 #[cfg(test)]

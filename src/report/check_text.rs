@@ -22,7 +22,7 @@ impl Cells {
     /// A name, key or label.
     pub fn name(self, text: &str) -> String {
         match self {
-            Cells::Text => text.to_string(),
+            Cells::Text => crate::escape::control(text).into_owned(),
             Cells::Markdown => escape_markdown(text),
         }
     }
@@ -30,7 +30,7 @@ impl Cells {
     /// A digest: code in Markdown.
     pub fn code(self, text: &str) -> String {
         match self {
-            Cells::Text => text.to_string(),
+            Cells::Text => crate::escape::control(text).into_owned(),
             Cells::Markdown => code_span(text),
         }
     }
@@ -87,8 +87,8 @@ pub fn change_cell(row: &FigureRow) -> String {
             let delta = i128::from(now) - i128::from(base);
             match row.unit {
                 Unit::Bytes => BytesDelta(delta).to_string(),
-                _ if delta > 0 => format!("+{delta}"),
-                _ => delta.to_string(),
+                _ if delta == 0 => "0".to_string(),
+                _ => crate::units::signed_count(delta),
             }
         }
         _ if ratios_equal(now, base) => return "0 (0%)".to_string(),
@@ -122,20 +122,39 @@ pub fn budget_cell(row: &FigureRow) -> String {
     cell
 }
 
-/// The rows of a graph's table: figure, baseline, now, change, budget, mark.
+/// The column names of a graph's table: the baseline and the budget each with its own status.
+pub const FIGURE_COLUMNS: [&str; 7] = [
+    "figure",
+    "baseline",
+    "now",
+    "change",
+    "vs baseline",
+    "budget",
+    "vs budget",
+];
+
+/// A status cell: `pass` or `fail`, or `-` for a check that does not apply.
+pub fn status_cell(status: Option<bool>, pass: &str, fail: &str) -> String {
+    match status {
+        Some(true) => pass.to_string(),
+        Some(false) => fail.to_string(),
+        None => "-".to_string(),
+    }
+}
+
+/// The rows of a graph's table: figure, baseline, now, change, status against the baseline,
+/// budget, status against the budget.
 pub fn figures_table(graph: &GraphCheck, pass: &str, fail: &str) -> Table {
-    let mut table = Table::new(
-        &["figure", "baseline", "now", "change", "budget", ""],
-        &[1, 2, 3, 4],
-    );
+    let mut table = Table::new(&FIGURE_COLUMNS, &[1, 2, 3, 5]);
     for row in &graph.rows {
         table.row(vec![
             figure_label(row),
             value_cell(row.baseline, row.baseline_spread, row.unit),
             value_cell(Some(row.now), row.now_spread, row.unit),
             change_cell(row),
+            status_cell(row.baseline_passed, pass, fail),
             budget_cell(row),
-            if row.passed { pass } else { fail }.to_string(),
+            status_cell(row.budget_passed, pass, fail),
         ]);
     }
     table
@@ -215,7 +234,7 @@ pub fn text(report: &CheckReport) -> String {
     for graph in &report.graphs {
         out.push_str(&format!(
             "\n{}  {}{}\n",
-            graph.path,
+            crate::escape::control(&graph.path),
             if graph.passed { "ok" } else { "FAILED" },
             if graph.in_baseline {
                 ""
@@ -225,7 +244,8 @@ pub fn text(report: &CheckReport) -> String {
         ));
         out.push_str(&figures_table(graph, "ok", "FAIL").to_text(2));
         for check in graph.checks.iter().filter(|c| !c.passed) {
-            out.push_str(&format!("  failed {}: {}\n", check.name, check.message));
+            let failed = format!("{}: {}", check.name, check.message);
+            out.push_str(&format!("  failed {}\n", crate::escape::control(&failed)));
         }
         let payloads = payloads_table(graph, Cells::Text);
         if !payloads.is_empty() {
@@ -238,7 +258,7 @@ pub fn text(report: &CheckReport) -> String {
             out.push_str(&layers.to_text(4));
         }
     }
-    out
+    crate::escape::lines(&out)
 }
 
 #[cfg(test)]
@@ -297,6 +317,8 @@ mod tests {
             budget: None,
             tolerance_percent: Some(10.0),
             passed: true,
+            baseline_passed: Some(true),
+            budget_passed: None,
         };
         assert_eq!(change_cell(&row), "+4.00 KiB (from 0)");
         let missing = FigureRow {

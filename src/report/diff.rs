@@ -40,9 +40,9 @@ fn tables(d: &GraphDiff, cells: Cells) -> Vec<(String, Table)> {
     }
     totals.row(vec![
         "tasks".into(),
-        a.tasks.to_string(),
-        b.tasks.to_string(),
-        format!("{:+}", i128::from(b.tasks) - i128::from(a.tasks)),
+        crate::units::count(a.tasks),
+        crate::units::count(b.tasks),
+        crate::units::signed_count(i128::from(b.tasks) - i128::from(a.tasks)),
     ]);
     out.push(("Totals".to_string(), totals));
     let payload_table = |payloads: &[crate::check::PayloadChange]| {
@@ -64,7 +64,7 @@ fn tables(d: &GraphDiff, cells: Cells) -> Vec<(String, Table)> {
     let mut layers = Table::new(&["layer", "tasks", "old", "new", "change"], &[1, 2, 3, 4]);
     for l in &c.layers {
         let bytes = |b: Option<u64>| b.map_or("-".to_string(), |b| Bytes(b).to_string());
-        let tasks = |t: Option<u64>| t.map_or("-".to_string(), |t| t.to_string());
+        let tasks = |t: Option<u64>| t.map_or("-".to_string(), crate::units::count);
         layers.row(vec![
             cells.name(&l.name),
             format!("{} → {}", tasks(l.tasks_before), tasks(l.tasks_now)),
@@ -80,8 +80,8 @@ fn tables(d: &GraphDiff, cells: Cells) -> Vec<(String, Table)> {
 fn tasks_line(d: &GraphDiff, cells: Cells) -> String {
     let mut line = format!(
         "tasks: {} added, {} removed{}",
-        d.tasks_added,
-        d.tasks_removed,
+        crate::units::count(d.tasks_added),
+        crate::units::count(d.tasks_removed),
         if d.tasks_by_key {
             " (by key)"
         } else {
@@ -106,7 +106,11 @@ pub fn render(d: &GraphDiff, format: DiffFormat) -> String {
             json
         }
         DiffFormat::Text => {
-            let mut out = format!("graphprof diff: {} -> {}\n", d.old, d.new);
+            let (old, new) = (
+                crate::escape::control(&d.old),
+                crate::escape::control(&d.new),
+            );
+            let mut out = format!("graphprof diff: {old} -> {new}\n");
             for (title, table) in tables(d, Cells::Text) {
                 if table.is_empty() {
                     continue;
@@ -117,7 +121,7 @@ pub fn render(d: &GraphDiff, format: DiffFormat) -> String {
             if !d.all_layers {
                 out.push_str("(layers: an analysis report keeps only its top layers; compared where both list them)\n");
             }
-            out
+            crate::escape::lines(&out)
         }
         DiffFormat::Markdown => {
             let mut out = format!(
@@ -132,7 +136,7 @@ pub fn render(d: &GraphDiff, format: DiffFormat) -> String {
                 out.push_str(&format!("\n**{title}**\n\n{}", table.to_markdown()));
             }
             out.push_str(&format!("\n{}\n", tasks_line(d, Cells::Markdown)));
-            out
+            crate::escape::lines(&out)
         }
     }
 }

@@ -4,7 +4,7 @@
 //! (median bars, min–max whiskers, the baseline median as a tick).
 
 use super::check_text::{
-    TOP_OFFENDERS, budget_cell, change_cell, figure_label, value_cell, verdict,
+    FIGURE_COLUMNS, TOP_OFFENDERS, budget_cell, change_cell, figure_label, value_cell, verdict,
 };
 use super::junit::escape_xml as escape;
 use crate::check::compare::FigureRow;
@@ -15,6 +15,8 @@ const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#2
 table{border-collapse:collapse;margin:.5em 0 1em}th,td{border:1px solid #ccc;padding:.25em .6em}\
 th{background:#f3f3f3;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}\
 .pass{color:#1a7f37}.fail{color:#cf222e}code{font-size:12px}h2{margin-top:1.5em}\
+td.pass{background:#dafbe1;font-weight:600}td.fail{background:#ffebe9;font-weight:600}\
+td.na{color:#888}\
 svg text{font:11px sans-serif}";
 
 fn row_html(cells: &[String], numeric: &[usize]) -> String {
@@ -39,24 +41,30 @@ fn header_html(names: &[&str]) -> String {
     format!("<table>\n<tr>{cells}</tr>\n")
 }
 
+/// A status cell in words and colour (the emoji alone shows as an empty box without an emoji
+/// font): `✅ ok` on green, `❌ FAIL` on red, a grey `-` for a check that does not apply.
+fn status_html(status: Option<bool>) -> &'static str {
+    match status {
+        Some(true) => "<td class=\"pass\">✅ ok</td>",
+        Some(false) => "<td class=\"fail\">❌ FAIL</td>",
+        None => "<td class=\"na\">-</td>",
+    }
+}
+
 fn figures(graph: &GraphCheck) -> String {
-    let mut out = header_html(&["figure", "baseline", "now", "change", "budget", ""]);
+    let mut out = header_html(&FIGURE_COLUMNS);
     for row in &graph.rows {
-        let cells = [
-            figure_label(row),
-            value_cell(row.baseline, row.baseline_spread, row.unit),
-            value_cell(Some(row.now), row.now_spread, row.unit),
-            change_cell(row),
-            budget_cell(row),
-        ];
-        let mut html = row_html(&cells, &[1, 2, 3, 4]);
-        let mark = if row.passed {
-            "<td class=\"pass\">✅</td>"
-        } else {
-            "<td class=\"fail\">❌</td>"
-        };
-        html.insert_str(html.len() - "</tr>\n".len(), mark);
-        out.push_str(&html);
+        let numeric = |text: String| format!("<td class=\"n\">{}</td>", escape(&text));
+        out.push_str(&format!(
+            "<tr><td>{}</td>{}{}{}{}{}{}</tr>\n",
+            escape(&figure_label(row)),
+            numeric(value_cell(row.baseline, row.baseline_spread, row.unit)),
+            numeric(value_cell(Some(row.now), row.now_spread, row.unit)),
+            numeric(change_cell(row)),
+            status_html(row.baseline_passed),
+            numeric(budget_cell(row)),
+            status_html(row.budget_passed),
+        ));
     }
     out.push_str("</table>\n");
     out
@@ -111,6 +119,16 @@ fn offenders(graph: &GraphCheck) -> String {
     out
 }
 
+/// A sampled figure's name as a reader says it: `peak_bytes` is "peak memory".
+fn sampled_name(figure: &str) -> &'static str {
+    match figure {
+        "peak_bytes" => "peak memory",
+        "held_bytes" => "held while results kept",
+        "after_release_bytes" => "after release",
+        _ => "memory",
+    }
+}
+
 /// An SVG bar chart of the sampled rows: one group per strategy, one bar per figure (median),
 /// a whisker for min–max, a black tick at the baseline median. Empty when nothing was sampled.
 pub fn memory_chart(rows: &[FigureRow]) -> String {
@@ -132,7 +150,7 @@ pub fn memory_chart(rows: &[FigureRow]) -> String {
         .unwrap_or(0)
         .max(1) as f64;
     let colours = ["#4e79a7", "#f28e2b", "#59a14f"];
-    let (width, height, left, bottom, plot_top) = (640.0, 280.0, 80.0, 40.0, 30.0);
+    let (width, height, left, bottom, plot_top) = (640.0, 320.0, 90.0, 40.0, 56.0);
     let plot_height = height - bottom - plot_top;
     let group_width = (width - left - 20.0) / strategies.len() as f64;
     let bar_width = group_width / 4.0;
@@ -140,7 +158,12 @@ pub fn memory_chart(rows: &[FigureRow]) -> String {
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
          viewBox=\"0 0 {width} {height}\" role=\"img\">\n<title>Sampled memory per strategy \
-         (median, min–max; tick: baseline median)</title>\n"
+         (median, min–max; tick: baseline median)</title>\n\
+         <text x=\"{left}\" y=\"16\" style=\"font-size:14px;font-weight:600\">Sampled memory per \
+         strategy: median of the runs, whisker min–max, black tick the baseline median</text>\n\
+         <text transform=\"translate(16 {:.1}) rotate(-90)\" text-anchor=\"middle\">memory above \
+         the run's baseline</text>\n",
+        plot_top + plot_height / 2.0
     );
     for step in 0..=4 {
         let bytes = (top * f64::from(step) / 4.0) as u64;
@@ -178,7 +201,7 @@ pub fn memory_chart(rows: &[FigureRow]) -> String {
                 y(0) - top_y,
                 colours[i % colours.len()],
                 strategy,
-                escape(&row.figure),
+                sampled_name(&row.figure),
                 escape(&Bytes(spread.median).to_string())
             ));
             let mid = x + bar_width * 0.45;
@@ -196,14 +219,15 @@ pub fn memory_chart(rows: &[FigureRow]) -> String {
             }
         }
     }
-    for (i, name) in ["peak_bytes", "held_bytes", "after_release_bytes"]
+    for (i, figure) in ["peak_bytes", "held_bytes", "after_release_bytes"]
         .iter()
         .enumerate()
     {
-        let x = left + i as f64 * 150.0;
+        let x = left + i as f64 * 170.0;
+        let name = sampled_name(figure);
         svg.push_str(&format!(
-            "<rect x=\"{x}\" y=\"8\" width=\"10\" height=\"10\" fill=\"{}\"/>\
-             <text x=\"{}\" y=\"17\">{name}</text>\n",
+            "<rect x=\"{x}\" y=\"28\" width=\"10\" height=\"10\" fill=\"{}\"/>\
+             <text x=\"{}\" y=\"37\">{name}</text>\n",
             colours[i],
             x + 14.0
         ));
@@ -230,7 +254,7 @@ pub fn html(report: &CheckReport) -> String {
         out.push_str(&format!(
             "<h2 class=\"{}\">{} <code>{}</code></h2>\n",
             if graph.passed { "pass" } else { "fail" },
-            if graph.passed { "✅" } else { "❌" },
+            if graph.passed { "✅ ok" } else { "❌ FAIL" },
             escape(&graph.path)
         ));
         if let Some(name) = &graph.name {

@@ -1,10 +1,11 @@
 //! `memory.png` and `memory.svg`: memory over time, one line per series.
 //!
 //! Every series is aligned at its own start (t = 0, as distributed's
-//! `MemorySampler.plot(align=True)`); each label's phases are shaded as translucent bands in
-//! that label's colour (compute lightly, held more strongly) with the phase names written
-//! along the top, one row per label, so the bands of several strategies stay readable where
-//! they overlap. The y axis is in MiB, or GiB when the highest reading reaches 1 GiB. Text
+//! `MemorySampler.plot(align=True)`). Each label's phases are a thin band of its own along the
+//! top, one row per label in that label's colour (compute lightly, held more strongly, the
+//! phase names written in it), so the phases of several strategies never shade over each
+//! other. Lines that overlap stay apart: each label has its own dash pattern and marker
+//! (solid with circles, dashed with triangles, dotted with crosses, ...), shown in the legend. The y axis is in MiB, or GiB when the highest reading reaches 1 GiB. Text
 //! is drawn with DejaVu Sans embedded in the binary, registered once, so no system font or
 //! fontconfig is needed. Both files are drawn into temporary files in the target directory
 //! and renamed into place, so a failed draw leaves nothing half-written.
@@ -13,6 +14,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
@@ -236,55 +239,116 @@ fn draw<DB: DrawingBackend>(
         .draw()
         .map_err(text)?;
 
-    let shaded = data.bands.iter().filter(|(_, _, phase, start, end)| {
-        end > start && matches!(phase, Phase::Compute | Phase::Held)
-    });
+    // One thin band per label along the top: row `row` spans the y range
+    // [y_max - (row + 1) * row_height, y_max - row * row_height].
+    let row_height = data.y_max * ROW_SHARE;
+    let row_span = |row: usize| {
+        let top = data.y_max - row_height * row as f64;
+        (top - row_height * 0.9, top)
+    };
     chart
-        .draw_series(shaded.map(|&(colour, _, phase, start, end)| {
-            let alpha = if phase == Phase::Held { 0.13 } else { 0.05 };
-            Rectangle::new(
-                [(start, 0.0), (end, data.y_max)],
-                COLOURS[colour].mix(alpha).filled(),
-            )
-        }))
+        .draw_series(data.bands.iter().filter(|b| b.4 > b.3).map(
+            |&(colour, row, phase, start, end)| {
+                let alpha = match phase {
+                    Phase::Held => 0.45,
+                    Phase::Compute => 0.22,
+                    _ => 0.08,
+                };
+                let (low, high) = row_span(row);
+                Rectangle::new(
+                    [(start, low), (end, high)],
+                    COLOURS[colour].mix(alpha).filled(),
+                )
+            },
+        ))
         .map_err(text)?;
-    // Phase starts as thin lines, named along the top: one row of names per label; a name
-    // is left out when the next phase starts too soon after it to fit.
+    // Phase starts as short ticks in the label's band, named inside it; a name is left out
+    // when the next phase starts too soon after it to fit.
     chart
-        .draw_series(data.bands.iter().map(|&(colour, _, _, start, _)| {
-            PathElement::new(
-                vec![(start, 0.0), (start, data.y_max)],
-                COLOURS[colour].mix(0.45),
-            )
+        .draw_series(data.bands.iter().map(|&(colour, row, _, start, _)| {
+            let (low, high) = row_span(row);
+            PathElement::new(vec![(start, low), (start, high)], COLOURS[colour])
         }))
         .map_err(text)?;
     let seconds_per_px = data.x_max / f64::from(WIDTH - 110);
-    let row_height = data.y_max * ROW_SHARE;
     let names = data.bands.iter().filter(|&&(_, _, phase, start, end)| {
         let needed_px = 7.0 * phase.as_str().len() as f64 + 6.0;
         end <= start || (end - start) / seconds_per_px >= needed_px || end >= data.x_max
     });
     chart
         .draw_series(names.map(|&(colour, row, phase, start, _)| {
-            let y = data.y_max - row_height * (row as f64 + 0.15);
+            let y = data.y_max - row_height * (row as f64 + 0.1);
             let at = start + 3.0 * seconds_per_px;
             Text::new(
                 phase.as_str(),
                 (at, y),
-                (FONT, 12).into_font().color(&COLOURS[colour]),
+                (FONT, 11).into_font().color(&COLOURS[colour]),
             )
         }))
         .map_err(text)?;
 
-    for Line { colour, points, .. } in &data.lines {
-        let colour = COLOURS[*colour];
-        chart
-            .draw_series(LineSeries::new(
-                points.iter().copied(),
-                colour.stroke_width(2),
-            ))
-            .map_err(text)?;
+    for (index, line) in data.lines.iter().enumerate() {
+        draw_line(&mut chart, line, index).map_err(text)?;
     }
+    Ok(())
+}
+
+/// Dash and gap lengths (pixels) of the `index`th label's line; `None` is solid.
+fn dash(index: usize) -> Option<(i32, i32)> {
+    [
+        None,
+        Some((10, 5)),
+        Some((2, 4)),
+        Some((14, 4)),
+        Some((6, 3)),
+    ][index % 5]
+}
+
+/// A marker of the `index`th label's shape at `at`, in any coordinates.
+fn marker<C: Clone + 'static, DB: DrawingBackend>(
+    index: usize,
+    at: C,
+    colour: RGBColor,
+) -> DynElement<'static, DB, C> {
+    match index % 4 {
+        0 => Circle::new(at, 4, colour.filled()).into_dyn(),
+        1 => TriangleMarker::new(at, 5, colour.filled()).into_dyn(),
+        2 => Cross::new(at, 4, colour.stroke_width(2)).into_dyn(),
+        _ => Circle::new(at, 4, colour.stroke_width(2)).into_dyn(),
+    }
+}
+
+/// One label's line in its dash pattern, with its markers (about 16, offset per label so
+/// that the markers of overlapping lines do not fall on each other).
+fn draw_line<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    line: &Line,
+    index: usize,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let colour = COLOURS[line.colour];
+    let style = colour.stroke_width(2);
+    match dash(index) {
+        None => {
+            chart.draw_series(LineSeries::new(line.points.iter().copied(), style))?;
+        }
+        Some((size, gap)) => {
+            chart.draw_series(DashedLineSeries::new(
+                line.points.iter().copied(),
+                size,
+                gap,
+                style,
+            ))?;
+        }
+    }
+    let every = (line.points.len() / 16).max(1);
+    let offset = (every * index / 4) % every;
+    chart.draw_series(
+        line.points
+            .iter()
+            .skip(offset)
+            .step_by(every)
+            .map(|&at| marker::<(f64, f64), DB>(index, at, colour)),
+    )?;
     Ok(())
 }
 
@@ -311,12 +375,21 @@ fn draw_legend<DB: DrawingBackend>(
     let total: i32 = widths.iter().sum();
     let mut x = (i32::try_from(WIDTH).unwrap_or(1000) - total).max(0) / 2;
     let y = i32::try_from(LEGEND_HEIGHT / 2).unwrap_or(14);
-    for (Line { label, colour, .. }, width) in data.lines.iter().zip(widths) {
+    for (index, (Line { label, colour, .. }, width)) in data.lines.iter().zip(widths).enumerate() {
         let colour = COLOURS[*colour];
-        area.draw(&PathElement::new(
-            vec![(x, y), (x + 20, y)],
-            colour.stroke_width(3),
-        ))?;
+        match dash(index) {
+            None => area.draw(&PathElement::new(
+                vec![(x, y), (x + 20, y)],
+                colour.stroke_width(2),
+            ))?,
+            Some((size, gap)) => area.draw(&DashedPathElement::new(
+                vec![(x, y), (x + 20, y)],
+                size.min(8),
+                gap,
+                colour.stroke_width(2),
+            ))?,
+        }
+        area.draw(&marker::<(i32, i32), DB>(index, (x + 10, y), colour))?;
         area.draw(&Text::new(label.as_str(), (x + 26, y - 8), style.clone()))?;
         x += width;
     }
@@ -349,119 +422,5 @@ fn draw_error(path: &Path, message: String) -> PlotError {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::sample::series::{PhaseMark, Sample};
-
-    /// A run that climbs during compute, holds, and falls back after release.
-    fn run(label: &str, held_bytes: u64, start_s: f64) -> Series {
-        let mut s = Series::new(label, 10.0);
-        let base = 50 << 20;
-        for i in 0..=300 {
-            let t = start_s + i as f64 * 0.01;
-            let bytes = match i {
-                0..=49 => base,
-                50..=149 => base + held_bytes * (i - 50) / 100,
-                150..=249 => base + held_bytes,
-                _ => base,
-            };
-            s.samples.push(Sample {
-                time_s: t,
-                measure: Measure::Process,
-                worker: None,
-                bytes,
-            });
-        }
-        for (phase, i) in [
-            (Phase::Submit, 40),
-            (Phase::Compute, 50),
-            (Phase::Held, 150),
-            (Phase::Released, 250),
-        ] {
-            s.phases.push(PhaseMark {
-                phase,
-                time_s: start_s + i as f64 * 0.01,
-            });
-        }
-        s
-    }
-
-    fn png_size(bytes: &[u8]) -> (u32, u32) {
-        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "PNG signature");
-        assert_eq!(&bytes[12..16], b"IHDR");
-        let word = |at: usize| {
-            u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
-        };
-        (word(16), word(20))
-    }
-
-    #[test]
-    fn draws_png_and_svg_with_labels_and_title() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let (png, svg) = (dir.path().join("memory.png"), dir.path().join("memory.svg"));
-        let series = vec![
-            run("inline", 900 << 20, 0.002),
-            run("delayed", 60 << 20, 0.0),
-            run("scatter", 30 << 20, 0.5),
-        ];
-        let title = "seed case: 2048 chunks, payload 240 KiB, 4 workers";
-        plot_memory(&series, title, Measure::Process, &png, &svg).expect("draws");
-
-        let bytes = std::fs::read(&png).expect("png exists");
-        assert!(bytes.len() > 10_000, "{} bytes", bytes.len());
-        assert_eq!(png_size(&bytes), (WIDTH, HEIGHT));
-        let text = std::fs::read_to_string(&svg).expect("svg exists");
-        for needle in [
-            "inline",
-            "delayed",
-            "scatter",
-            title,
-            "held",
-            "process memory (MiB)",
-        ] {
-            assert!(text.contains(needle), "svg lacks {needle:?}");
-        }
-        // Only the two files: no temporary files left behind.
-        assert_eq!(std::fs::read_dir(dir.path()).expect("lists").count(), 2);
-    }
-
-    #[test]
-    fn gib_axis_when_the_peak_reaches_a_gib() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let (png, svg) = (dir.path().join("m.png"), dir.path().join("m.svg"));
-        plot_memory(
-            &[run("big", 3 << 30, 0.0)],
-            "big",
-            Measure::Process,
-            &png,
-            &svg,
-        )
-        .expect("draws");
-        let text = std::fs::read_to_string(&svg).expect("svg exists");
-        assert!(text.contains("process memory (GiB)"));
-    }
-
-    #[test]
-    fn no_samples_of_the_measure_is_a_typed_error_and_writes_nothing() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let (png, svg) = (dir.path().join("m.png"), dir.path().join("m.svg"));
-        let err = plot_memory(&[run("a", 1, 0.0)], "t", Measure::Managed, &png, &svg)
-            .expect_err("no managed");
-        assert!(matches!(err, PlotError::NoSamples(Measure::Managed)));
-        assert_eq!(std::fs::read_dir(dir.path()).expect("lists").count(), 0);
-    }
-
-    #[test]
-    fn a_missing_directory_is_a_typed_error() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let png = dir.path().join("no").join("m.png");
-        let err = plot_memory(
-            &[run("a", 1, 0.0)],
-            "t",
-            Measure::Process,
-            &png,
-            &png.with_extension("svg"),
-        );
-        assert!(matches!(err, Err(PlotError::Io { .. })));
-    }
-}
+#[path = "plot_tests.rs"]
+mod tests;

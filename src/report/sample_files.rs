@@ -52,10 +52,7 @@ pub fn write_sample_files(
     for (name, measure, what) in plots {
         let already_drawn = name != "memory" && measure == main;
         if already_drawn || !series.iter().any(|s| !s.totals(measure).is_empty()) {
-            // A plot of an earlier run in the same folder would now be stale.
-            for extension in ["png", "svg"] {
-                let _ = std::fs::remove_file(dir.join(format!("{name}.{extension}")));
-            }
+            // A plot an earlier run left here is removed by `SampleFolder::finish`.
             continue;
         }
         let png = dir.join(format!("{name}.png"));

@@ -3,6 +3,7 @@
 //! figures `analyze` predicted beside the measured ones with the error. Serialised as
 //! `report.json` (schema `graphprof-sample`, version 1) and rendered as the terminal table.
 
+use super::export::RunFigures;
 use super::table::Table;
 use crate::sample::{Measure, Phase, PhaseMark, Sample, SamplerOverhead, Series};
 use crate::units::Bytes;
@@ -119,6 +120,50 @@ pub struct RunReport {
     /// broadcast, replay); absent for other engines.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub real_dask: Option<RealDaskRun>,
+    /// False when the phases where the peak happens (compute and held; the whole run when it
+    /// has no phases) have fewer than [`FEW_SAMPLES`] readings: the peak is then a lower
+    /// bound, not a measure. Levels at phase boundaries (held, after release) are sampled at
+    /// the boundary itself and stay measured.
+    #[serde(default = "yes")]
+    pub peak_measured: bool,
+    /// The phases with fewer than [`FEW_SAMPLES`] readings.
+    #[serde(default)]
+    pub sparse_phases: Vec<Phase>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Fewer readings than this in a phase and its peak is not measured.
+pub const FEW_SAMPLES: usize = 5;
+
+/// The phases of `series` with fewer than [`FEW_SAMPLES`] readings of its main measure, and
+/// whether its peak is measured.
+fn sparse_phases(series: &Series) -> (Vec<Phase>, bool) {
+    let ticks: Vec<f64> = {
+        let mut times: Vec<f64> = series.samples.iter().map(|s| s.time_s).collect();
+        times.dedup();
+        times
+    };
+    if series.phases.is_empty() {
+        return (Vec::new(), ticks.len() >= FEW_SAMPLES);
+    }
+    let mut sparse = Vec::new();
+    for (index, mark) in series.phases.iter().enumerate() {
+        let next = series.phases.get(index + 1).map(|m| m.time_s);
+        let count = ticks
+            .iter()
+            .filter(|&&t| t >= mark.time_s && next.is_none_or(|n| t < n))
+            .count();
+        if count < FEW_SAMPLES && !sparse.contains(&mark.phase) {
+            sparse.push(mark.phase);
+        }
+    }
+    let measured = !sparse
+        .iter()
+        .any(|phase| matches!(phase, Phase::Compute | Phase::Held));
+    (sparse, measured)
 }
 
 /// The real-Dask facts of one run.
@@ -154,6 +199,9 @@ pub struct SampleReport {
     pub version: u32,
     /// What was run, and how.
     pub parameters: SampleParameters,
+    /// True when Ctrl-C or SIGTERM stopped the runs (later runs did not start); always present.
+    #[serde(default)]
+    pub interrupted: bool,
     /// One entry per label, in run order.
     pub runs: Vec<RunReport>,
 }
@@ -217,6 +265,7 @@ impl RunReport {
     /// A run's report from its series: the levels, phases, overhead and samples; the engine's
     /// figures (wire, predictions, error) are left for the caller to fill in.
     pub fn from_series(engine: &str, series: &Series) -> Self {
+        let (sparse_phases, peak_measured) = sparse_phases(series);
         RunReport {
             label: series.label.clone(),
             engine: engine.to_string(),
@@ -235,6 +284,8 @@ impl RunReport {
             sampler_overhead: series.overhead,
             samples: series.samples.clone(),
             real_dask: None,
+            peak_measured,
+            sparse_phases,
         }
     }
 
@@ -288,35 +339,6 @@ fn above(level: Option<u64>, baseline: Option<u64>) -> Option<u64> {
     Some(level?.saturating_sub(baseline.unwrap_or(0)))
 }
 
-/// The figures one table row shows; memory above the run's baseline.
-struct RowFigures {
-    wire: Option<u64>,
-    peak: Option<u64>,
-    held: Option<u64>,
-    after_release: Option<u64>,
-    held_managed: Option<u64>,
-    compute_s: Option<f64>,
-    wall_s: f64,
-}
-
-impl RowFigures {
-    fn of(run: &RunReport) -> Self {
-        let main = run.whole(run.main_measure());
-        // graphprof's exact count only: Dask's `managed` cannot see the per-task copies.
-        let managed = run.whole(Measure::Managed);
-        let base = main.and_then(|m| m.baseline_bytes);
-        RowFigures {
-            wire: run.wire_bytes,
-            peak: main.and_then(|m| above(m.peak_bytes, base)),
-            held: main.and_then(|m| above(m.held_bytes, base)),
-            after_release: main.and_then(|m| above(m.after_release_bytes, base)),
-            held_managed: managed.and_then(|m| above(m.held_bytes, m.baseline_bytes)),
-            compute_s: run.compute_s(),
-            wall_s: run.wall_time_s,
-        }
-    }
-}
-
 /// One line per run: held memory per chunk, beside the payload size, so the slopes of the
 /// engines and strategies can be compared (empty when the runs have no chunk count).
 pub fn slopes(report: &SampleReport) -> String {
@@ -334,6 +356,31 @@ pub fn slopes(report: &SampleReport) -> String {
         .payload_bytes
         .map_or(String::new(), |p| format!(" (the payload is {})", Bytes(p)));
     format!("Held memory per chunk{payload}:\n{}\n", lines.join("\n"))
+}
+
+/// A line per run whose peak is not measured (too few samples in a phase), for under the table.
+pub fn sparse_note(report: &SampleReport) -> String {
+    let mut out = String::new();
+    for run in report.runs.iter().filter(|run| !run.peak_measured) {
+        let phases: Vec<&str> = run
+            .sparse_phases
+            .iter()
+            .filter(|p| matches!(p, Phase::Compute | Phase::Held))
+            .map(|p| p.as_str())
+            .collect();
+        let within = if phases.is_empty() {
+            "the run".to_string()
+        } else {
+            phases.join(", ")
+        };
+        out.push_str(&format!(
+            "{}: fewer than {FEW_SAMPLES} samples in {within} at an interval of {} ms: its peak is \
+             not measured (a lower bound); levels at phase boundaries are.\n",
+            run.label,
+            crate::units::count(report.parameters.interval_ms.round() as u64)
+        ));
+    }
+    out
 }
 
 /// The label of the scatter run a run is compared with: `scatter`, or `dask/scatter` for
@@ -364,14 +411,14 @@ pub fn table(report: &SampleReport) -> Table {
         &[1, 2, 3, 4, 5, 6, 7, 8],
     );
     for run in &report.runs {
-        let row = RowFigures::of(run);
+        let row = RunFigures::of(run);
         let reference_label = scatter_label(&run.label);
         let reference = report
             .runs
             .iter()
             .find(|r| r.label == reference_label && r.complete)
-            .map(RowFigures::of);
-        let with_ratio = |value: Option<u64>, pick: fn(&RowFigures) -> Option<u64>| {
+            .map(RunFigures::of);
+        let with_ratio = |value: Option<u64>, pick: fn(&RunFigures) -> Option<u64>| {
             bytes(value) + &relative(value, reference.as_ref().and_then(pick))
         };
         let mut label = run.label.clone();
@@ -383,18 +430,20 @@ pub fn table(report: &SampleReport) -> Table {
             (Some(own), _) => format!("{own:.3} s"),
             (None, _) => "-".to_string(),
         };
-        // An incomplete run may have stopped before it sent anything.
-        let wire = row.wire.filter(|&w| run.complete || w > 0);
         table.row(vec![
             label,
-            with_ratio(wire, |r| r.wire),
+            with_ratio(row.wire_bytes, |r| r.wire_bytes),
             bytes(run.materialised_bytes),
-            with_ratio(row.peak, |r| r.peak),
-            with_ratio(row.held, |r| r.held),
-            bytes(row.after_release),
-            with_ratio(row.held_managed, |r| r.held_managed),
+            if run.peak_measured {
+                with_ratio(row.peak_bytes, |r| r.peak_bytes)
+            } else {
+                format!("{} (not measured)", bytes(row.peak_bytes))
+            },
+            with_ratio(row.held_bytes, |r| r.held_bytes),
+            bytes(row.after_release_bytes),
+            with_ratio(row.held_managed_bytes, |r| r.held_managed_bytes),
             compute,
-            format!("{:.2} s", row.wall_s),
+            format!("{:.2} s", row.wall_time_s),
         ]);
     }
     table

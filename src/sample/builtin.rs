@@ -92,7 +92,13 @@ pub fn sample_graph(
     if cancel.load(Ordering::SeqCst) && outcome.complete {
         // Stopped while the results were held: every task ran, but the run was cut short.
         outcome.complete = false;
-        outcome.error = Some("interrupted (Ctrl-C) while the results were held".to_string());
+        outcome.error = Some("interrupted (Ctrl-C or SIGTERM) while the results were held".into());
+    } else if cancel.load(Ordering::SeqCst) && outcome.error.as_deref() == Some("cancelled") {
+        // Stopped between tasks: say by what, and how far the run got.
+        outcome.error = Some(format!(
+            "interrupted (Ctrl-C or SIGTERM) after {} of {} tasks",
+            outcome.tasks_done, outcome.tasks_total
+        ));
     }
     // Hand freed memory back to the system, so the next run's baseline is not this run's
     // leftovers (glibc keeps freed heap memory otherwise).
@@ -110,4 +116,52 @@ pub fn sample_graph(
     };
     series.complete = outcome.complete;
     Ok(SampledRun { series, outcome })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::Strategy;
+    use crate::graph::generate::{GenerateOptions, GeneratorKind, generate_graph};
+
+    #[test]
+    fn an_early_interrupt_says_by_what_and_how_far_the_run_got() {
+        let graph = generate_graph(&GenerateOptions {
+            kind: GeneratorKind::MapBlocks,
+            chunks: 64,
+            payload_bytes: 1024,
+            strategy: Strategy::Inline,
+            ..GenerateOptions::default()
+        })
+        .expect("generates");
+        let sampling = BuiltinSampling {
+            engine: EngineOptions {
+                workers: 2,
+                hold: Duration::ZERO,
+                memory_limit_bytes: None,
+            },
+            interval: Duration::from_millis(2),
+            sink: None,
+        };
+        let cancel = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&cancel);
+        let run = sample_graph("inline", &graph, &sampling, &cancel, &mut |done, _| {
+            if done == 10 {
+                flag.store(true, Ordering::SeqCst);
+            }
+        })
+        .expect("samples");
+        assert!(!run.outcome.complete);
+        let error = run.outcome.error.unwrap_or_default();
+        assert!(
+            error.starts_with("interrupted (Ctrl-C or SIGTERM) after "),
+            "{error}"
+        );
+        assert!(
+            error.ends_with(&format!("of {} tasks", graph.task_count())),
+            "{error}"
+        );
+        // The phases up to the interrupt were marked, each with a boundary sample.
+        assert!(run.series.phases.len() >= 2);
+    }
 }

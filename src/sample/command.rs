@@ -5,6 +5,9 @@
 //! starts) is read as [`Measure::Process`](crate::sample::series::Measure::Process) by a [`ProcessTree`] source on a regular
 //! [`Sampler`]. A command that exits non-zero or is killed by a signal is not an error: it
 //! comes back as a [`CommandStatus`] beside the series, which is then marked incomplete.
+//! The command leads its own process group, watched by a [`Watchdog`] that kills the group
+//! if graphprof dies; when graphprof stops the command (Ctrl-C, SIGTERM, the memory limit),
+//! whatever is left in the group is killed too.
 
 use std::path::PathBuf;
 use std::process::{Child, Command};
@@ -15,6 +18,7 @@ use std::time::{Duration, Instant};
 use crate::sample::measure::ProcessTree;
 use crate::sample::sampler::{SampleError, Sampler, validate_interval};
 use crate::sample::series::Series;
+use crate::sample::watchdog::Watchdog;
 
 /// How an external command ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -134,6 +138,9 @@ pub fn sample_command<S: AsRef<std::ffi::OsStr>>(
             program: program_name.clone(),
             source,
         })?;
+    // Kills the command's whole group if graphprof dies, even by SIGKILL (best effort: a
+    // failed fork leaves the command unguarded, as before).
+    let watchdog = Watchdog::spawn(child.id()).ok();
     let tree = ProcessTree::new(child.id());
     let handle = match Sampler::start(label, interval, vec![Box::new(tree)], sink) {
         Ok(handle) => handle,
@@ -179,6 +186,14 @@ pub fn sample_command<S: AsRef<std::ffi::OsStr>>(
         }
         std::thread::sleep(poll);
     };
+    if stopped.is_some() {
+        // What the command left running in its group (a shell's background job ignores
+        // SIGINT) goes with it.
+        signal_group(&child, libc::SIGKILL);
+    }
+    if let Some(watchdog) = watchdog {
+        watchdog.disarm();
+    }
     let series = handle.stop();
     let status = waited.map_err(|source| SampleError::CommandWait {
         program: program_name,

@@ -5,6 +5,8 @@ pub mod command;
 pub mod measure;
 pub mod sampler;
 pub mod series;
+mod sink;
+pub mod watchdog;
 
 pub use command::{CommandLimits, CommandStatus, Stopped, sample_command};
 pub use measure::{Gauge, ProcessTree, Reading, Source};

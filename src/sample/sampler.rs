@@ -5,21 +5,27 @@
 //! shows as a gap), reads every [`Source`], derives `unmanaged = process - managed` where a
 //! tick has both, and appends the tick's rows to an optional CSV sink as it goes, so a run
 //! that dies keeps what was sampled. [`SamplerHandle::mark`] records phase starts on the same
-//! clock; [`SamplerHandle::stop`] takes one last tick, joins the thread and returns the
-//! [`Series`] with the sampler's own overhead.
+//! clock, with a tick at every boundary: one just before the mark (waited for, so it belongs
+//! to the phase that ends) and one just after, so even an interval longer than the run
+//! measures every phase's level. [`SamplerHandle::stop`] takes one last tick, joins the thread
+//! and returns the [`Series`] with the sampler's own overhead.
+//!
+//! The sink gets whole lines only: the rows are written in one call per batch, and a failed
+//! write is cut back to the last whole line; appending then stops, and the error (naming the
+//! file) comes back from `stop` with every sample kept in memory.
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crate::sample::measure::{Reading, Source};
 use crate::sample::series::{
-    CSV_HEADER, Measure, Phase, PhaseMark, Sample, SamplerOverhead, Series, push_csv_row,
+    Measure, Phase, PhaseMark, Sample, SamplerOverhead, Series, push_csv_row,
 };
+use crate::sample::sink::Sink;
 
 /// The shortest interval accepted.
 pub const MIN_INTERVAL: Duration = Duration::from_millis(1);
@@ -101,7 +107,15 @@ struct Shared {
     phases: Mutex<Vec<PhaseMark>>,
     /// Latest whole-run reading per measure (index in `Measure::ALL`), `u64::MAX` for none.
     latest: [AtomicU64; Measure::ALL.len()],
+    /// Boundary ticks: (requested, taken); `mark` waits until `taken` reaches its request.
+    boundary: Mutex<(u64, u64)>,
+    boundary_taken: Condvar,
+    /// False once the thread has ended (a `mark` then does not wait).
+    running: AtomicBool,
 }
+
+/// How long `mark` waits for its boundary tick at most (a stuck source must not stall a run).
+const BOUNDARY_WAIT: Duration = Duration::from_secs(1);
 
 /// Starts sampling threads.
 pub struct Sampler;
@@ -124,6 +138,9 @@ impl Sampler {
             stop: AtomicBool::new(false),
             phases: Mutex::new(Vec::new()),
             latest: std::array::from_fn(|_| AtomicU64::new(u64::MAX)),
+            boundary: Mutex::new((0, 0)),
+            boundary_taken: Condvar::new(),
+            running: AtomicBool::new(true),
         });
         let start = Instant::now();
         let mut worker = Worker {
@@ -154,11 +171,55 @@ pub struct SamplerHandle {
 }
 
 impl SamplerHandle {
-    /// Record that `phase` starts now, on the samples' clock.
+    /// Record that `phase` starts now, on the samples' clock: a tick is taken first (and
+    /// waited for) so the phase that ends has its last level, and another one right after.
     pub fn mark(&self, phase: Phase) {
+        self.boundary_tick(true);
         let time_s = self.start.elapsed().as_secs_f64();
-        let mut phases = self.shared.phases.lock().unwrap_or_else(|e| e.into_inner());
-        phases.push(PhaseMark { phase, time_s });
+        {
+            let mut phases = self.shared.phases.lock().unwrap_or_else(|e| e.into_inner());
+            phases.push(PhaseMark { phase, time_s });
+        }
+        self.boundary_tick(false);
+    }
+
+    /// Asks the thread for a tick now; with `wait`, returns once it is taken.
+    fn boundary_tick(&self, wait: bool) {
+        let wanted = {
+            let mut boundary = self
+                .shared
+                .boundary
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            boundary.0 += 1;
+            boundary.0
+        };
+        if let Some(thread) = &self.thread {
+            thread.thread().unpark();
+        }
+        if !wait {
+            return;
+        }
+        let deadline = Instant::now() + BOUNDARY_WAIT;
+        let mut boundary = self
+            .shared
+            .boundary
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        while boundary.1 < wanted && self.shared.running.load(Ordering::Acquire) {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            boundary = match self
+                .shared
+                .boundary_taken
+                .wait_timeout(boundary, deadline - now)
+            {
+                Ok((guard, _)) => guard,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
     }
 
     /// Time since the sampler started.
@@ -199,49 +260,6 @@ impl Drop for SamplerHandle {
     }
 }
 
-/// The on-disk CSV the thread appends to.
-struct Sink {
-    path: PathBuf,
-    file: File,
-    pending: String,
-    last_write: Instant,
-    error: Option<io::Error>,
-}
-
-impl Sink {
-    fn open(path: PathBuf) -> Result<Sink, SampleError> {
-        let open = || -> io::Result<File> {
-            let mut file = OpenOptions::new().create(true).append(true).open(&path)?;
-            if file.metadata()?.len() == 0 {
-                writeln!(file, "{CSV_HEADER}")?;
-            }
-            Ok(file)
-        };
-        match open() {
-            Ok(file) => Ok(Sink {
-                path,
-                file,
-                pending: String::with_capacity(4096),
-                last_write: Instant::now(),
-                error: None,
-            }),
-            Err(source) => Err(SampleError::SinkOpen { path, source }),
-        }
-    }
-
-    /// Hand pending rows to the OS (a crash of this process keeps them).
-    fn write_pending(&mut self) {
-        if self.error.is_none()
-            && !self.pending.is_empty()
-            && let Err(e) = self.file.write_all(self.pending.as_bytes())
-        {
-            self.error = Some(e);
-        }
-        self.pending.clear();
-        self.last_write = Instant::now();
-    }
-}
-
 /// The thread's state.
 struct Worker {
     series: Series,
@@ -259,11 +277,14 @@ impl Worker {
         let mut readings: Vec<Reading> = Vec::with_capacity(self.sources.len() * 2);
         let mut tick_times: Vec<f64> = Vec::new();
         let mut k: u32 = 0;
+        let mut boundary = false;
         loop {
             let stopping = self.shared.stop.load(Ordering::Acquire);
+            let requested = self.boundary_requested();
             let time_s = self.start.elapsed().as_secs_f64();
             self.tick(time_s, &mut readings);
-            if !stopping {
+            self.boundary_done(requested);
+            if !stopping && !boundary {
                 tick_times.push(time_s);
             }
             if let Some(sink) = self.sink.as_mut()
@@ -277,11 +298,18 @@ impl Worker {
             // Fixed rate: tick k is due at start + k * interval. A late tick is taken at once
             // without shifting the ones after it; when whole slots were missed, only the
             // latest of them is taken.
-            let slot = self.start.elapsed().as_nanos() / self.interval.as_nanos();
-            let slot = u32::try_from(slot).unwrap_or(u32::MAX);
-            k = k.saturating_add(1).max(slot);
+            if !boundary {
+                let slot = self.start.elapsed().as_nanos() / self.interval.as_nanos();
+                let slot = u32::try_from(slot).unwrap_or(u32::MAX);
+                k = k.saturating_add(1).max(slot);
+            }
             let deadline = self.start + self.interval.saturating_mul(k);
+            boundary = false;
             while !self.shared.stop.load(Ordering::Acquire) {
+                if self.boundary_requested() > self.boundary_taken() {
+                    boundary = true;
+                    break;
+                }
                 let now = Instant::now();
                 if now >= deadline {
                     break;
@@ -306,6 +334,8 @@ impl Worker {
             cpu_s,
             wall_s,
         );
+        self.shared.running.store(false, Ordering::Release);
+        self.shared.boundary_taken.notify_all();
         let series = std::mem::replace(&mut self.series, Series::new("", 0.0));
         match self.sink.take() {
             Some(Sink {
@@ -318,6 +348,35 @@ impl Worker {
                 series: Box::new(series),
             }),
             _ => Ok(series),
+        }
+    }
+
+    fn boundary_requested(&self) -> u64 {
+        self.shared
+            .boundary
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .0
+    }
+
+    fn boundary_taken(&self) -> u64 {
+        self.shared
+            .boundary
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .1
+    }
+
+    /// Records that the requests up to `requested` were served by the tick just taken.
+    fn boundary_done(&self, requested: u64) {
+        let mut boundary = self
+            .shared
+            .boundary
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if requested > boundary.1 {
+            boundary.1 = requested;
+            self.shared.boundary_taken.notify_all();
         }
     }
 

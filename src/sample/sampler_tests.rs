@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::sample::measure::Gauge;
+use crate::sample::series::CSV_HEADER;
 
 #[test]
 fn intervals_outside_one_ms_to_a_minute_are_refused() {

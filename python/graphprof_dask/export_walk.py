@@ -1,0 +1,210 @@
+"""Walking a materialised graph as distributed's scheduler holds it.
+
+A task's dependencies are what the scheduler uses: the spec's own
+``dependencies`` (``dask._task_spec``), so the keys inside a fused task
+(``_execute_subgraph``: ``__dask_blockwise__N`` placeholders, the outputs of
+fused inner tasks) are never taken for graph keys. Its payloads are the objects
+embedded anywhere in its spec, nested fused tasks included, each sized by
+:class:`~.export_payloads.PayloadCache` with its role: the function when it is
+pickled by value (``function``), a literal data node's value (``data``), or an
+argument (``argument``). The task's label names the user's function beside
+Dask's wrapper where they differ (``f via apply_and_enforce``).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from .export_payloads import PayloadCache
+
+# A function pickled by reference ("module.name") is small; one pickled by
+# value (a lambda or closure capturing data) is a payload above this size.
+FUNCTION_PAYLOAD_BYTES = 1024
+
+_SCALARS = (type(None), bool, int, float, complex, str, bytes)
+_LIBRARY_PREFIXES = ("dask", "distributed", "pandas", "numpy", "toolz", "tlz", "builtins",
+                     "operator", "functools", "xarray", "pyarrow", "_operator")
+
+
+def funcname(func) -> str:
+    try:
+        from dask.utils import funcname as dask_funcname
+
+        return str(dask_funcname(func))
+    except Exception:  # pragma: no cover - very old dask
+        return getattr(func, "__name__", type(func).__name__)
+
+
+def _is_user_function(obj) -> bool:
+    if isinstance(obj, functools.partial) or not callable(obj) or isinstance(obj, type):
+        return False
+    module = getattr(obj, "__module__", None) or ""
+    return not module.split(".")[0] in _LIBRARY_PREFIXES
+
+
+class Walker:
+    def __init__(self, cache: PayloadCache):
+        from dask import _task_spec as ts
+
+        self.ts = ts
+        self.cache = cache
+        self.futures: dict[Any, Any] = {}  # key -> Future (data objects)
+        try:
+            from distributed import Future
+
+            self._future_type = Future
+        except Exception:  # pragma: no cover
+            self._future_type = ()
+
+    # ---------------------------------------------------------------- payloads
+    def leaves(self, obj, out: list, context: str | None = None) -> None:
+        """Append the payloads embedded in ``obj`` to ``out``."""
+        ts = self.ts
+        if isinstance(obj, _SCALARS) or isinstance(obj, (ts.TaskRef, ts.Alias)):
+            return
+        if isinstance(obj, ts.DataNode):
+            self.value(obj.value, out, "data", context)
+            return
+        if isinstance(obj, ts.Task):
+            self.task_body(obj, out)
+            return
+        if self._future_type and isinstance(obj, self._future_type):
+            self.futures[obj.key] = obj
+            return
+        self.value(obj, out, "argument", context)
+
+    def value(self, obj, out: list, role: str, context: str | None) -> None:
+        """A literal value: one payload when it is big and holds no graph objects, else its
+        elements (a list of task refs, a dict of fused inner tasks)."""
+        if isinstance(obj, _SCALARS):
+            return
+        container = type(obj) in (list, tuple, set, frozenset, dict)
+        if container and self._holds_graph_objects(obj):
+            items = obj.values() if type(obj) is dict else obj
+            for item in items:
+                self.leaves(item, out, context)
+            return
+        threshold = None
+        if callable(obj) and not isinstance(obj, type) and role == "argument":
+            role, threshold = "function", FUNCTION_PAYLOAD_BYTES
+        p = self.cache.payload_for(obj, role=role, context=context, threshold=threshold)
+        if p is not None:
+            out.append({"payload": p})
+
+    def function(self, func, out: list) -> None:
+        if isinstance(func, functools.partial):
+            self.function(func.func, out)
+            context = f"held by partial({funcname(func.func)})"
+            for a in func.args:
+                self.leaves(a, out, context)
+            for v in (func.keywords or {}).values():
+                self.leaves(v, out, context)
+            return
+        p = self.cache.payload_for(func, role="function", threshold=FUNCTION_PAYLOAD_BYTES)
+        if p is not None:
+            out.append({"payload": p})
+
+    def task_body(self, node, out: list) -> None:
+        ts = self.ts
+        if node.func is getattr(ts, "_execute_subgraph", None) and node.args and isinstance(node.args[0], dict):
+            for inner in node.args[0].values():
+                self.leaves(inner, out)
+            for a in node.args[3:]:
+                self.leaves(a, out)
+            return
+        self.function(node.func, out)
+        user = self._user_function(node)
+        name = funcname(user if user is not None else node.func)
+        for a in node.args:
+            self.leaves(a, out, f"an argument of {name}")
+        for k, v in node.kwargs.items():
+            self.leaves(v, out, f"argument {k} of {name}")
+
+    def _holds_graph_objects(self, obj, depth: int = 0) -> bool:
+        ts = self.ts
+        if depth > 50:
+            return True
+        if isinstance(obj, (ts.GraphNode, ts.TaskRef)) or (
+                self._future_type and isinstance(obj, self._future_type)):
+            return True
+        if type(obj) in (list, tuple, set, frozenset):
+            return any(self._holds_graph_objects(a, depth + 1) for a in obj)
+        if type(obj) is dict:
+            return any(self._holds_graph_objects(a, depth + 1) for a in obj.values())
+        return False
+
+    # ------------------------------------------------------------------ labels
+    def label(self, node) -> str:
+        ts = self.ts
+        if isinstance(node, ts.Alias):
+            return "alias"
+        if isinstance(node, ts.DataNode):
+            return "data"
+        if not isinstance(node, ts.Task):
+            return "data"
+        if node.func is getattr(ts, "_execute_subgraph", None) and node.args and isinstance(node.args[0], dict):
+            inner_dsk, outkey = node.args[0], node.args[1]
+            for _ in range(100):
+                inner = inner_dsk.get(outkey)
+                if isinstance(inner, ts.Alias) and inner.target in inner_dsk:
+                    outkey = inner.target
+                    continue
+                if isinstance(inner, ts.Task):
+                    return self.label(inner)
+                break
+            return "subgraph"
+        wrapper = funcname(node.func)
+        user = self._user_function(node)
+        if user is not None:
+            name = funcname(user)
+            if name != wrapper:
+                return f"{name} via {wrapper}"
+        return wrapper
+
+    def _user_function(self, node):
+        """The user's own function among what a wrapper task calls, if any."""
+        func = node.func
+        seen = 0
+        while isinstance(func, functools.partial) and seen < 10:
+            seen += 1
+            for a in func.args:
+                if _is_user_function(a):
+                    return a
+            func = func.func
+        if _is_user_function(func):
+            return func
+        for v in list(node.kwargs.values()) + list(node.args):
+            if isinstance(v, self.ts.DataNode):
+                v = v.value
+            if _is_user_function(v):
+                return v
+        return None
+
+    def task(self, node) -> tuple[str, list]:
+        """(label, payload args) of one top-level graph node; refs are added by the caller."""
+        out: list = []
+        ts = self.ts
+        if isinstance(node, ts.Alias):
+            return "alias", out
+        if isinstance(node, ts.DataNode):
+            self.value(node.value, out, "data", None)
+            return "data", out
+        if isinstance(node, ts.Task):
+            self.task_body(node, out)
+        else:
+            self.leaves(node, out)
+        return self.label(node), out
+
+
+def dedupe_payloads(args: list) -> list:
+    """A fused task that names the same payload object twice gets it once: pickle shares one
+    object inside one task's message."""
+    out, seen = [], set()
+    for a in args:
+        oid = a["payload"].get("object_id")
+        if oid in seen:
+            continue
+        seen.add(oid)
+        out.append(a)
+    return out

@@ -1,0 +1,101 @@
+//! What an exported graph's own fields change in the analysis (fixtures/analyze/described.json):
+//! the wire counts each task's share of the message and only the payloads sent in it, held
+//! memory uses the measured in-memory sizes, equal distinct objects are told apart from one
+//! object copied, and the findings name what to fix.
+
+mod common;
+
+use common::{analyze_json, fixture};
+use graphprof::analyze::BlameKind;
+use graphprof::analyze::duplication::DuplicateKind;
+
+fn described() -> std::path::PathBuf {
+    fixture("analyze/described.json")
+}
+
+#[test]
+fn wire_counts_shares_and_sent_payloads_only() {
+    let analysis = analyze_json(&described(), &[]);
+    // wire_bytes: 4 x 1000 (from-array) + 4 x 10 (f) + 2 x 40 (g: spec_bytes);
+    // payloads sent: the dict once (one object), the two equal lists (two objects);
+    // the four ndarray slices are not sent (the scheduler makes them).
+    assert_eq!(analysis.sizes.wire_bytes, 4000 + 40 + 80 + 1000 + 2 * 500);
+    // materialised: every spec_bytes and every payload copy.
+    assert_eq!(
+        analysis.sizes.materialised_bytes,
+        (4 * 50 + 4 * 60 + 2 * 40) + 4 * 1000 + 4 * 1000 + 2 * 500
+    );
+}
+
+#[test]
+fn held_memory_uses_in_memory_sizes_and_says_so() {
+    let analysis = analyze_json(&described(), &[]);
+    let given = &analysis.strategies[0];
+    assert_eq!(given.strategy, "as-given");
+    // Held leaves: four f tasks with a 19,000-byte dict each, two g tasks with a list whose
+    // in-memory size is unknown (its 500-byte pickle stands in).
+    assert_eq!(given.held_bytes, 4 * (60 + 19_000) + 2 * (40 + 500));
+    assert_eq!(analysis.payload_memory_basis, "mixed");
+    let delayed = &analysis.strategies[2];
+    assert_eq!(delayed.saved_held_bytes, 4 * 19_000);
+}
+
+#[test]
+fn copied_objects_and_equal_objects_are_told_apart() {
+    let analysis = analyze_json(&described(), &[]);
+    assert_eq!(analysis.duplicates.len(), 2);
+    let dict = &analysis.duplicates[0];
+    assert_eq!(dict.kind, DuplicateKind::Copied);
+    assert_eq!(dict.in_memory_bytes, Some(19_000));
+    assert_eq!(dict.held_wasted_bytes, 3 * 19_000);
+    assert_eq!(dict.variable.as_deref(), Some("table in pipeline.py"));
+    assert_eq!(dict.role.as_deref(), Some("argument"));
+    let lists = &analysis.duplicates[1];
+    assert_eq!(lists.kind, DuplicateKind::EqualObjects);
+    assert_eq!(lists.objects, 2);
+    // Only the copied object counts as duplicated.
+    assert_eq!(analysis.duplicated_bytes, 3 * 1000);
+}
+
+#[test]
+fn findings_rank_by_cost_and_the_warning_blames_the_input_data() {
+    let analysis = analyze_json(&described(), &["--warning-threshold", "1KiB"]);
+    let first = &analysis.findings[0];
+    assert_eq!(first.kind, BlameKind::Copied);
+    assert!(first.fix.contains("client.scatter"), "{}", first.fix);
+    let warning = &analysis.warning;
+    assert!(warning.fires);
+    let blame = warning.blame.as_ref().expect("a blame");
+    assert_eq!(blame.kind, BlameKind::EmbeddedInput);
+    assert_eq!(blame.copies, 4);
+    assert_eq!(blame.wire_bytes, 4000);
+    assert!(
+        warning.explanation.contains("input data embedded"),
+        "{}",
+        warning.explanation
+    );
+    // At Dask's default threshold nothing here is worth acting on.
+    let quiet = analyze_json(&described(), &[]);
+    assert!(quiet.findings.is_empty(), "{:#?}", quiet.findings);
+    assert!(!quiet.warning.silent_growth);
+}
+
+#[test]
+fn a_rewrite_keeps_the_exported_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("given.json");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_graphprof"))
+        .args(["rewrite", "--strategy", "inline", "-o"])
+        .arg(&out)
+        .arg(described())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let original = analyze_json(&described(), &[]);
+    let rewritten = analyze_json(&out, &[]);
+    assert_eq!(rewritten.sizes, original.sizes);
+    assert_eq!(
+        rewritten.duplicates[0].variable,
+        original.duplicates[0].variable
+    );
+}
