@@ -134,7 +134,9 @@ def load_as_main(target):
     from .cli_export import load_variable
 
     before = set(sys.modules)
-    collection = load_variable(target)
+    loaded = load_variable(target)
+    # (collection, module) since the exporter marks the script's definitions as __main__'s.
+    collection = loaded[0] if isinstance(loaded, tuple) else loaded
     for name in set(sys.modules) - before:
         mod = sys.modules[name]
         if getattr(mod, "__file__", None) and name not in ("__main__",) and \
