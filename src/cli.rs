@@ -352,6 +352,10 @@ pub struct SampleArgs {
     /// An existing Dask scheduler to use and leave running (tcp://HOST:PORT), for `--engine dask`.
     #[arg(long)]
     pub scheduler: Option<String>,
+    /// With --scheduler: restart the workers before every run, so each strategy starts on fresh
+    /// workers (a LocalCluster always does).
+    #[arg(long)]
+    pub restart_workers: bool,
     /// How long to try to reach the Dask scheduler.
     #[arg(long, default_value = "30s", value_parser = parse_duration_arg)]
     pub timeout: std::time::Duration,

@@ -9,7 +9,7 @@ use graphprof::engine::EngineOptions;
 use graphprof::error::{EXIT_FAILED_CHECK, EXIT_INTERRUPTED, EXIT_OK};
 use graphprof::graph::generate::{GeneratorKind, generate_graph, kind_name};
 use graphprof::graph::rewrite::rewrite;
-use graphprof::graph::{Graph, Strategy, load_graph};
+use graphprof::graph::{Graph, Strategy};
 use graphprof::report::export::{
     CsvExporter, Exporter, JsonExporter, MarkdownExporter, write_exports,
 };
@@ -155,6 +155,7 @@ fn plan(args: &SampleArgs) -> Result<(Vec<PlannedRun>, String)> {
                     graph,
                 });
             }
+            super::sample_dask::number_repeats(&mut plans);
             let source = format!(
                 "generated: {} --chunks {} --payload-bytes {}",
                 kind_name(GeneratorKind::MapBlocks),
@@ -164,8 +165,15 @@ fn plan(args: &SampleArgs) -> Result<(Vec<PlannedRun>, String)> {
             Ok((plans, source))
         }
         Some(path) => {
-            let graph = load_graph(path)?;
-            let plans = if args.strategy.is_empty() {
+            let graph = super::sample_dask::load_target(args, path)?;
+            // Real Dask compares the graph as given with both fixes unless told otherwise.
+            let strategies = match (args.strategy.is_empty(), args.engine) {
+                (true, EngineChoice::Builtin) => Vec::new(),
+                (true, _) => vec![Strategy::Scatter, Strategy::Delayed],
+                (false, _) => args.strategy.clone(),
+            };
+            let as_given = args.strategy.is_empty() && args.engine != EngineChoice::Builtin;
+            let mut plans = if strategies.is_empty() {
                 vec![PlannedRun {
                     label: "as-given".to_string(),
                     strategy: None,
@@ -173,7 +181,14 @@ fn plan(args: &SampleArgs) -> Result<(Vec<PlannedRun>, String)> {
                 }]
             } else {
                 let mut plans = Vec::new();
-                for &strategy in &args.strategy {
+                if as_given {
+                    plans.push(PlannedRun {
+                        label: "as-given".to_string(),
+                        strategy: None,
+                        graph: graph.clone(),
+                    });
+                }
+                for &strategy in &strategies {
                     let rewritten = rewrite(&graph, strategy)
                         .map_err(|error| anyhow!("{}: {error}", path.display()))?;
                     plans.push(PlannedRun {
@@ -184,6 +199,7 @@ fn plan(args: &SampleArgs) -> Result<(Vec<PlannedRun>, String)> {
                 }
                 plans
             };
+            super::sample_dask::number_repeats(&mut plans);
             Ok((plans, path.display().to_string()))
         }
     }
@@ -367,7 +383,9 @@ fn finish(
     title: &str,
     interrupted: bool,
 ) -> Result<i32> {
-    if interrupted {
+    if interrupted && runs.is_empty() {
+        eprintln!("graphprof: interrupted (Ctrl-C) before anything was sampled; nothing written");
+    } else if interrupted {
         eprintln!(
             "graphprof: interrupted (Ctrl-C or SIGTERM): writing what was sampled; later runs did not start"
         );
@@ -397,10 +415,11 @@ fn finish(
     folder.finish(&written)?;
     let all_complete = report.runs.iter().all(|run| run.complete);
     let text = format!(
-        "{}\n{}{}Memory is above each run's baseline{}.\nWrote {}\n",
+        "{}\n{}{}{}Memory is above each run's baseline{}.\nWrote {}\n",
         table(&report).to_text(0),
         sparse_note(&report),
         slopes(&report),
+        super::sample_dask::notes(&report),
         if report.runs.iter().any(|run| run.label.ends_with("scatter")) {
             "; (xN) is relative to the scatter run"
         } else {
