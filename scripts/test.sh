@@ -17,6 +17,11 @@ cargo clippy --all-targets -- -D warnings
 cargo test   # benches are not run here: `cargo bench` runs them (see README, Benchmarks)
 (cd python && ../.venv/bin/python -m pytest -q -p no:cacheprovider tests)
 
+# Fuzz smoke run: each cargo-fuzz target ~45 s (needs `cargo +nightly`; docs/FUZZING.md).
+if [ "${GRAPHPROF_SKIP_FUZZ:-0}" != 1 ]; then
+  bash scripts/fuzz-smoke.sh
+fi
+
 # Dogfood: graphprof's own fixtures against their baseline and budgets (docs/CHECK.md).
 cargo run --quiet -- check --baseline reports/baseline.json --budget graphprof.toml \
   --markdown target/graphprof-check.md --junit target/graphprof-check.xml
