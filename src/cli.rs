@@ -104,9 +104,9 @@ pub struct CalibrateArgs {
 /// Parameters shared by everything that generates a graph.
 #[derive(Debug, Args, Clone)]
 pub struct GeneratorArgs {
-    /// Number of chunks (tasks per layer).
-    #[arg(long, default_value_t = 1024)]
-    pub chunks: u64,
+    /// Number of chunks (tasks per layer). `sample` takes a list (256,1024,4096): a sweep.
+    #[arg(long, default_value = "1024", value_parser = parse_chunk_counts)]
+    pub chunks: ChunkCounts,
     /// Size of the shared object: 240KiB, 10MB, or plain bytes. 0 for none.
     #[arg(long, default_value = "240KiB", value_parser = parse_size_arg)]
     pub payload_bytes: u64,
@@ -306,7 +306,7 @@ pub struct RewriteArgs {
 }
 
 /// `graphprof sample`.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone)]
 pub struct SampleArgs {
     /// Graph file to run; without one, the seed case (map-blocks with a shared object).
     pub graph: Option<PathBuf>,
@@ -366,6 +366,10 @@ pub struct SampleArgs {
     /// Read --task-overhead from a file written by `graphprof calibrate -o FILE`.
     #[arg(long, value_name = "FILE")]
     pub task_overhead_file: Option<PathBuf>,
+    /// With a list of --chunks: the memory one worker may use, for the answer "how many chunks
+    /// fit". Default: the built-in engine's memory limit (--memory-limit or its default).
+    #[arg(long, value_parser = parse_size_arg)]
+    pub worker_memory: Option<u64>,
     #[command(flatten)]
     pub python: PythonArgs,
     #[command(flatten)]
@@ -378,6 +382,33 @@ pub struct SampleArgs {
 /// Parses a duration argument such as `10ms`.
 pub fn parse_duration_arg(text: &str) -> Result<std::time::Duration, String> {
     graphprof::units::parse_duration(text)
+}
+
+/// One chunk count, or several (`256,1024,4096`) for a sweep of `sample`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChunkCounts(pub Vec<u64>);
+
+impl ChunkCounts {
+    /// The count when one was given; the first of a list otherwise.
+    pub fn first(&self) -> u64 {
+        self.0.first().copied().unwrap_or(0)
+    }
+}
+
+/// Parses `--chunks`: one count or a comma-separated list of distinct counts.
+pub fn parse_chunk_counts(text: &str) -> Result<ChunkCounts, String> {
+    let mut counts = Vec::new();
+    for part in text.split(',') {
+        let count: u64 = part
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{part}` is not a chunk count (give 1024, or 256,1024,4096)"))?;
+        if counts.contains(&count) {
+            return Err(format!("{count} is given twice"));
+        }
+        counts.push(count);
+    }
+    Ok(ChunkCounts(counts))
 }
 
 /// Parses a size argument such as `240KiB`.

@@ -33,7 +33,7 @@ fn load_or_generate(args: &AnalyzeArgs) -> anyhow::Result<(Graph, String)> {
                 &args.generator,
                 args.strategy,
                 false,
-            );
+            )?;
             let graph = generate_graph(&options).map_err(|message| anyhow!(message))?;
             let source = format!(
                 "generated: {} --chunks {} --payload-bytes {} --strategy {}",

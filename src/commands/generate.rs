@@ -8,7 +8,7 @@ use graphprof::output::{Destination, write_to};
 
 pub fn run(args: GenerateArgs) -> anyhow::Result<i32> {
     let options =
-        super::generate_options(args.kind, &args.generator, args.strategy, args.with_bytes);
+        super::generate_options(args.kind, &args.generator, args.strategy, args.with_bytes)?;
     let graph = generate(&options).map_err(|message| anyhow!(message))?;
     let destination = Destination::from_arg(Some(&args.output));
     write_to(&destination, |out| write_graph(graph, out).map(|_| ()))?;

@@ -13,6 +13,7 @@ mod progress;
 mod rewrite;
 mod sample;
 mod sample_dask;
+mod sample_sweep;
 
 use crate::cli::{Cli, Command, GeneratorArgs};
 use graphprof::graph::Strategy;
@@ -41,15 +42,26 @@ pub fn generate_options(
     args: &GeneratorArgs,
     strategy: Strategy,
     with_bytes: bool,
-) -> GenerateOptions {
-    GenerateOptions {
+) -> anyhow::Result<GenerateOptions> {
+    let [chunks] = args.chunks.0[..] else {
+        anyhow::bail!(
+            "--chunks takes one count here; a list ({}) is for `graphprof sample`",
+            args.chunks
+                .0
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+    };
+    Ok(GenerateOptions {
         kind,
-        chunks: args.chunks,
+        chunks,
         payload_bytes: args.payload_bytes,
         strategy,
         seed: args.seed,
         with_bytes,
         fan_in: args.fan_in,
         chunk_bytes: args.chunk_bytes,
-    }
+    })
 }

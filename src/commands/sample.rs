@@ -52,6 +52,9 @@ pub fn run(args: SampleArgs) -> Result<i32> {
     if args.label.is_some() {
         bail!("--label names a sampled command: give the command after --");
     }
+    if args.generator.chunks.0.len() > 1 || args.worker_memory.is_some() {
+        return super::sample_sweep::run(&args, &cancel);
+    }
     let (plans, source) = plan(&args)?;
     let (folder, live) = prepare_output(&args)?;
     let mut runs: Vec<(RunReport, Series)> = Vec::new();
@@ -75,7 +78,10 @@ pub fn run(args: SampleArgs) -> Result<i32> {
     let parameters = SampleParameters {
         engine: engine_name(args.engine).to_string(),
         source,
-        chunks: args.graph.is_none().then_some(args.generator.chunks),
+        chunks: args
+            .graph
+            .is_none()
+            .then_some(args.generator.chunks.first()),
         payload_bytes: args.graph.is_none().then_some(args.generator.payload_bytes),
         workers: Some(args.workers),
         interval_ms: args.interval.as_secs_f64() * 1e3,
@@ -85,7 +91,7 @@ pub fn run(args: SampleArgs) -> Result<i32> {
     let title = match args.graph {
         None => format!(
             "map-blocks, {} chunks x {}, {} workers",
-            count(args.generator.chunks),
+            count(args.generator.chunks.first()),
             Bytes(args.generator.payload_bytes),
             count(u64::from(args.workers))
         ),
@@ -102,10 +108,11 @@ pub fn run(args: SampleArgs) -> Result<i32> {
         runs,
         &title,
         cancel.load(Ordering::SeqCst),
+        None,
     )
 }
 
-fn engine_name(choice: EngineChoice) -> &'static str {
+pub(super) fn engine_name(choice: EngineChoice) -> &'static str {
     match choice {
         EngineChoice::Builtin => "builtin",
         EngineChoice::Dask => "dask",
@@ -115,7 +122,7 @@ fn engine_name(choice: EngineChoice) -> &'static str {
 
 /// Checks and creates the output folder (once the inputs are known to be good) and returns it
 /// with the path of the live samples file, emptied.
-fn prepare_output(args: &SampleArgs) -> Result<(SampleFolder, std::path::PathBuf)> {
+pub(super) fn prepare_output(args: &SampleArgs) -> Result<(SampleFolder, std::path::PathBuf)> {
     let folder = SampleFolder::prepare(&args.output, args.force)?;
     let live = folder.path.join(LIVE_SAMPLES);
     let _ = std::fs::remove_file(&live);
@@ -132,7 +139,7 @@ fn cancel_flag() -> Arc<AtomicBool> {
 }
 
 /// The graphs to run: the seed case per strategy, or the file as given or rewritten.
-fn plan(args: &SampleArgs) -> Result<(Vec<PlannedRun>, String)> {
+pub(super) fn plan(args: &SampleArgs) -> Result<(Vec<PlannedRun>, String)> {
     match &args.graph {
         None => {
             let strategies = if args.strategy.is_empty() {
@@ -147,7 +154,7 @@ fn plan(args: &SampleArgs) -> Result<(Vec<PlannedRun>, String)> {
                     &args.generator,
                     strategy,
                     false,
-                );
+                )?;
                 let graph = generate_graph(&options).map_err(|message| anyhow!(message))?;
                 plans.push(PlannedRun {
                     label: strategy.to_string(),
@@ -159,7 +166,7 @@ fn plan(args: &SampleArgs) -> Result<(Vec<PlannedRun>, String)> {
             let source = format!(
                 "generated: {} --chunks {} --payload-bytes {}",
                 kind_name(GeneratorKind::MapBlocks),
-                args.generator.chunks,
+                args.generator.chunks.first(),
                 args.generator.payload_bytes
             );
             Ok((plans, source))
@@ -214,7 +221,7 @@ pub fn predictions(graph: &Graph, source: &str, workers: u32) -> Analysis {
     analyze(graph, source, &options)
 }
 
-fn run_builtin(
+pub(super) fn run_builtin(
     args: &SampleArgs,
     planned: &PlannedRun,
     cancel: &Arc<AtomicBool>,
@@ -370,18 +377,20 @@ fn run_command(
         vec![(report, series)],
         &title,
         cancel.load(Ordering::SeqCst),
+        None,
     )
 }
 
 /// Writes the files and the exports, prints the table and where the files are (on stderr when
 /// an export goes to stdout), and picks the exit code.
-fn finish(
+pub(super) fn finish(
     args: &SampleArgs,
     folder: &SampleFolder,
     parameters: SampleParameters,
     runs: Vec<(RunReport, Series)>,
     title: &str,
     interrupted: bool,
+    sweep: Option<graphprof::report::sweep::SweepReport>,
 ) -> Result<i32> {
     if interrupted && runs.is_empty() {
         eprintln!("graphprof: interrupted (Ctrl-C) before anything was sampled; nothing written");
@@ -398,8 +407,8 @@ fn finish(
         });
     }
     let (mut reports, series): (Vec<RunReport>, Vec<Series>) = runs.into_iter().unzip();
-    if let Some(chunks) = parameters.chunks.filter(|&c| c > 0) {
-        for run in &mut reports {
+    for run in &mut reports {
+        if let Some(chunks) = run.chunks.or(parameters.chunks).filter(|&c| c > 0) {
             run.held_per_chunk_bytes = run.held_growth_bytes().map(|held| held / chunks);
         }
     }
@@ -409,18 +418,27 @@ fn finish(
         parameters,
         interrupted,
         runs: reports,
+        sweep,
     };
     let written = write_sample_files(&folder.path, &report, &series, title)?;
     let _ = std::fs::remove_file(folder.path.join(LIVE_SAMPLES));
     folder.finish(&written)?;
     let all_complete = report.runs.iter().all(|run| run.complete);
     let text = format!(
-        "{}\n{}{}{}Memory is above each run's baseline{}.\nWrote {}\n",
+        "{}\n{}{}{}{}Memory is above each run's baseline{}.\nWrote {}\n",
         table(&report).to_text(0),
         sparse_note(&report),
         slopes(&report),
+        report
+            .sweep
+            .as_ref()
+            .map_or(String::new(), graphprof::report::sweep::sweep_text),
         super::sample_dask::notes(&report),
-        if report.runs.iter().any(|run| run.label.ends_with("scatter")) {
+        if report
+            .runs
+            .iter()
+            .any(|run| graphprof::report::sweep::strategy_label(&run.label).ends_with("scatter"))
+        {
             "; (xN) is relative to the scatter run"
         } else {
             ""

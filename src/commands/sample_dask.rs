@@ -73,7 +73,7 @@ pub fn run_all(
     let mut options = DaskSampleOptions {
         python: resolve_python(args.python.python.as_deref()),
         strategies: plans.iter().filter_map(|plan| plan.strategy).collect(),
-        chunks: args.generator.chunks,
+        chunks: args.generator.chunks.first(),
         payload_bytes: args.generator.payload_bytes,
         workers: args.workers,
         interval: args.interval,

@@ -13,4 +13,6 @@ pub mod sample_files;
 pub mod sample_folder;
 pub mod sample_report;
 pub mod samples_csv;
+pub mod sweep;
+pub mod sweep_plot;
 pub mod table;

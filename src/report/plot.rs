@@ -27,7 +27,7 @@ pub const WIDTH: u32 = 1000;
 pub const HEIGHT: u32 = 600;
 
 /// The line colours, in label order (matplotlib's tab10, familiar to Dask users).
-const COLOURS: [RGBColor; 10] = [
+pub(super) const COLOURS: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -40,7 +40,7 @@ const COLOURS: [RGBColor; 10] = [
     RGBColor(23, 190, 207),
 ];
 
-const FONT: &str = "sans-serif";
+pub(super) const FONT: &str = "sans-serif";
 
 /// Drawing the plots failed.
 #[derive(Debug, thiserror::Error)]
@@ -107,7 +107,7 @@ pub fn plot_memory(
 }
 
 /// Register DejaVu Sans as the sans-serif font, once per process.
-fn register_font() -> Result<(), PlotError> {
+pub(super) fn register_font() -> Result<(), PlotError> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| {
         plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular()).is_ok()
@@ -294,7 +294,7 @@ fn draw<DB: DrawingBackend>(
 }
 
 /// Dash and gap lengths (pixels) of the `index`th label's line; `None` is solid.
-fn dash(index: usize) -> Option<(i32, i32)> {
+pub(super) fn dash(index: usize) -> Option<(i32, i32)> {
     [
         None,
         Some((10, 5)),
@@ -305,7 +305,7 @@ fn dash(index: usize) -> Option<(i32, i32)> {
 }
 
 /// A marker of the `index`th label's shape at `at`, in any coordinates.
-fn marker<C: Clone + 'static, DB: DrawingBackend>(
+pub(super) fn marker<C: Clone + 'static, DB: DrawingBackend>(
     index: usize,
     at: C,
     colour: RGBColor,
@@ -396,7 +396,10 @@ fn draw_legend<DB: DrawingBackend>(
     Ok(())
 }
 
-fn temp_beside(target: &Path, suffix: &str) -> Result<tempfile::NamedTempFile, PlotError> {
+pub(super) fn temp_beside(
+    target: &Path,
+    suffix: &str,
+) -> Result<tempfile::NamedTempFile, PlotError> {
     crate::output::temp_beside(target, suffix).map_err(|error| PlotError::Io {
         action: error.action,
         path: target.to_path_buf(),
@@ -406,7 +409,7 @@ fn temp_beside(target: &Path, suffix: &str) -> Result<tempfile::NamedTempFile, P
 
 /// Put `temp` in place of `target` (see [`crate::output::persist`]: symlinks followed, devices
 /// written to, regular files renamed over).
-fn persist(temp: tempfile::NamedTempFile, target: &Path) -> Result<(), PlotError> {
+pub(super) fn persist(temp: tempfile::NamedTempFile, target: &Path) -> Result<(), PlotError> {
     crate::output::persist(temp, target).map_err(|error| PlotError::Io {
         action: error.action,
         path: target.to_path_buf(),
@@ -414,7 +417,7 @@ fn persist(temp: tempfile::NamedTempFile, target: &Path) -> Result<(), PlotError
     })
 }
 
-fn draw_error(path: &Path, message: String) -> PlotError {
+pub(super) fn draw_error(path: &Path, message: String) -> PlotError {
     PlotError::Draw {
         path: path.to_path_buf(),
         message,

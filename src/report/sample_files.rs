@@ -61,5 +61,16 @@ pub fn write_sample_files(
         written.push(png);
         written.push(svg);
     }
+    if let Some(sweep) = &report.sweep {
+        let (png, svg) = (dir.join("sweep.png"), dir.join("sweep.svg"));
+        super::sweep_plot::plot_sweep(
+            sweep,
+            &format!("held memory against chunks: {title}"),
+            &png,
+            &svg,
+        )?;
+        written.push(png);
+        written.push(svg);
+    }
     Ok(written)
 }

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 pub const MANIFEST: &str = ".graphprof-files";
 
 /// Names graphprof writes into a sample folder (before the manifest existed, too).
-const KNOWN: [&str; 14] = [
+const KNOWN: [&str; 16] = [
     MANIFEST,
     "report.json",
     "samples.csv",
@@ -28,6 +28,8 @@ const KNOWN: [&str; 14] = [
     "managed.svg",
     "dask-managed.png",
     "dask-managed.svg",
+    "sweep.png",
+    "sweep.svg",
 ];
 
 /// What can stop graphprof from using a folder.

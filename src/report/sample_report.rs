@@ -108,6 +108,9 @@ pub struct RunReport {
     /// case: the slope that says how memory grows with the chunks, comparable across engines.
     #[serde(default)]
     pub held_per_chunk_bytes: Option<u64>,
+    /// Chunks of the seed case this run had, in a sweep (`--chunks 256,1024`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunks: Option<u64>,
     /// Every measure's levels, whole run first, then per worker.
     pub measures: Vec<MeasureSummary>,
     /// Phase starts, seconds since the run's t=0.
@@ -204,6 +207,9 @@ pub struct SampleReport {
     pub interrupted: bool,
     /// One entry per label, in run order.
     pub runs: Vec<RunReport>,
+    /// The fit of held memory against the chunk count, with a list of `--chunks`; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<super::sweep::SweepReport>,
 }
 
 /// Levels of every measure in a series: the whole-run line first, then each worker.
@@ -279,6 +285,7 @@ impl RunReport {
             wire_vs_model: None,
             held_vs_model: None,
             held_per_chunk_bytes: None,
+            chunks: None,
             measures: summarize(series),
             phases: series.phases.clone(),
             sampler_overhead: series.overhead,
@@ -386,6 +393,10 @@ pub fn sparse_note(report: &SampleReport) -> String {
 /// The label of the scatter run a run is compared with: `scatter`, or `dask/scatter` for
 /// `dask/inline` when several engines ran.
 fn scatter_label(label: &str) -> String {
+    // A sweep's runs carry their chunk count (`inline@256`): compare at the same count.
+    if let Some((run, chunks)) = label.rsplit_once('@') {
+        return format!("{}@{chunks}", scatter_label(run));
+    }
     match label.rsplit_once('/') {
         Some((engine, _)) => format!("{engine}/scatter"),
         None => "scatter".to_string(),

@@ -1,0 +1,312 @@
+//! The sweep of `graphprof sample --chunks 256,1024,4096`: per strategy, held memory against the
+//! chunk count, the least-squares line `held = a + b x chunks` through it with its fit quality
+//! (R^2), and the answer to "how big can I go": at this slope, how many chunks fit under the
+//! memory a worker may use. Serialised as the `sweep` field of report.json and printed under
+//! the table.
+//!
+//! The held memory fitted is the one the limit applies to: for the built-in engine its own count
+//! of what it holds (`managed`, exact; its memory limit stops a run on it), for real Dask the
+//! workers' RSS (Dask's `memory_limit` applies to each worker's RSS). For Dask the budget is the
+//! workers' memory together (workers x worker memory) less the RSS the workers had before the
+//! run, so the answer assumes the chunks spread evenly over the workers.
+
+use super::sample_report::RunReport;
+use crate::sample::Measure;
+use crate::units::{Bytes, count};
+use serde::{Deserialize, Serialize};
+
+/// The sweep: chunk counts, where the worker memory came from, one fit per strategy.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SweepReport {
+    /// The chunk counts, in run order.
+    pub chunks: Vec<u64>,
+    /// The memory one worker may use, in bytes, when known.
+    pub worker_memory_bytes: Option<u64>,
+    /// Where `worker_memory_bytes` came from: `--worker-memory`, `memory limit` (the built-in
+    /// engine's), or `unknown`.
+    pub worker_memory_source: String,
+    /// One line per strategy (and engine), in run order.
+    pub fits: Vec<SweepFit>,
+}
+
+/// One strategy's held memory against the chunk count, and the fitted line.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SweepFit {
+    /// The strategy's label without the chunk count (`inline`, `dask/scatter`).
+    pub label: String,
+    /// The engine that ran it: `builtin` or `dask`.
+    pub engine: String,
+    /// The measure fitted: `managed` for the built-in engine, worker RSS for Dask.
+    pub measure: Measure,
+    /// Held memory above the baseline, one point per complete run.
+    pub points: Vec<SweepPoint>,
+    /// `a`: held memory at no chunks, in bytes (may be negative).
+    pub intercept_bytes: Option<f64>,
+    /// `b`: held memory per chunk, in bytes.
+    pub slope_bytes_per_chunk: Option<f64>,
+    /// Fit quality: 1 - residual / total sum of squares (1 is a straight line); absent when the
+    /// points do not vary.
+    pub r_squared: Option<f64>,
+    /// What held memory may reach: the worker memory for the built-in engine, workers x worker
+    /// memory less the workers' baseline RSS for Dask.
+    pub budget_bytes: Option<u64>,
+    /// `floor((budget - a) / b)`: the chunks that fit at this slope; absent without a budget or
+    /// a positive slope.
+    pub fits_chunks: Option<u64>,
+}
+
+/// One run of the sweep.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct SweepPoint {
+    /// The run's chunk count.
+    pub chunks: u64,
+    /// Held memory of the fitted measure above its baseline, in bytes.
+    pub held_bytes: u64,
+}
+
+/// The least-squares line through `points`: `(a, b, R^2)`; `None` with fewer than two distinct
+/// chunk counts. R^2 is `None` when every held figure is the same.
+pub fn least_squares(points: &[(f64, f64)]) -> Option<(f64, f64, Option<f64>)> {
+    let n = points.len() as f64;
+    if points.len() < 2 {
+        return None;
+    }
+    let mean_x = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let mean_y = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = points.iter().map(|p| (p.0 - mean_x).powi(2)).sum();
+    if sxx == 0.0 {
+        return None;
+    }
+    let sxy: f64 = points.iter().map(|p| (p.0 - mean_x) * (p.1 - mean_y)).sum();
+    let b = sxy / sxx;
+    let a = mean_y - b * mean_x;
+    let total: f64 = points.iter().map(|p| (p.1 - mean_y).powi(2)).sum();
+    let residual: f64 = points.iter().map(|p| (p.1 - a - b * p.0).powi(2)).sum();
+    let r_squared = (total > 0.0).then(|| 1.0 - residual / total);
+    Some((a, b, r_squared))
+}
+
+/// `floor((budget - a) / b)`, or `None` when the slope is not positive; 0 when even no chunks fit.
+pub fn chunks_that_fit(budget_bytes: u64, intercept: f64, slope: f64) -> Option<u64> {
+    if slope <= 0.0 || !slope.is_finite() {
+        return None;
+    }
+    let room = (budget_bytes as f64 - intercept) / slope;
+    Some(if room <= 0.0 { 0 } else { room.floor() as u64 })
+}
+
+/// The label of a sweep run without its chunk count: `inline@256` -> `inline`.
+pub fn strategy_label(label: &str) -> &str {
+    label
+        .rsplit_once('@')
+        .map_or(label, |(strategy, _)| strategy)
+}
+
+/// The measure a run's sweep point is taken from (see the module documentation).
+fn fitted_measure(run: &RunReport) -> Measure {
+    if run.engine == "builtin" && run.whole(Measure::Managed).is_some() {
+        Measure::Managed
+    } else {
+        run.main_measure()
+    }
+}
+
+/// Held memory of `measure` above its baseline, for the whole run.
+fn held_above_baseline(run: &RunReport, measure: Measure) -> Option<u64> {
+    let whole = run.whole(measure)?;
+    Some(
+        whole
+            .held_bytes?
+            .saturating_sub(whole.baseline_bytes.unwrap_or(0)),
+    )
+}
+
+/// The workers' RSS before the run, and how many workers had it (real Dask).
+fn workers_baseline(run: &RunReport, measure: Measure) -> (u64, u64) {
+    let workers = run
+        .measures
+        .iter()
+        .filter(|m| m.measure == measure && m.worker.is_some())
+        .count() as u64;
+    let baseline = run
+        .whole(measure)
+        .and_then(|m| m.baseline_bytes)
+        .unwrap_or(0);
+    (baseline, workers)
+}
+
+/// Fits every strategy of the sweep. `runs` carry their chunk count (`RunReport::chunks`) and
+/// labels `STRATEGY@CHUNKS`; `workers` is the worker count asked for, used when a Dask run has no
+/// per-worker figures.
+pub fn fit_sweep(
+    runs: &[RunReport],
+    chunks: &[u64],
+    worker_memory: Option<(u64, &str)>,
+    workers: u32,
+) -> SweepReport {
+    let mut fits: Vec<SweepFit> = Vec::new();
+    for run in runs {
+        let label = strategy_label(&run.label);
+        if fits.iter().any(|f| f.label == label) {
+            continue;
+        }
+        let members: Vec<&RunReport> = runs
+            .iter()
+            .filter(|r| strategy_label(&r.label) == label)
+            .collect();
+        let measure = fitted_measure(run);
+        let points: Vec<SweepPoint> = members
+            .iter()
+            .filter(|r| r.complete)
+            .filter_map(|r| {
+                Some(SweepPoint {
+                    chunks: r.chunks?,
+                    held_bytes: held_above_baseline(r, measure)?,
+                })
+            })
+            .collect();
+        let line = least_squares(
+            &points
+                .iter()
+                .map(|p| (p.chunks as f64, p.held_bytes as f64))
+                .collect::<Vec<_>>(),
+        );
+        let budget_bytes = worker_memory.map(|(bytes, _)| {
+            if run.engine == "builtin" {
+                bytes
+            } else {
+                // The highest baseline of the strategy's runs: the workers' own RSS before work.
+                let (baseline, seen) = members
+                    .iter()
+                    .map(|r| workers_baseline(r, measure))
+                    .max()
+                    .unwrap_or((0, 0));
+                let workers = if seen > 0 { seen } else { u64::from(workers) };
+                (bytes.saturating_mul(workers)).saturating_sub(baseline)
+            }
+        });
+        let fits_chunks = match (line, budget_bytes) {
+            (Some((a, b, _)), Some(budget)) => chunks_that_fit(budget, a, b),
+            _ => None,
+        };
+        fits.push(SweepFit {
+            label: label.to_string(),
+            engine: run.engine.clone(),
+            measure,
+            points,
+            intercept_bytes: line.map(|l| l.0),
+            slope_bytes_per_chunk: line.map(|l| l.1),
+            r_squared: line.and_then(|l| l.2),
+            budget_bytes,
+            fits_chunks,
+        });
+    }
+    SweepReport {
+        chunks: chunks.to_vec(),
+        worker_memory_bytes: worker_memory.map(|(bytes, _)| bytes),
+        worker_memory_source: worker_memory
+            .map_or("unknown", |(_, source)| source)
+            .to_string(),
+        fits,
+    }
+}
+
+/// Signed bytes, human-formatted.
+fn signed(bytes: f64) -> String {
+    let magnitude = Bytes(bytes.abs().round() as u64);
+    if bytes < 0.0 {
+        format!("-{magnitude}")
+    } else {
+        magnitude.to_string()
+    }
+}
+
+/// The lines printed under the table: per strategy the slope, intercept, R^2 and the answer.
+pub fn sweep_text(sweep: &SweepReport) -> String {
+    let counts: Vec<String> = sweep.chunks.iter().map(|&c| count(c)).collect();
+    let mut out = format!(
+        "Held memory against chunks (least squares over {} chunks; held = a + b x chunks):\n",
+        counts.join(", ")
+    );
+    for fit in &sweep.fits {
+        let Some((a, b)) = fit.intercept_bytes.zip(fit.slope_bytes_per_chunk) else {
+            out.push_str(&format!(
+                "  {:<16} fewer than two complete runs: no fit\n",
+                fit.label
+            ));
+            continue;
+        };
+        let r_squared = fit.r_squared.map_or("-".to_string(), |r| format!("{r:.3}"));
+        let answer = match (fit.fits_chunks, fit.budget_bytes) {
+            (Some(n), Some(budget)) => format!("fits {} chunks in {}", count(n), Bytes(budget)),
+            (None, Some(_)) => "no limit at this slope".to_string(),
+            _ => String::new(),
+        };
+        out.push_str(&format!(
+            "  {:<16} b {}/chunk  a {}  R^2 {r_squared}  ({})  {answer}\n",
+            fit.label,
+            signed(b),
+            signed(a),
+            fit.measure
+        ));
+    }
+    match sweep.worker_memory_bytes {
+        Some(bytes) => out.push_str(&format!(
+            "Worker memory {} ({}); for Dask the budget is the workers' memory together less \
+             their RSS before the run.\n",
+            Bytes(bytes),
+            sweep.worker_memory_source
+        )),
+        None => out.push_str("No worker memory known: give --worker-memory for the answer.\n"),
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_exact_line_is_recovered_with_r_squared_one() {
+        let points = [
+            (16.0, 1000.0 + 16.0 * 250.0),
+            (32.0, 9000.0),
+            (64.0, 17000.0),
+        ];
+        let (a, b, r) = least_squares(&points).expect("a fit");
+        assert!((a - 1000.0).abs() < 1e-6, "{a}");
+        assert!((b - 250.0).abs() < 1e-9, "{b}");
+        assert!((r.expect("r2") - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn noise_lowers_r_squared_and_one_count_gives_no_fit() {
+        let (_, b, r) = least_squares(&[(1.0, 10.0), (2.0, 30.0), (3.0, 20.0)]).expect("fit");
+        assert!((b - 5.0).abs() < 1e-9);
+        assert!(r.expect("r2") < 0.5);
+        assert!(least_squares(&[(4.0, 1.0), (4.0, 2.0)]).is_none());
+        assert!(least_squares(&[(4.0, 1.0)]).is_none());
+        assert!(
+            least_squares(&[(1.0, 5.0), (2.0, 5.0)])
+                .expect("fit")
+                .2
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn the_answer_is_the_floor_of_the_room_over_the_slope() {
+        assert_eq!(chunks_that_fit(10_000, 1000.0, 300.0), Some(30));
+        assert_eq!(chunks_that_fit(10_000, -500.0, 300.0), Some(35));
+        assert_eq!(chunks_that_fit(500, 1000.0, 300.0), Some(0));
+        assert_eq!(chunks_that_fit(500, 1000.0, 0.0), None);
+        assert_eq!(chunks_that_fit(500, 1000.0, -2.0), None);
+    }
+
+    #[test]
+    fn labels_lose_their_chunk_count() {
+        assert_eq!(strategy_label("inline@256"), "inline");
+        assert_eq!(strategy_label("dask/scatter@4096"), "dask/scatter");
+        assert_eq!(strategy_label("scatter"), "scatter");
+    }
+}
