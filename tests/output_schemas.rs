@@ -20,6 +20,8 @@ const OUTPUTS: [&str; 5] = ["analysis", "sample-report", "check", "diff", "basel
 /// Fields that a closed object may omit: (schema, JSON pointer to the object's schema, field).
 const OPTIONAL: &[(&str, &str, &str)] = &[
     ("sample-report", "/properties/runs/items", "real_dask"),
+    ("sample-report", "/properties/runs/items", "chunks"),
+    ("sample-report", "", "sweep"),
     ("baseline", "/properties/graphs/items", "sampled"),
     (
         "baseline",
@@ -330,6 +332,23 @@ fn sample_reports_match_their_schema() {
     assert!(output.status.success(), "{output:?}");
     assert_eq!(seed["runs"].as_array().unwrap().len(), 3);
     assert_valid("sample-report", &seed, "the seed case");
+
+    let (swept, output) = sample(&[
+        "--chunks",
+        "4,8",
+        "--payload-bytes",
+        "64KiB",
+        "--workers",
+        "2",
+        "--hold",
+        "0.05s",
+        "--worker-memory",
+        "1GiB",
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(swept["sweep"]["fits"].as_array().unwrap().len(), 3);
+    assert!(swept["runs"][0]["chunks"].is_u64(), "{swept}");
+    assert_valid("sample-report", &swept, "a sweep");
 
     let graph = fixture("hand-written.json");
     let (file, output) = sample(&[graph.to_str().unwrap(), "--hold", "0.05s"]);

@@ -1,0 +1,183 @@
+//! `graphprof sample --chunks 16,32,64`: the sweep on the built-in engine, read back from
+//! report.json into typed structs. The engine counts what it holds exactly, so the fitted slope
+//! of inline is the payload plus each chunk's result and bookkeeping, and scatter's is the result
+//! and bookkeeping alone; the answer "how many chunks fit" is `floor((limit - a) / b)`. Also the
+//! sweep plot, the table's ratios at the same chunk count, and the refusals.
+
+mod common;
+
+use common::graphprof;
+use graphprof::graph::held::TASK_OVERHEAD_BYTES;
+use graphprof::report::sample_report::SampleReport;
+use graphprof::report::sweep::SweepFit;
+use graphprof::sample::Measure;
+use std::path::Path;
+
+const PAYLOAD: u64 = 64 * 1024;
+const CHUNK_BYTES: u64 = 8000;
+
+fn sweep(dir: &Path, extra: &[&str]) -> (SampleReport, String) {
+    let output = graphprof()
+        .args(["sample", "--chunks", "16,32,64", "--payload-bytes", "64KiB"])
+        .args(["--workers", "2", "--interval", "5ms", "--hold", "0.05s"])
+        .arg("-o")
+        .arg(dir)
+        .args(extra)
+        .output()
+        .expect("runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = std::fs::read_to_string(dir.join("report.json")).expect("report.json");
+    let report = serde_json::from_str(&text).expect("report.json reads back");
+    (report, String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+fn fit<'a>(report: &'a SampleReport, label: &str) -> &'a SweepFit {
+    let sweep = report.sweep.as_ref().expect("a sweep field");
+    sweep
+        .fits
+        .iter()
+        .find(|f| f.label == label)
+        .unwrap_or_else(|| panic!("no fit for {label}"))
+}
+
+fn within(measured: f64, expected: f64, share: f64) -> bool {
+    (measured - expected).abs() <= expected * share
+}
+
+#[test]
+fn the_sweep_fits_the_engines_slopes_and_answers_how_many_chunks_fit() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (report, stdout) = sweep(dir.path(), &["--memory-limit", "2GiB"]);
+    // Nine runs: three strategies at three counts, labelled and counted.
+    assert_eq!(
+        report.runs.len(),
+        9,
+        "{:?}",
+        report.runs.iter().map(|r| &r.label).collect::<Vec<_>>()
+    );
+    for run in &report.runs {
+        let chunks = run.chunks.expect("a sweep run carries its chunk count");
+        assert!(run.label.ends_with(&format!("@{chunks}")), "{}", run.label);
+        assert!(run.complete, "{}", run.label);
+        assert!(run.held_per_chunk_bytes.is_some(), "{}", run.label);
+    }
+    let sweep = report.sweep.as_ref().expect("sweep");
+    assert_eq!(sweep.chunks, vec![16, 32, 64]);
+    assert_eq!(sweep.worker_memory_source, "memory limit");
+    assert_eq!(sweep.worker_memory_bytes, Some(2 << 30));
+
+    let per_result = (CHUNK_BYTES + TASK_OVERHEAD_BYTES) as f64;
+    let inline = fit(&report, "inline");
+    assert_eq!(inline.measure, Measure::Managed);
+    assert_eq!(inline.points.len(), 3);
+    let slope = inline.slope_bytes_per_chunk.expect("inline slope");
+    assert!(
+        within(slope, PAYLOAD as f64 + per_result, 0.10),
+        "inline slope {slope} B/chunk against {} B",
+        PAYLOAD as f64 + per_result
+    );
+    for label in ["scatter", "delayed"] {
+        let fixed = fit(&report, label);
+        let slope = fixed.slope_bytes_per_chunk.expect("slope");
+        assert!(
+            within(slope, per_result, 0.10),
+            "{label} slope {slope} B/chunk against {per_result} B"
+        );
+    }
+    for fit in &sweep.fits {
+        let (a, b) = (
+            fit.intercept_bytes.expect("a"),
+            fit.slope_bytes_per_chunk.expect("b"),
+        );
+        assert!(
+            fit.r_squared.expect("R^2") > 0.99,
+            "{}: {:?}",
+            fit.label,
+            fit.r_squared
+        );
+        assert_eq!(fit.budget_bytes, Some(2 << 30), "{}", fit.label);
+        let expected = (((2u64 << 30) as f64 - a) / b).floor() as u64;
+        assert_eq!(fit.fits_chunks, Some(expected), "{}", fit.label);
+    }
+    // Under the table: the fit and the answer, for each strategy.
+    assert!(stdout.contains("Held memory against chunks"), "{stdout}");
+    let inline_line = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("inline ") && l.contains("/chunk"))
+        .unwrap_or_else(|| panic!("no inline fit line in {stdout}"));
+    let fits = inline.fits_chunks.expect("fits");
+    assert!(
+        inline_line.contains(&graphprof::units::count(fits)),
+        "{inline_line}"
+    );
+    // The table compares each run with scatter at the same chunk count.
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("inline@64"))
+        .expect("inline@64 row");
+    assert!(row.contains("(x"), "{row}");
+    // The plot, beside the others.
+    let png = std::fs::read(dir.path().join("sweep.png")).expect("sweep.png");
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let svg = std::fs::read_to_string(dir.path().join("sweep.svg")).expect("sweep.svg");
+    assert!(svg.contains("inline:") && svg.contains("/chunk"), "legend");
+}
+
+#[test]
+fn worker_memory_sets_the_budget_of_the_answer() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (report, _) = sweep(
+        dir.path(),
+        &["--strategy", "inline", "--worker-memory", "10MiB"],
+    );
+    let sweep = report.sweep.as_ref().expect("sweep");
+    assert_eq!(sweep.worker_memory_source, "--worker-memory");
+    let inline = fit(&report, "inline");
+    let (a, b) = (
+        inline.intercept_bytes.expect("a"),
+        inline.slope_bytes_per_chunk.expect("b"),
+    );
+    let expected = ((f64::from(10u32 << 20) - a) / b).floor() as u64;
+    assert_eq!(inline.fits_chunks, Some(expected));
+    // 10 MiB at ~81 KiB per chunk: about 126 chunks, well inside the range a user can act on.
+    assert!((100..160).contains(&expected), "{expected}");
+}
+
+#[test]
+fn lists_of_chunks_are_refused_where_they_mean_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("out");
+    let cases: [&[&str]; 5] = [
+        &["generate", "map-blocks", "--chunks", "16,32"],
+        &["analyze", "--chunks", "16,32"],
+        &["sample", "--chunks", "16,x"],
+        &["sample", "--chunks", "16,16"],
+        &["sample", "--chunks", "16", "--worker-memory", "1GiB"],
+    ];
+    for args in cases {
+        let output = graphprof()
+            .args(args)
+            .arg("-o")
+            .arg(&out)
+            .output()
+            .expect("runs");
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains("chunk"), "{args:?}: {stderr}");
+    }
+    let graph = common::fixture("hand-written.json");
+    let output = graphprof()
+        .arg("sample")
+        .arg(&graph)
+        .args(["--chunks", "16,32", "-o"])
+        .arg(&out)
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("hand-written.json"));
+}
