@@ -162,3 +162,54 @@ fn the_broadcast_of_a_main_defined_class_is_checked_with_who_has() {
         assert!(stdout.contains(&format!("broadcast reached {holders} of 2 workers")));
     }
 }
+
+/// At 1 ms on real Dask the report fills `sampler_overhead` as the built-in engine does: the
+/// ticks the driver's sampler took, the gaps it really achieved between them, and the CPU time
+/// of its sampling thread; the notes under the table print them.
+#[test]
+fn at_one_millisecond_the_sampler_overhead_and_the_gaps_achieved_are_reported() {
+    let _cluster = cluster_lock();
+    let out = tempfile::tempdir().expect("temp dir");
+    let (report, stdout) = sample(
+        &[
+            "--engine",
+            "dask",
+            "--chunks",
+            "64",
+            "--strategy",
+            "scatter",
+            "--workers",
+            "2",
+            "--interval",
+            "1ms",
+            "--hold",
+            "0.3s",
+        ],
+        out.path(),
+    );
+    let scatter = run(&report, "scatter");
+    let overhead = &scatter.sampler_overhead;
+    let mut ticks: Vec<f64> = scatter.samples.iter().map(|s| s.time_s).collect();
+    ticks.sort_unstable_by(f64::total_cmp);
+    ticks.dedup();
+    assert_eq!(overhead.samples_taken, ticks.len() as u64);
+    assert!(overhead.samples_taken > 10, "{overhead:?}");
+    assert!(overhead.cpu_time_s > 0.0, "{overhead:?}");
+    assert!(
+        overhead.cpu_fraction > 0.0 && overhead.cpu_fraction <= 1.0,
+        "{overhead:?}"
+    );
+    assert!(overhead.gap_p50_ms > 0.0, "{overhead:?}");
+    assert!(overhead.gap_p50_ms <= overhead.gap_p99_ms, "{overhead:?}");
+    assert!(overhead.gap_p99_ms <= overhead.gap_max_ms, "{overhead:?}");
+    let widest = ticks
+        .windows(2)
+        .map(|w| (w[1] - w[0]) * 1e3)
+        .fold(0.0, f64::max);
+    assert!((overhead.gap_max_ms - widest).abs() < 1e-6, "{overhead:?}");
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("gaps achieved"))
+        .unwrap_or_else(|| panic!("no gaps line in {stdout}"));
+    assert!(line.contains("sampled every 1 ms asked"), "{line}");
+}

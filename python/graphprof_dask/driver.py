@@ -228,7 +228,8 @@ def run_strategy(proto, client, sampler, label, strategy, workload,
     _wait_settled(client, sampler, interval_s)
     summary = sampler.held_summary(label)
     proto.emit("done", label=label, complete=complete,
-               wire_bytes=sizes[-1] if sizes else None, held_median=summary)
+               wire_bytes=sizes[-1] if sizes else None, held_median=summary,
+               sampler_cpu_s=round(sampler.cpu_s.get(label, 0.0), 6))
     return complete, err
 
 

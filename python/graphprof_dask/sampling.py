@@ -52,6 +52,7 @@ class Sampler(threading.Thread):
         # Consecutive readings in which each worker was absent (a failed reading is no evidence).
         self.absent: dict[str, int] = {}
         self.errors = 0
+        self.cpu_s: dict[str, float] = {}  # per label, CPU seconds of this thread's sampling
 
     @property
     def missing(self) -> set[str]:
@@ -89,6 +90,7 @@ class Sampler(threading.Thread):
             label, t0, phase = self.label, self.t0, self.phase
         if label is None:
             return
+        cpu_started = time.thread_time()
         now = time.monotonic()
         t = round(now - t0, 4)
         readings = []
@@ -115,6 +117,7 @@ class Sampler(threading.Thread):
         for measure, wid, b in readings:
             self.proto.emit("sample", label=label, t=t, measure=measure, worker=wid, bytes=int(b))
             self.samples.append((label, phase, measure, wid, int(b)))
+        self.cpu_s[label] = self.cpu_s.get(label, 0.0) + time.thread_time() - cpu_started
 
     def held_summary(self, label):
         """Median per worker and measure over the label's held phase."""

@@ -51,6 +51,9 @@ pub fn load_target(args: &SampleArgs, path: &Path) -> Result<Graph> {
     Ok(run_export(&options)?.graph)
 }
 
+/// Below this interval the notes say what gaps the driver's sampler really achieved.
+const FAST_INTERVAL_MS: f64 = 10.0;
+
 /// Numbers repeated labels: the second `scatter` becomes `scatter#2`, the third `scatter#3`.
 pub fn number_repeats(plans: &mut [PlannedRun]) {
     let mut seen: HashMap<String, u32> = HashMap::new();
@@ -294,6 +297,19 @@ pub fn notes(report: &SampleReport) -> String {
                     ));
                 }
             }
+        }
+        let overhead = &run.sampler_overhead;
+        if report.parameters.interval_ms < FAST_INTERVAL_MS && overhead.samples_taken > 1 {
+            facts.push(format!(
+                "sampled every {} ms asked, gaps achieved p50 {:.1} / p99 {:.1} / max {:.1} ms; \
+                 sampler CPU {:.3} s ({:.1}% of a core)",
+                report.parameters.interval_ms,
+                overhead.gap_p50_ms,
+                overhead.gap_p99_ms,
+                overhead.gap_max_ms,
+                overhead.cpu_time_s,
+                overhead.cpu_fraction * 100.0
+            ));
         }
         if !facts.is_empty() {
             text.push_str(&format!("  {}: {}\n", run.label, facts.join("; ")));

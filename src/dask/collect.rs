@@ -138,6 +138,8 @@ struct LabelState {
     submitted: Option<Instant>,
     /// The tick being filled: its time and the per-measure sums so far.
     tick: Option<(f64, BTreeMap<Measure, u64>)>,
+    /// CPU seconds the driver's sampling thread reported for the label.
+    sampler_cpu_s: Option<f64>,
 }
 
 /// Everything gathered from the events so far.
@@ -191,6 +193,7 @@ impl Collector {
             done: false,
             submitted: None,
             tick: None,
+            sampler_cpu_s: None,
         });
         self.labels.len() - 1
     }
@@ -253,10 +256,12 @@ impl Collector {
                 complete,
                 wire_bytes,
                 held_median,
+                sampler_cpu_s,
             } => {
                 let i = self.label_index(label);
                 self.flush_tick(i);
                 let state = &mut self.labels[i];
+                state.sampler_cpu_s = *sampler_cpu_s;
                 state.done = true;
                 state.outcome.wall_time_s = state.submitted.map(|t| t.elapsed().as_secs_f64());
                 state.outcome.complete = *complete && state.outcome.error.is_none();
@@ -424,6 +429,7 @@ impl Collector {
             }
             let mut s = state.series;
             s.complete = outcome.complete;
+            s.overhead = crate::sample::sampler::overhead_of_ticks(&s, state.sampler_cpu_s);
             if !s.samples.is_empty() || !s.phases.is_empty() {
                 series.push(s);
             }
@@ -467,7 +473,7 @@ mod tests {
                 r#"{"event":"wire","label":"inline","wire_bytes":900,"warning":true,"warning_text":"Sending large graph"}"#,
                 r#"{"event":"sample","label":"inline","t":0.2,"measure":"rss","worker":0,"bytes":20}"#,
                 r#"{"event":"error","kind":"worker_died","text":"worker(s)\n left"}"#,
-                r#"{"event":"done","label":"inline","complete":false,"wire_bytes":900,"held_median":{}}"#,
+                r#"{"event":"done","label":"inline","complete":false,"wire_bytes":900,"held_median":{},"sampler_cpu_s":0.004}"#,
                 r#"{"event":"end"}"#,
             ],
         );
@@ -480,6 +486,12 @@ mod tests {
             vec![(0.1, 15), (0.2, 20)]
         );
         assert_eq!(inline.workers(Measure::Rss), vec![0, 1]);
+        // The overhead of the driver's sampling: two ticks 100 ms apart, its CPU as reported.
+        assert_eq!(inline.overhead.samples_taken, 2);
+        assert!((inline.overhead.gap_max_ms - 100.0).abs() < 1e-6);
+        assert!((inline.overhead.gap_p50_ms - 100.0).abs() < 1e-6);
+        assert!((inline.overhead.cpu_time_s - 0.004).abs() < 1e-12);
+        assert!((inline.overhead.cpu_fraction - 0.04).abs() < 1e-9);
         assert_eq!(outcomes.len(), 2);
         assert_eq!(outcomes[0].error_kind, Some(DriverErrorKind::WorkerDied));
         assert_eq!(outcomes[0].error.as_deref(), Some("worker(s) left"));

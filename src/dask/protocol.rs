@@ -103,6 +103,9 @@ pub enum DriverEvent {
         /// Per measure (`rss`, ...), the median per worker id over the held phase.
         #[serde(default)]
         held_median: BTreeMap<String, Vec<Option<u64>>>,
+        /// CPU seconds the driver's sampling thread spent on this label.
+        #[serde(default)]
+        sampler_cpu_s: Option<f64>,
     },
     /// A label starts: its strategy, its place in the run order, and whether its workers are
     /// fresh (a new cluster or restarted) or reused from the previous label.

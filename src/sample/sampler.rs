@@ -430,6 +430,25 @@ fn derive_unmanaged(readings: &mut Vec<Reading>) {
     }
 }
 
+/// The overhead of a series sampled elsewhere (real Dask's driver): the ticks are the distinct
+/// times of its samples, the gaps those really achieved between them, and the CPU time the
+/// sampling thread reported (0 when it reported none).
+pub fn overhead_of_ticks(series: &Series, cpu_time_s: Option<f64>) -> SamplerOverhead {
+    let mut ticks: Vec<f64> = series.samples.iter().map(|s| s.time_s).collect();
+    ticks.sort_unstable_by(f64::total_cmp);
+    ticks.dedup();
+    let wall_s = match (ticks.first(), ticks.last()) {
+        (Some(first), Some(last)) => last - first,
+        _ => 0.0,
+    };
+    overhead(
+        &ticks,
+        ticks.len() as u64,
+        cpu_time_s.unwrap_or(0.0),
+        wall_s,
+    )
+}
+
 /// The overhead figures from the scheduled ticks' times and the thread's CPU time.
 fn overhead(
     tick_times: &[f64],
