@@ -213,3 +213,66 @@ fn at_one_millisecond_the_sampler_overhead_and_the_gaps_achieved_are_reported() 
         .unwrap_or_else(|| panic!("no gaps line in {stdout}"));
     assert!(line.contains("sampled every 1 ms asked"), "{line}");
 }
+
+/// The sweep on real Dask: inline at 32, 64 and 128 chunks on fresh workers each, held worker RSS
+/// fitted against the chunk count. Each chunk's task carries its own copy of the 240 KiB payload
+/// beside its 8000 B result and Dask's bookkeeping (~9 KB), so the slope is near 257 KiB per chunk
+/// (measured 270 KiB at 64/128/256 chunks); the answer uses the workers' memory together less
+/// their RSS before the run.
+#[test]
+fn the_sweep_on_real_dask_fits_worker_rss_against_the_chunk_count() {
+    let _cluster = cluster_lock();
+    let out = tempfile::tempdir().expect("temp dir");
+    let (report, stdout) = sample(
+        &[
+            "--engine",
+            "dask",
+            "--chunks",
+            "32,64,128",
+            "--strategy",
+            "inline",
+            "--workers",
+            "2",
+            "--interval",
+            "100ms",
+            "--hold",
+            "0.3s",
+            "--worker-memory",
+            "1GiB",
+        ],
+        out.path(),
+    );
+    let sweep = report.sweep.as_ref().expect("sweep");
+    assert_eq!(sweep.worker_memory_source, "--worker-memory");
+    let [fit] = &sweep.fits[..] else {
+        panic!("one fit: {:?}", sweep.fits)
+    };
+    assert_eq!(
+        (fit.label.as_str(), fit.engine.as_str()),
+        ("inline", "dask")
+    );
+    assert_eq!(fit.measure, Measure::Rss);
+    assert_eq!(fit.points.len(), 3, "{:?}", fit.points);
+    let (a, b) = (
+        fit.intercept_bytes.expect("a"),
+        fit.slope_bytes_per_chunk.expect("b"),
+    );
+    let per_chunk = (240 * 1024 + RESULT_BYTES_PER_CHUNK + 9130) as f64;
+    assert!(
+        (b - per_chunk).abs() <= per_chunk * 0.25,
+        "slope {b} B/chunk against {per_chunk} B"
+    );
+    assert!(fit.r_squared.expect("R^2") > 0.95, "{:?}", fit.r_squared);
+    // Budget: 2 workers x 1 GiB less the workers' RSS before the run (the highest baseline).
+    let baseline = report
+        .runs
+        .iter()
+        .filter_map(|r| r.whole(Measure::Rss).and_then(|m| m.baseline_bytes))
+        .max()
+        .expect("baselines");
+    assert_eq!(fit.budget_bytes, Some((2u64 << 30) - baseline));
+    let budget = fit.budget_bytes.expect("budget") as f64;
+    assert_eq!(fit.fits_chunks, Some(((budget - a) / b).floor() as u64));
+    assert!(stdout.contains("Held memory against chunks"), "{stdout}");
+    assert!(out.path().join("sweep.svg").exists());
+}
