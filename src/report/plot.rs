@@ -363,15 +363,23 @@ fn draw_legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     data: &ChartData,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    let style: TextStyle = (FONT, 15).into_font().into();
-    let widths: Vec<i32> = data
-        .lines
-        .iter()
-        .map(|Line { label, .. }| {
-            let (w, _) = area.estimate_text_size(label, &style).unwrap_or((60, 15));
-            i32::try_from(w).unwrap_or(60) + 24 + 22
-        })
-        .collect();
+    // Many labels (a sweep's STRATEGY@CHUNKS) get a smaller font and less space, to stay in one row.
+    let measure = |size: u32, gap: i32| -> (TextStyle, Vec<i32>) {
+        let style: TextStyle = (FONT, size).into_font().into();
+        let widths = data
+            .lines
+            .iter()
+            .map(|Line { label, .. }| {
+                let (w, _) = area.estimate_text_size(label, &style).unwrap_or((60, 15));
+                i32::try_from(w).unwrap_or(60) + 24 + gap
+            })
+            .collect();
+        (style, widths)
+    };
+    let (mut style, mut widths) = measure(15, 22);
+    if widths.iter().sum::<i32>() > i32::try_from(WIDTH).unwrap_or(1000) {
+        (style, widths) = measure(11, 6);
+    }
     let total: i32 = widths.iter().sum();
     let mut x = (i32::try_from(WIDTH).unwrap_or(1000) - total).max(0) / 2;
     let y = i32::try_from(LEGEND_HEIGHT / 2).unwrap_or(14);

@@ -250,12 +250,18 @@ pub fn sweep_text(sweep: &SweepReport) -> String {
             fit.measure
         ));
     }
+    let dask = sweep.fits.iter().any(|fit| fit.engine == "dask");
     match sweep.worker_memory_bytes {
         Some(bytes) => out.push_str(&format!(
-            "Worker memory {} ({}); for Dask the budget is the workers' memory together less \
-             their RSS before the run.\n",
+            "Worker memory {} ({}){}.\n",
             Bytes(bytes),
-            sweep.worker_memory_source
+            sweep.worker_memory_source,
+            if dask {
+                "; for Dask the budget is the workers' memory together less their RSS before \
+                 the run"
+            } else {
+                ""
+            }
         )),
         None => out.push_str("No worker memory known: give --worker-memory for the answer.\n"),
     }
