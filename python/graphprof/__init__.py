@@ -1,0 +1,56 @@
+"""graphprof from Python: the notebook API, a MemorySampler drop-in and a pytest plugin.
+
+Importing this package needs only the standard library. Every function that needs dask,
+distributed or pandas imports them when called, and raises :class:`MissingDependency` (an
+``ImportError``) naming ``pip install "graphprof[dask]"`` when they are absent. The heavy work is
+done by the ``graphprof`` binary installed beside this package (see :mod:`graphprof._binary`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:  # pragma: no cover - names for type checkers only
+    from .api import Analysis, ExportSummary
+    from .sampler import MemorySampler
+
+
+class MissingDependency(ImportError):
+    """A function needs an optional package (dask, distributed, pandas) that is not installed."""
+
+
+def _lazy(module: str, name: str) -> Any:
+    from importlib import import_module
+
+    return getattr(import_module(f"{__name__}.{module}"), name)
+
+
+def analyze(collection_or_path: Any, **kwargs: Any) -> "Analysis":
+    """Export a collection (or read a graph file) and analyse it with the binary; see :mod:`graphprof.api`."""
+    return _lazy("api", "analyze")(collection_or_path, **kwargs)
+
+
+def export(collection: Any, path: Any, **kwargs: Any) -> "ExportSummary":
+    """Write ``collection``'s task graph to ``path`` (graph format v1); returns a short summary."""
+    return _lazy("api", "export")(collection, path, **kwargs)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "MemorySampler":
+        return _lazy("sampler", "MemorySampler")
+    if name in ("Analysis", "ExportSummary"):
+        return _lazy("api", name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [
+    "Analysis",
+    "ExportSummary",
+    "MemorySampler",
+    "MissingDependency",
+    "__version__",
+    "analyze",
+    "export",
+]
