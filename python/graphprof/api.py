@@ -235,9 +235,9 @@ class ExportSummary:
                 f"payloads, wire {fmt_bytes(self.wire_bytes)}, file {fmt_bytes(self.file_bytes)}>")
 
 
-def _exporter() -> Any:
-    require("dask", "export")
-    require("distributed", "export")
+def _exporter(feature: str = "export") -> Any:
+    require("dask", feature)
+    require("distributed", feature)
     from graphprof_dask import exporter
 
     return exporter
@@ -265,7 +265,7 @@ def analyze(collection_or_path: Any, *, workers: int = 4, threshold: int | str =
     if isinstance(collection_or_path, (str, os.PathLike)):
         graph = Path(collection_or_path)
         return _analyze_file(graph, workers, threshold, top, graph)
-    _exporter()  # the clear error when dask is missing, before any work
+    _exporter("analyze")  # the clear error when dask is missing, before any work
     with tempfile.TemporaryDirectory(prefix="graphprof-") as tmp:
         graph = Path(tmp) / "graph.json"
         export(collection_or_path, graph, name=name, client=client, measure_wire=measure_wire)
