@@ -26,6 +26,7 @@ fn run(graph: &Graph, workers: u32) -> (RunOutcome, u64) {
         workers,
         hold: Duration::ZERO,
         memory_limit_bytes: None,
+        ..EngineOptions::default()
     };
     let mut held_rss = 0;
     let outcome = run_graph(graph, &options, &mut |event| {

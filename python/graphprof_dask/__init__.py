@@ -21,4 +21,12 @@ def build_graph(collection, **kwargs):
     return _build(collection, **kwargs)
 
 
-__all__ = ["export", "build_graph", "PROTOCOL", "__version__"]
+def rewrite(collection, strategy, *, client=None, **kwargs):
+    """``collection`` with every object embedded in several tasks moved out: ``"scatter"`` (one
+    broadcast future) or ``"delayed"`` (one task in the graph); same keys and results."""
+    from .rewriter import rewrite as _rewrite
+
+    return _rewrite(collection, strategy, client=client, **kwargs)
+
+
+__all__ = ["export", "build_graph", "rewrite", "PROTOCOL", "__version__"]

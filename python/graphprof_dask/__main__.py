@@ -1,5 +1,5 @@
 """``python -m graphprof_dask export SCRIPT.py:VARIABLE -o graph.json`` and
-``python -m graphprof_dask driver ...`` (see docs/DASK.md)."""
+``python -m graphprof_dask driver ...`` and ``python -m graphprof_dask calibrate ...`` (see docs/DASK.md)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ def _usage() -> int:
     print(
         "usage: python -m graphprof_dask export SCRIPT.py:VARIABLE -o GRAPH.json "
         "[--name NAME] [--measure-wire] [--scheduler tcp://HOST:PORT] [--min-payload-bytes N]\n"
-        "       python -m graphprof_dask driver --strategy inline --strategy scatter ... (see --help)",
+        "       python -m graphprof_dask driver --strategy inline --strategy scatter ... (see --help)\n"
+        "       python -m graphprof_dask calibrate --chunks 256 --chunks 1024 [--scheduler ADDR]",
         file=sys.stderr,
     )
     return 64
@@ -26,6 +27,10 @@ def main(argv=None) -> int:
         from .driver import main as driver_main
 
         return driver_main(rest)
+    if cmd == "calibrate":
+        from .calibrate import main as calibrate_main
+
+        return calibrate_main(rest)
     if cmd == "export":
         from .cli_export import main as export_main
 

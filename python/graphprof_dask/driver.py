@@ -1,8 +1,10 @@
 """The driver behind ``graphprof sample --engine dask``.
 
 Runs the seed case (``da.arange(chunks*1000, chunks=1000).map_blocks(lookup,
-arg)`` with a Mapper of about ``--payload-bytes``) on a real Dask cluster for
-each ``--strategy``, and speaks the line protocol (docs/DASK.md) on stdout:
+arg)`` with a Mapper of about ``--payload-bytes``), the user's collection
+(``--collection SCRIPT.py:VARIABLE``: as given, then rewritten) or graph-file
+replays (``--replay LABEL=FILE``) on a real Dask cluster, one label after
+another on fresh workers (see workloads.py), and speaks the line protocol (docs/DASK.md) on stdout:
 one JSON object per line, nothing else.  Dask's logs and anything else that
 would reach stdout go to stderr.
 
@@ -18,12 +20,12 @@ import json
 import os
 import platform
 import signal
-import statistics
 import sys
 import threading
 import time
 
 from . import PROTOCOL
+from .sampling import Absences, Sampler, _addr_cache, _current_addrs, _wait_settled, read_rss  # noqa: F401
 
 EXIT_OK = 0
 EXIT_MISSING = 2
@@ -101,114 +103,6 @@ def _raise_interrupt(signum, frame):
     raise Interrupted(signal.Signals(signum).name)
 
 
-def read_rss(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/statm", encoding="ascii") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def _scheduler_memory(dask_scheduler):
-    """Runs on the scheduler: the per-worker MemoryState that MemorySampler uses."""
-    out = {}
-    for addr, ws in dask_scheduler.workers.items():
-        m = ws.memory
-        out[addr] = (int(m.process), int(m.managed))
-    return out
-
-
-def _scheduler_task_count(dask_scheduler):
-    return len(dask_scheduler.tasks)
-
-
-class Sampler(threading.Thread):
-    def __init__(self, proto, client, workers, local, interval_s):
-        super().__init__(name="graphprof-sampler", daemon=True)
-        self.proto = proto
-        self.client = client
-        self.workers = workers  # list of dicts id/address/pid
-        self.local = local
-        self.interval_s = interval_s
-        self.stop_evt = threading.Event()
-        self.lock = threading.Lock()
-        self.label = None
-        self.t0 = time.monotonic()
-        self.phase = None
-        self.samples: list[tuple[str, str, str, int, int]] = []  # label, phase, measure, worker, bytes
-        self.seen_addrs: set[str] = {w["address"] for w in workers}
-        # Consecutive readings in which each worker was absent (a failed reading is no evidence).
-        self.absent: dict[str, int] = {}
-        self.errors = 0
-
-    @property
-    def missing(self) -> set[str]:
-        """Workers absent from several readings in a row: gone, not just slow to report."""
-        return {a for a, n in self.absent.items() if n >= ABSENT_READINGS}
-
-    def set_label(self, label, t0):
-        with self.lock:
-            self.label, self.t0, self.phase = label, t0, None
-
-    def set_phase(self, phase):
-        with self.lock:
-            self.phase = phase
-
-    def run(self):
-        nxt = time.monotonic()
-        while not self.stop_evt.is_set():
-            self.sample_once()
-            nxt += self.interval_s
-            delay = nxt - time.monotonic()
-            if delay < 0:
-                nxt = time.monotonic()
-                delay = 0
-            self.stop_evt.wait(delay)
-
-    def sample_once(self):
-        with self.lock:
-            label, t0, phase = self.label, self.t0, self.phase
-        if label is None:
-            return
-        now = time.monotonic()
-        t = round(now - t0, 4)
-        readings = []
-        if self.local:
-            for w in self.workers:
-                rss = read_rss(w["pid"])
-                if rss is not None:
-                    readings.append(("rss", w["id"], rss))
-        try:
-            mem = self.client.run_on_scheduler(_scheduler_memory)
-        except Exception:
-            mem = None
-            self.errors += 1
-        if mem is not None:
-            by_addr = {w["address"]: w["id"] for w in self.workers}
-            for addr, wid in by_addr.items():
-                if addr in mem:
-                    self.absent[addr] = 0
-                    proc, managed = mem[addr]
-                    readings.append(("dask_process", wid, proc))
-                    readings.append(("dask_managed", wid, managed))
-                else:
-                    self.absent[addr] = self.absent.get(addr, 0) + 1
-        for measure, wid, b in readings:
-            self.proto.emit("sample", label=label, t=t, measure=measure, worker=wid, bytes=int(b))
-            self.samples.append((label, phase, measure, wid, int(b)))
-
-    def held_summary(self, label):
-        """Median per worker and measure over the label's held phase."""
-        out: dict = {}
-        for lab, ph, measure, wid, b in self.samples:
-            if lab == label and ph == "held":
-                out.setdefault(measure, {}).setdefault(wid, []).append(b)
-        return {
-            m: [int(statistics.median(v[w])) if w in v else None for w in range(len(self.workers))]
-            for m, v in out.items()
-        }
-
-
 def _wire_capture():
     """Wrap distributed.client.serialize; return (restore, sizes list)."""
     import distributed.client as dc
@@ -230,17 +124,15 @@ def _wire_capture():
     return restore, sizes
 
 
-def run_strategy(proto, client, sampler, label, strategy, chunks, payload_bytes,
-                 hold_s, compute_timeout_s, initial_addrs, interval_s):
+def run_strategy(proto, client, sampler, label, strategy, workload,
+                 hold_s, compute_timeout_s, initial_addrs, interval_s, baseline_s):
     """Returns (complete, error_kind or None)."""
     import warnings
 
-    import dask
     from distributed import futures_of
 
-    from . import seed
+    from .workloads import who_has_summary
 
-    n = seed.mapper_len_for_bytes(payload_bytes)
     absences = Absences()
     t0 = time.monotonic()
     sampler.set_label(label, t0)
@@ -249,27 +141,19 @@ def run_strategy(proto, client, sampler, label, strategy, chunks, payload_bytes,
         sampler.set_phase(p)
         proto.emit("phase", label=label, phase=p, t=round(time.monotonic() - t0, 4))
 
-    # a short baseline before submit
+    # A baseline before submit, long enough for the scheduler's view (heartbeats) to be current.
     sampler.set_phase("baseline")
-    time.sleep(min(1.0, max(3 * interval_s, 0.3)))
+    time.sleep(baseline_s)
     phase("submit")
-    keep = []
-    if strategy == "inline":
-        arg = seed.Mapper(n)
-    elif strategy == "delayed":
-        arg = dask.delayed(seed.make_mapper)(n)
-    elif strategy == "scatter":
-        arg = client.scatter(seed.Mapper(n), broadcast=True)
-        keep.append(arg)
-    else:
-        raise ValueError(strategy)
-    x = seed.seed_collection(chunks, arg)
-
+    x, keep = workload.build(label, strategy, client, proto)
+    arg = None
+    if keep and strategy == "scatter":
+        proto.emit("broadcast", label=label, **who_has_summary(client, keep))
     restore, sizes = _wire_capture()
     try:
         with warnings.catch_warnings(record=True) as rec:
             warnings.simplefilter("always")
-            persisted = client.persist(x)
+            persisted = x.persist(client) if hasattr(x, "dsk") else client.persist(x)
     finally:
         restore()
     warn_text = None
@@ -318,6 +202,11 @@ def run_strategy(proto, client, sampler, label, strategy, chunks, payload_bytes,
         time.sleep(min(interval_s, 0.1))
 
     if complete:
+        try:
+            workload.check(label, strategy, client, futs, proto)
+        except Exception as e:  # noqa: BLE001
+            proto.emit("results", label=label, reference=None, compared=0, equal=False,
+                       text=f"{type(e).__name__}: {e}")
         phase("held")
         end = time.monotonic() + hold_s
         while time.monotonic() < end:
@@ -329,11 +218,13 @@ def run_strategy(proto, client, sampler, label, strategy, chunks, payload_bytes,
                 complete, err = False, "worker_died"
                 break
     phase("released")
-    try:
-        client.cancel(futs + keep)
-    except Exception:
-        pass
+    # Drop every reference; the client releases the keys. (client.cancel on keys a rewrite's
+    # graph also names tripped an assertion in the scheduler's stimulus_cancel and broke the
+    # client's stream, so that a later restart never saw its workers come back.)
+    import gc
+
     del persisted, futs, keep, arg
+    gc.collect()
     _wait_settled(client, sampler, interval_s)
     summary = sampler.held_summary(label)
     proto.emit("done", label=label, complete=complete,
@@ -341,76 +232,18 @@ def run_strategy(proto, client, sampler, label, strategy, chunks, payload_bytes,
     return complete, err
 
 
-_addr_cache = {"t": 0.0, "v": set()}
-
-
-# A worker is declared gone only after this many lookups in a row without it: under load a
-# lookup can time out or a heartbeat can be late, and that is not a death.
-ABSENT_READINGS = 3
-
-
-class Absences:
-    """Counts, per worker, the successful lookups in a row that lacked it."""
-
-    def __init__(self):
-        self.count: dict[str, int] = {}
-
-    def gone(self, expected, present):
-        """Workers missing from ABSENT_READINGS lookups in a row; `present` None is no evidence."""
-        if present is not None:
-            for addr in expected:
-                self.count[addr] = 0 if addr in present else self.count.get(addr, 0) + 1
-        return {a for a, n in self.count.items() if n >= ABSENT_READINGS}
-
-
-def _current_addrs(client, cached=False):
-    """The scheduler's workers now, or None when the lookup failed (a timeout under load)."""
-    now = time.monotonic()
-    if cached and now - _addr_cache["t"] < 0.5:
-        return _addr_cache["v"]
-    try:
-        v = set(client.scheduler_info(n_workers=-1)["workers"])
-    except TypeError:
-        v = set(client.scheduler_info()["workers"])
-    except Exception:
-        return None
-    _addr_cache.update(t=now, v=v)
-    return v
-
-
-def _wait_settled(client, sampler, interval_s, max_s=8.0):
-    """After release: wait until the scheduler holds no task and the workers'
-    memory readings stop falling (three steady readings, at most max_s)."""
-    end = time.monotonic() + max_s
-    while time.monotonic() < end:
-        try:
-            if client.run_on_scheduler(_scheduler_task_count) == 0:
-                break
-        except Exception:
-            break
-        time.sleep(0.05)
-    steady, last = 0, None
-    while time.monotonic() < end and steady < 3:
-        time.sleep(max(interval_s, 0.2))
-        if sampler.local:
-            cur = sum(read_rss(w["pid"]) or 0 for w in sampler.workers)
-        else:
-            try:
-                cur = sum(p for p, _ in client.run_on_scheduler(_scheduler_memory).values())
-            except Exception:
-                break
-        if last is not None and abs(cur - last) < 1 << 20:
-            steady += 1
-        else:
-            steady = 0
-        last = cur
-
-
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="python -m graphprof_dask driver",
                                 description="graphprof's real-Dask sampling driver (line protocol on stdout)")
-    p.add_argument("--strategy", action="append", choices=["inline", "scatter", "delayed"],
-                   help="repeatable; default: inline, scatter, delayed")
+    p.add_argument("--strategy", action="append", choices=["inline", "scatter", "delayed", "as-given"],
+                   help="repeatable; default: inline, scatter, delayed (as-given, scatter, delayed "
+                        "with --collection)")
+    p.add_argument("--collection", default=None,
+                   help="SCRIPT.py:VARIABLE: run the user's collection as given and rewritten")
+    p.add_argument("--replay", action="append", default=[], metavar="LABEL=GRAPH.json",
+                   help="replay a graph file under LABEL (repeatable; replaces --strategy)")
+    p.add_argument("--restart-workers", action="store_true",
+                   help="with --scheduler: restart the workers before every label")
     p.add_argument("--chunks", type=int, default=256)
     p.add_argument("--payload-bytes", type=int, default=240 * 1024)
     p.add_argument("--workers", type=int, default=2)
@@ -438,6 +271,15 @@ def ship_package(client):
         client.upload_file(archive)
 
 
+def _discover(client, proto, local, fresh):
+    """The workers now (ids by sorted address), announced with a `workers` event."""
+    pids = client.run(os.getpid)
+    addrs = sorted(pids)
+    workers = [{"id": i, "address": a, "pid": int(pids[a])} for i, a in enumerate(addrs)]
+    proto.emit("workers", workers=workers, local=local)
+    return workers
+
+
 def warm_up(client, n_workers):
     """Run a tiny seed computation on every worker first, so that imports and first-task costs
     are not charged to the first strategy's growth."""
@@ -448,7 +290,28 @@ def warm_up(client, n_workers):
     warm = seed.seed_collection(4 * max(1, n_workers), seed.Mapper(16)).persist()
     wait(warm)
     del warm
+    # The libraries the user's collection brought in (imported here by loading the script) are
+    # imported on the workers too, so their import is not charged to the first run's held memory.
+    modules = [m for m in WARM_MODULES if m in sys.modules]
+    try:
+        client.run(_import_all, modules)
+    except Exception as e:  # noqa: BLE001
+        print(f"graphprof_dask: warm-up imports failed: {e}", file=sys.stderr)
     time.sleep(0.2)
+
+
+WARM_MODULES = ("numpy", "pandas", "pyarrow", "dask.array", "dask.dataframe", "dask.bag", "scipy",
+                "sklearn", "xarray")
+
+
+def _import_all(modules):
+    import importlib
+
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001
+            pass
 
 
 def main(argv=None) -> int:
@@ -483,7 +346,15 @@ def _main(args, proto) -> int:
     proto.emit("hello", protocol=PROTOCOL, dask=dask.__version__, distributed=distributed.__version__,
                python=platform.python_version(), pid=os.getpid())
 
-    strategies = args.strategy or ["inline", "scatter", "delayed"]
+    from .workloads import CollectionWorkload, ReplayWorkload, SeedWorkload
+
+    replays = dict(r.split("=", 1) for r in args.replay)
+    if replays:
+        strategies = list(replays)
+    elif args.collection:
+        strategies = args.strategy or ["as-given", "scatter", "delayed"]
+    else:
+        strategies = args.strategy or ["inline", "scatter", "delayed"]
     interval_s = max(args.interval_ms, 1.0) / 1000.0
     cluster = None
     client = None
@@ -507,12 +378,23 @@ def _main(args, proto) -> int:
             client.wait_for_workers(args.workers, timeout=120)
             local = True
 
+        try:
+            client.wait_for_workers(1, timeout=args.timeout_s)
+        except Exception:
+            text = f"the Dask scheduler at {args.scheduler} has no workers after {args.timeout_s:g} s"
+            print(f"graphprof_dask: {text}", file=sys.stderr)
+            proto.emit("error", kind="unreachable", text=text)
+            proto.emit("end")
+            return EXIT_UNREACHABLE
         if not local:
             ship_package(client)
-        pids = client.run(os.getpid)
-        addrs = sorted(pids)
-        workers = [{"id": i, "address": a, "pid": int(pids[a])} for i, a in enumerate(addrs)]
-        proto.emit("workers", workers=workers, local=local)
+        if replays:
+            workload = ReplayWorkload(replays)
+        elif args.collection:
+            workload = CollectionWorkload(args.collection)
+        else:
+            workload = SeedWorkload(args.chunks, args.payload_bytes)
+        workers = _discover(client, proto, local, fresh=True)
         try:
             from distributed.scheduler import heartbeat_interval
 
@@ -524,18 +406,55 @@ def _main(args, proto) -> int:
                 f"the sampling interval ({args.interval_ms:g} ms) is shorter than the workers' heartbeat interval "
                 f"({hb * 1000:g} ms): dask_process and dask_managed only change once per heartbeat"
                 + ("; rss is read directly from /proc and has no such limit" if local else "")))
+        baseline_s = max(min(1.0, max(3 * interval_s, 0.3)), 1.2 * hb)
 
         warm_up(client, len(workers))
         sampler = Sampler(proto, client, workers, local, interval_s)
         sampler.start()
-        initial = set(addrs)
+        initial = {w["address"] for w in workers}
+        restart = local or args.restart_workers
         labels_seen: dict[str, int] = {}
-        for strategy in strategies:
-            labels_seen[strategy] = labels_seen.get(strategy, 0) + 1
-            label = strategy if labels_seen[strategy] == 1 else f"{strategy}#{labels_seen[strategy]}"
-            complete, err = run_strategy(proto, client, sampler, label, strategy, args.chunks,
-                                         args.payload_bytes, args.hold_s, args.compute_timeout_s,
-                                         initial, interval_s)
+        for i, strategy in enumerate(strategies):
+            if replays:
+                label = strategy
+                strategy = label.split("/")[-1].split("#")[0]
+            else:
+                labels_seen[strategy] = labels_seen.get(strategy, 0) + 1
+                label = strategy if labels_seen[strategy] == 1 else f"{strategy}#{labels_seen[strategy]}"
+            fresh = i == 0 and local
+            if restart and (i > 0 or not local):
+                # Fresh workers per label: heap an earlier run freed but the allocator kept
+                # would otherwise hide part of this run's memory.
+                sampler.set_label(None, time.monotonic())
+                if local:
+                    # A new cluster: client.restart() on a LocalCluster sometimes waited its
+                    # whole timeout for workers that had restarted (busy 2-core machine).
+                    with sampler.lock:
+                        old_client, old_cluster = client, cluster
+                        client = None
+                    try:
+                        old_client.close(timeout=10)
+                        old_cluster.close(timeout=20)
+                    except Exception:  # noqa: BLE001
+                        pass
+                    cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1,
+                                           processes=True, host="127.0.0.1", dashboard_address=None)
+                    client = Client(cluster)
+                    client.wait_for_workers(args.workers, timeout=120)
+                    sampler.client = client
+                else:
+                    client.restart(wait_for_workers=True)
+                    client.wait_for_workers(len(workers), timeout=120)
+                _addr_cache.update(t=0.0, v=set())
+                workers = _discover(client, proto, local, fresh=True)
+                sampler.reset_workers(workers)
+                initial = {w["address"] for w in workers}
+                warm_up(client, len(workers))
+                fresh = True
+            proto.emit("label", label=label, strategy=strategy, fresh_workers=fresh, order=i + 1)
+            complete, err = run_strategy(proto, client, sampler, label, strategy, workload,
+                                         args.hold_s, args.compute_timeout_s, initial, interval_s,
+                                         baseline_s)
             if not complete:
                 exit_code = EXIT_INCOMPLETE
                 if err == "worker_died":

@@ -3,11 +3,18 @@
 //! arguments with its result; intermediate tasks are released once their dependents ran; a
 //! scattered object is held once per worker; a delayed builder's result is released. A payload
 //! copy holds its in-memory size where the exporter measured it, else its pickled size (the
-//! analysis says which).
+//! analysis says which). Each held result keeps Dask's per-task bookkeeping beside it
+//! ([`TASK_OVERHEAD_BYTES`], measured on distributed 2026.8.0; docs/DASK.md).
+//!
+//! What the workers' RSS shows can exceed what they hold: a delayed object built from many small
+//! Python objects (a dict or list: in-memory size at least [`CONTAINER_RATIO`] times its pickle)
+//! is freed once its dependents ran, but the allocator keeps its pages (DASK-FACTS: "after release
+//! is not back to baseline"). So are the container copies that intermediate tasks deserialised
+//! (a dict handed to the first of two map_partitions). `held_rss_bytes` adds those copies.
 
 use super::duplication::DuplicatedPayload;
 use super::sizes::Sizes;
-use crate::graph::held::{held_nodes, result_bytes};
+use crate::graph::held::{TASK_OVERHEAD_BYTES, held_nodes, held_result_count, result_bytes};
 use crate::graph::model::DEFAULT_SPEC_BYTES;
 use crate::graph::{Graph, NodeKind, Strategy};
 use serde::{Deserialize, Serialize};
@@ -26,11 +33,18 @@ pub struct StrategyPrediction {
     pub held_bytes: u64,
     /// Extra bytes held for a while during compute (a delayed object shipped to the workers).
     pub transient_bytes: u64,
+    /// What the workers' RSS should grow by while the results are held: `held_bytes` plus the
+    /// freed copies of delayed Python containers that the allocator keeps.
+    pub held_rss_bytes: u64,
     /// `held_bytes` of the graph as given minus this one's.
     pub saved_held_bytes: i64,
     /// Wire bytes of the graph as given minus this one's.
     pub saved_wire_bytes: i64,
 }
+
+/// In-memory size over pickle size from which an object is taken to be built from many small
+/// Python objects (dicts, lists, sets: 4.5x-21x measured; an ndarray is ~0.9x).
+pub const CONTAINER_RATIO: f64 = 3.0;
 
 struct ContentUse {
     objects: u64,
@@ -75,7 +89,7 @@ pub fn held_bytes(graph: &Graph, workers: u32) -> u64 {
 }
 
 fn held_bytes_of(graph: &Graph, workers: u32, held_tasks: &[bool]) -> u64 {
-    let mut held = 0u64;
+    let mut held = held_result_count(graph, held_tasks).saturating_mul(TASK_OVERHEAD_BYTES);
     for id in graph.node_ids() {
         let node = graph.node(id);
         match node.kind {
@@ -92,6 +106,25 @@ fn held_bytes_of(graph: &Graph, workers: u32, held_tasks: &[bool]) -> u64 {
         }
     }
     held
+}
+
+/// Whether a content is built from many small Python objects (see [`CONTAINER_RATIO`]).
+fn is_container(content: &crate::graph::Content) -> bool {
+    content.in_memory_known()
+        && content.held_bytes() as f64 >= CONTAINER_RATIO * content.size_bytes as f64
+}
+
+/// In-memory bytes of the container copies that tasks which are not held deserialised: freed
+/// when those tasks are released, kept by the allocator.
+fn carried_over_bytes(graph: &Graph, held_tasks: &[bool]) -> u64 {
+    graph
+        .node_ids()
+        .filter(|&id| !held_tasks[id as usize] && matches!(graph.node(id).kind, NodeKind::Task { .. }))
+        .flat_map(|id| graph.payloads(id))
+        .map(|payload| &graph.contents[payload.content as usize])
+        .filter(|content| is_container(content))
+        .map(|content| content.held_bytes())
+        .fold(0u64, u64::saturating_add)
 }
 
 /// What a held task keeps in memory: its spec and each payload copy's in-memory size.
@@ -112,12 +145,14 @@ pub fn strategies(
     let held_tasks = held_nodes(graph);
     let uses = content_uses(graph, Some(&held_tasks));
     let given_held = held_bytes_of(graph, workers, &held_tasks);
+    let carried = carried_over_bytes(graph, &held_tasks);
     let given = StrategyPrediction {
         strategy: "as-given".to_string(),
         wire_bytes: sizes.wire_bytes,
         materialised_bytes: sizes.materialised_bytes,
         held_bytes: given_held,
         transient_bytes: 0,
+        held_rss_bytes: given_held.saturating_add(carried),
         saved_held_bytes: 0,
         saved_wire_bytes: 0,
     };
@@ -133,6 +168,7 @@ pub fn strategies(
     for strategy in [Strategy::Scatter, Strategy::Delayed] {
         let mut row = given.clone();
         row.strategy = strategy.to_string();
+        let mut carry = carried;
         for duplicate in duplicates.iter().filter(|d| d.is_copied()) {
             let Some(&content) = by_digest.get(&duplicate.digest) else {
                 continue;
@@ -140,6 +176,11 @@ pub fn strategies(
             let size = duplicate.size_bytes;
             let in_memory = graph.contents[content].held_bytes();
             let content_use = &uses[content];
+            if is_container(&graph.contents[content]) {
+                // The intermediate tasks' copies are gone with the rewrite.
+                let released = duplicate.copies.saturating_sub(content_use.leaf_copies);
+                carry = carry.saturating_sub(released.saturating_mul(in_memory));
+            }
             row.wire_bytes = row
                 .wire_bytes
                 .saturating_sub(content_use.objects.saturating_mul(size));
@@ -159,9 +200,13 @@ pub fn strategies(
                 _ => {
                     row.wire_bytes = row.wire_bytes.saturating_add(DEFAULT_SPEC_BYTES);
                     row.transient_bytes = row.transient_bytes.saturating_add(shipped);
+                    if is_container(&graph.contents[content]) {
+                        carry = carry.saturating_add(shipped);
+                    }
                 }
             }
         }
+        row.held_rss_bytes = row.held_bytes.saturating_add(carry);
         row.saved_held_bytes = given.held_bytes as i64 - row.held_bytes as i64;
         row.saved_wire_bytes = given.wire_bytes as i64 - row.wire_bytes as i64;
         rows.push(row);

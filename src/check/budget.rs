@@ -293,10 +293,17 @@ pub fn read_budget(path: &Path, cwd: &Path) -> Result<Budget, InputError> {
         path: path.to_path_buf(),
         source,
     })?;
-    let raw: RawBudget = toml::from_str(&text).map_err(|error| {
+    parse_budget(path, &text, cwd)
+}
+
+/// [`read_budget`] on text already read; `path` names the file and its folder anchors the entries.
+/// For the fuzz targets.
+#[doc(hidden)]
+pub fn parse_budget(path: &Path, text: &str, cwd: &Path) -> Result<Budget, InputError> {
+    let raw: RawBudget = toml::from_str(text).map_err(|error| {
         let place = match error.span() {
             Some(span) => {
-                let (line, column) = line_column(&text, span.start);
+                let (line, column) = line_column(text, span.start);
                 Place::LineColumn { line, column }
             }
             None => Place::File,
@@ -305,7 +312,7 @@ pub fn read_budget(path: &Path, cwd: &Path) -> Result<Budget, InputError> {
     })?;
     let name = path.display().to_string();
     let at = |offset: usize| {
-        let (line, column) = line_column(&text, offset);
+        let (line, column) = line_column(text, offset);
         (Place::LineColumn { line, column }, format!("{name}:{line}"))
     };
     let folder = path.parent().unwrap_or(Path::new(""));
@@ -314,7 +321,7 @@ pub fn read_budget(path: &Path, cwd: &Path) -> Result<Budget, InputError> {
             let raw = spanned.get_ref();
             check_numbers(
                 path,
-                &text,
+                text,
                 &raw.max_duplication_ratio,
                 &raw.tolerance_percent,
             )?;
@@ -329,7 +336,7 @@ pub fn read_budget(path: &Path, cwd: &Path) -> Result<Budget, InputError> {
         let (place, origin) = at(spanned.span().start);
         check_numbers(
             path,
-            &text,
+            text,
             &entry.max_duplication_ratio,
             &entry.tolerance_percent,
         )?;

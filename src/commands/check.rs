@@ -78,6 +78,7 @@ fn memory_probe(args: &CheckArgs) -> anyhow::Result<Box<dyn MemoryProbe>> {
                 workers: args.workers,
                 hold: args.hold,
                 memory_limit_bytes: graphprof::sample::measure::default_memory_limit_bytes(),
+                ..EngineOptions::default()
             },
             interval: args.interval,
             sink: None,

@@ -2,6 +2,7 @@
 //! the stages (graph, analysis, run, samples, report) are wired together.
 
 mod analyze;
+mod calibrate;
 mod check;
 mod completions;
 mod dask;
@@ -24,6 +25,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Generate(args) => generate::run(args),
         Command::Analyze(args) => analyze::run(args),
         Command::Dask(args) => dask::run(args),
+        Command::Calibrate(args) => calibrate::run(args),
         Command::Check(args) => check::run(args),
         Command::Diff(args) => diff::run(args),
         Command::Sample(args) => sample::run(args),

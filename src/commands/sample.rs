@@ -9,7 +9,7 @@ use graphprof::engine::EngineOptions;
 use graphprof::error::{EXIT_FAILED_CHECK, EXIT_INTERRUPTED, EXIT_OK};
 use graphprof::graph::generate::{GeneratorKind, generate_graph, kind_name};
 use graphprof::graph::rewrite::rewrite;
-use graphprof::graph::{Graph, Strategy, load_graph};
+use graphprof::graph::{Graph, Strategy};
 use graphprof::report::export::{
     CsvExporter, Exporter, JsonExporter, MarkdownExporter, write_exports,
 };
@@ -155,6 +155,7 @@ fn plan(args: &SampleArgs) -> Result<(Vec<PlannedRun>, String)> {
                     graph,
                 });
             }
+            super::sample_dask::number_repeats(&mut plans);
             let source = format!(
                 "generated: {} --chunks {} --payload-bytes {}",
                 kind_name(GeneratorKind::MapBlocks),
@@ -164,8 +165,15 @@ fn plan(args: &SampleArgs) -> Result<(Vec<PlannedRun>, String)> {
             Ok((plans, source))
         }
         Some(path) => {
-            let graph = load_graph(path)?;
-            let plans = if args.strategy.is_empty() {
+            let graph = super::sample_dask::load_target(args, path)?;
+            // Real Dask compares the graph as given with both fixes unless told otherwise.
+            let strategies = match (args.strategy.is_empty(), args.engine) {
+                (true, EngineChoice::Builtin) => Vec::new(),
+                (true, _) => vec![Strategy::Scatter, Strategy::Delayed],
+                (false, _) => args.strategy.clone(),
+            };
+            let as_given = args.strategy.is_empty() && args.engine != EngineChoice::Builtin;
+            let mut plans = if strategies.is_empty() {
                 vec![PlannedRun {
                     label: "as-given".to_string(),
                     strategy: None,
@@ -173,7 +181,14 @@ fn plan(args: &SampleArgs) -> Result<(Vec<PlannedRun>, String)> {
                 }]
             } else {
                 let mut plans = Vec::new();
-                for &strategy in &args.strategy {
+                if as_given {
+                    plans.push(PlannedRun {
+                        label: "as-given".to_string(),
+                        strategy: None,
+                        graph: graph.clone(),
+                    });
+                }
+                for &strategy in &strategies {
                     let rewritten = rewrite(&graph, strategy)
                         .map_err(|error| anyhow!("{}: {error}", path.display()))?;
                     plans.push(PlannedRun {
@@ -184,6 +199,7 @@ fn plan(args: &SampleArgs) -> Result<(Vec<PlannedRun>, String)> {
                 }
                 plans
             };
+            super::sample_dask::number_repeats(&mut plans);
             Ok((plans, path.display().to_string()))
         }
     }
@@ -213,6 +229,7 @@ fn run_builtin(
             workers: args.workers,
             hold: args.hold,
             memory_limit_bytes: args.memory_limit.or_else(default_memory_limit_bytes),
+            task_overhead_bytes: task_overhead_bytes(args)?,
         },
         interval: args.interval,
         sink: Some(live.to_path_buf()),
@@ -253,6 +270,18 @@ fn run_builtin(
     Ok((report, run.series))
 }
 
+/// The built-in engine's bookkeeping per held result: `--task-overhead`, else the figure in
+/// `--task-overhead-file`, else the one measured on distributed 2026.8.0.
+fn task_overhead_bytes(args: &SampleArgs) -> Result<u64> {
+    if let Some(bytes) = args.task_overhead {
+        return Ok(bytes);
+    }
+    match &args.task_overhead_file {
+        Some(path) => Ok(graphprof::dask::calibrate::read_calibration(path)?.task_overhead_bytes),
+        None => Ok(graphprof::graph::held::TASK_OVERHEAD_BYTES),
+    }
+}
+
 /// Refuses options that only apply to graphs when a command is sampled.
 fn refuse_graph_options(args: &SampleArgs) -> Result<()> {
     let given: Vec<&str> = [
@@ -260,6 +289,8 @@ fn refuse_graph_options(args: &SampleArgs) -> Result<()> {
         (!args.strategy.is_empty(), "--strategy"),
         (args.engine != EngineChoice::Builtin, "--engine"),
         (args.scheduler.is_some(), "--scheduler"),
+        (args.task_overhead.is_some(), "--task-overhead"),
+        (args.task_overhead_file.is_some(), "--task-overhead-file"),
     ]
     .into_iter()
     .filter_map(|(given, name)| given.then_some(name))
@@ -352,7 +383,9 @@ fn finish(
     title: &str,
     interrupted: bool,
 ) -> Result<i32> {
-    if interrupted {
+    if interrupted && runs.is_empty() {
+        eprintln!("graphprof: interrupted (Ctrl-C) before anything was sampled; nothing written");
+    } else if interrupted {
         eprintln!(
             "graphprof: interrupted (Ctrl-C or SIGTERM): writing what was sampled; later runs did not start"
         );
@@ -382,10 +415,11 @@ fn finish(
     folder.finish(&written)?;
     let all_complete = report.runs.iter().all(|run| run.complete);
     let text = format!(
-        "{}\n{}{}Memory is above each run's baseline{}.\nWrote {}\n",
+        "{}\n{}{}{}Memory is above each run's baseline{}.\nWrote {}\n",
         table(&report).to_text(0),
         sparse_note(&report),
         slopes(&report),
+        super::sample_dask::notes(&report),
         if report.runs.iter().any(|run| run.label.ends_with("scatter")) {
             "; (xN) is relative to the scatter run"
         } else {

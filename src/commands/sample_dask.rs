@@ -1,36 +1,78 @@
-//! `graphprof sample --engine dask`: the seed case on a real Dask cluster through the embedded
-//! Python driver, turned into the same run reports as the built-in engine.
+//! `graphprof sample --engine dask`: the seed case, the user's own collection
+//! (`SCRIPT.py:VARIABLE`: as given, then rewritten on the real graph objects) or a graph file
+//! replayed with synthetic objects, on a real Dask cluster through the embedded Python driver,
+//! turned into the same run reports as the built-in engine, with `analyze`'s predictions beside
+//! the measured figures.
 
 use super::progress::task_bar;
 use super::sample::{PlannedRun, predictions};
 use crate::cli::{EngineChoice, SampleArgs};
-use anyhow::{Result, bail};
-use graphprof::dask::{DaskSampleOptions, DriverEvent, resolve_python, run_driver_cancellable};
-use graphprof::graph::Strategy;
-use graphprof::report::sample_report::{Comparison, RunReport};
+use anyhow::{Context, Result};
+use graphprof::dask::{
+    DaskLabelOutcome, DaskSampleOptions, DriverEvent, ExportOptions, resolve_python,
+    run_driver_cancellable, run_export,
+};
+use graphprof::graph::model::NodeKind;
+use graphprof::graph::raw::RawArg;
+use graphprof::graph::write::{graph_to_raw, raw_payload, write_graph};
+use graphprof::graph::{Graph, load_graph};
+use graphprof::report::sample_report::{Comparison, RealDaskRun, RunReport, SampleReport};
 use graphprof::sample::Series;
+use graphprof::units::Bytes;
 use indicatif::ProgressBar;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
-/// Runs every planned strategy on real Dask; returns one report and series per label.
+/// `SCRIPT.py:VARIABLE` when `path` names a collection in a script rather than a graph file.
+pub fn collection_target(path: &Path) -> Option<&str> {
+    let text = path.to_str()?;
+    let (script, variable) = text.rsplit_once(':')?;
+    (script.ends_with(".py") && !variable.is_empty()).then_some(text)
+}
+
+/// The graph of what `sample` was given: a graph file, or a collection exported with the user's
+/// Python (`dask export`), whose analysis gives the predictions and which the built-in engine runs.
+pub fn load_target(args: &SampleArgs, path: &Path) -> Result<Graph> {
+    let Some(target) = collection_target(path) else {
+        return Ok(load_graph(path)?);
+    };
+    let folder = tempfile::tempdir().context("cannot create a temporary folder for the export")?;
+    let options = ExportOptions {
+        python: resolve_python(args.python.python.as_deref()),
+        target: target.into(),
+        output: folder.path().join("graph.json"),
+        measure_wire: false,
+        scheduler: None,
+        connect_timeout: args.timeout,
+        name: Some(target.to_string()),
+        min_payload_bytes: None,
+    };
+    Ok(run_export(&options)?.graph)
+}
+
+/// Numbers repeated labels: the second `scatter` becomes `scatter#2`, the third `scatter#3`.
+pub fn number_repeats(plans: &mut [PlannedRun]) {
+    let mut seen: HashMap<String, u32> = HashMap::new();
+    for plan in plans {
+        let n = seen.entry(plan.label.clone()).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            plan.label = format!("{}#{n}", plan.label);
+        }
+    }
+}
+
+/// Runs every planned label on real Dask; returns one report and series per label.
 pub fn run_all(
     args: &SampleArgs,
     plans: &[PlannedRun],
     cancel: &AtomicBool,
     live: &Path,
 ) -> Result<(Vec<(RunReport, Series)>, bool)> {
-    if args.graph.is_some() {
-        bail!(
-            "--engine dask runs the seed case (dask.array map_blocks); run a graph file on the \
-             built-in engine, or export your own collection with `graphprof dask export`"
-        );
-    }
-    let strategies: Vec<Strategy> = plans.iter().filter_map(|plan| plan.strategy).collect();
-    let options = DaskSampleOptions {
+    let mut options = DaskSampleOptions {
         python: resolve_python(args.python.python.as_deref()),
-        strategies,
+        strategies: plans.iter().filter_map(|plan| plan.strategy).collect(),
         chunks: args.generator.chunks,
         payload_bytes: args.generator.payload_bytes,
         workers: args.workers,
@@ -41,6 +83,40 @@ pub fn run_all(
         run_timeout: None,
         sink: Some(live.to_path_buf()),
         interrupt: None,
+        labels: Vec::new(),
+        collection: None,
+        replays: Vec::new(),
+        restart_workers: args.restart_workers,
+    };
+    // Replayed graph files live until the driver is done.
+    let replay_folder = tempfile::tempdir().context("cannot create a temporary folder")?;
+    let replay = match args.graph.as_deref() {
+        None => false,
+        Some(path) => {
+            options.labels = plans.iter().map(|plan| plan.label.clone()).collect();
+            if let Some(target) = collection_target(path) {
+                options.collection = Some(target.into());
+                false
+            } else {
+                for (i, plan) in plans.iter().enumerate() {
+                    let file = replay_folder.path().join(format!("run-{i}.json"));
+                    let mut out = std::fs::File::create(&file)
+                        .with_context(|| format!("{}: cannot write", file.display()))?;
+                    let graph = &plan.graph;
+                    let raw = graph_to_raw(graph, Vec::new(), Vec::new(), |payload| {
+                        RawArg::Payload(raw_payload(
+                            &graph.contents[payload.content as usize],
+                            payload.object_id,
+                            payload.sent,
+                        ))
+                    });
+                    write_graph(raw, &mut out)
+                        .with_context(|| format!("{}: cannot write", file.display()))?;
+                    options.replays.push(file);
+                }
+                true
+            }
+        }
     };
     let mut bars: HashMap<String, ProgressBar> = HashMap::new();
     let run = run_driver_cancellable(&options, cancel, &mut |event| {
@@ -71,9 +147,7 @@ pub fn run_all(
         let mut series = series.clone();
         series.label = format!("{prefix}{}", outcome.label);
         series.complete = outcome.complete;
-        let plan = plans
-            .iter()
-            .find(|plan| plan.strategy.is_some() && plan.strategy == outcome.strategy);
+        let plan = plans.iter().find(|plan| plan.label == outcome.label);
         let model = plan.map(|plan| predictions(&plan.graph, &plan.label, args.workers));
         if let Some(error) = &outcome.error {
             eprintln!(
@@ -81,7 +155,7 @@ pub fn run_all(
                 graphprof::escape::control(&format!("{}: {error}", series.label))
             );
         }
-        let report = RunReport {
+        let mut report = RunReport {
             complete: outcome.complete,
             error: outcome.error.clone(),
             tasks: outcome.tasks.unwrap_or(0),
@@ -93,9 +167,137 @@ pub fn run_all(
                 .as_ref()
                 .zip(outcome.wire_bytes)
                 .map(|(m, wire)| Comparison::new(m.sizes.wire_bytes, wire)),
+            real_dask: Some(real_dask(outcome, replay)),
             ..RunReport::from_series("dask", &series)
         };
+        let predicted_held = model
+            .as_ref()
+            .and_then(|m| m.strategies.first())
+            // Worker RSS also keeps the container copies the allocator did not give back.
+            .map(|prediction| prediction.held_rss_bytes);
+        report.held_vs_model = predicted_held
+            .zip(report.held_growth_bytes())
+            .filter(|_| outcome.complete)
+            .map(|(predicted, measured)| Comparison::new(predicted, measured));
+        if args.graph.is_some()
+            && let Some(outputs) = plan
+                .map(|plan| output_count(&plan.graph))
+                .filter(|&n| n > 0)
+        {
+            report.held_per_chunk_bytes = report.held_growth_bytes().map(|held| held / outputs);
+        }
         runs.push((report, series));
     }
     Ok((runs, run.interrupted))
+}
+
+/// Tasks nothing depends on: the chunks a graph's run holds.
+fn output_count(graph: &Graph) -> u64 {
+    graph
+        .node_ids()
+        .filter(|&id| {
+            matches!(graph.node(id).kind, NodeKind::Task { .. }) && graph.dependent_count(id) == 0
+        })
+        .count() as u64
+}
+
+fn real_dask(outcome: &DaskLabelOutcome, replay: bool) -> RealDaskRun {
+    RealDaskRun {
+        order: outcome.order,
+        fresh_workers: outcome.fresh_workers,
+        replay,
+        replay_sized_from: outcome.replay_sized_from.clone().unwrap_or_default(),
+        results_compared: outcome.results.as_ref().map(|r| r.compared),
+        results_equal: outcome.results.as_ref().map(|r| r.equal),
+        results_reference: outcome.results.as_ref().and_then(|r| r.reference.clone()),
+        moved: outcome
+            .moved
+            .iter()
+            .map(|m| {
+                format!(
+                    "{} {} embedded in {} tasks -> {}",
+                    m.type_name,
+                    Bytes(m.size_bytes),
+                    m.tasks,
+                    m.key
+                )
+            })
+            .collect(),
+        broadcast_holders: outcome
+            .broadcast
+            .as_ref()
+            .map(|(h, _)| h.clone())
+            .unwrap_or_default(),
+        broadcast_workers: outcome.broadcast.as_ref().and_then(|(_, w)| *w),
+    }
+}
+
+/// Lines printed under the table: predictions beside the measures, results checks, fresh or
+/// reused workers, broadcasts that did not reach every worker, replays.
+pub fn notes(report: &SampleReport) -> String {
+    let mut lines = Vec::new();
+    for run in &report.runs {
+        if let Some(held) = &run.held_vs_model {
+            lines.push(format!(
+                "  {:<18} held {} predicted {} ({:+.0}%)",
+                run.label,
+                Bytes(held.measured_bytes),
+                Bytes(held.predicted_bytes),
+                held.error_percent
+            ));
+        }
+    }
+    let mut text = if lines.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "Held memory, measured and predicted by analyze:\n{}\n",
+            lines.join("\n")
+        )
+    };
+    for run in &report.runs {
+        let Some(dask) = &run.real_dask else { continue };
+        let mut facts = Vec::new();
+        if let Some(order) = dask.order {
+            facts.push(format!("run {order}"));
+        }
+        match dask.fresh_workers {
+            Some(true) => facts.push("fresh workers".to_string()),
+            Some(false) => facts.push("workers reused from the previous run".to_string()),
+            None => {}
+        }
+        if dask.replay {
+            facts.push(format!(
+                "a replay of the graph file with synthetic objects sized by {}",
+                if dask.replay_sized_from.is_empty() {
+                    "-".to_string()
+                } else {
+                    dask.replay_sized_from.join(" and ")
+                }
+            ));
+        }
+        if let (Some(n), Some(equal)) = (dask.results_compared, dask.results_equal)
+            && dask.results_reference.as_deref() != Some(run.label.trim_start_matches("dask/"))
+        {
+            facts.push(format!(
+                "results {} the {}'s ({n} chunks compared)",
+                if equal { "equal to" } else { "DIFFER from" },
+                dask.results_reference.as_deref().unwrap_or("first run")
+            ));
+        }
+        facts.extend(dask.moved.iter().map(|m| format!("moved {m}")));
+        if let Some(workers) = dask.broadcast_workers {
+            for holders in &dask.broadcast_holders {
+                if *holders < workers {
+                    facts.push(format!(
+                        "broadcast reached {holders} of {workers} workers (the others fetch it on first use)"
+                    ));
+                }
+            }
+        }
+        if !facts.is_empty() {
+            text.push_str(&format!("  {}: {}\n", run.label, facts.join("; ")));
+        }
+    }
+    text
 }

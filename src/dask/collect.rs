@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use super::protocol::{DaskWorker, DriverErrorKind, DriverEvent};
+use super::protocol::{DaskWorker, DriverErrorKind, DriverEvent, MovedObject};
 use super::sink::CsvSink;
 use crate::graph::Strategy;
 use crate::sample::series::{Measure, Phase, PhaseMark, Sample, Series};
@@ -42,6 +42,35 @@ pub struct DaskLabelOutcome {
     /// Seconds from the label's `submit` to its `done` (or the end of the run), on graphprof's
     /// clock.
     pub wall_time_s: Option<f64>,
+    /// The label's place in the run order (1 first).
+    #[serde(default)]
+    pub order: Option<u32>,
+    /// True when the label ran on fresh workers (new or restarted), false when reused.
+    #[serde(default)]
+    pub fresh_workers: Option<bool>,
+    /// Results compared with the first label's: `(chunks compared, all equal, reference label)`.
+    #[serde(default)]
+    pub results: Option<ResultsCheck>,
+    /// What the rewrite of the user's collection moved.
+    #[serde(default)]
+    pub moved: Vec<MovedObject>,
+    /// Per broadcast object, the workers holding it, and the workers of the cluster.
+    #[serde(default)]
+    pub broadcast: Option<(Vec<u32>, Option<u32>)>,
+    /// For a replayed graph file: which sizes the synthetic objects took.
+    #[serde(default)]
+    pub replay_sized_from: Option<Vec<String>>,
+}
+
+/// A label's results beside the first label's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResultsCheck {
+    /// The label compared with.
+    pub reference: Option<String>,
+    /// Chunks compared exactly.
+    pub compared: u32,
+    /// Every compared chunk is equal.
+    pub equal: bool,
 }
 
 impl DaskLabelOutcome {
@@ -59,6 +88,12 @@ impl DaskLabelOutcome {
             tasks_done: None,
             held_median: BTreeMap::new(),
             wall_time_s: None,
+            order: None,
+            fresh_workers: None,
+            results: None,
+            moved: Vec::new(),
+            broadcast: None,
+            replay_sized_from: None,
         }
     }
 }
@@ -230,6 +265,47 @@ impl Collector {
                 }
                 state.outcome.held_median = held_median.clone();
                 self.current = None;
+            }
+            DriverEvent::Label {
+                label,
+                fresh_workers,
+                order,
+                ..
+            } => {
+                let i = self.label_index(label);
+                self.labels[i].outcome.order = Some(*order);
+                self.labels[i].outcome.fresh_workers = Some(*fresh_workers);
+            }
+            DriverEvent::Results {
+                label,
+                reference,
+                compared,
+                equal,
+            } => {
+                let i = self.label_index(label);
+                self.labels[i].outcome.results = Some(ResultsCheck {
+                    reference: reference.clone(),
+                    compared: *compared,
+                    equal: *equal,
+                });
+            }
+            DriverEvent::Rewrite { label, moved } => {
+                let i = self.label_index(label);
+                self.labels[i].outcome.moved = moved.clone();
+            }
+            DriverEvent::Broadcast {
+                label,
+                workers,
+                holders,
+            } => {
+                let i = self.label_index(label);
+                self.labels[i].outcome.broadcast = Some((holders.clone(), *workers));
+            }
+            DriverEvent::Replay {
+                label, sized_from, ..
+            } => {
+                let i = self.label_index(label);
+                self.labels[i].outcome.replay_sized_from = Some(sized_from.clone());
             }
             DriverEvent::End => self.ended = true,
             DriverEvent::Unknown => {}

@@ -12,7 +12,7 @@ use std::process::Command;
 use super::DaskError;
 
 /// The package's files, `(name, text)`, as compiled into the binary.
-pub const PACKAGE_FILES: [(&str, &str); 9] = [
+pub const PACKAGE_FILES: [(&str, &str); 13] = [
     (
         "__init__.py",
         include_str!("../../python/graphprof_dask/__init__.py"),
@@ -20,6 +20,10 @@ pub const PACKAGE_FILES: [(&str, &str); 9] = [
     (
         "__main__.py",
         include_str!("../../python/graphprof_dask/__main__.py"),
+    ),
+    (
+        "calibrate.py",
+        include_str!("../../python/graphprof_dask/calibrate.py"),
     ),
     (
         "cli_export.py",
@@ -44,6 +48,18 @@ pub const PACKAGE_FILES: [(&str, &str); 9] = [
     (
         "exporter.py",
         include_str!("../../python/graphprof_dask/exporter.py"),
+    ),
+    (
+        "rewriter.py",
+        include_str!("../../python/graphprof_dask/rewriter.py"),
+    ),
+    (
+        "workloads.py",
+        include_str!("../../python/graphprof_dask/workloads.py"),
+    ),
+    (
+        "sampling.py",
+        include_str!("../../python/graphprof_dask/sampling.py"),
     ),
     (
         "seed.py",

@@ -5,10 +5,14 @@
 //! - [`sample`]: the sampling driver for `graphprof sample --engine dask`; its line protocol
 //!   ([`protocol`]) becomes one [`Series`](crate::sample::series::Series) per strategy label.
 //!
+//! - [`calibrate`]: `python -m graphprof_dask calibrate`, the workers' RSS per held task beyond
+//!   the results, for `graphprof calibrate`.
+//!
 //! Python is a child process started with `Command` and arguments, never a shell. Every failure
 //! the user can fix (no Python, no dask, no scheduler) is one line in a [`DaskError`] saying what
 //! to do, with the exact pip command where a package is missing.
 
+pub mod calibrate;
 pub mod child;
 pub mod collect;
 pub mod embed;

@@ -104,6 +104,57 @@ pub enum DriverEvent {
         #[serde(default)]
         held_median: BTreeMap<String, Vec<Option<u64>>>,
     },
+    /// A label starts: its strategy, its place in the run order, and whether its workers are
+    /// fresh (a new cluster or restarted) or reused from the previous label.
+    Label {
+        /// The label.
+        label: String,
+        /// `inline`, `scatter`, `delayed` or `as-given`.
+        strategy: String,
+        /// True when the workers were started or restarted for this label.
+        fresh_workers: bool,
+        /// 1 for the first label run, 2 for the next, ...
+        order: u32,
+    },
+    /// Up to three chunks of this label's results compared exactly with the first label's.
+    Results {
+        /// The label.
+        label: String,
+        /// The label whose results are the reference.
+        reference: Option<String>,
+        /// Chunks compared.
+        compared: u32,
+        /// All compared chunks are equal.
+        equal: bool,
+    },
+    /// What a rewrite of the user's collection moved out of the tasks.
+    Rewrite {
+        /// The label.
+        label: String,
+        /// One entry per moved object.
+        moved: Vec<MovedObject>,
+    },
+    /// Where a `broadcast=True` scatter really put each object (`client.who_has`).
+    Broadcast {
+        /// The label.
+        label: String,
+        /// Workers in the cluster.
+        workers: Option<u32>,
+        /// Per scattered object, how many workers hold it.
+        holders: Vec<u32>,
+    },
+    /// A graph file replayed with synthetic objects.
+    Replay {
+        /// The label.
+        label: String,
+        /// Tasks replayed.
+        tasks: u64,
+        /// Distinct synthetic payload objects.
+        objects: u64,
+        /// Which size the synthetic objects have: `in_memory_bytes` and/or `size_bytes`.
+        #[serde(default)]
+        sized_from: Vec<String>,
+    },
     /// The driver's last line when it exits by itself.
     End,
     /// A line of a later protocol version that this binary does not know.
@@ -121,6 +172,20 @@ pub struct DaskWorker {
     /// The worker process's id (on the scheduler's machine for an existing cluster).
     #[serde(default)]
     pub pid: Option<u32>,
+}
+
+/// An object a rewrite moved out of the tasks that embedded it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MovedObject {
+    /// Its Python type name (`dict`, `method`, `function`, ...).
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// Its pickled size.
+    pub size_bytes: u64,
+    /// Tasks that embedded it.
+    pub tasks: u64,
+    /// The key it now has (the scattered future's or the new task's).
+    pub key: String,
 }
 
 /// The kinds of `error` events.
@@ -181,6 +246,11 @@ mod tests {
             r#"{"event":"error","kind":"missing_dependency","text":"no dask","pip":"python3 -m pip install dask==1"}"#,
             r#"{"event":"error","kind":"worker_died","text":"gone"}"#,
             r#"{"event":"done","label":"inline","complete":true,"wire_bytes":1,"held_median":{"rss":[1,null]}}"#,
+            r#"{"event":"label","label":"as-given","strategy":"as-given","fresh_workers":true,"order":1}"#,
+            r#"{"event":"results","label":"scatter","reference":"as-given","compared":3,"equal":true}"#,
+            r#"{"event":"rewrite","label":"scatter","moved":[{"type":"dict","size_bytes":9,"tasks":4,"key":"k"}]}"#,
+            r#"{"event":"broadcast","label":"scatter","workers":2,"holders":[1]}"#,
+            r#"{"event":"replay","label":"as-given","file":"g.json","tasks":3,"outputs":2,"objects":1,"data":0,"sized_from":["size_bytes"]}"#,
             r#"{"event":"end"}"#,
         ];
         for line in lines {

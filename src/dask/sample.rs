@@ -63,6 +63,16 @@ pub struct DaskSampleOptions {
     pub sink: Option<PathBuf>,
     /// Set to stop the run (Ctrl-C): the driver gets SIGINT and tears its cluster down.
     pub interrupt: Option<Arc<AtomicBool>>,
+    /// Labels to run in order instead of `strategies` (`as-given`, `scatter`, `scatter#2`, ...);
+    /// with `replays`, one graph file per label.
+    pub labels: Vec<String>,
+    /// The user's collection, `SCRIPT.py:VARIABLE`: run as given and rewritten per label.
+    pub collection: Option<OsString>,
+    /// Graph files to replay, one per entry of `labels`.
+    pub replays: Vec<PathBuf>,
+    /// With `scheduler`: restart the workers before every label (a LocalCluster always gets
+    /// fresh workers per label).
+    pub restart_workers: bool,
 }
 
 impl Default for DaskSampleOptions {
@@ -80,6 +90,10 @@ impl Default for DaskSampleOptions {
             run_timeout: None,
             sink: None,
             interrupt: None,
+            labels: Vec::new(),
+            collection: None,
+            replays: Vec::new(),
+            restart_workers: false,
         }
     }
 }
@@ -127,33 +141,55 @@ impl DaskRun {
     }
 }
 
-fn driver_args(options: &DaskSampleOptions) -> Vec<String> {
-    let mut args = vec!["driver".to_string()];
-    for strategy in &options.strategies {
-        args.push("--strategy".into());
-        args.push(strategy.name().into());
+fn driver_args(options: &DaskSampleOptions) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec!["driver".into()];
+    if !options.replays.is_empty() {
+        for (label, path) in options.labels.iter().zip(&options.replays) {
+            let mut pair = OsString::from(format!("{label}="));
+            pair.push(path.as_os_str());
+            args.push("--replay".into());
+            args.push(pair);
+        }
+    } else if !options.labels.is_empty() {
+        for label in &options.labels {
+            args.push("--strategy".into());
+            args.push(label.split('#').next().unwrap_or(label).into());
+        }
+    } else {
+        for strategy in &options.strategies {
+            args.push("--strategy".into());
+            args.push(strategy.name().into());
+        }
     }
-    args.extend([
-        "--chunks".into(),
-        options.chunks.to_string(),
-        "--payload-bytes".into(),
-        options.payload_bytes.to_string(),
-        "--workers".into(),
-        options.workers.to_string(),
-        "--interval-ms".into(),
-        format!("{}", options.interval.as_secs_f64() * 1e3),
-        "--timeout-s".into(),
-        format!("{}", options.timeout.as_secs_f64()),
-        "--hold-s".into(),
-        format!("{}", options.hold.as_secs_f64()),
-    ]);
+    if let Some(target) = &options.collection {
+        args.push("--collection".into());
+        args.push(target.clone());
+    }
+    if options.restart_workers {
+        args.push("--restart-workers".into());
+    }
+    let pairs: [(&str, String); 6] = [
+        ("--chunks", options.chunks.to_string()),
+        ("--payload-bytes", options.payload_bytes.to_string()),
+        ("--workers", options.workers.to_string()),
+        (
+            "--interval-ms",
+            format!("{}", options.interval.as_secs_f64() * 1e3),
+        ),
+        ("--timeout-s", format!("{}", options.timeout.as_secs_f64())),
+        ("--hold-s", format!("{}", options.hold.as_secs_f64())),
+    ];
+    for (flag, value) in pairs {
+        args.push(flag.into());
+        args.push(value.into());
+    }
     if let Some(limit) = options.run_timeout {
         args.push("--compute-timeout-s".into());
-        args.push(format!("{}", limit.as_secs_f64()));
+        args.push(format!("{}", limit.as_secs_f64()).into());
     }
     if let Some(scheduler) = &options.scheduler {
         args.push("--scheduler".into());
-        args.push(scheduler.clone());
+        args.push(scheduler.into());
     }
     args
 }
@@ -188,7 +224,11 @@ pub fn run_driver_cancellable(
         None => None,
     };
     let sink_path = options.sink.clone();
-    let expected = labels_for(&options.strategies);
+    let expected = if options.labels.is_empty() {
+        labels_for(&options.strategies)
+    } else {
+        options.labels.clone()
+    };
     let mut collector = Collector::new(options.interval.as_secs_f64() * 1e3, &expected, sink);
 
     let package = PythonPackage::write()?;

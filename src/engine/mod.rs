@@ -11,13 +11,19 @@
 //! the client's payload objects and message (submit), the scheduler's copy of the message (until
 //! compute ends), each task frame in flight, and on the workers each task's deserialised spec and
 //! payload copies, results, copies of results fetched from another worker, and scattered data.
-//! Bookkeeping (indexes, channels, maps) is not counted, as Dask does not count it either.
+//! A real Dask worker also holds bookkeeping per task it keeps (its `TaskState` and the rest,
+//! about 10 KB of RSS per task on distributed 2026.8.0, measured: see
+//! [`crate::graph::held::TASK_OVERHEAD_BYTES`]); each worker models it as a buffer of
+//! [`EngineOptions::task_overhead_bytes`] real, written bytes per result it holds (not for an
+//! alias), created with the result and freed with it. The engine's own indexes, channels and maps
+//! are not counted.
 //!
-//! While results are held, managed bytes equal `analyze`'s `predict::held_bytes` exactly: each
-//! leaf task's spec record, payload copies and result, plus one copy per worker of each scattered
-//! object. One difference is documented in [`wire`]: a task whose arguments do not fit its
-//! `spec_bytes` (more than 10 with the default 64) holds a longer record than the model says.
-//! After release, managed bytes are exactly 0.
+//! While results are held, managed bytes equal `analyze`'s `predict::held_bytes` plus the
+//! bookkeeping ([`crate::graph::held::held_bookkeeping_bytes`]): each leaf task's spec record,
+//! payload copies, result and bookkeeping, plus one copy per worker of each scattered object. One
+//! difference is documented in [`wire`]: a task whose arguments do not fit its `spec_bytes` (more
+//! than 10 with the default 64) holds a longer record than the model says. After release, managed
+//! bytes are exactly 0.
 //!
 //! This is not Dask's `managed` measure (which counts results' `sizeof` only, not task arguments):
 //! reports should name it as graphprof's own.
@@ -51,6 +57,8 @@ pub struct EngineOptions {
     pub hold: Duration,
     /// Stop a run before managed bytes would exceed this.
     pub memory_limit_bytes: Option<u64>,
+    /// Bytes of bookkeeping a worker holds per result it keeps (Dask's per-task state).
+    pub task_overhead_bytes: u64,
 }
 
 impl Default for EngineOptions {
@@ -59,6 +67,7 @@ impl Default for EngineOptions {
             workers: 2,
             hold: Duration::from_millis(200),
             memory_limit_bytes: None,
+            task_overhead_bytes: crate::graph::held::TASK_OVERHEAD_BYTES,
         }
     }
 }

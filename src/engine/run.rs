@@ -49,10 +49,11 @@ pub(super) fn run(
             let account = Account::worker(ledger, worker as u32);
             let reports = report_tx.clone();
             let stop = Arc::clone(&stop);
+            let overhead = engine.options.task_overhead_bytes;
             let spawned = std::thread::Builder::new()
                 .name(format!("graphprof-worker-{worker}"))
                 .spawn_scoped(scope, move || {
-                    work(worker as u32, account, rx, reports, stop)
+                    work(worker as u32, account, overhead, rx, reports, stop)
                 });
             match spawned {
                 Ok(handle) => handles.push(handle),

@@ -4,7 +4,7 @@
 //! dependents ran, and stops on the first failure, the memory limit or cancellation.
 //!
 //! Ready tasks are taken last-in first-out, so a task's dependents run soon after it (as
-//! `dask.order` favours), and each worker has a bounded queue so that threads never wait for the
+//! `dask.order` favours), the sources with the most dependents first, and each worker has a bounded queue so that threads never wait for the
 //! scheduler without piling up serialized payloads.
 
 use super::EngineEvent;
@@ -260,6 +260,15 @@ impl<'a> Scheduler<'a> {
             frame,
             inputs,
             has_dependents: self.remaining_dependents[task as usize] > 0,
+            own_result: crate::graph::held::has_own_result(self.graph, record.node),
+            payload_held_bytes: self
+                .graph
+                .payloads(record.node)
+                .map(|payload| {
+                    let content = &self.graph.contents[payload.content as usize];
+                    content.info.in_memory_bytes.unwrap_or(0)
+                })
+                .collect(),
         };
         cluster.send(worker, ToWorker::Run(run))
     }
@@ -314,6 +323,9 @@ impl<'a> Scheduler<'a> {
             .rev()
             .filter(|&task| self.waiting[task as usize] == 0)
             .collect();
+        // Sources that many tasks need first (a delayed builder), as `dask.order` does: else
+        // every other source would run, and its result wait, before the builder.
+        ready.sort_by_key(|&task| self.dependents.of(task).len());
         let mut done = 0u64;
         let mut queued = 0u64;
         while done < total {

@@ -357,7 +357,13 @@ impl GraphMessage {
 }
 
 /// A worker's deserialisation of a task frame: the spec (the record) and one copy per payload.
-pub fn read_frame(frame: &[u8], account: &Account) -> Result<Vec<Tracked>, WireError> {
+/// A copy holds `held[i]` bytes when that is known and larger than its pickle (the in-memory size
+/// of a deserialised Python container: its pickle's bytes, repeated to fill), else the pickle.
+pub fn read_frame(
+    frame: &[u8],
+    account: &Account,
+    held: &[u64],
+) -> Result<Vec<Tracked>, WireError> {
     let mut reader = Reader {
         bytes: frame,
         at: 0,
@@ -368,7 +374,18 @@ pub fn read_frame(frame: &[u8], account: &Account) -> Result<Vec<Tracked>, WireE
     while reader.at < frame.len() {
         let len = usize::try_from(reader.u64()?)
             .map_err(|_| WireError::Format("payload too large".into()))?;
-        parts.push(account.copy_of(reader.take(len)?)?);
+        let pickled = reader.take(len)?;
+        let in_memory = held.get(parts.len() - 1).copied().unwrap_or(0) as usize;
+        if in_memory > pickled.len() && !pickled.is_empty() {
+            parts.push(account.filled(in_memory, |out| {
+                while out.len() + pickled.len() <= in_memory {
+                    out.extend_from_slice(pickled);
+                }
+                out.extend_from_slice(&pickled[..in_memory - out.len()]);
+            })?);
+        } else {
+            parts.push(account.copy_of(pickled)?);
+        }
     }
     Ok(parts)
 }

@@ -2,7 +2,9 @@
 //! scheduler in order. For each task it deserialises the frame (its own copy of the spec and of
 //! every embedded payload), copies any dependency held by another worker, runs the function under
 //! `catch_unwind`, and keeps the task's arguments together with its result until the scheduler
-//! releases it (DASK-FACTS, "What the workers hold"). Everything a worker holds is charged to it.
+//! releases it (DASK-FACTS, "What the workers hold"), with the task's bookkeeping (written bytes of
+//! the engine's `task_overhead_bytes`, for any task but an alias). Everything a worker holds is
+//! charged to it.
 
 use super::functions::{FunctionKind, TaskFailure, run_function};
 use super::ledger::{Account, Tracked};
@@ -43,6 +45,10 @@ pub struct RunTask {
     pub inputs: Vec<Input>,
     /// Other tasks will need its result: send it back to the scheduler.
     pub has_dependents: bool,
+    /// It has a result of its own (not an alias): keep bookkeeping beside it.
+    pub own_result: bool,
+    /// The in-memory size of each payload copy, in frame order (0 where unknown).
+    pub payload_held_bytes: Vec<u64>,
 }
 
 /// What the scheduler tells a worker.
@@ -83,6 +89,7 @@ pub enum FromWorker {
 pub fn work(
     worker: u32,
     account: Account,
+    task_overhead_bytes: u64,
     inbox: Receiver<ToWorker>,
     reports: Sender<FromWorker>,
     stop: Arc<AtomicBool>,
@@ -109,7 +116,8 @@ pub fn work(
             ToWorker::Run(run) => {
                 let task = run.task;
                 let has_dependents = run.has_dependents;
-                match run_task(run, &account, &mut data, &mut arguments) {
+                let task_state = Bookkeeping(task_overhead_bytes);
+                match run_task(run, &account, task_state, &mut data, &mut arguments) {
                     Ok(result) => Some(FromWorker::Done {
                         task,
                         worker,
@@ -138,9 +146,17 @@ pub fn work(
     }
 }
 
+/// Bytes a worker keeps per result beside it (Dask's per-task state).
+#[derive(Debug, Clone, Copy)]
+struct Bookkeeping(u64);
+
+/// The byte the bookkeeping is written with, so that its pages are really resident.
+const BOOKKEEPING_FILL: u8 = 0xB5;
+
 fn run_task(
     run: RunTask,
     account: &Account,
+    bookkeeping: Bookkeeping,
     data: &mut NodeMap<Arc<Tracked>>,
     arguments: &mut NodeMap<Vec<Tracked>>,
 ) -> Result<Arc<Tracked>, TaskFailure> {
@@ -150,9 +166,11 @@ fn run_task(
         output_bytes,
         frame,
         inputs,
+        own_result,
+        payload_held_bytes,
         ..
     } = run;
-    let parts = read_frame(&frame, account).map_err(|error| match error {
+    let parts = read_frame(&frame, account, &payload_held_bytes).map_err(|error| match error {
         WireError::Limit(limit) => TaskFailure::Limit(limit),
         WireError::Format(message) => TaskFailure::Failed(message),
     })?;
@@ -200,6 +218,12 @@ fn run_task(
         }
     };
     drop(slices);
+    let mut parts = parts;
+    if own_result && bookkeeping.0 > 0 {
+        let len = usize::try_from(bookkeeping.0)
+            .map_err(|_| TaskFailure::Failed("task overhead too large".into()))?;
+        parts.push(account.filled(len, |bytes| bytes.resize(len, BOOKKEEPING_FILL))?);
+    }
     let result = Arc::new(result);
     data.insert(node, Arc::clone(&result));
     arguments.insert(node, parts);

@@ -3,8 +3,22 @@
 //! another task's result (a fused `arange-lookup` task, say); the named task's result is the
 //! same object, so that task stays, and with it its deserialised arguments. Shared by the
 //! analysis (predicted held bytes) and the built-in engine (what it releases), so both agree.
+//!
+//! Beyond the results and the tasks' arguments, a Dask worker holds bookkeeping for every task it
+//! keeps in memory (its `TaskState`, the key, the data's entries and the scheduler's messages about
+//! it): [`TASK_OVERHEAD_BYTES`] per held result, measured on real Dask.
 
 use super::model::{Graph, NodeId, NodeKind};
+
+/// Bytes of RSS a Dask worker holds per held result beyond the result itself (its per-task
+/// bookkeeping), measured on distributed 2026.8.0: the seed case (`map_blocks` over chunks of 1,000
+/// int64) persisted with scatter and with delayed on a fresh `LocalCluster` (2 worker processes x 1
+/// thread, 127.0.0.1) per strategy and chunk count, the workers' RSS read from `/proc` before the
+/// submit and while the results are held, `held RSS = a + b x chunks` fitted by least squares over
+/// 256, 1024 and 4096 chunks; this is `b` minus the 8,000 result bytes per chunk, the mean of the
+/// scatter and delayed fits (`python/measure_bookkeeping.py`, docs/DASK.md). `graphprof calibrate`
+/// measures it on another cluster; `graphprof sample --task-overhead` overrides it.
+pub const TASK_OVERHEAD_BYTES: u64 = 9_130;
 
 /// The function name of a task that only returns another task's result.
 pub const ALIAS_FUNCTION: &str = "alias";
@@ -25,6 +39,26 @@ pub fn result_bytes(graph: &Graph, id: NodeId) -> u64 {
     } else {
         graph.node(id).output_bytes.unwrap_or(0)
     }
+}
+
+/// Whether a task's result counts for [`TASK_OVERHEAD_BYTES`]: any task but an alias (whose
+/// result is the object it names, one chunk with it).
+pub fn has_own_result(graph: &Graph, id: NodeId) -> bool {
+    matches!(graph.node(id).kind, NodeKind::Task { .. }) && !is_alias(graph, id)
+}
+
+/// Held results: the held tasks (see [`held_nodes`]) that are not aliases.
+pub fn held_result_count(graph: &Graph, held: &[bool]) -> u64 {
+    graph
+        .node_ids()
+        .filter(|&id| held[id as usize] && has_own_result(graph, id))
+        .count() as u64
+}
+
+/// The bookkeeping the workers hold while the results are held: `task_overhead_bytes` per held
+/// result.
+pub fn held_bookkeeping_bytes(graph: &Graph, task_overhead_bytes: u64) -> u64 {
+    held_result_count(graph, &held_nodes(graph)).saturating_mul(task_overhead_bytes)
 }
 
 /// Per node id: true for the tasks that are held with the results. A task is held when nothing
@@ -75,5 +109,8 @@ mod tests {
             "an intermediate with a non-alias dependent"
         );
         assert!(by_key("other"));
+        // Held: out (an alias), fused and other; results of their own: fused and other.
+        assert_eq!(held_result_count(&graph, &held), 2);
+        assert_eq!(held_bookkeeping_bytes(&graph, 100), 200);
     }
 }

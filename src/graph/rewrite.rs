@@ -33,6 +33,20 @@ pub fn rewrite_raw(graph: &Graph, strategy: Strategy) -> RawGraph<'_> {
         .insert("rewritten".into(), serde_json::json!(strategy.name()));
     // A measured wire size belongs to the graph as it was sent, not to the rewrite.
     raw.header.measured = None;
+    if strategy == Strategy::Delayed {
+        // The builder tasks carry no payload: a description of a content they replaced would
+        // name a digest nothing uses, which the loader refuses.
+        let moved: HashSet<String> = graph
+            .contents
+            .iter()
+            .zip(duplicated_contents(graph))
+            .filter(|(_, moved)| *moved)
+            .map(|(content, _)| content.digest.to_string())
+            .collect();
+        raw.header
+            .contents
+            .retain(|info| !moved.contains(&info.digest));
+    }
     raw
 }
 

@@ -116,6 +116,10 @@ pub struct RunReport {
     pub sampler_overhead: SamplerOverhead,
     /// Every reading, seconds since the run's t=0.
     pub samples: Vec<Sample>,
+    /// What a real-Dask run did besides sampling (order, fresh workers, results check, rewrite,
+    /// broadcast, replay); absent for other engines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub real_dask: Option<RealDaskRun>,
     /// False when the phases where the peak happens (compute and held; the whole run when it
     /// has no phases) have fewer than [`FEW_SAMPLES`] readings: the peak is then a lower
     /// bound, not a measure. Levels at phase boundaries (held, after release) are sampled at
@@ -162,7 +166,31 @@ fn sparse_phases(series: &Series) -> (Vec<Phase>, bool) {
     (sparse, measured)
 }
 
-/// The whole `report.json`.
+/// The real-Dask facts of one run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct RealDaskRun {
+    /// Place in the run order (1 first).
+    pub order: Option<u32>,
+    /// True when the run had fresh workers (new or restarted), false when it reused the previous
+    /// run's workers (their allocators may keep heap freed by that run).
+    pub fresh_workers: Option<bool>,
+    /// True when this is a replay of a graph file with synthetic objects, not the user's code.
+    pub replay: bool,
+    /// For a replay: the sizes the synthetic objects took (`in_memory_bytes`, `size_bytes`).
+    pub replay_sized_from: Vec<String>,
+    /// Chunks whose results were compared exactly with the first run's.
+    pub results_compared: Option<u32>,
+    /// Whether every compared chunk was equal.
+    pub results_equal: Option<bool>,
+    /// The run the results were compared with.
+    pub results_reference: Option<String>,
+    /// What the rewrite moved, one line per object (`dict 117 KiB embedded in 64 tasks -> key`).
+    pub moved: Vec<String>,
+    /// Per scattered object, the workers that hold it after `broadcast=True`.
+    pub broadcast_holders: Vec<u32>,
+    /// Workers of the cluster when the broadcast was checked.
+    pub broadcast_workers: Option<u32>,
+}
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SampleReport {
     /// Always `graphprof-sample`.
@@ -255,6 +283,7 @@ impl RunReport {
             phases: series.phases.clone(),
             sampler_overhead: series.overhead,
             samples: series.samples.clone(),
+            real_dask: None,
             peak_measured,
             sparse_phases,
         }

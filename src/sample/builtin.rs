@@ -139,6 +139,7 @@ mod tests {
                 workers: 2,
                 hold: Duration::ZERO,
                 memory_limit_bytes: None,
+                ..EngineOptions::default()
             },
             interval: Duration::from_millis(2),
             sink: None,

@@ -3,6 +3,8 @@
 //! library's typed structs.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod json_schema;
+
 use assert_cmd::Command;
 use graphprof::analyze::Analysis;
 use std::path::{Path, PathBuf};

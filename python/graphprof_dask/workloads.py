@@ -1,0 +1,273 @@
+"""What the driver runs per label: the seed case, the user's own collection, or a graph file replay.
+
+Each workload has ``build(label, strategy, client, proto)`` returning ``(collection or list of
+futures' graph, futures to keep alive)`` and ``check(label, strategy, client, futures, proto)``
+that compares up to three chunks' results with the as-given run's (exactly) and emits a
+``results`` event.
+
+- ``SeedWorkload``: graphprof's seed case (``seed.py``), strategies inline/scatter/delayed.
+- ``CollectionWorkload``: ``SCRIPT.py:VARIABLE`` imported as ``dask export`` does; ``as-given`` is
+  the collection itself, ``scatter``/``delayed`` are ``rewrite.rewrite`` of it.
+- ``ReplayWorkload``: one graph file per label (graph format v1, already rewritten by graphprof
+  for the strategy): every task returns a fresh ``output_bytes`` buffer; every payload becomes one
+  synthetic ``numpy.uint8`` buffer per object (``in_memory_bytes`` when the file has it, else the
+  pickled ``size_bytes``), embedded as a literal in each task that names it, so Dask deserialises
+  one copy per task as it would the user's object; every data object is scattered (broadcast).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+COMPARED_CHUNKS = 3
+
+
+def _equal(a, b) -> bool:
+    try:
+        import numpy as np
+
+        if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+            return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype \
+                and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
+    except ImportError:  # pragma: no cover
+        pass
+    if hasattr(a, "equals") and type(a) is type(b):
+        try:
+            return bool(a.equals(b))
+        except Exception:
+            return False
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
+
+class _ResultCheck:
+    """Keeps up to three chunks of the first run's results and compares later runs' with them."""
+
+    def __init__(self):
+        self.reference_label = None
+        self.reference: dict = {}
+
+    def check(self, label, client, futures, proto):
+        # By chunk index: a rewritten dataframe's outputs get a new name, not new positions.
+        by_key = {_chunk_index(f.key): f for f in futures}
+        if not by_key:
+            return
+        keys = sorted(by_key, key=str)
+        if self.reference_label is None:
+            picks = [keys[0], keys[len(keys) // 2], keys[-1]][:COMPARED_CHUNKS]
+            picks = list(dict.fromkeys(picks))
+            values = client.gather([by_key[k] for k in picks])
+            self.reference = dict(zip(picks, values))
+            self.reference_label = label
+            proto.emit("results", label=label, reference=label, compared=len(picks), equal=True)
+            return
+        picks = [k for k in self.reference if k in by_key]
+        values = client.gather([by_key[k] for k in picks]) if picks else []
+        equal = len(picks) == len(self.reference) and all(
+            _equal(self.reference[k], v) for k, v in zip(picks, values))
+        proto.emit("results", label=label, reference=self.reference_label, compared=len(picks),
+                   equal=equal)
+
+
+def _chunk_index(key):
+    return tuple(key[1:]) if isinstance(key, tuple) and len(key) > 1 else key
+
+
+class SeedWorkload:
+    def __init__(self, chunks, payload_bytes):
+        self.chunks = chunks
+        self.payload_bytes = payload_bytes
+
+    def build(self, label, strategy, client, proto):
+        import dask
+
+        from . import seed
+
+        n = seed.mapper_len_for_bytes(self.payload_bytes)
+        keep = []
+        if strategy == "inline":
+            arg = seed.Mapper(n)
+        elif strategy == "delayed":
+            arg = dask.delayed(seed.make_mapper)(n)
+        elif strategy == "scatter":
+            arg = client.scatter(seed.Mapper(n), broadcast=True)
+            keep.append(arg)
+        else:
+            raise ValueError(f"the seed case has no strategy {strategy!r}")
+        return seed.seed_collection(self.chunks, arg), keep
+
+    def check(self, label, strategy, client, futures, proto):
+        pass
+
+
+class CollectionWorkload:
+    def __init__(self, target):
+        self.target = target
+        self.collection = load_as_main(target)
+        self.results = _ResultCheck()
+
+    def build(self, label, strategy, client, proto):
+        if strategy == "as-given":
+            return self.collection, []
+        from .rewriter import RewriteResult, rewrite
+
+        moved = RewriteResult()
+        new = rewrite(self.collection, strategy, client=client, result=moved)
+        proto.emit("rewrite", label=label, moved=moved.moved)
+        return new, list(moved.futures)
+
+    def check(self, label, strategy, client, futures, proto):
+        self.results.check(label, client, futures, proto)
+
+
+def load_as_main(target):
+    """The collection ``SCRIPT.py:VARIABLE``, imported as ``dask export`` does (its
+    ``if __name__ == "__main__":`` block does not run), then made to pickle as the user's own run
+    pickles it: the module stands as ``__main__`` and its functions and classes name ``__main__``,
+    so distributed ships them by value (cloudpickle), as when the script itself sends its graph.
+    Workers need not import the script."""
+    import inspect
+
+    from .cli_export import load_variable
+
+    before = set(sys.modules)
+    loaded = load_variable(target)
+    # (collection, module) since the exporter marks the script's definitions as __main__'s.
+    collection = loaded[0] if isinstance(loaded, tuple) else loaded
+    for name in set(sys.modules) - before:
+        mod = sys.modules[name]
+        if getattr(mod, "__file__", None) and name not in ("__main__",) and \
+                name == _module_name(target):
+            for value in vars(mod).values():
+                if (inspect.isfunction(value) or inspect.isclass(value)) and \
+                        getattr(value, "__module__", None) == name:
+                    try:
+                        value.__module__ = "__main__"
+                    except (AttributeError, TypeError):
+                        pass
+            sys.modules["__main__"] = mod
+    return collection
+
+
+def _module_name(target: str) -> str:
+    import os
+
+    path = target.rsplit(":", 1)[0]
+    return os.path.splitext(os.path.basename(path))[0].replace("-", "_").replace(".", "_")
+
+
+def _key(k):
+    return tuple(_key(p) for p in k) if isinstance(k, list) else k
+
+
+def _make_replay_task():
+    # By value (a local function), so workers need not import graphprof_dask.
+    def replay_task(output_bytes, *inputs):
+        import numpy as np
+
+        # Ones, not zeros: a zeroed buffer can stay unbacked by memory.
+        return np.ones(int(output_bytes), dtype=np.uint8)
+
+    return replay_task
+
+
+replay_task = _make_replay_task()
+
+
+def payload_bytes(payload: dict, in_memory: dict | None = None) -> int:
+    """Bytes of the synthetic object: one deserialised copy's (``in_memory_bytes``, on the payload
+    or in the file's ``contents`` by digest), else the pickled size."""
+    n = _in_memory(payload, in_memory)
+    return int(n if n is not None else payload.get("size_bytes", 0))
+
+
+def _in_memory(payload: dict, in_memory: dict | None):
+    n = payload.get("in_memory_bytes")
+    if n is None and in_memory:
+        n = in_memory.get(payload.get("digest"))
+    return n
+
+
+class ReplayWorkload:
+    def __init__(self, files: dict):
+        self.files = files  # label -> path
+
+    def build(self, label, strategy, client, proto):
+        import numpy as np
+        from dask._task_spec import Task, TaskRef
+
+        path = self.files[label]
+        with open(path, encoding="utf-8") as fh:
+            doc = json.load(fh)
+        objects: dict = {}
+        keep = []
+        sized_from = set()
+        in_memory = {c["digest"]: c["in_memory_bytes"] for c in doc.get("contents") or []
+                     if c.get("in_memory_bytes") is not None and "digest" in c}
+        data = doc.get("data") or []
+        for d in data:
+            sized_from.add("in_memory_bytes" if _in_memory(d, in_memory) is not None else "size_bytes")
+        if data:
+            scattered = {_key(d["key"]): np.ones(payload_bytes(d, in_memory), dtype=np.uint8)
+                         for d in data}
+            futs = client.scatter(scattered, broadcast=True, hash=False)
+            keep.extend(futs.values())
+            proto.emit("broadcast", label=label, **_who_has_summary(client, list(futs.values())))
+        dsk = {}
+        used_as_dep = set()
+        for t in doc["tasks"]:
+            inputs = []
+            for a in t.get("args", []):
+                if "ref" in a:
+                    ref = _key(a["ref"])
+                    used_as_dep.add(ref)
+                    inputs.append(TaskRef(ref))
+                elif "payload" in a:
+                    p = a["payload"]
+                    ident = p.get("object_id") or p.get("digest")
+                    if ident not in objects:
+                        objects[ident] = np.ones(payload_bytes(p, in_memory), dtype=np.uint8)
+                        sized_from.add("in_memory_bytes" if _in_memory(p, in_memory) is not None
+                                       else "size_bytes")
+                    inputs.append(objects[ident])
+            if not t.get("args") and t.get("output_bytes"):
+                sized_from.add("output_bytes")
+            key = _key(t["key"])
+            dsk[key] = Task(key, replay_task, int(t.get("output_bytes") or 0), *inputs)
+        outputs = [k for k in dsk if k not in used_as_dep]
+        proto.emit("replay", label=label, file=str(path), tasks=len(dsk), outputs=len(outputs),
+                   objects=len(objects), data=len(data), sized_from=sorted(sized_from))
+        return _Raw(dsk, outputs), keep
+
+    def check(self, label, strategy, client, futures, proto):
+        pass
+
+
+class _Raw:
+    """A raw task graph and the keys to persist (the tasks nothing depends on)."""
+
+    def __init__(self, dsk, keys):
+        self.dsk = dsk
+        self.keys = keys
+
+    def persist(self, client):
+        return client.get(self.dsk, self.keys, sync=False)
+
+
+def _who_has_summary(client, futures) -> dict:
+    """How many workers hold each broadcast object (a class defined in __main__ can stay on one)."""
+    try:
+        workers = len(client.scheduler_info()["workers"])
+        who = client.who_has(futures)
+        held = [len(v) for v in who.values()]
+    except Exception as e:  # noqa: BLE001
+        print(f"graphprof_dask: who_has failed: {e}", file=sys.stderr)
+        return {"workers": None, "holders": []}
+    return {"workers": workers, "holders": held}
+
+
+def who_has_summary(client, futures) -> dict:
+    return _who_has_summary(client, futures)

@@ -1,0 +1,339 @@
+//! `graphprof sample` on real Dask with the user's own collection (`SCRIPT.py:VARIABLE`: as
+//! given, then rewritten to scatter and delayed on the real graph objects), with a graph file
+//! replayed with synthetic objects, and on a cluster of `dask scheduler` / `dask worker`
+//! processes the test starts on 127.0.0.1 (no workers yet, reused workers, restarted workers).
+//!
+//! Nothing is mocked or skipped: the Python with dask comes from `GRAPHPROF_PYTHON`, else
+//! `<repo>/.venv`. Tests that start clusters run one at a time (2 cores).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use graphprof::report::sample_report::{RunReport, SampleReport};
+use graphprof::report::samples_csv::read_samples_csv;
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn python() -> PathBuf {
+    let python = match std::env::var_os("GRAPHPROF_PYTHON") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => repo().join(".venv/bin/python"),
+    };
+    assert!(
+        python.exists(),
+        "no Python with dask at {}: run `python3 -m venv .venv && .venv/bin/pip install -r \
+         python/requirements.txt` (or set GRAPHPROF_PYTHON)",
+        python.display()
+    );
+    python
+}
+
+fn graphprof(args: &[&str], out: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_graphprof"))
+        .args(args)
+        .arg("-o")
+        .arg(out)
+        .current_dir(repo())
+        .env("GRAPHPROF_PYTHON", python())
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("graphprof runs")
+}
+
+fn cluster_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn report(out: &Path) -> SampleReport {
+    let text = std::fs::read_to_string(out.join("report.json")).expect("report.json");
+    serde_json::from_str(&text).expect("typed report")
+}
+
+fn run<'a>(report: &'a SampleReport, label: &str) -> &'a RunReport {
+    report
+        .runs
+        .iter()
+        .find(|r| r.label == label)
+        .unwrap_or_else(|| panic!("no run {label}"))
+}
+
+fn held(report: &SampleReport, label: &str) -> u64 {
+    run(report, label).held_growth_bytes().expect("held")
+}
+
+fn labels(report: &SampleReport) -> Vec<String> {
+    report.runs.iter().map(|r| r.label.clone()).collect()
+}
+
+#[test]
+fn the_users_collection_runs_as_given_and_rewritten_with_equal_results() {
+    let _cluster = cluster_lock();
+    let out = tempfile::tempdir().expect("temp dir");
+    let output = graphprof(
+        &[
+            "sample",
+            "fixtures/dask/user_pipeline.py:result",
+            "--engine",
+            "dask",
+            "--workers",
+            "2",
+            "--interval",
+            "100ms",
+            "--hold",
+            "0.6s",
+        ],
+        out.path(),
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    println!("{stdout}");
+    let report = report(out.path());
+    assert_eq!(labels(&report), ["as-given", "scatter", "delayed"]);
+    for run in &report.runs {
+        assert!(run.complete, "{}: {:?}", run.label, run.error);
+        let dask = run.real_dask.as_ref().expect("real_dask facts");
+        assert_eq!(dask.fresh_workers, Some(true), "{}", run.label);
+        assert!(!dask.replay);
+        assert_eq!(dask.results_compared, Some(3), "{}", run.label);
+        assert_eq!(dask.results_equal, Some(true), "{}", run.label);
+        let model = run
+            .held_vs_model
+            .as_ref()
+            .expect("prediction beside the measure");
+        assert_eq!(model.measured_bytes, run.held_growth_bytes().expect("held"));
+        assert!(run.held_per_chunk_bytes.is_some());
+    }
+    let orders: Vec<Option<u32>> = report
+        .runs
+        .iter()
+        .map(|r| r.real_dask.as_ref().and_then(|d| d.order))
+        .collect();
+    assert_eq!(orders, [Some(1), Some(2), Some(3)]);
+    // Both culprits moved: the dict argument and the bound method (its instance).
+    for label in ["scatter", "delayed"] {
+        let moved = &run(&report, label).real_dask.as_ref().expect("facts").moved;
+        assert_eq!(moved.len(), 2, "{label}: {moved:?}");
+        assert!(moved.iter().any(|m| m.starts_with("dict ")), "{moved:?}");
+        assert!(moved.iter().any(|m| m.starts_with("method ")), "{moved:?}");
+    }
+    let as_given = held(&report, "as-given");
+    for label in ["scatter", "delayed"] {
+        assert!(
+            as_given >= 3 * held(&report, label),
+            "as-given {as_given} vs {label} {}",
+            held(&report, label)
+        );
+    }
+    // The same labels in the table, report.json and samples.csv.
+    let rows = read_samples_csv(&out.path().join("samples.csv")).expect("samples.csv");
+    for label in labels(&report) {
+        assert!(rows.iter().any(|r| r.label == label), "{label} not in csv");
+        assert!(stdout.contains(&label));
+    }
+    assert!(stdout.contains("results equal to the as-given's (3 chunks compared)"));
+}
+
+#[test]
+fn a_graph_file_replays_on_real_dask_with_synthetic_objects() {
+    let _cluster = cluster_lock();
+    let out = tempfile::tempdir().expect("temp dir");
+    let output = graphprof(
+        &[
+            "sample",
+            "fixtures/seed-inline-64.json",
+            "--engine",
+            "dask",
+            "--workers",
+            "2",
+            "--interval",
+            "100ms",
+            "--hold",
+            "0.6s",
+        ],
+        out.path(),
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    println!("{stdout}");
+    let report = report(out.path());
+    assert_eq!(labels(&report), ["as-given", "scatter", "delayed"]);
+    for run in &report.runs {
+        assert!(run.complete, "{}: {:?}", run.label, run.error);
+        assert!(run.real_dask.as_ref().is_some_and(|d| d.replay));
+    }
+    assert!(stdout.contains("a replay of the graph file with synthetic objects"));
+    // 64 tasks each deserialise their own copy of the one 240 KiB object.
+    let as_given = held(&report, "as-given");
+    assert!(as_given > 64 * 200 * 1024, "as-given held {as_given}");
+    assert!(as_given >= 3 * held(&report, "scatter"));
+    let model = run(&report, "as-given")
+        .held_vs_model
+        .clone()
+        .expect("model");
+    assert!(
+        model.error_percent.abs() < 35.0,
+        "replayed held {} vs predicted {}",
+        model.measured_bytes,
+        model.predicted_bytes
+    );
+}
+
+/// `dask scheduler` and `dask worker` processes on 127.0.0.1, killed on drop.
+struct DaskProcesses {
+    folder: tempfile::TempDir,
+    children: Vec<Child>,
+}
+
+impl DaskProcesses {
+    fn scheduler() -> (DaskProcesses, String) {
+        let folder = tempfile::tempdir().expect("temp dir");
+        let file = folder.path().join("scheduler.json");
+        let child = Command::new(python())
+            .args([
+                "-m",
+                "distributed.cli.dask_scheduler",
+                "--host",
+                "127.0.0.1",
+            ])
+            .args([
+                "--port",
+                "0",
+                "--dashboard-address",
+                ":0",
+                "--scheduler-file",
+            ])
+            .arg(&file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dask scheduler starts");
+        let processes = DaskProcesses {
+            folder,
+            children: vec![child],
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(text) = std::fs::read_to_string(&file)
+                && let Ok(info) = serde_json::from_str::<serde_json::Value>(&text)
+                && let Some(address) = info["address"].as_str()
+            {
+                return (processes, address.to_string());
+            }
+            assert!(Instant::now() < deadline, "the scheduler wrote no file");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn add_worker(&mut self) {
+        let child = Command::new(python())
+            .args(["-m", "distributed.cli.dask_worker", "--nthreads", "1"])
+            .args(["--host", "127.0.0.1", "--dashboard-address", ":0"])
+            .arg("--scheduler-file")
+            .arg(self.folder.path().join("scheduler.json"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dask worker starts");
+        self.children.push(child);
+    }
+}
+
+impl Drop for DaskProcesses {
+    fn drop(&mut self) {
+        for child in self.children.iter_mut().rev() {
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        for child in self.children.iter_mut().rev() {
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+#[test]
+fn a_cluster_of_dask_processes_without_workers_then_reused_then_restarted() {
+    let _cluster = cluster_lock();
+    let (mut cluster, address) = DaskProcesses::scheduler();
+    let out = tempfile::tempdir().expect("temp dir");
+    let seed = |extra: &[&str], out: &Path| {
+        let mut args = vec![
+            "sample",
+            "--engine",
+            "dask",
+            "--scheduler",
+            address.as_str(),
+            "--chunks",
+            "32",
+            "--interval",
+            "200ms",
+            "--hold",
+            "0.6s",
+            "--timeout",
+            "4s",
+        ];
+        args.extend_from_slice(extra);
+        graphprof(&args, out)
+    };
+    // No worker: one clear line and exit 2 once the timeout has passed, not a hang.
+    let started = Instant::now();
+    let output = seed(&["--strategy", "scatter"], out.path());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("has no workers after 4 s"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(60));
+
+    cluster.add_worker();
+    cluster.add_worker();
+    let output = seed(
+        &["--strategy", "scatter", "--strategy", "scatter"],
+        out.path(),
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let reused = report(out.path());
+    assert_eq!(labels(&reused), ["scatter", "scatter#2"]);
+    for run in &reused.runs {
+        assert!(run.complete, "{}: {:?}", run.label, run.error);
+        let fresh = run.real_dask.as_ref().and_then(|d| d.fresh_workers);
+        assert_eq!(fresh, Some(false), "{}", run.label);
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("workers reused from the previous run"),
+        "{stdout}"
+    );
+
+    let again = tempfile::tempdir().expect("temp dir");
+    let output = seed(&["--strategy", "inline", "--restart-workers"], again.path());
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let restarted = report(again.path());
+    let fresh = restarted.runs[0]
+        .real_dask
+        .as_ref()
+        .and_then(|d| d.fresh_workers);
+    assert_eq!(fresh, Some(true));
+}
