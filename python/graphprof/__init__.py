@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+#: Version of the event protocol between the binary and :mod:`graphprof.dask_run`.
+PROTOCOL = 1
 
 if TYPE_CHECKING:  # pragma: no cover - names for type checkers only
     from .api import Analysis, ExportSummary
@@ -37,6 +39,17 @@ def export(collection: Any, path: Any, **kwargs: Any) -> "ExportSummary":
     return _lazy("api", "export")(collection, path, **kwargs)
 
 
+def build_graph(collection: Any, **kwargs: Any) -> dict[str, Any]:
+    """The graph document (graph format v1) of ``collection``, as a dict."""
+    return _lazy("exporter", "build_graph")(collection, **kwargs)
+
+
+def rewrite(collection: Any, strategy: str, *, client: Any = None, **kwargs: Any) -> Any:
+    """``collection`` with every object embedded in several tasks moved out: ``"scatter"`` (one
+    broadcast future, needs ``client``) or ``"delayed"`` (one task in the graph); same keys and results."""
+    return _lazy("rewriter", "rewrite")(collection, strategy, client=client, **kwargs)
+
+
 def __getattr__(name: str) -> Any:
     if name == "MemorySampler":
         return _lazy("sampler", "MemorySampler")
@@ -50,7 +63,10 @@ __all__ = [
     "ExportSummary",
     "MemorySampler",
     "MissingDependency",
+    "PROTOCOL",
     "__version__",
     "analyze",
+    "build_graph",
     "export",
+    "rewrite",
 ]

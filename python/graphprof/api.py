@@ -238,7 +238,7 @@ class ExportSummary:
 def _exporter(feature: str = "export") -> Any:
     require("dask", feature)
     require("distributed", feature)
-    from graphprof_dask import exporter
+    from . import exporter
 
     return exporter
 

@@ -119,7 +119,9 @@ fn is_container(content: &crate::graph::Content) -> bool {
 fn carried_over_bytes(graph: &Graph, held_tasks: &[bool]) -> u64 {
     graph
         .node_ids()
-        .filter(|&id| !held_tasks[id as usize] && matches!(graph.node(id).kind, NodeKind::Task { .. }))
+        .filter(|&id| {
+            !held_tasks[id as usize] && matches!(graph.node(id).kind, NodeKind::Task { .. })
+        })
         .flat_map(|id| graph.payloads(id))
         .map(|payload| &graph.contents[payload.content as usize])
         .filter(|content| is_container(content))

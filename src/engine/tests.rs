@@ -111,8 +111,7 @@ fn measured_held_equals_analyze_predictions_for_rewrites() {
         };
         let outcome = run_complete(&graph, 3);
         assert_eq!(
-            outcome.held_managed_bytes,
-            row.held_bytes,
+            outcome.held_managed_bytes, row.held_bytes,
             "{}",
             row.strategy
         );
