@@ -16,6 +16,7 @@ PROTOCOL = 1
 
 if TYPE_CHECKING:  # pragma: no cover - names for type checkers only
     from .api import Analysis, ExportSummary
+    from .sample_api import SampleResult
     from .sampler import MemorySampler
 
 
@@ -39,6 +40,11 @@ def export(collection: Any, path: Any, **kwargs: Any) -> "ExportSummary":
     return _lazy("api", "export")(collection, path, **kwargs)
 
 
+def sample(collection: Any, strategies: Any = ("as-given", "scatter", "delayed"), **kwargs: Any) -> "SampleResult":
+    """Run ``collection`` as given and rewritten on real Dask; see :mod:`graphprof.sample_api`."""
+    return _lazy("sample_api", "sample")(collection, strategies, **kwargs)
+
+
 def build_graph(collection: Any, **kwargs: Any) -> dict[str, Any]:
     """The graph document (graph format v1) of ``collection``, as a dict."""
     return _lazy("exporter", "build_graph")(collection, **kwargs)
@@ -55,6 +61,8 @@ def __getattr__(name: str) -> Any:
         return _lazy("sampler", "MemorySampler")
     if name in ("Analysis", "ExportSummary"):
         return _lazy("api", name)
+    if name == "SampleResult":
+        return _lazy("sample_api", name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -69,4 +77,6 @@ __all__ = [
     "build_graph",
     "export",
     "rewrite",
+    "sample",
+    "SampleResult",
 ]

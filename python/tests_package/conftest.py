@@ -37,6 +37,6 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 @pytest.fixture(scope="session")
 def seed_mapper():
     """The seed case's 240 KiB Mapper."""
-    from graphprof_dask.seed import Mapper, mapper_len_for_bytes
+    from graphprof.seed import Mapper, mapper_len_for_bytes
 
     return Mapper(mapper_len_for_bytes(240 * 1024))

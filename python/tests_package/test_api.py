@@ -11,7 +11,7 @@ from graphprof.api import Analysis
 
 
 def _seed(chunks, mapper):
-    from graphprof_dask.seed import seed_collection
+    from graphprof.seed import seed_collection
 
     return seed_collection(chunks, mapper)
 

@@ -18,7 +18,8 @@ from graphprof._binary import find_graphprof_bin
 
 REPO = Path(__file__).resolve().parents[2]
 MODULES = ["graphprof", "graphprof.__main__", "graphprof._binary", "graphprof._deps", "graphprof.api",
-           "graphprof.sampler", "graphprof.marks", "graphprof.pytest_plugin", "graphprof_dask",
+           "graphprof.sampler", "graphprof.marks", "graphprof.pytest_plugin", "graphprof.sample_api",
+           "graphprof.dask_run", "graphprof.driver", "graphprof.rewriter", "graphprof_dask",
            "graphprof_dask.exporter", "graphprof_dask.seed"]
 
 

@@ -11,7 +11,7 @@ pytest.importorskip("dask")
 SUITE = '''
 import numpy as np
 import pytest
-from graphprof_dask.seed import Mapper, make_mapper, mapper_len_for_bytes, seed_collection
+from graphprof.seed import Mapper, make_mapper, mapper_len_for_bytes, seed_collection
 
 import dask
 

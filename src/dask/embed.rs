@@ -16,7 +16,7 @@ use super::DaskError;
 
 /// The packages' files, `(path under the package root, text)`, as compiled into the binary:
 /// `graphprof/` (the same files the wheel installs) and the `graphprof_dask/` alias.
-pub const PACKAGE_FILES: [(&str, &str); 22] = [
+pub const PACKAGE_FILES: [(&str, &str); 23] = [
     (
         "graphprof/__init__.py",
         include_str!("../../python/graphprof/__init__.py"),
@@ -80,6 +80,10 @@ pub const PACKAGE_FILES: [(&str, &str); 22] = [
     (
         "graphprof/rewriter.py",
         include_str!("../../python/graphprof/rewriter.py"),
+    ),
+    (
+        "graphprof/sample_api.py",
+        include_str!("../../python/graphprof/sample_api.py"),
     ),
     (
         "graphprof/sampler.py",
