@@ -160,11 +160,36 @@ pub struct AnalyzeArgs {
     /// Rows kept in the layer, function and largest-task tables.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub top: u64,
-    /// Strategy of the built-in seed case (no file given).
-    #[arg(long, value_enum, default_value_t = Strategy::Inline)]
-    pub strategy: Strategy,
+    /// Strategy of the built-in seed case (default inline); with a graph file, analyze the file
+    /// rewritten this way (as `graphprof rewrite --strategy` writes it).
+    #[arg(long, value_enum)]
+    pub strategy: Option<Strategy>,
     #[command(flatten)]
     pub generator: GeneratorArgs,
+}
+
+/// The options that shape the built-in seed case, by their long names.
+pub const SEED_OPTIONS: [&str; 5] = ["chunks", "payload_bytes", "chunk_bytes", "seed", "fan_in"];
+
+/// One line naming a seed-case option given on the command line beside a graph file (which it
+/// would not change), for `analyze` and `sample`.
+pub fn seed_options_with_a_file(matches: &clap::ArgMatches) -> Option<String> {
+    let (name, sub) = matches.subcommand()?;
+    if !matches!(name, "analyze" | "sample") || !sub.contains_id("graph") {
+        return None;
+    }
+    sub.get_raw("graph")?;
+    let given: Vec<String> = SEED_OPTIONS
+        .iter()
+        .filter(|id| sub.value_source(id) == Some(clap::parser::ValueSource::CommandLine))
+        .map(|id| format!("--{}", id.replace('_', "-")))
+        .collect();
+    (!given.is_empty()).then(|| {
+        format!(
+            "{} shape the built-in seed case and do nothing with a graph file; drop them, or run `graphprof generate` to make the graph you mean",
+            given.join(", ")
+        )
+    })
 }
 
 /// `graphprof dask`.

@@ -4,12 +4,20 @@
 mod cli;
 mod commands;
 
-use clap::Parser;
 use clap::error::ErrorKind;
+use clap::{CommandFactory, FromArgMatches};
 use graphprof::error::EXIT_USAGE;
 
 fn main() {
-    let cli = match cli::Cli::try_parse() {
+    let matches = match cli::Cli::command().try_get_matches() {
+        Ok(matches) => matches,
+        Err(error) => usage_error(error),
+    };
+    if let Some(message) = cli::seed_options_with_a_file(&matches) {
+        eprintln!("graphprof: error: {message} (see graphprof --help)");
+        std::process::exit(EXIT_USAGE);
+    }
+    let cli = match cli::Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(error) => usage_error(error),
     };

@@ -195,3 +195,41 @@ fn diff_exit_code_says_whether_the_graphs_differ() {
     assert_eq!(status(&[&inline, &scatter], true), Some(1));
     assert_eq!(status(&[&inline, &scatter], false), Some(0));
 }
+
+#[test]
+fn seed_case_options_beside_a_graph_file_are_refused_and_strategy_rewrites_it() {
+    let graph = common::fixture("seed-inline-64.json");
+    for (command, option, value) in [
+        ("sample", "--chunks", "5"),
+        ("analyze", "--payload-bytes", "1KiB"),
+    ] {
+        let output = common::graphprof()
+            .arg(command)
+            .arg(&graph)
+            .args([option, value])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{command} {option}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains(option) && stderr.contains("graph file"),
+            "{stderr}"
+        );
+    }
+    // --strategy with a file means the rewritten file, as `graphprof rewrite` writes it.
+    let dir = tempfile::tempdir().unwrap();
+    let rewritten = dir.path().join("scatter.json");
+    common::graphprof()
+        .args(["rewrite", "--strategy", "scatter", "-o"])
+        .arg(&rewritten)
+        .arg(&graph)
+        .assert()
+        .code(0);
+    let via_option = common::analyze_json(&graph, &["--strategy", "scatter"]);
+    let via_file = common::analyze_json(&rewritten, &[]);
+    assert_eq!(via_option.sizes, via_file.sizes);
+    assert_eq!(via_option.sizes.data_bytes, via_file.sizes.data_bytes);
+    assert!(via_option.graph.data_objects >= 1);
+    assert!(via_option.graph.source.ends_with("rewritten: scatter"));
+}

@@ -19,6 +19,7 @@ const OUTPUTS: [&str; 5] = ["analysis", "sample-report", "check", "diff", "basel
 
 /// Fields that a closed object may omit: (schema, JSON pointer to the object's schema, field).
 const OPTIONAL: &[(&str, &str, &str)] = &[
+    ("sample-report", "/properties/runs/items", "real_dask"),
     ("baseline", "/properties/graphs/items", "sampled"),
     (
         "baseline",

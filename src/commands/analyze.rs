@@ -4,7 +4,8 @@ use crate::cli::AnalyzeArgs;
 use anyhow::anyhow;
 use graphprof::analyze::{AnalyzeOptions, analyze};
 use graphprof::graph::generate::{GeneratorKind, generate_graph, kind_name};
-use graphprof::graph::{Graph, load_graph};
+use graphprof::graph::rewrite::rewrite;
+use graphprof::graph::{Graph, Strategy, load_graph};
 use graphprof::output::{Destination, write_to};
 use graphprof::report::analysis::render;
 
@@ -25,13 +26,19 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<i32> {
 }
 
 fn load_or_generate(args: &AnalyzeArgs) -> anyhow::Result<(Graph, String)> {
-    match &args.graph {
-        Some(path) => Ok((load_graph(path)?, path.display().to_string())),
-        None => {
+    match (&args.graph, args.strategy) {
+        (Some(path), None) => Ok((load_graph(path)?, path.display().to_string())),
+        (Some(path), Some(strategy)) => {
+            let graph = rewrite(&load_graph(path)?, strategy).map_err(|error| {
+                anyhow!("{}: rewriting it ({strategy}): {error}", path.display())
+            })?;
+            Ok((graph, format!("{} rewritten: {strategy}", path.display())))
+        }
+        (None, strategy) => {
             let options = super::generate_options(
                 GeneratorKind::MapBlocks,
                 &args.generator,
-                args.strategy,
+                strategy.unwrap_or(Strategy::Inline),
                 false,
             );
             let graph = generate_graph(&options).map_err(|message| anyhow!(message))?;
