@@ -34,7 +34,8 @@ class SampleResult:
     samples_csv: Path
 
     def to_pandas(self, *, align: bool = True, measure: str | None = None) -> Any:
-        """One column per strategy: whole-cluster bytes against time (from 0 with ``align``)."""
+        """One column per strategy: whole-cluster bytes (``measure``, default the workers' RSS)
+        against time since each run started; with ``align`` from each series' first sample."""
         pd = require("pandas", "SampleResult.to_pandas")
         rows = pd.read_csv(self.samples_csv, keep_default_na=False)
         rows = rows[rows["worker"] == ""]
@@ -44,8 +45,8 @@ class SampleResult:
         columns = {}
         for label, part in rows.groupby("label", sort=False):
             index = pd.to_timedelta(part["time_s"].to_numpy(), unit="s")
-            if not align:
-                index = index + pd.Timestamp(0)
+            if align:
+                index = index - index[0]
             column = pd.Series(part["bytes"].to_numpy(), index=index, name=label)
             columns[label] = column[~column.index.duplicated()]
         frame = pd.DataFrame(columns)
