@@ -38,6 +38,8 @@ class Limits:
     max_duplicated: int | None = None
     max_materialised: int | None = None
     max_wire: int | None = None
+    #: The limits as the test wrote them (``"1 MB"``), for the message.
+    written: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def parse(cls, options: dict[str, Any]) -> "Limits":
@@ -45,11 +47,13 @@ class Limits:
         if unknown:
             raise ValueError(f"graphprof marker: unknown option {unknown[0]!r} (expected one of "
                              f"{', '.join(LIMITS + ANALYZE_OPTIONS)})")
-        return cls(**{k: parse_size(v, k) for k, v in options.items() if k in LIMITS and v is not None})
+        given = {k: v for k, v in options.items() if k in LIMITS and v is not None}
+        return cls(**{k: parse_size(v, k) for k, v in given.items()},
+                   written=tuple((k, str(v)) for k, v in given.items()))
 
 
 def violations(analysis: Any, limits: Limits) -> list[str]:
-    """The limits ``analysis`` exceeds, as ``"duplicated 14.7 MiB > max_duplicated 1 MB"``."""
+    """The limits ``analysis`` exceeds, as ``"duplicated 14.7 MiB > max_duplicated=1 MB"``."""
     from .api import fmt_bytes
 
     measured = {
@@ -62,7 +66,7 @@ def violations(analysis: Any, limits: Limits) -> list[str]:
         limit = getattr(limits, option)
         what, value = measured[option]
         if limit is not None and value > limit:
-            out.append(f"{what} {fmt_bytes(value)} > {option} {fmt_bytes(limit)}")
+            out.append(f"{what} {fmt_bytes(value)} > {option}={dict(limits.written).get(option, limit)}")
     return out
 
 
@@ -75,5 +79,5 @@ def failure_message(analysis: Any, broken: list[str]) -> str:
     if culprit is None:
         return head + " (no duplicated payload: the size comes from the tasks themselves)"
     return (f"{head}\n  payload: {culprit.what} (type {culprit.type_name}, {fmt_bytes(culprit.size_bytes)}"
-            f" each, {culprit.copies} copies, {fmt_bytes(culprit.held_wasted_bytes)} wasted, layer "
+            f" each, {culprit.copies} copies, {fmt_bytes(culprit.held_wasted_bytes)} held by the copies, layer "
             f"{culprit.layer})\n  fix: {culprit.fix}")

@@ -38,10 +38,10 @@ def test_plugin_fails_the_embedded_object_and_passes_the_fix(pytester):
     result.assert_outcomes(passed=1, failed=2)
     out = result.stdout.str()
     result.stdout.fnmatch_lines([
-        "*graphprof: duplicated 14.* MiB > max_duplicated 977 KiB*",
-        "*payload: Mapper, an argument of lookup (type Mapper, 239 KiB each, 64 copies, 14.* MiB wasted, layer *",
+        "*graphprof: duplicated 14.* MiB > max_duplicated=1 MB*",
+        "*payload: Mapper, an argument of lookup (type Mapper, 239 KiB each, 64 copies, 14.* MiB held by the copies, layer *",
         "*fix: send it once: pass client.scatter(obj, broadcast=True)*",
-        "*graphprof: materialised 15.* MiB > max_materialised 1.91 MiB*",
+        "*graphprof: materialised 15.* MiB > max_materialised=2 MB*",
     ])
     assert "Traceback" not in out  # one short message, not a stack
     reports = sorted(p.name for p in (pytester.path / "reports").iterdir())
