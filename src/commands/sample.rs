@@ -384,7 +384,9 @@ fn finish(
     interrupted: bool,
 ) -> Result<i32> {
     if interrupted && runs.is_empty() {
-        eprintln!("graphprof: interrupted (Ctrl-C or SIGTERM) before anything was sampled; nothing written");
+        eprintln!(
+            "graphprof: interrupted (Ctrl-C or SIGTERM) before anything was sampled; nothing written"
+        );
     } else if interrupted {
         eprintln!(
             "graphprof: interrupted (Ctrl-C or SIGTERM): writing what was sampled; later runs did not start"
