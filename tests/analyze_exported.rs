@@ -34,7 +34,12 @@ fn held_memory_uses_in_memory_sizes_and_says_so() {
     assert_eq!(given.strategy, "as-given");
     // Held leaves: four f tasks with a 19,000-byte dict each, two g tasks with a list whose
     // in-memory size is unknown (its 500-byte pickle stands in).
-    assert_eq!(given.held_bytes, 4 * (60 + 19_000) + 2 * (40 + 500));
+    // Plus Dask's per-task bookkeeping for each of the six held results.
+    let bookkeeping = 6 * graphprof::graph::held::TASK_OVERHEAD_BYTES;
+    assert_eq!(
+        given.held_bytes,
+        4 * (60 + 19_000) + 2 * (40 + 500) + bookkeeping
+    );
     assert_eq!(analysis.payload_memory_basis, "mixed");
     let delayed = &analysis.strategies[2];
     assert_eq!(delayed.saved_held_bytes, 4 * 19_000);
