@@ -4,7 +4,7 @@
 
 Side by side in one process, per run: (a) Dask's own serialize of the collection as
 Client.persist does, plus the scheduler's materialisation of the deserialized graph
-(``__dask_graph__`` + ``convert_legacy_graph``), and (b) ``graphprof_dask.export``
+(``__dask_graph__`` + ``convert_legacy_graph``), and (b) ``graphprof.exporter.export``
 of the same collection to a file. Prints the medians, their ratio, and the peak RSS
 each step adds (ru_maxrss is per process, so each step runs in a fresh child).
 """
@@ -23,7 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def _collection(chunks: int):
     sys.path.insert(0, HERE)
-    from graphprof_dask.seed import Mapper, mapper_len_for_bytes, seed_collection
+    from graphprof.seed import Mapper, mapper_len_for_bytes, seed_collection
 
     return seed_collection(chunks, Mapper(mapper_len_for_bytes(240 * 1024)))
 
@@ -38,14 +38,14 @@ def _step(kind: str, chunks: int) -> dict:
         from dask._task_spec import convert_legacy_graph
         from distributed.protocol import deserialize
 
-        from graphprof_dask.exporter import serialized_graph
+        from graphprof.exporter import serialized_graph
 
         _, header, frames, _ = serialized_graph(x)
         copy = deserialize(header, frames)
         dsk = convert_legacy_graph(dict(copy.__dask_graph__()))
         tasks = len(dsk)
     else:
-        from graphprof_dask.exporter import export
+        from graphprof.exporter import export
 
         doc = export(x, os.path.join(os.environ.get("TMPDIR", "/tmp"), "graphprof-bench-export.json"))
         tasks = len(doc["tasks"])
@@ -71,7 +71,7 @@ def main() -> None:
     print(f"map_blocks seed collection, {chunks:,} chunks, {rows['dask'][0]['tasks']:,} tasks "
           f"materialised, {runs} runs each, alternating")
     print(f"  dask serialize + materialise   median {med['dask']:.2f} s   peak RSS {mem['dask']:.0f} MiB")
-    print(f"  graphprof_dask.export          median {med['graphprof']:.2f} s   peak RSS {mem['graphprof']:.0f} MiB")
+    print(f"  graphprof.exporter.export      median {med['graphprof']:.2f} s   peak RSS {mem['graphprof']:.0f} MiB")
     print(f"  ratio                          {med['graphprof'] / med['dask']:.2f}x time, "
           f"{mem['graphprof'] / mem['dask']:.2f}x peak RSS")
 

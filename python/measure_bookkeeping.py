@@ -6,7 +6,7 @@ Real Dask: for chunks in 256/1024/4096 and strategies inline/scatter/delayed, a 
 from /proc before submitting and while the persisted results are held (after the tasks finished
 and a heartbeat passed); ``held RSS = a + b * chunks`` is fitted per strategy by least squares.
 Per-task bookkeeping = b - 8,000 B of results per chunk (scatter, delayed). The measuring code is
-``graphprof_dask.calibrate`` (what ``graphprof calibrate`` runs).
+``graphprof.calibrate`` (what ``graphprof calibrate`` runs).
 
 Built-in engine (``--engine BINARY``): ``BINARY sample --strategy S --chunks N --workers 2``, one
 process per strategy and chunk count (fresh, as the clusters are); its held RSS above the run's
@@ -24,7 +24,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from graphprof_dask.calibrate import run_all  # noqa: E402
+from graphprof.calibrate import run_all  # noqa: E402
 
 STRATEGIES = ["inline", "scatter", "delayed"]
 

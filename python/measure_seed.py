@@ -22,8 +22,8 @@ def exporter_figures(chunks):
     from distributed import Client, LocalCluster
 
     from graphcheck import check_graph, payload_uses, wire_model
-    from graphprof_dask.exporter import build_graph
-    from graphprof_dask.seed import Mapper, make_mapper, mapper_len_for_bytes, seed_collection
+    from graphprof.exporter import build_graph
+    from graphprof.seed import Mapper, make_mapper, mapper_len_for_bytes, seed_collection
 
     n = mapper_len_for_bytes(PAYLOAD)
     out = {}
@@ -50,7 +50,7 @@ def exporter_figures(chunks):
 
 def driver_figures(chunks):
     env = dict(os.environ, PYTHONPATH=HERE)
-    cmd = [sys.executable, "-m", "graphprof_dask", "driver", "--strategy", "inline", "--strategy", "scatter",
+    cmd = [sys.executable, "-m", "graphprof.dask_run", "driver", "--strategy", "inline", "--strategy", "scatter",
            "--strategy", "delayed", "--chunks", str(chunks), "--payload-bytes", str(PAYLOAD),
            "--workers", "2", "--interval-ms", "100", "--hold-s", "2"]
     r = subprocess.run(cmd, env=env, capture_output=True, text=True)

@@ -1,42 +1,8 @@
-"""``python -m graphprof_dask export SCRIPT.py:VARIABLE -o graph.json`` and
-``python -m graphprof_dask driver ...`` and ``python -m graphprof_dask calibrate ...`` (see docs/DASK.md)."""
-
-from __future__ import annotations
+"""``python -m graphprof_dask ...``: the old name of ``python -m graphprof.dask_run ...`` (one release)."""
 
 import sys
 
-
-def _usage() -> int:
-    print(
-        "usage: python -m graphprof_dask export SCRIPT.py:VARIABLE -o GRAPH.json "
-        "[--name NAME] [--measure-wire] [--scheduler tcp://HOST:PORT] [--min-payload-bytes N]\n"
-        "       python -m graphprof_dask driver --strategy inline --strategy scatter ... (see --help)\n"
-        "       python -m graphprof_dask calibrate --chunks 256 --chunks 1024 [--scheduler ADDR]",
-        file=sys.stderr,
-    )
-    return 64
-
-
-def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] in ("-h", "--help"):
-        _usage()
-        return 0 if argv else 64
-    cmd, rest = argv[0], argv[1:]
-    if cmd == "driver":
-        from .driver import main as driver_main
-
-        return driver_main(rest)
-    if cmd == "calibrate":
-        from .calibrate import main as calibrate_main
-
-        return calibrate_main(rest)
-    if cmd == "export":
-        from .cli_export import main as export_main
-
-        return export_main(rest)
-    return _usage()
-
+from graphprof.dask_run import main
 
 if __name__ == "__main__":
     sys.exit(main())

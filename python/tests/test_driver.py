@@ -17,7 +17,7 @@ PAYLOAD = 240 * 1024
 def run_driver(embedded_pkg, args, timeout=240, python=None):
     env = dict(os.environ, PYTHONPATH=embedded_pkg)
     t0 = time.monotonic()
-    r = subprocess.run([python or sys.executable, "-m", "graphprof_dask", "driver", *args],
+    r = subprocess.run([python or sys.executable, "-m", "graphprof.dask_run", "driver", *args],
                        env=env, capture_output=True, text=True, timeout=timeout)
     took = time.monotonic() - t0
     events = [json.loads(ln) for ln in r.stdout.splitlines()]  # every line is JSON
@@ -115,7 +115,7 @@ def test_missing_dependency(embedded_pkg, tmp_path):
 
 
 def test_pins_match_requirements():
-    from graphprof_dask.driver import PINS
+    from graphprof.driver import PINS
 
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     with open(os.path.join(here, "requirements.txt"), encoding="utf-8") as fh:
@@ -128,7 +128,7 @@ def test_worker_dies_mid_run(embedded_pkg):
     import signal
 
     env = dict(os.environ, PYTHONPATH=embedded_pkg)
-    p = subprocess.Popen([sys.executable, "-m", "graphprof_dask", "driver", "--strategy", "inline",
+    p = subprocess.Popen([sys.executable, "-m", "graphprof.dask_run", "driver", "--strategy", "inline",
                           "--strategy", "scatter", "--chunks", "64", "--workers", "2",
                           "--interval-ms", "100", "--hold-s", "8"],
                          env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)

@@ -1,4 +1,4 @@
-"""``graphprof_dask.rewrite`` on real collections and a real LocalCluster (loopback): the objects
+"""``graphprof.rewrite`` on real collections and a real LocalCluster (loopback): the objects
 embedded in several tasks (a dict argument, a bound method's instance, a closure's captured
 array, inside fused blockwise tasks too) are moved out once, and the results stay equal."""
 
@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import graphprof_dask
-from graphprof_dask.rewriter import RewriteResult, _graph_copy, shared_objects
+import graphprof
+from graphprof.rewriter import RewriteResult, _graph_copy, shared_objects
 
 CHUNKS = 32
 
@@ -71,7 +71,7 @@ def test_rewrite_moves_the_shared_object_once_and_keeps_results(client, name, st
     before = shared_objects(dsk)
     assert [info["type"] for _, info, _ in before] == [type_name]
     moved = RewriteResult()
-    fixed = graphprof_dask.rewrite(coll, strategy, client=client, result=moved)
+    fixed = graphprof.rewrite(coll, strategy, client=client, result=moved)
     assert [m["type"] for m in moved.moved] == [type_name]
     assert moved.moved[0]["tasks"] == CHUNKS
     assert len(moved.futures) == (1 if strategy == "scatter" else 0)
@@ -84,4 +84,4 @@ def test_rewrite_moves_the_shared_object_once_and_keeps_results(client, name, st
 def test_scatter_needs_a_client():
     coll, _ = collections()["method"]
     with pytest.raises(ValueError):
-        graphprof_dask.rewrite(coll, "teleport")
+        graphprof.rewrite(coll, "teleport")

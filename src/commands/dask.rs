@@ -1,5 +1,5 @@
 //! `graphprof dask export`: a real Dask collection's graph, exported with the user's Python by
-//! the embedded `graphprof_dask` package and validated by the graph loader.
+//! the `graphprof` Python package (installed or embedded) and validated by the graph loader.
 
 use crate::cli::{DaskArgs, DaskCommand, DaskExportArgs};
 use graphprof::dask::{ExportOptions, resolve_python, run_export};

@@ -1,5 +1,5 @@
 //! `graphprof calibrate`: measures the per-task bookkeeping of the user's Dask workers (RSS per
-//! held result beyond the result) with the embedded `graphprof_dask.calibrate`, and the small
+//! held result beyond the result) with the embedded `graphprof.calibrate`, and the small
 //! JSON file it writes (schema `graphprof-calibration`, version 1) that `sample
 //! --task-overhead-file` reads.
 
@@ -106,12 +106,12 @@ pub struct CalibrateOptions {
     pub connect_timeout: Duration,
 }
 
-/// Runs `python -m graphprof_dask calibrate` and collects its lines.
+/// Runs `python -m graphprof.dask_run calibrate` and collects its lines.
 pub fn run_calibrate(
     options: &CalibrateOptions,
     on_run: &mut dyn FnMut(&CalibrationRun),
 ) -> Result<Calibration, DaskError> {
-    let package = PythonPackage::write()?;
+    let package = PythonPackage::for_python(&options.python)?;
     let mut args: Vec<OsString> = vec!["calibrate".into(), "--workers".into()];
     args.push(options.workers.to_string().into());
     for chunks in &options.chunks {

@@ -1,9 +1,12 @@
-//! The Python side (`python/graphprof_dask/`), embedded in the binary and written out at run time.
+//! The Python side (`python/graphprof/`), embedded in the binary and written out at run time.
 //!
-//! Every `.py` file of the package is compiled in with `include_str!`. [`PythonPackage::write`]
-//! puts them in a fresh temporary directory as a `graphprof_dask` package, and
-//! [`PythonPackage::command`] builds `<python> -m graphprof_dask ...` with that directory first on
-//! `PYTHONPATH`. Arguments always go through [`std::process::Command`], never through a shell.
+//! Every `.py` file of the `graphprof` package (and of its `graphprof_dask` alias) is compiled in
+//! with `include_str!`: the same files the wheel installs, one source. [`PythonPackage::for_python`]
+//! uses the `graphprof` installed in the user's Python when its version is the binary's, else
+//! [`PythonPackage::write`] puts the embedded copy in a fresh temporary directory; and
+//! [`PythonPackage::command`] builds `<python> -m graphprof.dask_run ...` (with that directory
+//! first on `PYTHONPATH` for the embedded copy). Arguments always go through
+//! [`std::process::Command`], never through a shell.
 
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
@@ -11,61 +14,108 @@ use std::process::Command;
 
 use super::DaskError;
 
-/// The package's files, `(name, text)`, as compiled into the binary.
-pub const PACKAGE_FILES: [(&str, &str); 13] = [
+/// The packages' files, `(path under the package root, text)`, as compiled into the binary:
+/// `graphprof/` (the same files the wheel installs) and the `graphprof_dask/` alias.
+pub const PACKAGE_FILES: [(&str, &str); 23] = [
     (
-        "__init__.py",
+        "graphprof/__init__.py",
+        include_str!("../../python/graphprof/__init__.py"),
+    ),
+    (
+        "graphprof/__main__.py",
+        include_str!("../../python/graphprof/__main__.py"),
+    ),
+    (
+        "graphprof/_binary.py",
+        include_str!("../../python/graphprof/_binary.py"),
+    ),
+    (
+        "graphprof/_deps.py",
+        include_str!("../../python/graphprof/_deps.py"),
+    ),
+    (
+        "graphprof/api.py",
+        include_str!("../../python/graphprof/api.py"),
+    ),
+    (
+        "graphprof/calibrate.py",
+        include_str!("../../python/graphprof/calibrate.py"),
+    ),
+    (
+        "graphprof/cli_export.py",
+        include_str!("../../python/graphprof/cli_export.py"),
+    ),
+    (
+        "graphprof/dask_run.py",
+        include_str!("../../python/graphprof/dask_run.py"),
+    ),
+    (
+        "graphprof/driver.py",
+        include_str!("../../python/graphprof/driver.py"),
+    ),
+    (
+        "graphprof/export_isolate.py",
+        include_str!("../../python/graphprof/export_isolate.py"),
+    ),
+    (
+        "graphprof/export_payloads.py",
+        include_str!("../../python/graphprof/export_payloads.py"),
+    ),
+    (
+        "graphprof/export_walk.py",
+        include_str!("../../python/graphprof/export_walk.py"),
+    ),
+    (
+        "graphprof/exporter.py",
+        include_str!("../../python/graphprof/exporter.py"),
+    ),
+    (
+        "graphprof/marks.py",
+        include_str!("../../python/graphprof/marks.py"),
+    ),
+    (
+        "graphprof/pytest_plugin.py",
+        include_str!("../../python/graphprof/pytest_plugin.py"),
+    ),
+    (
+        "graphprof/rewriter.py",
+        include_str!("../../python/graphprof/rewriter.py"),
+    ),
+    (
+        "graphprof/sample_api.py",
+        include_str!("../../python/graphprof/sample_api.py"),
+    ),
+    (
+        "graphprof/sampler.py",
+        include_str!("../../python/graphprof/sampler.py"),
+    ),
+    (
+        "graphprof/sampling.py",
+        include_str!("../../python/graphprof/sampling.py"),
+    ),
+    (
+        "graphprof/seed.py",
+        include_str!("../../python/graphprof/seed.py"),
+    ),
+    (
+        "graphprof/workloads.py",
+        include_str!("../../python/graphprof/workloads.py"),
+    ),
+    (
+        "graphprof_dask/__init__.py",
         include_str!("../../python/graphprof_dask/__init__.py"),
     ),
     (
-        "__main__.py",
+        "graphprof_dask/__main__.py",
         include_str!("../../python/graphprof_dask/__main__.py"),
     ),
-    (
-        "calibrate.py",
-        include_str!("../../python/graphprof_dask/calibrate.py"),
-    ),
-    (
-        "cli_export.py",
-        include_str!("../../python/graphprof_dask/cli_export.py"),
-    ),
-    (
-        "driver.py",
-        include_str!("../../python/graphprof_dask/driver.py"),
-    ),
-    (
-        "export_isolate.py",
-        include_str!("../../python/graphprof_dask/export_isolate.py"),
-    ),
-    (
-        "export_payloads.py",
-        include_str!("../../python/graphprof_dask/export_payloads.py"),
-    ),
-    (
-        "export_walk.py",
-        include_str!("../../python/graphprof_dask/export_walk.py"),
-    ),
-    (
-        "exporter.py",
-        include_str!("../../python/graphprof_dask/exporter.py"),
-    ),
-    (
-        "rewriter.py",
-        include_str!("../../python/graphprof_dask/rewriter.py"),
-    ),
-    (
-        "workloads.py",
-        include_str!("../../python/graphprof_dask/workloads.py"),
-    ),
-    (
-        "sampling.py",
-        include_str!("../../python/graphprof_dask/sampling.py"),
-    ),
-    (
-        "seed.py",
-        include_str!("../../python/graphprof_dask/seed.py"),
-    ),
 ];
+
+/// The packages written out (each file's folder is one of these).
+pub const PACKAGES: [&str; 2] = ["graphprof", "graphprof_dask"];
+
+/// The module the binary runs: `python -m graphprof.dask_run ...`.
+pub const RUN_MODULE: &str = "graphprof.dask_run";
 
 /// The pinned requirements the Python side is tested with (`python/requirements.txt`).
 pub const REQUIREMENTS: &str = include_str!("../../python/requirements.txt");
@@ -102,15 +152,53 @@ pub fn pip_command(python: &OsStr) -> String {
     )
 }
 
-/// The package written to a temporary directory; removed when dropped.
+/// Where the Python side comes from: the `graphprof` package installed in the user's Python (the
+/// wheel's, when its version is the binary's), or the embedded copy written to a temporary
+/// directory (removed when dropped).
 pub struct PythonPackage {
-    dir: tempfile::TempDir,
+    dir: Option<tempfile::TempDir>,
+}
+
+/// What the probe prints: the installed package's version, when `graphprof.dask_run` imports.
+const PROBE: &str = "import graphprof, graphprof.dask_run; print(graphprof.__version__)";
+
+/// True when the probe's output names the binary's own version.
+fn version_matches(probe_stdout: &str) -> bool {
+    probe_stdout.trim() == env!("CARGO_PKG_VERSION")
+}
+
+/// Runs the probe with `python` (`extra_path` first on `PYTHONPATH`, for tests); true when an
+/// installed `graphprof` of the binary's version is there. Any failure means "not installed".
+fn installed_matches(python: &OsStr, extra_path: Option<&Path>) -> bool {
+    let mut probe = Command::new(python);
+    probe
+        .arg("-c")
+        .arg(PROBE)
+        .env("PYTHONSAFEPATH", "1")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    if let Some(path) = extra_path {
+        probe.env("PYTHONPATH", python_path(path));
+    }
+    probe.output().is_ok_and(|out| {
+        out.status.success() && version_matches(&String::from_utf8_lossy(&out.stdout))
+    })
 }
 
 impl PythonPackage {
-    /// Writes every embedded file to `<fresh temp dir>/graphprof_dask/`. The folders are 0700 and
-    /// the files 0600 whatever the umask (set with `chmod`, which the umask does not touch), so no
-    /// other local user can swap the code before Python imports it.
+    /// The installed package when `python` has `graphprof` at the binary's version, else the
+    /// embedded copy ([`PythonPackage::write`]).
+    pub fn for_python(python: &OsStr) -> Result<PythonPackage, DaskError> {
+        if installed_matches(python, None) {
+            return Ok(PythonPackage { dir: None });
+        }
+        PythonPackage::write()
+    }
+
+    /// Writes every embedded file to `<fresh temp dir>/graphprof/` and `.../graphprof_dask/`. The
+    /// folders are 0700 and the files 0600 whatever the umask (set with `chmod`, which the umask
+    /// does not touch), so no other local user can swap the code before Python imports it.
     pub fn write() -> Result<PythonPackage, DaskError> {
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
         let io = |error| DaskError::Io {
@@ -124,32 +212,35 @@ impl PythonPackage {
             .tempdir()
             .map_err(io)?;
         std::fs::set_permissions(dir.path(), private_dir()).map_err(io)?;
-        let package = dir.path().join("graphprof_dask");
-        std::fs::create_dir(&package).map_err(io)?;
-        std::fs::set_permissions(&package, private_dir()).map_err(io)?;
+        for package in PACKAGES {
+            let folder = dir.path().join(package);
+            std::fs::create_dir(&folder).map_err(io)?;
+            std::fs::set_permissions(&folder, private_dir()).map_err(io)?;
+        }
         for (name, text) in PACKAGE_FILES {
             let mut file = std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .mode(0o600)
-                .open(package.join(name))
+                .open(dir.path().join(name))
                 .map_err(io)?;
             file.set_permissions(std::fs::Permissions::from_mode(0o600))
                 .map_err(io)?;
             std::io::Write::write_all(&mut file, text.as_bytes()).map_err(io)?;
         }
-        Ok(PythonPackage { dir })
+        Ok(PythonPackage { dir: Some(dir) })
     }
 
-    /// The directory that holds `graphprof_dask/` (what goes on `PYTHONPATH`).
-    pub fn root(&self) -> &Path {
-        self.dir.path()
+    /// The directory that holds the embedded `graphprof/` (what goes on `PYTHONPATH`); `None`
+    /// when the installed package is used.
+    pub fn root(&self) -> Option<&Path> {
+        self.dir.as_ref().map(tempfile::TempDir::path)
     }
 
-    /// `<python> -m graphprof_dask <args...>` with the package first on `PYTHONPATH`.
-    /// `PYTHONSAFEPATH` keeps the current directory off `sys.path` (Python 3.11+), so a
-    /// `graphprof_dask` folder there cannot shadow the embedded one; the exporter puts the
-    /// user's script directory on `sys.path` itself, as `python script.py` would.
+    /// `<python> -m graphprof.dask_run <args...>`, with the embedded copy first on `PYTHONPATH`
+    /// when it is the one used. `PYTHONSAFEPATH` keeps the current directory off `sys.path`
+    /// (Python 3.11+), so a `graphprof` folder there cannot shadow the package; the exporter
+    /// puts the user's script directory on `sys.path` itself, as `python script.py` would.
     pub fn command<I, S>(&self, python: &OsStr, args: I) -> Command
     where
         I: IntoIterator<Item = S>,
@@ -158,12 +249,14 @@ impl PythonPackage {
         let mut command = Command::new(python);
         command
             .arg("-m")
-            .arg("graphprof_dask")
+            .arg(RUN_MODULE)
             .args(args)
-            .env("PYTHONPATH", python_path(self.root()))
             .env("PYTHONSAFEPATH", "1")
             .env("PYTHONDONTWRITEBYTECODE", "1")
             .env("PYTHONUNBUFFERED", "1");
+        if let Some(root) = self.root() {
+            command.env("PYTHONPATH", python_path(root));
+        }
         command
     }
 }
@@ -184,13 +277,19 @@ mod tests {
 
     #[test]
     fn every_python_file_is_embedded() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/graphprof_dask");
-        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
-            .expect("package dir")
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".py"))
-            .collect();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("python");
+        let mut on_disk: Vec<String> = Vec::new();
+        for package in PACKAGES {
+            for entry in std::fs::read_dir(root.join(package))
+                .expect("package dir")
+                .filter_map(|e| e.ok())
+            {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.ends_with(".py") {
+                    on_disk.push(format!("{package}/{name}"));
+                }
+            }
+        }
         on_disk.sort();
         let mut embedded: Vec<String> = PACKAGE_FILES.iter().map(|(n, _)| n.to_string()).collect();
         embedded.sort();
@@ -200,10 +299,53 @@ mod tests {
     #[test]
     fn the_package_is_written_and_removed() {
         let package = PythonPackage::write().expect("writes");
-        let root = package.root().to_path_buf();
-        assert!(root.join("graphprof_dask/driver.py").is_file());
+        let root = package.root().expect("embedded").to_path_buf();
+        assert!(root.join("graphprof/driver.py").is_file());
+        assert!(root.join("graphprof/dask_run.py").is_file());
+        assert!(root.join("graphprof_dask/__init__.py").is_file());
         drop(package);
         assert!(!root.exists());
+    }
+
+    #[test]
+    fn the_installed_package_is_used_only_at_the_binarys_version() {
+        assert!(version_matches(&format!("{}\n", env!("CARGO_PKG_VERSION"))));
+        assert!(!version_matches("0.0.0-other\n"));
+        assert!(!version_matches(""));
+        let python = resolve_python(None);
+        for (version, expected) in [(env!("CARGO_PKG_VERSION"), true), ("0.0.0-other", false)] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let package = dir.path().join("graphprof");
+            std::fs::create_dir(&package).expect("mkdir");
+            std::fs::write(
+                package.join("__init__.py"),
+                format!("__version__ = {version:?}\n"),
+            )
+            .expect("writes");
+            std::fs::write(package.join("dask_run.py"), "").expect("writes");
+            assert_eq!(
+                installed_matches(&python, Some(dir.path())),
+                expected,
+                "version {version}"
+            );
+        }
+        assert!(!installed_matches(OsStr::new("/no/such/python"), None));
+    }
+
+    #[test]
+    fn the_installed_package_runs_without_pythonpath() {
+        let package = PythonPackage { dir: None };
+        let command = package.command(OsStr::new("python3"), ["export"]);
+        let args: Vec<&OsStr> = command.get_args().collect();
+        assert_eq!(
+            args,
+            [
+                OsStr::new("-m"),
+                OsStr::new(RUN_MODULE),
+                OsStr::new("export")
+            ]
+        );
+        assert!(command.get_envs().all(|(k, _)| k != "PYTHONPATH"));
     }
 
     /// Under umask 000 (and under a umask that would shut the owner out) the folders are 0700
@@ -219,6 +361,7 @@ mod tests {
             // SAFETY: as above, restoring the previous mask.
             unsafe { libc::umask(previous) };
             let package = written.expect("writes");
+            let root = package.root().expect("embedded");
             let mode = |path: &Path| {
                 std::fs::metadata(path)
                     .expect("exists")
@@ -226,17 +369,18 @@ mod tests {
                     .mode()
                     & 0o777
             };
-            assert_eq!(mode(package.root()), 0o700, "umask {umask:o}");
-            let inner = package.root().join("graphprof_dask");
-            assert_eq!(mode(&inner), 0o700, "umask {umask:o}");
+            assert_eq!(mode(root), 0o700, "umask {umask:o}");
+            for inner in PACKAGES {
+                assert_eq!(mode(&root.join(inner)), 0o700, "umask {umask:o}");
+            }
             for (name, text) in PACKAGE_FILES {
                 assert_eq!(
-                    mode(&inner.join(name)),
+                    mode(&root.join(name)),
                     0o600,
                     "{name} under umask {umask:o}"
                 );
                 assert_eq!(
-                    std::fs::read_to_string(inner.join(name)).expect("reads"),
+                    std::fs::read_to_string(root.join(name)).expect("reads"),
                     text
                 );
             }

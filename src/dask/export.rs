@@ -11,7 +11,7 @@ use super::child::{self, StdoutLine, describe_status, telling_line};
 use super::embed::PythonPackage;
 use crate::graph::{Graph, load_graph};
 
-/// Exit code of `python -m graphprof_dask export` when a package is missing.
+/// Exit code of `python -m graphprof.dask_run export` when a package is missing.
 const EXPORTER_EXIT_MISSING: i32 = 2;
 /// Exit code of the exporter when the scheduler cannot be reached.
 const EXPORTER_EXIT_UNREACHABLE: i32 = 3;
@@ -51,7 +51,7 @@ pub struct ExportOutcome {
 
 /// Runs the exporter and loads what it wrote.
 pub fn run_export(options: &ExportOptions) -> Result<ExportOutcome, DaskError> {
-    let package = PythonPackage::write()?;
+    let package = PythonPackage::for_python(&options.python)?;
     let mut args: Vec<OsString> = vec![
         "export".into(),
         options.target.clone(),

@@ -231,7 +231,7 @@ pub fn run_driver_cancellable(
     };
     let mut collector = Collector::new(options.interval.as_secs_f64() * 1e3, &expected, sink);
 
-    let package = PythonPackage::write()?;
+    let package = PythonPackage::for_python(&options.python)?;
     let command = package.command(&options.python, driver_args(options));
     let mut child = child::spawn(command)
         .map_err(|error| DaskError::python_not_found(&options.python, &error))?;

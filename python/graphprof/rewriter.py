@@ -30,7 +30,7 @@ STRATEGIES = ("scatter", "delayed")
 
 def _make_caller():
     # Defined in a function so that cloudpickle ships it by value: workers need not have
-    # graphprof_dask installed.
+    # graphprof installed.
     def call_function(function, *args, **kwargs):
         return function(*args, **kwargs)
 

@@ -14,7 +14,7 @@ remote worker reads its own (``client.run``). Line protocol (stdout, one JSON ob
 ``task_overhead_bytes`` (the mean of the scatter and delayed figures measured). Errors go to
 stderr with exit code 2 (a missing dependency) or 1.
 
-    python -m graphprof_dask calibrate --chunks 256 --chunks 1024 --chunks 4096 [--workers 2]
+    python -m graphprof.dask_run calibrate --chunks 256 --chunks 1024 --chunks 4096 [--workers 2]
         [--strategy scatter --strategy delayed --strategy inline] [--scheduler tcp://HOST:PORT]
 """
 
@@ -181,7 +181,7 @@ def _versions():
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="python -m graphprof_dask calibrate",
+    p = argparse.ArgumentParser(prog="python -m graphprof.dask_run calibrate",
                                 description="measure Dask workers' RSS per held task beyond the results")
     p.add_argument("--chunks", type=int, action="append", help="repeatable; default 256, 1024")
     p.add_argument("--strategy", action="append", choices=["scatter", "delayed", "inline"],

@@ -164,7 +164,7 @@ def _key(k):
 
 
 def _make_replay_task():
-    # By value (a local function), so workers need not import graphprof_dask.
+    # By value (a local function), so workers need not import graphprof.
     def replay_task(output_bytes, *inputs):
         import numpy as np
 

@@ -1,11 +1,11 @@
-"""``python -m graphprof_dask export my_pipeline.py:result -o graph.json``.
+"""``python -m graphprof.dask_run export my_pipeline.py:result -o graph.json``.
 
 The script is imported as a module named after its file (so an
 ``if __name__ == "__main__":`` block does not run), with its directory on
 ``sys.path``. Its functions and classes are then marked as ``__main__``'s, as
 they are when the script runs and sends its graph: cloudpickle pickles them by
 value with the same bytes, so one object has one digest whether it was
-exported here or in-process (``graphprof_dask.export`` from the script).
+exported here or in-process (``graphprof.export`` from the script).
 The named module-level variable must be a Dask collection, or a list or tuple
 of them (as ``dask.compute`` takes).
 """
@@ -106,7 +106,7 @@ def _defined_under_main_guard(path: str, name: str) -> bool:
 
 
 def main(argv) -> int:
-    p = argparse.ArgumentParser(prog="python -m graphprof_dask export")
+    p = argparse.ArgumentParser(prog="python -m graphprof.dask_run export")
     p.add_argument("target", help="SCRIPT.py:VARIABLE")
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--name", default=None)

@@ -234,7 +234,7 @@ def run_strategy(proto, client, sampler, label, strategy, workload,
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="python -m graphprof_dask driver",
+    p = argparse.ArgumentParser(prog="python -m graphprof.dask_run driver",
                                 description="graphprof's real-Dask sampling driver (line protocol on stdout)")
     p.add_argument("--strategy", action="append", choices=["inline", "scatter", "delayed", "as-given"],
                    help="repeatable; default: inline, scatter, delayed (as-given, scatter, delayed "
@@ -257,18 +257,18 @@ def parse_args(argv):
 
 
 def ship_package(client):
-    """Workers of an existing cluster do not have graphprof_dask (the seed case's Mapper and
+    """Workers of an existing cluster may not have graphprof (the seed case's Mapper and
     functions live there, importable so that broadcast reaches every worker): upload it."""
     import tempfile
     import zipfile
 
     package = os.path.dirname(os.path.abspath(__file__))
     with tempfile.TemporaryDirectory() as folder:
-        archive = os.path.join(folder, "graphprof_dask.zip")
+        archive = os.path.join(folder, "graphprof.zip")
         with zipfile.ZipFile(archive, "w") as zf:
             for name in sorted(os.listdir(package)):
                 if name.endswith(".py"):
-                    zf.write(os.path.join(package, name), f"graphprof_dask/{name}")
+                    zf.write(os.path.join(package, name), f"graphprof/{name}")
         client.upload_file(archive)
 
 

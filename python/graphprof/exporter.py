@@ -386,7 +386,7 @@ def build_graph(
         if len(collections) > 1:
             name += f" and {len(collections) - 1} more"
     m = {
-        "generator": "graphprof_dask.export",
+        "generator": "graphprof.export",
         "collection": ", ".join(f"{type(c).__module__}.{type(c).__name__}" for c in collections),
         "dask": dask.__version__,
         "distributed": distributed.__version__,

@@ -1,0 +1,97 @@
+"""The wheel itself: the binary beside the interpreter, every module, the entry point, the version,
+and ``import graphprof`` in a venv without dask (``GRAPHPROF_WHEEL`` names the wheel)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import sysconfig
+from importlib import import_module, metadata
+from pathlib import Path
+
+import pytest
+
+import graphprof
+from graphprof._binary import find_graphprof_bin
+
+REPO = Path(__file__).resolve().parents[2]
+MODULES = ["graphprof", "graphprof.__main__", "graphprof._binary", "graphprof._deps", "graphprof.api",
+           "graphprof.sampler", "graphprof.marks", "graphprof.pytest_plugin", "graphprof.sample_api",
+           "graphprof.dask_run", "graphprof.driver", "graphprof.rewriter", "graphprof_dask",
+           "graphprof_dask.exporter", "graphprof_dask.seed"]
+
+
+def _cargo_version() -> str:
+    match = re.search(r'^version = "([^"]+)"', (REPO / "Cargo.toml").read_text(), re.M)
+    assert match
+    return match.group(1)
+
+
+def test_binary_is_installed_beside_the_interpreter():
+    assert "GRAPHPROF_BIN" not in os.environ
+    binary = Path(find_graphprof_bin())
+    assert binary.parent == Path(sysconfig.get_path("scripts"))
+    out = subprocess.run([str(binary), "--version"], capture_output=True, text=True, check=True).stdout
+    assert out.startswith(f"graphprof {graphprof.__version__}")
+
+
+def test_python_m_graphprof_is_the_binary():
+    done = subprocess.run([sys.executable, "-m", "graphprof", "--version"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith(f"graphprof {graphprof.__version__}")
+    bad = subprocess.run([sys.executable, "-m", "graphprof", "analyze", "/no/such/graph.json"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "/no/such/graph.json" in bad.stderr
+
+
+def test_every_module_entry_point_and_version_are_in_the_wheel():
+    for name in MODULES:
+        assert import_module(name).__file__
+    assert metadata.version("graphprof") == graphprof.__version__ == _cargo_version()
+    plugins = {ep.name: ep.value for ep in metadata.entry_points(group="pytest11")}
+    assert plugins.get("graphprof") == "graphprof.pytest_plugin"
+
+
+@pytest.fixture(scope="module")
+def bare_venv(tmp_path_factory) -> Path:
+    wheel = os.environ.get("GRAPHPROF_WHEEL")
+    if not wheel:
+        pytest.skip("GRAPHPROF_WHEEL (the built wheel) is not set; scripts/test.sh sets it")
+    venv = tmp_path_factory.mktemp("bare") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = venv / "bin" / "pip"
+    subprocess.run([str(pip), "install", "--quiet", "--no-index", "--no-deps", "--disable-pip-version-check",
+                    wheel], check=True)
+    return venv
+
+
+def test_import_without_dask_works_and_names_the_pip_command(bare_venv):
+    py = str(bare_venv / "bin" / "python")
+    script = (
+        "import sys, graphprof\n"
+        "assert 'dask' not in sys.modules\n"
+        "try:\n    import dask\nexcept ImportError:\n    pass\nelse:\n    raise SystemExit('dask is installed')\n"
+        "try:\n    graphprof.analyze(object())\nexcept graphprof.MissingDependency as e:\n    print(e)\n"
+    )
+    done = subprocess.run([py, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == 'graphprof.analyze needs dask, which is not installed: pip install "graphprof[dask]"'
+    for cmd in ([str(bare_venv / "bin" / "graphprof"), "--version"], [py, "-m", "graphprof", "--version"]):
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        assert out.startswith(f"graphprof {graphprof.__version__}")
+
+
+def test_a_graph_file_is_analysed_without_dask(bare_venv):
+    py = str(bare_venv / "bin" / "python")
+    script = (
+        "import sys, graphprof\n"
+        f"a = graphprof.analyze({str(REPO / 'fixtures' / 'seed-inline-64.json')!r})\n"
+        "print(a.tasks, a.verdict, a.findings[0].copies)\n"
+        "try:\n    a.duplicates\nexcept graphprof.MissingDependency as e:\n    print(e)\n"
+    )
+    done = subprocess.run([py, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "128 SILENT GROWTH 64"
+    assert lines[1].endswith('pip install "graphprof[dask]"')
