@@ -10,7 +10,8 @@ def _usage() -> int:
     print(
         "usage: python -m graphprof_dask export SCRIPT.py:VARIABLE -o GRAPH.json "
         "[--name NAME] [--measure-wire] [--scheduler tcp://HOST:PORT] [--min-payload-bytes N]\n"
-        "       python -m graphprof_dask driver --strategy inline --strategy scatter ... (see --help)",
+        "       python -m graphprof_dask driver --strategy inline --strategy scatter ... (see --help)\n"
+        "       python -m graphprof_dask watch --scheduler tcp://HOST:PORT",
         file=sys.stderr,
     )
     return 64
@@ -26,6 +27,10 @@ def main(argv=None) -> int:
         from .driver import main as driver_main
 
         return driver_main(rest)
+    if cmd == "watch":
+        from .guard_watch import main as watch_main
+
+        return watch_main(rest)
     if cmd == "export":
         from .cli_export import main as export_main
 

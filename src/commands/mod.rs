@@ -12,6 +12,7 @@ mod progress;
 mod rewrite;
 mod sample;
 mod sample_dask;
+mod watch;
 
 use crate::cli::{Cli, Command, GeneratorArgs};
 use graphprof::graph::Strategy;
@@ -24,6 +25,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Generate(args) => generate::run(args),
         Command::Analyze(args) => analyze::run(args),
         Command::Dask(args) => dask::run(args),
+        Command::Watch(args) => watch::run(args),
         Command::Check(args) => check::run(args),
         Command::Diff(args) => diff::run(args),
         Command::Sample(args) => sample::run(args),

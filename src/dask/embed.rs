@@ -12,7 +12,7 @@ use std::process::Command;
 use super::DaskError;
 
 /// The package's files, `(name, text)`, as compiled into the binary.
-pub const PACKAGE_FILES: [(&str, &str); 9] = [
+pub const PACKAGE_FILES: [(&str, &str); 12] = [
     (
         "__init__.py",
         include_str!("../../python/graphprof_dask/__init__.py"),
@@ -44,6 +44,18 @@ pub const PACKAGE_FILES: [(&str, &str); 9] = [
     (
         "exporter.py",
         include_str!("../../python/graphprof_dask/exporter.py"),
+    ),
+    (
+        "guard.py",
+        include_str!("../../python/graphprof_dask/guard.py"),
+    ),
+    (
+        "guard_model.py",
+        include_str!("../../python/graphprof_dask/guard_model.py"),
+    ),
+    (
+        "guard_watch.py",
+        include_str!("../../python/graphprof_dask/guard_watch.py"),
     ),
     (
         "seed.py",
