@@ -31,7 +31,7 @@ from distributed.diagnostics.plugin import SchedulerPlugin
 
 from .export_payloads import PayloadCache, human_bytes, in_memory_bytes
 from .export_payloads import describe as describe_object
-from .export_walk import Walker
+from .guard_walk import SpecWalk
 from .guard_model import COPIED, ContentUse, assess, over, parse_bytes, totals
 
 logger = logging.getLogger("graphprof.guard")
@@ -50,24 +50,6 @@ FIX_FUNCTION = ("the function itself carries it (a bound method's instance or a 
                 "function, then pass client.scatter(obj, broadcast=True) or dask.delayed(obj) "
                 "as that argument")
 REFUSED = "graphprof refused this graph"
-
-
-class _Recorder:
-    """Stands in for :class:`PayloadCache` during the walk: records each object the walk finds
-    (by identity, with its role and context) instead of pickling it, so that only objects shared
-    by several tasks are ever pickled."""
-
-    def __init__(self, min_payload_bytes: int):
-        self.min_payload_bytes = min_payload_bytes
-        self.found: dict[int, tuple[Any, str, Any, Optional[int]]] = {}
-        self.task_ids: list[int] = []
-
-    def payload_for(self, obj, *, role, context=None, threshold=None):
-        i = id(obj)
-        if i not in self.found:
-            self.found[i] = (obj, role, context, threshold)
-        self.task_ids.append(i)
-        return None
 
 
 class GraphGuard(SchedulerPlugin):
@@ -135,36 +117,28 @@ class GraphGuard(SchedulerPlugin):
             pass
 
     # ------------------------------------------------------------------ the check
-    def walk(self, scheduler, tasks) -> tuple[_Recorder, dict, int]:
+    def walk(self, scheduler, tasks) -> tuple[SpecWalk, dict, int]:
         """One pass over the arriving tasks: per object id, [tasks, held tasks, first key]."""
-        from dask import _task_spec as ts_mod
+        from dask._task_spec import Alias
 
-        recorder = _Recorder(self.min_payload_bytes)
-        walker = Walker(recorder)
-        alias, data_node, task_type = ts_mod.Alias, ts_mod.DataNode, ts_mod.Task
+        walk = SpecWalk(self.min_payload_bytes)
+        objects, ids = walk.objects, walk.ids
         uses: dict[int, list] = {}
         all_tasks = scheduler.tasks
         walked = 0
-        ids = recorder.task_ids
         for key in tasks:
             ts = all_tasks.get(key)
             if ts is None or ts.state != "released":
                 continue
             spec = ts.run_spec
-            if spec is None or isinstance(spec, alias):
+            if spec is None or isinstance(spec, Alias):
                 continue
             walked += 1
             ids.clear()
-            out: list = []
-            if isinstance(spec, task_type):
-                walker.task_body(spec, out)
-            elif isinstance(spec, data_node):
-                walker.value(spec.value, out, "data", None)
-            else:
-                walker.leaves(spec, out)
+            objects(spec)
             if not ids:
                 continue
-            held = _held(ts, alias)
+            held = _held(ts, Alias)
             for i in (set(ids) if len(ids) > 1 else ids):
                 use = uses.get(i)
                 if use is None:
@@ -172,17 +146,17 @@ class GraphGuard(SchedulerPlugin):
                 else:
                     use[0] += 1
                     use[1] += held
-        return recorder, uses, walked
+        return walk, uses, walked
 
     def check(self, scheduler, tasks) -> Optional[dict]:
         """The report for the arriving tasks, or None when no threshold is crossed."""
-        recorder, uses, walked = self.walk(scheduler, tasks)
+        walk, uses, walked = self.walk(scheduler, tasks)
         cache = PayloadCache(self.min_payload_bytes)
         by_digest: dict[str, dict] = {}
         for i, (count, held, key) in uses.items():
             if count < 2:
                 continue
-            obj, role, context, threshold = recorder.found[i]
+            obj, role, threshold, task = walk.found[i]
             info = cache.info(obj)  # the one pickle of this object
             limit = self.min_payload_bytes if threshold is None else threshold
             if info is None or info["size_bytes"] < max(limit, 1):
@@ -191,7 +165,7 @@ class GraphGuard(SchedulerPlugin):
             if entry is None:
                 entry = by_digest[info["digest"]] = {
                     "use": ContentUse(size_bytes=info["size_bytes"], copies=0, objects=0),
-                    "object": obj, "role": role, "context": context, "key": key, "tasks": 0}
+                    "object": obj, "role": role, "task": task, "key": key, "tasks": 0}
             entry["use"].copies += count
             entry["use"].objects += 1
             entry["use"].held_copies += held
@@ -209,7 +183,7 @@ class GraphGuard(SchedulerPlugin):
             return None
         assessed.sort(key=lambda ea: (ea[1].kind != COPIED, -ea[1].duplicated_bytes,
                                       -ea[1].materialised_bytes))
-        culprits = [self.culprit(cache, entry, a) for entry, a in assessed[:5]]
+        culprits = [self.culprit(cache, walk, entry, a) for entry, a in assessed[:5]]
         total = totals(assess(entry["use"]) for entry, _ in assessed)  # in-memory sizes known now
         verdict = "refuse" if refuse else "warn"
         report = {"graphprof": 1, "verdict": verdict, "tasks": walked,
@@ -218,18 +192,17 @@ class GraphGuard(SchedulerPlugin):
         report["message"] = message(report)
         return report
 
-    def culprit(self, cache: PayloadCache, entry: dict, a) -> dict:
+    def culprit(self, cache: PayloadCache, walk: SpecWalk, entry: dict, a) -> dict:
         """One object's finding: what it is, its sizes, where, and the fix."""
         from dask.utils import key_split
 
-        obj, use, context = entry["object"], entry["use"], entry["context"]
+        obj, use = entry["object"], entry["use"]
+        context = walk.context(entry["task"])
         if use.size_bytes <= IN_MEMORY_LIMIT_BYTES:
             data = cache._by_id[id(obj)][2]
             use.in_memory_bytes = in_memory_bytes(data)
             a = assess(use)
         text = describe_object(obj, cache.pickled_size)
-        if callable(context):
-            context = context()
         if context and entry["role"] != "function":
             text = f"{text}, {context}"
         key = entry["key"]

@@ -12,7 +12,7 @@ use std::process::Command;
 use super::DaskError;
 
 /// The package's files, `(name, text)`, as compiled into the binary.
-pub const PACKAGE_FILES: [(&str, &str); 12] = [
+pub const PACKAGE_FILES: [(&str, &str); 13] = [
     (
         "__init__.py",
         include_str!("../../python/graphprof_dask/__init__.py"),
@@ -52,6 +52,10 @@ pub const PACKAGE_FILES: [(&str, &str); 12] = [
     (
         "guard_model.py",
         include_str!("../../python/graphprof_dask/guard_model.py"),
+    ),
+    (
+        "guard_walk.py",
+        include_str!("../../python/graphprof_dask/guard_walk.py"),
     ),
     (
         "guard_watch.py",
