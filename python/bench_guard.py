@@ -2,7 +2,7 @@
 
     python python/bench_guard.py [--tasks 100000] [--repeat 5]
 
-A scheduler (in this process, no workers, so nothing runs) receives the seed case -- a Mapper
+A fresh scheduler per send (in this process, no workers, so nothing runs) receives the seed case -- a Mapper
 embedded in every block of a ``map_blocks`` -- with ``--tasks`` tasks, alternately with and
 without a :class:`GraphGuard` registered. Each send's time is distributed's own figure: the
 ``duration_seconds`` of the scheduler's ``update-graph`` event (deserialisation, materialisation,
@@ -16,34 +16,37 @@ import argparse
 import statistics
 import sys
 import time
-import uuid
 
 
-def one_send(client, cluster, chunks: int, mapper) -> float:
-    """Persist a fresh seed collection, return the scheduler's update-graph duration, release."""
+def one_send(chunks: int, mapper, guarded: bool) -> tuple[float, list]:
+    """A fresh scheduler (releasing 100,000 tasks costs distributed far more than receiving
+    them) receives the seed collection; returns its update-graph duration and the guard's
+    own times."""
     import dask.array as da
     import numpy as np
-    from distributed import futures_of
+    from distributed import Client, LocalCluster
 
+    from graphprof_dask.guard import GraphGuard
     from graphprof_dask.seed import lookup
 
-    x = da.arange(chunks * 10, chunks=10).map_blocks(
-        lookup, mapper, dtype=np.int64, meta=np.empty((0,), dtype=np.int64),
-        name=f"lookup-{uuid.uuid4().hex}")
-    before = len(client.get_events(client.id))
-    persisted = x.persist()
-    deadline = time.monotonic() + 600
-    while True:
-        events = [e for _, e in client.get_events(client.id)[before:]
-                  if isinstance(e, dict) and e.get("action") == "update-graph"]
-        if events or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    client.cancel(futures_of(persisted))
-    del persisted
-    while cluster.scheduler.tasks and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return float(events[0]["metrics"]["duration_seconds"])
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        if guarded:
+            client.register_plugin(GraphGuard())
+        x = da.arange(chunks * 10, chunks=10).map_blocks(
+            lookup, mapper, dtype=np.int64, meta=np.empty((0,), dtype=np.int64))
+        persisted = x.persist()
+        deadline = time.monotonic() + 600
+        while True:
+            events = [e for _, e in client.get_events(client.id)
+                      if isinstance(e, dict) and e.get("action") == "update-graph"]
+            if events or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        own = [e["guard_seconds"] for _, e in client.get_events("graphprof")
+               if "guard_seconds" in e]
+        del persisted
+        return float(events[0]["metrics"]["duration_seconds"]), own
 
 
 def main(argv=None) -> int:
@@ -53,32 +56,22 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     import dask
-    from distributed import Client, LocalCluster
 
-    from graphprof_dask.guard import PLUGIN_NAME, GraphGuard
     from graphprof_dask.seed import Mapper
 
     # Each chunk is a fused task plus its alias: --tasks keys in all.
     chunks = max(1, args.tasks // 2)
     mapper = Mapper(30000)
-    with dask.config.set({"distributed.admin.large-graph-warning-threshold": "10GB"}), \
-            LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
-        one_send(client, cluster, chunks, mapper)  # warm up imports and caches
+    with dask.config.set({"distributed.admin.large-graph-warning-threshold": "10GB"}):
+        one_send(max(1, chunks // 10), mapper, True)  # warm up imports and caches
         without, with_guard, guard_own = [], [], []
         for _ in range(args.repeat):
             for guarded in (False, True):
-                if guarded:
-                    client.register_plugin(GraphGuard())
-                before = len(client.get_events("graphprof"))
-                seconds = one_send(client, cluster, chunks, mapper)
-                if guarded:
-                    client.unregister_scheduler_plugin(PLUGIN_NAME)
-                    found = client.get_events("graphprof")[before:]
-                    guard_own.extend(e["guard_seconds"] for _, e in found if "guard_seconds" in e)
-                    with_guard.append(seconds)
-                else:
-                    without.append(seconds)
+                seconds, own = one_send(chunks, mapper, guarded)
+                print(f"  {'with' if guarded else 'without'} guard: {seconds:.3f} s",
+                      file=sys.stderr, flush=True)
+                (with_guard if guarded else without).append(seconds)
+                guard_own.extend(own)
         a, b = statistics.median(without), statistics.median(with_guard)
         print(f"update_graph, {chunks * 2} tasks (seed case, {chunks} chunks), "
               f"{args.repeat} sends each, medians:")

@@ -137,3 +137,16 @@ def test_a_guard_failing_inside_leaves_the_graph_running(client):
     errors = [e for _, e in client.get_events("graphprof")[before:]]
     assert [e["verdict"] for e in errors] == ["error"], "logged once"
     assert "a bug inside the guard" in errors[0]["message"]
+
+
+def test_preload_reads_its_thresholds_from_dask_config():
+    from distributed import Client
+
+    from graphprof_dask.seed import Mapper
+
+    env = {"DASK_GRAPHPROF__GUARD__WARN_DUPLICATED": "1 MB"}
+    with Cluster(workers=1, scheduler_args=["--preload", "graphprof_dask.guard"],
+                 env=env) as address, Client(address, timeout=60) as client:
+        found = _run(client, Mapper(MAPPER_LEN), chunks=16)
+        assert len(found) == 1 and "16 copies" in found[0], found
+        assert "warn_duplicated 1 MB" in found[0], found
