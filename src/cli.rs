@@ -51,6 +51,9 @@ pub enum Command {
     Rewrite(RewriteArgs),
     /// Real Dask: export a collection's task graph with your Python and dask.
     Dask(DaskArgs),
+    /// Register graphprof's live guard on a running Dask scheduler and print its findings as
+    /// graphs arrive (each graph whose tasks share an object the workers would copy per task).
+    Watch(WatchArgs),
     /// Print a shell completion script: `graphprof completions bash > ~/.local/share/bash-completion/completions/graphprof`.
     Completions(CompletionsArgs),
     /// Print the man page (roff): `graphprof man > graphprof.1; man ./graphprof.1`.
@@ -232,6 +235,31 @@ pub struct DaskExportArgs {
     pub name: Option<String>,
     #[command(flatten)]
     pub python: PythonArgs,
+}
+
+/// `graphprof watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// The Dask scheduler to guard (tcp://HOST:PORT).
+    #[arg(long)]
+    pub scheduler: String,
+    /// Output: one text line per finding, or one JSON object per line.
+    #[arg(long, value_enum, default_value_t = WatchFormat::Text)]
+    pub format: WatchFormat,
+    /// How long to try to reach the scheduler: 10s, 500ms, or plain seconds.
+    #[arg(long, default_value = "10s", value_parser = parse_duration_arg)]
+    pub timeout: std::time::Duration,
+    #[command(flatten)]
+    pub python: PythonArgs,
+}
+
+/// What `graphprof watch` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WatchFormat {
+    /// One line per finding, control characters escaped.
+    Text,
+    /// The guard's events as JSON lines.
+    Json,
 }
 
 /// The Python that runs graphprof's embedded Dask code.

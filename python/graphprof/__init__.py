@@ -63,12 +63,15 @@ def __getattr__(name: str) -> Any:
         return _lazy("api", name)
     if name == "SampleResult":
         return _lazy("sample_api", name)
+    if name == "GraphGuard":  # the scheduler plugin (issue 12): needs distributed
+        return _lazy("guard", name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
     "Analysis",
     "ExportSummary",
+    "GraphGuard",
     "MemorySampler",
     "MissingDependency",
     "PROTOCOL",

@@ -13,7 +13,8 @@ def _usage() -> int:
         "usage: python -m graphprof.dask_run export SCRIPT.py:VARIABLE -o GRAPH.json "
         "[--name NAME] [--measure-wire] [--scheduler tcp://HOST:PORT] [--min-payload-bytes N]\n"
         "       python -m graphprof.dask_run driver --strategy inline --strategy scatter ... (see --help)\n"
-        "       python -m graphprof.dask_run calibrate --chunks 256 --chunks 1024 [--scheduler ADDR]",
+        "       python -m graphprof.dask_run calibrate --chunks 256 --chunks 1024 [--scheduler ADDR]\n"
+        "       python -m graphprof.dask_run watch --scheduler tcp://HOST:PORT",
         file=sys.stderr,
     )
     return 64
@@ -29,6 +30,10 @@ def main(argv=None) -> int:
         from .driver import main as driver_main
 
         return driver_main(rest)
+    if cmd == "watch":
+        from .guard_watch import main as watch_main
+
+        return watch_main(rest)
     if cmd == "calibrate":
         from .calibrate import main as calibrate_main
 

@@ -14,6 +14,7 @@ mod rewrite;
 mod sample;
 mod sample_dask;
 mod sample_sweep;
+mod watch;
 
 use crate::cli::{Cli, Command, GeneratorArgs};
 use graphprof::graph::Strategy;
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Analyze(args) => analyze::run(args),
         Command::Dask(args) => dask::run(args),
         Command::Calibrate(args) => calibrate::run(args),
+        Command::Watch(args) => watch::run(args),
         Command::Check(args) => check::run(args),
         Command::Diff(args) => diff::run(args),
         Command::Sample(args) => sample::run(args),

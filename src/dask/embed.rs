@@ -16,7 +16,7 @@ use super::DaskError;
 
 /// The packages' files, `(path under the package root, text)`, as compiled into the binary:
 /// `graphprof/` (the same files the wheel installs) and the `graphprof_dask/` alias.
-pub const PACKAGE_FILES: [(&str, &str); 23] = [
+pub const PACKAGE_FILES: [(&str, &str); 27] = [
     (
         "graphprof/__init__.py",
         include_str!("../../python/graphprof/__init__.py"),
@@ -68,6 +68,22 @@ pub const PACKAGE_FILES: [(&str, &str); 23] = [
     (
         "graphprof/exporter.py",
         include_str!("../../python/graphprof/exporter.py"),
+    ),
+    (
+        "graphprof/guard.py",
+        include_str!("../../python/graphprof/guard.py"),
+    ),
+    (
+        "graphprof/guard_model.py",
+        include_str!("../../python/graphprof/guard_model.py"),
+    ),
+    (
+        "graphprof/guard_walk.py",
+        include_str!("../../python/graphprof/guard_walk.py"),
+    ),
+    (
+        "graphprof/guard_watch.py",
+        include_str!("../../python/graphprof/guard_watch.py"),
     ),
     (
         "graphprof/marks.py",

@@ -1,0 +1,152 @@
+"""The live guard on a real cluster (``dask scheduler`` and ``dask worker`` processes): the seed
+case inline at 1024 chunks draws one warning naming the Mapper and its copy count at the
+default thresholds; scatter and delayed draw none; a refusing guard fails the inline graph's
+futures (persist and compute) with one message while a fixed graph then runs; a guard that fails
+inside leaves the graph running and says so once."""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+import pytest
+
+from guard_cluster import Cluster
+
+distributed = pytest.importorskip("distributed")
+
+CHUNKS = 1024
+MAPPER_LEN = 30000  # ~236 KiB pickled: 1024 copies are ~241 MB, over the default 100 MB
+
+
+@pytest.fixture(scope="module")
+def address():
+    with Cluster(workers=2) as address:
+        yield address
+
+
+@pytest.fixture
+def client(address):
+    from distributed import Client
+
+    with Client(address, timeout=60) as client:
+        yield client
+
+
+def _expected_sum(chunks: int) -> int:
+    return int((np.arange(chunks * 1000) % MAPPER_LEN).sum())
+
+
+def _guard_warnings(record) -> list[str]:
+    return [str(w.message) for w in record if str(w.message).startswith("graphprof")]
+
+
+def _run(client, arg, chunks=CHUNKS):
+    """Persist the seed case with ``arg``, wait for it, check its result, release it; return the
+    guard's warnings this client received."""
+    from distributed import futures_of, wait
+
+    from graphprof_dask.seed import seed_collection
+
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        x = seed_collection(chunks, arg).persist()
+        wait(futures_of(x), timeout=300)
+        deadline = time.monotonic() + 5  # the warning travels on the client's stream
+        while not _guard_warnings(record) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        head = x[:5].compute()
+    np.testing.assert_array_equal(head, np.arange(5))
+    del x
+    return _guard_warnings(record)
+
+
+def test_seed_inline_draws_one_warning_naming_the_mapper(client):
+    from graphprof_dask.guard import GraphGuard
+    from graphprof_dask.seed import Mapper
+
+    client.register_plugin(GraphGuard())
+    before = len(client.get_events("graphprof"))
+    found = _run(client, Mapper(MAPPER_LEN))
+    assert len(found) == 1, found
+    text = found[0]
+    assert "Mapper" in text and f"{CHUNKS} copies" in text, text
+    assert "an argument of lookup" in text and "scatter" in text, text
+    assert client.id in text, "the warning names the client that sent the graph"
+    events = [e for _, e in client.get_events("graphprof")[before:]]
+    assert [e["verdict"] for e in events] == ["warn"]
+    culprit = events[0]["culprits"][0]
+    assert culprit["type"] == "Mapper" and culprit["copies"] == CHUNKS
+    assert culprit["kind"] == "copied"
+    assert culprit["duplicated_bytes"] == (CHUNKS - 1) * culprit["size_bytes"]
+    assert culprit["layer"] and culprit["example_key"]
+
+
+@pytest.mark.parametrize("strategy", ["scatter", "delayed"])
+def test_scatter_and_delayed_draw_none(client, strategy):
+    import dask
+
+    from graphprof_dask.guard import GraphGuard
+    from graphprof_dask.seed import Mapper, make_mapper
+
+    client.register_plugin(GraphGuard())
+    before = len(client.get_events("graphprof"))
+    if strategy == "scatter":
+        arg = client.scatter(Mapper(MAPPER_LEN), broadcast=True)
+    else:
+        arg = dask.delayed(make_mapper)(MAPPER_LEN)
+    assert _run(client, arg) == []
+    assert client.get_events("graphprof")[before:] == ()
+
+
+def test_a_refusing_guard_fails_the_inline_graph_then_a_fixed_one_runs(client):
+    from distributed import futures_of, wait
+
+    from graphprof_dask.guard import REFUSED, GraphGuard
+    from graphprof_dask.seed import Mapper, seed_collection
+
+    client.register_plugin(GraphGuard(refuse_duplicated="100 MB"))
+    mapper = Mapper(MAPPER_LEN)
+    persisted = seed_collection(CHUNKS, mapper).persist()
+    futures = futures_of(persisted)
+    wait(futures, timeout=300)
+    assert all(f.status == "error" for f in futures)
+    messages = {str(f.exception()) for f in futures}
+    assert len(messages) == 1, "one clear error for every future"
+    message = messages.pop()
+    assert message.startswith(REFUSED) and "Mapper" in message and f"{CHUNKS} copies" in message
+    with pytest.raises(RuntimeError, match=REFUSED):
+        seed_collection(CHUNKS, mapper).sum().compute()
+    del persisted, futures
+    fixed = seed_collection(CHUNKS, client.scatter(mapper, broadcast=True))
+    assert int(fixed.sum().compute()) == _expected_sum(CHUNKS)
+    verdicts = [e["verdict"] for _, e in client.get_events("graphprof")]
+    assert verdicts[-2:] == ["refuse", "refuse"]
+
+
+def test_a_guard_failing_inside_leaves_the_graph_running(client):
+    from graphprof_dask.seed import Mapper, seed_collection
+    from guard_faults import FaultyGuard
+
+    client.register_plugin(FaultyGuard(warn_duplicated=1))
+    before = len(client.get_events("graphprof"))
+    mapper = Mapper(MAPPER_LEN)
+    for _ in range(2):
+        assert int(seed_collection(64, mapper).sum().compute()) == _expected_sum(64)
+    errors = [e for _, e in client.get_events("graphprof")[before:]]
+    assert [e["verdict"] for e in errors] == ["error"], "logged once"
+    assert "a bug inside the guard" in errors[0]["message"]
+
+
+def test_preload_reads_its_thresholds_from_dask_config():
+    from distributed import Client
+
+    from graphprof_dask.seed import Mapper
+
+    env = {"DASK_GRAPHPROF__GUARD__WARN_DUPLICATED": "1 MB"}
+    with Cluster(workers=1, scheduler_args=["--preload", "graphprof_dask.guard"],
+                 env=env) as address, Client(address, timeout=60) as client:
+        found = _run(client, Mapper(MAPPER_LEN), chunks=16)
+        assert len(found) == 1 and "16 copies" in found[0], found
+        assert "warn_duplicated 1 MB" in found[0], found

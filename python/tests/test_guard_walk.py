@@ -1,0 +1,103 @@
+"""The guard's fast pass over task specs (graphprof_dask.guard_walk) finds exactly the objects,
+with the same roles, that the exporter's Walker finds, task by task, on ordinary graphs as the
+scheduler materialises them: fused blockwise layers, dataframes, delayed with partials, bound
+methods and closures, bags."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+
+from graphprof_dask.export_walk import Walker
+from graphprof_dask.guard_walk import SpecWalk
+from graphprof_dask.seed import Mapper, seed_collection
+
+
+class _Recording:
+    """A cache for the Walker that records what it is asked to size."""
+
+    min_payload_bytes = 1024
+
+    def __init__(self):
+        self.ids: list[tuple[int, str]] = []
+
+    def payload_for(self, obj, *, role, context=None, threshold=None):
+        self.ids.append((id(obj), role))
+        return None
+
+
+def _materialised(collection) -> dict:
+    from dask.base import collections_to_expr
+    from distributed.scheduler import _materialize_graph
+
+    expr = collections_to_expr([collection], True).optimize()
+    dsk, _ = _materialize_graph(expr=expr, validate=False)
+    return dsk
+
+
+class Model:
+    def __init__(self):
+        self.weights = np.arange(5000.0)
+
+    def predict(self, x):
+        return x + self.weights[:1]
+
+
+def _graphs():
+    import dask
+    import dask.array as da
+    import dask.bag as db
+    import dask.dataframe as dd
+    import pandas as pd
+
+    mapper = Mapper(5000)
+    table = {i: str(i) for i in range(3000)}
+    frame = dd.from_pandas(pd.DataFrame({"a": range(400)}), npartitions=8)
+    weights = np.ones(3000)
+
+    def scaled(x):
+        return x * weights[0]
+
+    model = Model()
+    part = functools.partial(np.add, np.arange(2000.0))
+    return {
+        "seed inline": seed_collection(16, mapper, chunk_size=10),
+        "array then sum": seed_collection(8, mapper, chunk_size=10).sum(),
+        "dataframe dict argument": frame.map_partitions(lambda df, t: df.assign(b=len(t)), table,
+                                                        meta={"a": "i8", "b": "i8"}),
+        "delayed partial and bound method": dask.delayed(sum)(
+            [dask.delayed(part)(i) for i in range(4)]
+            + [dask.delayed(model.predict)(i) for i in range(4)]),
+        "closure": da.ones(40, chunks=10).map_blocks(scaled),
+        "bag": db.from_sequence(range(40), npartitions=4).map(lambda x, t: x + len(t), table),
+    }
+
+
+@pytest.mark.parametrize("name", list(_graphs()))
+def test_the_guard_walk_finds_what_the_exporter_walk_finds(name):
+    dsk = _materialised(_graphs()[name])
+    from dask import _task_spec as ts
+
+    walk = SpecWalk(1024)
+    cache = _Recording()
+    walker = Walker(cache)
+    compared = 0
+    for key, spec in dsk.items():
+        if isinstance(spec, ts.Alias):
+            continue
+        cache.ids.clear()
+        out: list = []
+        if isinstance(spec, ts.Task):
+            walker.task_body(spec, out)
+        elif isinstance(spec, ts.DataNode):
+            walker.value(spec.value, out, "data", None)
+        else:
+            walker.leaves(spec, out)
+        walk.ids.clear()
+        walk.objects(spec)
+        fast = sorted((i, walk.found[i][1]) for i in walk.ids)
+        assert fast == sorted(cache.ids), key
+        compared += 1
+    assert compared > 0 and walk.found, "the graph embeds objects to compare"
