@@ -20,7 +20,8 @@ REPO = Path(__file__).resolve().parents[2]
 MODULES = ["graphprof", "graphprof.__main__", "graphprof._binary", "graphprof._deps", "graphprof.api",
            "graphprof.sampler", "graphprof.marks", "graphprof.pytest_plugin", "graphprof.sample_api",
            "graphprof.dask_run", "graphprof.driver", "graphprof.rewriter", "graphprof_dask",
-           "graphprof_dask.exporter", "graphprof_dask.seed"]
+           "graphprof_dask.exporter", "graphprof_dask.seed", "graphprof.guard", "graphprof.guard_model",
+           "graphprof.guard_walk", "graphprof.guard_watch"]
 
 
 def _cargo_version() -> str:
