@@ -4,30 +4,14 @@
 //! counts and one strategy keep it near 30 s. The Python with dask comes from `GRAPHPROF_PYTHON`,
 //! else `<repo>/.venv`; without it the test fails saying how to make it.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::dask_python as python;
 use std::process::Command;
 
 use graphprof::dask::calibrate::read_calibration;
 use graphprof::report::sample_report::SampleReport;
 use graphprof::sample::Measure;
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn python() -> PathBuf {
-    let python = match std::env::var_os("GRAPHPROF_PYTHON") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => repo().join(".venv/bin/python"),
-    };
-    assert!(
-        python.exists(),
-        "no Python with dask at {}: run `python3 -m venv .venv && .venv/bin/pip install -r \
-         python/requirements.txt` (or set GRAPHPROF_PYTHON)",
-        python.display()
-    );
-    python
-}
 
 #[test]
 fn calibrate_measures_the_bookkeeping_and_sample_holds_it() {

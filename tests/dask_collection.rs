@@ -6,31 +6,16 @@
 //! Nothing is mocked or skipped: the Python with dask comes from `GRAPHPROF_PYTHON`, else
 //! `<repo>/.venv`. Tests that start clusters run one at a time (2 cores).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{dask_python as python, repo};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use graphprof::report::sample_report::{RunReport, SampleReport};
 use graphprof::report::samples_csv::read_samples_csv;
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn python() -> PathBuf {
-    let python = match std::env::var_os("GRAPHPROF_PYTHON") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => repo().join(".venv/bin/python"),
-    };
-    assert!(
-        python.exists(),
-        "no Python with dask at {}: run `python3 -m venv .venv && .venv/bin/pip install -r \
-         python/requirements.txt` (or set GRAPHPROF_PYTHON)",
-        python.display()
-    );
-    python
-}
 
 fn graphprof(args: &[&str], out: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_graphprof"))

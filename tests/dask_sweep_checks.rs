@@ -6,7 +6,10 @@
 //! Nothing is mocked: the Python with dask comes from `GRAPHPROF_PYTHON`, else `<repo>/.venv`.
 //! The tests run one at a time (2 cores); together they take about a minute.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{dask_python as python, repo};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::Mutex;
 
@@ -15,23 +18,6 @@ use graphprof::sample::Measure;
 
 /// Results of the seed case: 1000 float64 per chunk.
 const RESULT_BYTES_PER_CHUNK: u64 = 8000;
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn python() -> PathBuf {
-    let python = match std::env::var_os("GRAPHPROF_PYTHON") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => repo().join(".venv/bin/python"),
-    };
-    assert!(
-        python.exists(),
-        "no Python with dask at {} (set GRAPHPROF_PYTHON)",
-        python.display()
-    );
-    python
-}
 
 fn sample(args: &[&str], out: &Path) -> (SampleReport, String) {
     let output: Output = Command::new(env!("CARGO_BIN_EXE_graphprof"))

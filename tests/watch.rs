@@ -6,31 +6,17 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::{dask_python as python, repo};
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(180);
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn python() -> PathBuf {
-    let python = match std::env::var_os("GRAPHPROF_PYTHON") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => repo().join(".venv/bin/python"),
-    };
-    assert!(
-        python.exists(),
-        "no Python with dask at {} (set GRAPHPROF_PYTHON)",
-        python.display()
-    );
-    python
-}
 
 /// Processes started in their own groups, each group terminated when dropped.
 struct Processes(Vec<Child>);

@@ -89,3 +89,23 @@ pub fn valid_fixtures() -> Vec<PathBuf> {
     paths.sort();
     paths
 }
+
+/// The repository's root.
+pub fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The Python with the pinned dask: `GRAPHPROF_PYTHON`, else the repository's `.venv`.
+pub fn dask_python() -> PathBuf {
+    let python = match std::env::var_os("GRAPHPROF_PYTHON") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => repo().join(".venv/bin/python"),
+    };
+    assert!(
+        python.exists(),
+        "no Python with dask at {}: run `python3 -m venv .venv && .venv/bin/pip install -r \
+         python/requirements.txt` (or set GRAPHPROF_PYTHON)",
+        python.display()
+    );
+    python
+}
