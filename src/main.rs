@@ -9,6 +9,8 @@ use clap::{CommandFactory, FromArgMatches};
 use graphprof::error::EXIT_USAGE;
 
 fn main() {
+    log::set_logger(&STDERR_LOGGER).expect("the only logger");
+    log::set_max_level(log::LevelFilter::Warn);
     let matches = match cli::Cli::command().try_get_matches() {
         Ok(matches) => matches,
         Err(error) => usage_error(error),
@@ -30,6 +32,35 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// What the library reports while it runs (`log::warn!`, e.g. a live CSV that stopped growing)
+/// reaches the user as `graphprof: warning: ...`, one line, escaped: the library never prints.
+struct StderrLogger;
+
+static STDERR_LOGGER: StderrLogger = StderrLogger;
+
+impl log::Log for StderrLogger {
+    fn enabled(&self, metadata: &log::Metadata) -> bool {
+        metadata.level() <= log::Level::Warn
+    }
+
+    fn log(&self, record: &log::Record) {
+        if self.enabled(record.metadata()) {
+            let level = if record.level() == log::Level::Error {
+                "error"
+            } else {
+                "warning"
+            };
+            let message = record.args().to_string();
+            eprintln!(
+                "graphprof: {level}: {}",
+                graphprof::escape::control(&message)
+            );
+        }
+    }
+
+    fn flush(&self) {}
 }
 
 /// Help and version print as clap prints them; a usage error becomes one line and exit code 2.

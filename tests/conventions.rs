@@ -67,9 +67,14 @@ fn the_man_page_renders_with_every_subcommand() {
         "GRAPHPROF CHECK",
         "GRAPHPROF DIFF",
         "GRAPHPROF SAMPLE",
+        "GRAPHPROF DASK EXPORT",
+        "GRAPHPROF WATCH",
     ] {
         assert!(roff.contains(section), "no {section}");
     }
+    // A nested subcommand's own options are on the page, not only its name.
+    let export = &roff[roff.find("GRAPHPROF DASK EXPORT").unwrap()..];
+    assert!(export.contains("measure\\-wire"), "{export}");
     // groff renders it (the man page machinery CI and users have) into plain text.
     let rendered = std::process::Command::new("groff")
         .args(["-man", "-Tascii", "-P", "-cbou"])

@@ -1,5 +1,6 @@
 //! The sampler's on-disk CSV: rows are appended as whole lines, in one call per batch; a failed
-//! write is cut back to the last whole line, warned about once, and appending stops.
+//! write is cut back to the last whole line, warned about once (through the `log` facade: the
+//! library never prints, the binary's logger does), and appending stops.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -42,7 +43,7 @@ impl Sink {
 
     /// Hand pending rows (whole lines) to the OS in one call, so a crash of this process keeps
     /// them. A failed or short write is cut back to the last whole line written, a warning
-    /// is printed once, and appending stops; the samples stay in memory.
+    /// is logged once, and appending stops; the samples stay in memory.
     pub(crate) fn write_pending(&mut self) {
         if self.error.is_none() && !self.pending.is_empty() {
             let good_len = self.file.metadata().map(|meta| meta.len());
@@ -54,8 +55,8 @@ impl Sink {
                 // user should know now that the live file is no longer growing.
                 static WARNED: AtomicBool = AtomicBool::new(false);
                 if !WARNED.swap(true, Ordering::Relaxed) {
-                    eprintln!(
-                        "graphprof: warning: {}: appending samples failed ({e}); sampling goes on in memory",
+                    log::warn!(
+                        "{}: appending samples failed ({e}); sampling goes on in memory",
                         self.path.display()
                     );
                 }
