@@ -103,5 +103,8 @@ fn without_an_installed_package_the_embedded_copy_runs_without_a_warning() {
     let graph: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("graph.json")).expect("reads"))
             .expect("json");
-    assert!(graph["tasks"].as_array().is_some_and(|t| t.len() >= 2), "{graph}");
+    assert!(
+        graph["tasks"].as_array().is_some_and(|t| t.len() >= 2),
+        "{graph}"
+    );
 }

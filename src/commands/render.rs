@@ -135,9 +135,7 @@ fn series_of(run: RenderRun) -> Series {
     series.complete = run.complete;
     series.phases = run.phases;
     series.samples = run.samples;
-    series
-        .samples
-        .sort_by(|a, b| a.time_s.total_cmp(&b.time_s));
+    series.samples.sort_by(|a, b| a.time_s.total_cmp(&b.time_s));
     series.overhead = overhead_of(&series.samples);
     series
 }

@@ -444,7 +444,10 @@ mod tests {
             std::fs::write(package.join("dask_run.py"), "").expect("writes");
             let found = installed_package(&python, Some(dir.path())).expect("found");
             assert_eq!(found.version, version);
-            assert!(found.location.ends_with("graphprof/__init__.py"), "{found:?}");
+            assert!(
+                found.location.ends_with("graphprof/__init__.py"),
+                "{found:?}"
+            );
             assert_eq!(version_matches(&found), expected, "version {version}");
         }
         assert!(installed_package(OsStr::new("/no/such/python"), None).is_none());
