@@ -26,7 +26,7 @@ rm -rf target/wheels target/wheel-venv
 python3 -m venv target/wheel-venv
 wheel=$(ls target/wheels/graphprof-*.whl)
 target/wheel-venv/bin/pip install --quiet --disable-pip-version-check "$wheel" -r python/requirements.txt \
-  pytest==9.2.0 psutil==7.2.2 matplotlib==3.11.2
+  pytest==9.2.0 psutil==7.2.2 matplotlib==3.11.2 jsonschema==4.26.0
 env -u GRAPHPROF_BIN GRAPHPROF_WHEEL="$PWD/$wheel" GRAPHPROF_PYTHON="$PWD/target/wheel-venv/bin/python" \
   target/wheel-venv/bin/python -m pytest -q -p no:cacheprovider python/tests_package
 

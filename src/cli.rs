@@ -61,6 +61,24 @@ pub enum Command {
     /// Real Dask: measure the RSS your workers hold per task beyond the results (the built-in
     /// engine's --task-overhead), on a LocalCluster or --scheduler. See docs/DASK.md.
     Calibrate(CalibrateArgs),
+    /// Write a sample folder (report.json, samples.csv, the plots), as `sample -o DIR` does, from
+    /// samples taken elsewhere: a `graphprof-samples` JSON document (what
+    /// `graphprof.MemorySampler.save` sends; see the README, "From Python").
+    Render(RenderArgs),
+}
+
+/// `graphprof render`.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// The samples: a `graphprof-samples` JSON file, or `-` for stdin.
+    pub input: PathBuf,
+    /// Output folder for report.json, samples.csv and the plots; a non-empty folder that
+    /// graphprof did not write is refused (see --force).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Write into a non-empty output folder graphprof did not write (its files are kept).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `graphprof completions`.

@@ -42,9 +42,10 @@ def find_graphprof_bin() -> str:
     )
 
 
-def run(args: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run the binary with ``args``; a non-zero exit raises ``RuntimeError`` with its stderr line."""
-    done = subprocess.run([find_graphprof_bin(), *args], capture_output=True, text=True)
+def run(args: list[str], *, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the binary with ``args`` (``input`` on its stdin); a non-zero exit raises
+    ``RuntimeError`` with its stderr line."""
+    done = subprocess.run([find_graphprof_bin(), *args], capture_output=True, text=True, input=input)
     if check and done.returncode != 0:
         message = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"
         raise RuntimeError(f"graphprof {' '.join(args[:1])}: {message}")

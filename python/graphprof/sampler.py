@@ -9,80 +9,94 @@ label to ``[(timestamp, bytes), ...]`` summed over the cluster, and ``to_pandas(
 
 What it adds: every sample also keeps the reading of each worker (``to_pandas(per_worker=True)``);
 ``measure="rss"`` reads the resident set size of local workers straight from the OS (psutil, or
-``/proc`` when psutil is absent), with no heartbeat lag; ``save(dir)`` writes ``report.json``,
-``samples.csv`` (the CLI's row format, ``label,time_s,measure,worker,bytes``) and
-``memory.png``/``memory.svg``.
+``/proc`` when psutil is absent), with no heartbeat lag; ``mark(phase)`` marks graphprof's phases
+(submit, compute, held, released) on the running samples; ``save(dir)`` writes the files of
+``graphprof sample -o DIR`` (``report.json``, ``samples.csv``, the plots), rendered by the binary
+(``graphprof render``) so that they are the CLI's own.
 
-The scheduler-side recorder is graphprof's own (:func:`_recorder_start` runs on the scheduler
-through ``run_on_scheduler``), so graphprof must be importable where the scheduler runs (it is,
-for a LocalCluster or ``gen_cluster``). pandas and matplotlib are imported only by the methods
-that need them.
+The scheduler needs distributed only, not graphprof: the recorder that runs there (the functions
+:func:`_scheduler_side` makes) is sent by value, as cloudpickle sends a function it cannot import
+by name, and uses nothing of this module. ``measure="rss"`` samples from the client's side.
+pandas and matplotlib are imported only by the methods that need them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import csv
 import json
 import os
 import threading
 import time
 import uuid
+import warnings
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterator
+from typing import Any, AsyncIterator, Callable, Iterator
 
 from ._deps import require
 
 #: Reading -> (timestamp, cluster total, {worker address: bytes}).
 Reading = tuple[float, int, dict[str, int]]
 
-#: The measure column of samples.csv for each distributed measure (the CLI's names where it has one).
+#: The CLI's measure (report.json, samples.csv) for each measure it has a name for.
 CSV_MEASURE = {"process": "dask_process", "managed": "dask_managed", "rss": "rss"}
+
+#: graphprof's phases, in run order (``mark`` takes these).
+PHASES = ("submit", "compute", "held", "released")
 
 _STATE_ATTR = "_graphprof_memory_samplers"
 
 
-# --- scheduler side ---------------------------------------------------------------------------
+# --- scheduler side, sent by value ----------------------------------------------------------
 
 
-def _read(scheduler: Any, measure: str) -> Reading:
-    total = getattr(scheduler.memory, measure)
-    per_worker = {addr: int(getattr(ws.memory, measure)) for addr, ws in scheduler.workers.items()}
-    return (time.time(), int(total), per_worker)
+def _scheduler_side() -> tuple[Callable[..., str], Callable[..., list[Reading]]]:
+    """The recorder's ``start`` and ``stop``, to run on the scheduler with ``run_on_scheduler``.
 
+    Made afresh on each call, they are local functions: pickle cannot name them, so distributed
+    sends them with cloudpickle by value, and they refer to nothing of graphprof (what they need
+    is imported inside them). A scheduler without graphprof runs them.
+    """
+    attr = _STATE_ATTR
 
-def _recorder_start(client_id: str, measure: str, interval: float, dask_scheduler: Any = None) -> str:
-    """Start recording ``measure`` on the scheduler every ``interval`` s; returns the recording's key."""
-    from tornado.ioloop import PeriodicCallback
+    def stop(key: str, dask_scheduler: Any = None) -> list[Reading]:
+        callback = dask_scheduler.periodic_callbacks.pop(key, None)
+        if callback is not None:
+            callback.stop()
+        return dask_scheduler.__dict__.get(attr, {}).pop(key, [])
 
-    scheduler = dask_scheduler
-    if measure.startswith("_") or not isinstance(getattr(scheduler.memory, measure, None), int):
-        raise ValueError(f"measure={measure!r}: not a field of distributed's MemoryState")
-    store: dict[str, list[Reading]] = scheduler.__dict__.setdefault(_STATE_ATTR, {})
-    key = f"graphprof-{uuid.uuid4()}"
-    readings: list[Reading] = []
-    store[key] = readings
+    def start(client_id: str, measure: str, interval: float, dask_scheduler: Any = None) -> str:
+        import time
+        import uuid
 
-    def tick() -> None:
-        if client_id not in scheduler.clients:  # the client went away: stop, keep nothing
-            _recorder_stop(key, dask_scheduler=scheduler)
-            return
-        readings.append(_read(scheduler, measure))
+        from tornado.ioloop import PeriodicCallback
 
-    callback = PeriodicCallback(tick, interval * 1000)
-    scheduler.periodic_callbacks[key] = callback
-    callback.start()
-    readings.append(_read(scheduler, measure))  # the first sample, at once
-    return key
+        scheduler = dask_scheduler
+        if measure.startswith("_") or not isinstance(getattr(scheduler.memory, measure, None), int):
+            raise ValueError(f"measure={measure!r}: not a field of distributed's MemoryState")
+        store = scheduler.__dict__.setdefault(attr, {})
+        key = f"graphprof-{uuid.uuid4()}"
+        readings: list[Reading] = []
+        store[key] = readings
 
+        def read() -> Reading:
+            total = getattr(scheduler.memory, measure)
+            per_worker = {addr: int(getattr(ws.memory, measure)) for addr, ws in scheduler.workers.items()}
+            return (time.time(), int(total), per_worker)
 
-def _recorder_stop(key: str, dask_scheduler: Any = None) -> list[Reading]:
-    """Stop the recording ``key`` and hand its readings back (nothing stays on the scheduler)."""
-    callback = dask_scheduler.periodic_callbacks.pop(key, None)
-    if callback is not None:
-        callback.stop()
-    return dask_scheduler.__dict__.get(_STATE_ATTR, {}).pop(key, [])
+        def tick() -> None:
+            if client_id not in scheduler.clients:  # the client went away: stop, keep nothing
+                stop(key, dask_scheduler=scheduler)
+                return
+            readings.append(read())
+
+        callback = PeriodicCallback(tick, interval * 1000)
+        scheduler.periodic_callbacks[key] = callback
+        callback.start()
+        readings.append(read())  # the first sample, at once
+        return key
+
+    return start, stop
 
 
 def recordings_in_progress(scheduler: Any) -> int:
@@ -158,6 +172,10 @@ class MemorySampler:
         self.samples = {}
         self.worker_samples: dict[str, dict[str, list[tuple[float, int]]]] = {}
         self.measures: dict[str, str] = {}
+        self.intervals: dict[str, float] = {}
+        #: Per label, the phases marked while it sampled: ``[(phase, seconds since it started)]``.
+        self.phases: dict[str, list[tuple[str, float]]] = {}
+        self._running: dict[object, tuple[float, list[tuple[str, float]]]] = {}
 
     def sample(
         self,
@@ -183,7 +201,25 @@ class MemorySampler:
             return self._async(label, client, measure, interval)
         return self._sync(label, client, measure, interval)
 
-    def _keep(self, label: str | None, key: str, measure: str, readings: list[Reading]) -> None:
+    def mark(self, phase: str) -> None:
+        """Mark the start of ``phase`` (submit, compute, held, released) on every running sample.
+
+        The marks become the phases of ``save``'s report: the level at the end of ``held`` is
+        the run's held memory, the one at the end of ``released`` what stays after release.
+        """
+        if phase not in PHASES:
+            raise ValueError(f"phase={phase!r}: choose among {PHASES!r}")
+        now = time.time()
+        for started, marks in self._running.values():
+            marks.append((phase, now - started))
+
+    def _begin(self) -> object:
+        token = object()  # one running sample, until _keep
+        self._running[token] = (time.time(), [])
+        return token
+
+    def _keep(self, label: str | None, key: str, measure: str, interval: float,
+              token: object, readings: list[Reading]) -> None:
         name = label or key
         self.samples[name] = [(ts, total) for ts, total, _ in readings]
         workers: dict[str, list[tuple[float, int]]] = {}
@@ -192,9 +228,12 @@ class MemorySampler:
                 workers.setdefault(addr, []).append((ts, nbytes))
         self.worker_samples[name] = workers
         self.measures[name] = measure
+        self.intervals[name] = interval
+        self.phases[name] = self._running.pop(token, (0.0, []))[1]
 
     @contextmanager
     def _sync(self, label: str | None, client: Any, measure: str, interval: float) -> Iterator[None]:
+        token = self._begin()
         if measure == "rss":
             pids = _local_pids(client.run(os.getpid))
             readings = [_read_rss(pids)]
@@ -211,16 +250,23 @@ class MemorySampler:
             finally:
                 stop.set()
                 thread.join()
-                self._keep(label, f"rss-{uuid.uuid4()}", measure, readings)
+                self._keep(label, f"rss-{uuid.uuid4()}", measure, interval, token, readings)
             return
-        key = client.run_on_scheduler(_recorder_start, client.id, measure, interval)
+        start, stop_recording = _scheduler_side()
+        try:
+            key = client.run_on_scheduler(start, client.id, measure, interval)
+        except BaseException:
+            self._running.pop(token, None)
+            raise
         try:
             yield
         finally:
-            self._keep(label, key, measure, client.run_on_scheduler(_recorder_stop, key))
+            readings = client.run_on_scheduler(stop_recording, key)
+            self._keep(label, key, measure, interval, token, readings)
 
     @asynccontextmanager
     async def _async(self, label: str | None, client: Any, measure: str, interval: float) -> AsyncIterator[None]:
+        token = self._begin()
         if measure == "rss":
             pids = _local_pids(await client.run(os.getpid))
             readings = [_read_rss(pids)]
@@ -235,13 +281,19 @@ class MemorySampler:
                 yield
             finally:
                 task.cancel()
-                self._keep(label, f"rss-{uuid.uuid4()}", measure, readings)
+                self._keep(label, f"rss-{uuid.uuid4()}", measure, interval, token, readings)
             return
-        key = await client.run_on_scheduler(_recorder_start, client.id, measure, interval)
+        start, stop_recording = _scheduler_side()
+        try:
+            key = await client.run_on_scheduler(start, client.id, measure, interval)
+        except BaseException:
+            self._running.pop(token, None)
+            raise
         try:
             yield
         finally:
-            self._keep(label, key, measure, await client.run_on_scheduler(_recorder_stop, key))
+            readings = await client.run_on_scheduler(stop_recording, key)
+            self._keep(label, key, measure, interval, token, readings)
 
     # --- tables and plots ---------------------------------------------------------------------
 
@@ -288,59 +340,57 @@ class MemorySampler:
 
     # --- files --------------------------------------------------------------------------------
 
-    def save(self, directory: str | os.PathLike[str]) -> list[Path]:
-        """Write ``report.json``, ``samples.csv`` and ``memory.png``/``.svg`` into ``directory``."""
+    def save(self, directory: str | os.PathLike[str], *, force: bool = False,
+             title: str = "graphprof.MemorySampler") -> list[Path]:
+        """Write the files of ``graphprof sample -o DIR`` into ``directory``; returns their paths.
+
+        ``report.json`` (schema ``graphprof-sample``), ``samples.csv``
+        (``label,time_s,measure,worker,bytes``) and the plots (``memory.png``/``.svg`` for
+        ``process`` or ``rss``, ``dask-managed.png``/``.svg`` for ``managed``), rendered by the
+        binary (``graphprof render``). Measures are named as the CLI names them: ``process`` ->
+        ``dask_process``, ``managed`` -> ``dask_managed``, ``rss``; a label sampled with another
+        measure is left out, with a warning. Workers are numbered 0, 1, ... in the order of their
+        addresses (``parameters.source`` lists them). As with the CLI, a non-empty folder that
+        graphprof did not write is refused unless ``force``.
+        """
+        from . import _binary
+
+        document = self._render_document(title)
         out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        written = [self._write_csv(out / "samples.csv"), self._write_report(out / "report.json")]
-        try:
-            import matplotlib
-        except ImportError:
-            return written
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
+        args = ["render", "-", "-o", str(out), "--quiet"] + (["--force"] if force else [])
+        _binary.run(args, input=json.dumps(document))
+        manifest = out / ".graphprof-files"
+        return [out / name for name in manifest.read_text(encoding="utf-8").split()]
 
-        if self.samples:
-            ax = self.plot(align=True, title="memory: MemorySampler")
-            for ext in ("png", "svg"):
-                ax.figure.savefig(out / f"memory.{ext}")
-                written.append(out / f"memory.{ext}")
-            plt.close(ax.figure)
-        return written
-
-    def _write_csv(self, path: Path) -> Path:
-        tmp = path.with_suffix(".csv.tmp")
-        with open(tmp, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(["label", "time_s", "measure", "worker", "bytes"])
-            for label, rows in self.samples.items():
-                start = rows[0][0] if rows else 0.0
-                column = CSV_MEASURE.get(self.measures.get(label, ""), f"dask_{self.measures.get(label, '')}")
-                for ts, nbytes in rows:
-                    writer.writerow([label, f"{ts - start:.6f}", column, "", nbytes])
-                for addr, wrows in sorted(self.worker_samples.get(label, {}).items()):
-                    for ts, nbytes in wrows:
-                        writer.writerow([label, f"{ts - start:.6f}", column, addr, nbytes])
-        os.replace(tmp, path)
-        return path
-
-    def _write_report(self, path: Path) -> Path:
+    def _render_document(self, title: str) -> dict[str, Any]:
+        """The ``graphprof-samples`` document ``graphprof render`` reads."""
+        skipped = [label for label in self.samples if self.measures.get(label) not in CSV_MEASURE]
+        if skipped:
+            warnings.warn(
+                f"MemorySampler.save leaves out {', '.join(map(repr, skipped))}: the CLI's files "
+                f"name the measures {', '.join(CSV_MEASURE)} only", stacklevel=3)
+        labels = [label for label in self.samples if label not in skipped]
+        if not labels:
+            raise ValueError("MemorySampler.save: nothing to save (sample process, managed or rss first)")
+        addresses = sorted({addr for label in labels for addr in self.worker_samples.get(label, {})})
+        index = {addr: number for number, addr in enumerate(addresses)}
         runs = []
-        for label, rows in self.samples.items():
-            values = [b for _, b in rows]
+        for label in labels:
+            rows = self.samples[label]
+            start = rows[0][0] if rows else 0.0
+            measure = CSV_MEASURE[self.measures[label]]
+            samples = [{"time_s": ts - start, "measure": measure, "worker": None, "bytes": int(nbytes)}
+                       for ts, nbytes in rows]
+            for addr, wrows in sorted(self.worker_samples.get(label, {}).items()):
+                samples += [{"time_s": ts - start, "measure": measure, "worker": index[addr],
+                             "bytes": int(nbytes)} for ts, nbytes in wrows]
             runs.append({
                 "label": label,
-                "measure": self.measures.get(label),
-                "samples": len(rows),
-                "duration_s": round(rows[-1][0] - rows[0][0], 6) if rows else 0.0,
-                "peak_bytes": max(values, default=0),
-                "mean_bytes": int(sum(values) / len(values)) if values else 0,
-                "workers": sorted(self.worker_samples.get(label, {})),
+                "interval_ms": self.intervals.get(label, 0.5) * 1000,
+                "phases": [{"phase": phase, "time_s": max(at, 0.0)} for phase, at in self.phases.get(label, [])],
+                "samples": samples,
             })
-        from . import __version__
-
-        report = {"tool": "graphprof", "version": __version__, "kind": "memory-sampler", "runs": runs}
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-        return path
+        workers = "; workers " + ", ".join(f"{n}={addr}" for addr, n in index.items()) if index else ""
+        return {"schema": "graphprof-samples", "version": 1, "engine": "dask",
+                "source": f"graphprof.MemorySampler{workers}", "title": title,
+                "workers": len(addresses) or None, "runs": runs}

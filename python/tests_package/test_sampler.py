@@ -1,4 +1,4 @@
-"""What graphprof.MemorySampler adds to distributed's: per-worker series, local RSS, files.
+"""What graphprof.MemorySampler adds to distributed's: per-worker series, local RSS, phases, the CLI's files.
 
 Each on a real cluster: the in-process scheduler and workers of ``gen_cluster``, or a
 LocalCluster with worker processes for RSS.
@@ -10,7 +10,9 @@ import asyncio
 import csv
 import json
 import os
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +22,7 @@ from distributed import Client, LocalCluster  # noqa: E402
 from distributed.utils_test import SizeOf, gen_cluster  # noqa: E402
 
 from graphprof import MemorySampler  # noqa: E402
+from graphprof._binary import find_graphprof_bin  # noqa: E402
 from graphprof.sampler import recordings_in_progress  # noqa: E402
 
 
@@ -75,23 +78,84 @@ def test_rss_reads_local_worker_processes():
     assert sum(w[0][1] for w in per.values() if w[0][0] == first_ts) == rss[0][1]
 
 
-def test_save_writes_the_cli_files(tmp_path):
-    pytest.importorskip("matplotlib")
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster, \
+def _png_size(path):
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", path
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+def test_save_writes_what_graphprof_sample_writes(tmp_path):
+    jsonschema = pytest.importorskip("jsonschema")
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster, \
             Client(cluster) as client:
         ms = MemorySampler()
-        with ms.sample("run 1", client=client, measure="managed", interval=0.01):
+        with ms.sample("run 1", client=client, measure="managed", interval=0.01), \
+                ms.sample("whole", client=client, interval=0.01):
+            ms.mark("compute")
             held = client.submit(SizeOf, 50_000, pure=False)
             held.result()
+            ms.mark("held")
             time.sleep(0.1)
-    written = {p.name for p in ms.save(tmp_path)}
-    assert written == {"report.json", "samples.csv", "memory.png", "memory.svg"}
-    with open(tmp_path / "samples.csv", newline="") as handle:
+            del held
+            ms.mark("released")
+            time.sleep(0.1)
+        addresses = sorted(client.scheduler_info()["workers"])
+    ours = tmp_path / "ours"
+    written = {p.name for p in ms.save(ours)}
+    assert written == {"report.json", "samples.csv", "memory.png", "memory.svg",
+                       "dask-managed.png", "dask-managed.svg"}
+    theirs = tmp_path / "cli"
+    subprocess.run([find_graphprof_bin(), "sample", "--chunks", "16", "-q", "-o", str(theirs)], check=True)
+
+    schema = json.loads((Path(__file__).resolve().parents[2] / "docs/sample-report.schema.json").read_text())
+    report = json.loads((ours / "report.json").read_text())
+    cli_report = json.loads((theirs / "report.json").read_text())
+    jsonschema.validate(report, schema)
+    jsonschema.validate(cli_report, schema)
+    assert report["schema"] == cli_report["schema"] == "graphprof-sample"
+    assert set(report["runs"][0]) == set(cli_report["runs"][0])
+    assert report["parameters"]["workers"] == 2
+    assert report["parameters"]["source"].endswith(f"workers 0={addresses[0]}, 1={addresses[1]}")
+    run = next(r for r in report["runs"] if r["label"] == "run 1")
+    assert [m["phase"] for m in run["phases"]] == ["compute", "held", "released"]
+    managed = next(m for m in run["measures"] if m["measure"] == "dask_managed" and m["worker"] is None)
+    assert managed["held_bytes"] == 50_000 and managed["after_release_bytes"] == 0
+    assert managed["peak_bytes"] == 50_000
+    assert {m["worker"] for m in run["measures"]} == {None, 0, 1}
+
+    with open(ours / "samples.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == ["label", "time_s", "measure", "worker", "bytes"]
-    assert {r["measure"] for r in rows} == {"dask_managed"}
-    assert rows[0]["time_s"] == "0.000000" and rows[0]["worker"] == ""
-    assert any(r["worker"] for r in rows)  # the per-worker rows
-    report = json.loads((tmp_path / "report.json").read_text())
-    assert report["runs"][0]["label"] == "run 1" and report["runs"][0]["peak_bytes"] >= 50_000
-    assert (tmp_path / "memory.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (ours / "samples.csv").read_text().splitlines()[0] == (theirs / "samples.csv").read_text().splitlines()[0]
+    assert {r["measure"] for r in rows} == {"dask_managed", "dask_process"}
+    assert {r["worker"] for r in rows} == {"", "0", "1"}
+    assert len([r for r in rows if r["label"] == "run 1" and r["worker"] == ""]) == len(ms.samples["run 1"])
+    for name in ("memory", "dask-managed"):
+        assert _png_size(ours / f"{name}.png") == _png_size(theirs / "memory.png")
+        svg = (ours / f"{name}.svg").read_text()
+        assert svg.startswith("<svg") and "graphprof.MemorySampler" in svg
+
+
+@gen_cluster(client=True)
+async def test_save_leaves_out_measures_the_cli_does_not_name_and_refuses_a_foreign_folder(c, s, a, b):
+    import tempfile
+
+    ms = MemorySampler()
+    async with ms.sample("spilled", measure="spilled", interval=0.01):
+        await asyncio.sleep(0.02)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        with pytest.raises(ValueError, match="nothing to save"), pytest.warns(UserWarning, match="'spilled'"):
+            ms.save(out / "a")
+        async with ms.sample("p", interval=0.01):
+            await asyncio.sleep(0.02)
+        with pytest.warns(UserWarning, match="'spilled'"):
+            assert {p.name for p in ms.save(out / "b")} >= {"report.json", "samples.csv", "memory.png"}
+        report = json.loads((out / "b" / "report.json").read_text())
+        assert [r["label"] for r in report["runs"]] == ["p"]
+        (out / "c").mkdir()
+        (out / "c" / "notes.txt").write_text("the user's")
+        with pytest.warns(UserWarning), pytest.raises(RuntimeError, match="not empty"):
+            ms.save(out / "c")
+        with pytest.warns(UserWarning):
+            ms.save(out / "c", force=True)
+        assert (out / "c" / "notes.txt").read_text() == "the user's"

@@ -10,6 +10,7 @@ mod diff;
 mod generate;
 mod man;
 mod progress;
+mod render;
 mod rewrite;
 mod sample;
 mod sample_dask;
@@ -35,6 +36,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Rewrite(args) => rewrite::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
+        Command::Render(args) => render::run(args),
     }
 }
 

@@ -5,7 +5,9 @@
 //! uses the `graphprof` installed in the user's Python when its version is the binary's, else
 //! [`PythonPackage::write`] puts the embedded copy in a fresh temporary directory; and
 //! [`PythonPackage::command`] builds `<python> -m graphprof.dask_run ...` (with that directory
-//! first on `PYTHONPATH` for the embedded copy). Arguments always go through
+//! first on `PYTHONPATH` for the embedded copy). An installed package of another version is
+//! passed over with a warning, and `GRAPHPROF_VERBOSE=1` names the copy that runs on stderr
+//! (tests/python_side.rs checks each case). Arguments always go through
 //! [`std::process::Command`], never through a shell.
 
 use std::ffi::{OsStr, OsString};
@@ -168,24 +170,59 @@ pub fn pip_command(python: &OsStr) -> String {
     )
 }
 
+/// Environment variable that makes the binary say which copy of its Python side it runs.
+pub const VERBOSE_ENV: &str = "GRAPHPROF_VERBOSE";
+
+/// A `graphprof` package found in the user's Python by the probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstalledPackage {
+    /// Its `__version__`.
+    pub version: String,
+    /// Its `__file__` (the package's `__init__.py`).
+    pub location: String,
+}
+
+/// Which copy of the Python side runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// The installed package, at the binary's version.
+    Installed(InstalledPackage),
+    /// The embedded copy; `installed` is a package of another version that was not used.
+    Embedded {
+        /// The installed package passed over, when there is one.
+        installed: Option<InstalledPackage>,
+    },
+}
+
 /// Where the Python side comes from: the `graphprof` package installed in the user's Python (the
 /// wheel's, when its version is the binary's), or the embedded copy written to a temporary
 /// directory (removed when dropped).
 pub struct PythonPackage {
     dir: Option<tempfile::TempDir>,
+    origin: Origin,
 }
 
-/// What the probe prints: the installed package's version, when `graphprof.dask_run` imports.
-const PROBE: &str = "import graphprof, graphprof.dask_run; print(graphprof.__version__)";
+/// What the probe prints: the installed package's version and file, when `graphprof.dask_run`
+/// imports.
+const PROBE: &str =
+    "import graphprof, graphprof.dask_run; print(graphprof.__version__); print(graphprof.__file__)";
 
-/// True when the probe's output names the binary's own version.
-fn version_matches(probe_stdout: &str) -> bool {
-    probe_stdout.trim() == env!("CARGO_PKG_VERSION")
+/// The package the probe's output names, if it names one.
+fn parse_probe(probe_stdout: &str) -> Option<InstalledPackage> {
+    let mut lines = probe_stdout.lines().map(str::trim);
+    let version = lines.next().filter(|v| !v.is_empty())?.to_string();
+    let location = lines.next().unwrap_or("").to_string();
+    Some(InstalledPackage { version, location })
 }
 
-/// Runs the probe with `python` (`extra_path` first on `PYTHONPATH`, for tests); true when an
-/// installed `graphprof` of the binary's version is there. Any failure means "not installed".
-fn installed_matches(python: &OsStr, extra_path: Option<&Path>) -> bool {
+/// True when `installed` is at the binary's own version.
+fn version_matches(installed: &InstalledPackage) -> bool {
+    installed.version == env!("CARGO_PKG_VERSION")
+}
+
+/// Runs the probe with `python` (`extra_path` first on `PYTHONPATH`, for tests): the installed
+/// `graphprof` whose `dask_run` imports, if any. Any failure means "not installed".
+fn installed_package(python: &OsStr, extra_path: Option<&Path>) -> Option<InstalledPackage> {
     let mut probe = Command::new(python);
     probe
         .arg("-c")
@@ -197,19 +234,71 @@ fn installed_matches(python: &OsStr, extra_path: Option<&Path>) -> bool {
     if let Some(path) = extra_path {
         probe.env("PYTHONPATH", python_path(path));
     }
-    probe.output().is_ok_and(|out| {
-        out.status.success() && version_matches(&String::from_utf8_lossy(&out.stdout))
-    })
+    let out = probe.output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    parse_probe(&String::from_utf8_lossy(&out.stdout))
 }
 
 impl PythonPackage {
     /// The installed package when `python` has `graphprof` at the binary's version, else the
-    /// embedded copy ([`PythonPackage::write`]).
+    /// embedded copy ([`PythonPackage::write`]). An installed package of another version is
+    /// passed over with a warning on stderr; with `GRAPHPROF_VERBOSE=1` the copy used is
+    /// always named there.
     pub fn for_python(python: &OsStr) -> Result<PythonPackage, DaskError> {
-        if installed_matches(python, None) {
-            return Ok(PythonPackage { dir: None });
+        let installed = installed_package(python, None);
+        let package = match installed {
+            Some(found) if version_matches(&found) => PythonPackage {
+                dir: None,
+                origin: Origin::Installed(found),
+            },
+            other => {
+                if let Some(found) = &other {
+                    eprintln!(
+                        "graphprof: warning: {}",
+                        crate::escape::control(&format!(
+                            "the graphprof package installed for {} is version {} ({}), not the \
+                             binary's {}: running the copy embedded in the binary instead",
+                            python.to_string_lossy(),
+                            found.version,
+                            found.location,
+                            env!("CARGO_PKG_VERSION")
+                        ))
+                    );
+                }
+                let mut package = PythonPackage::write()?;
+                package.origin = Origin::Embedded { installed: other };
+                package
+            }
+        };
+        if std::env::var_os(VERBOSE_ENV).is_some_and(|v| !v.is_empty() && v != "0") {
+            eprintln!(
+                "graphprof: {}",
+                crate::escape::control(&format!("Python side: {}", package.describe()))
+            );
         }
-        PythonPackage::write()
+        Ok(package)
+    }
+
+    /// Which copy runs.
+    pub fn origin(&self) -> &Origin {
+        &self.origin
+    }
+
+    /// One line naming the copy that runs: `installed graphprof 0.1.0 (/.../graphprof/__init__.py)`
+    /// or `the copy embedded in graphprof 0.1.0 (/tmp/graphprof-dask-...)`.
+    pub fn describe(&self) -> String {
+        match (&self.origin, self.root()) {
+            (Origin::Installed(found), _) => {
+                format!("installed graphprof {} ({})", found.version, found.location)
+            }
+            (Origin::Embedded { .. }, root) => format!(
+                "the copy embedded in graphprof {} ({})",
+                env!("CARGO_PKG_VERSION"),
+                root.map_or_else(String::new, |r| r.display().to_string())
+            ),
+        }
     }
 
     /// Writes every embedded file to `<fresh temp dir>/graphprof/` and `.../graphprof_dask/`. The
@@ -244,7 +333,10 @@ impl PythonPackage {
                 .map_err(io)?;
             std::io::Write::write_all(&mut file, text.as_bytes()).map_err(io)?;
         }
-        Ok(PythonPackage { dir: Some(dir) })
+        Ok(PythonPackage {
+            dir: Some(dir),
+            origin: Origin::Embedded { installed: None },
+        })
     }
 
     /// The directory that holds the embedded `graphprof/` (what goes on `PYTHONPATH`); `None`
@@ -325,9 +417,20 @@ mod tests {
 
     #[test]
     fn the_installed_package_is_used_only_at_the_binarys_version() {
-        assert!(version_matches(&format!("{}\n", env!("CARGO_PKG_VERSION"))));
-        assert!(!version_matches("0.0.0-other\n"));
-        assert!(!version_matches(""));
+        let at = |version: &str| InstalledPackage {
+            version: version.to_string(),
+            location: String::new(),
+        };
+        assert!(version_matches(&at(env!("CARGO_PKG_VERSION"))));
+        assert!(!version_matches(&at("0.0.0-other")));
+        assert_eq!(parse_probe(""), None);
+        assert_eq!(
+            parse_probe("1.2.3\n/x/graphprof/__init__.py\n"),
+            Some(InstalledPackage {
+                version: "1.2.3".into(),
+                location: "/x/graphprof/__init__.py".into()
+            })
+        );
         let python = resolve_python(None);
         for (version, expected) in [(env!("CARGO_PKG_VERSION"), true), ("0.0.0-other", false)] {
             let dir = tempfile::tempdir().expect("tempdir");
@@ -339,18 +442,26 @@ mod tests {
             )
             .expect("writes");
             std::fs::write(package.join("dask_run.py"), "").expect("writes");
-            assert_eq!(
-                installed_matches(&python, Some(dir.path())),
-                expected,
-                "version {version}"
+            let found = installed_package(&python, Some(dir.path())).expect("found");
+            assert_eq!(found.version, version);
+            assert!(
+                found.location.ends_with("graphprof/__init__.py"),
+                "{found:?}"
             );
+            assert_eq!(version_matches(&found), expected, "version {version}");
         }
-        assert!(!installed_matches(OsStr::new("/no/such/python"), None));
+        assert!(installed_package(OsStr::new("/no/such/python"), None).is_none());
     }
 
     #[test]
     fn the_installed_package_runs_without_pythonpath() {
-        let package = PythonPackage { dir: None };
+        let package = PythonPackage {
+            dir: None,
+            origin: Origin::Installed(InstalledPackage {
+                version: env!("CARGO_PKG_VERSION").into(),
+                location: String::new(),
+            }),
+        };
         let command = package.command(OsStr::new("python3"), ["export"]);
         let args: Vec<&OsStr> = command.get_args().collect();
         assert_eq!(
