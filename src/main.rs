@@ -10,7 +10,11 @@ use graphprof::error::EXIT_USAGE;
 
 fn main() {
     log::set_logger(&STDERR_LOGGER).expect("the only logger");
-    log::set_max_level(log::LevelFilter::Warn);
+    log::set_max_level(if verbose() {
+        log::LevelFilter::Info
+    } else {
+        log::LevelFilter::Warn
+    });
     let matches = match cli::Cli::command().try_get_matches() {
         Ok(matches) => matches,
         Err(error) => usage_error(error),
@@ -34,6 +38,11 @@ fn main() {
     std::process::exit(code);
 }
 
+/// `GRAPHPROF_VERBOSE=1` (set, not empty, not 0): the library's informational lines are printed too.
+fn verbose() -> bool {
+    std::env::var_os(graphprof::dask::embed::VERBOSE_ENV).is_some_and(|v| !v.is_empty() && v != "0")
+}
+
 /// What the library reports while it runs (`log::warn!`, e.g. a live CSV that stopped growing)
 /// reaches the user as `graphprof: warning: ...`, one line, escaped: the library never prints.
 struct StderrLogger;
@@ -42,21 +51,18 @@ static STDERR_LOGGER: StderrLogger = StderrLogger;
 
 impl log::Log for StderrLogger {
     fn enabled(&self, metadata: &log::Metadata) -> bool {
-        metadata.level() <= log::Level::Warn
+        metadata.level() <= log::max_level()
     }
 
     fn log(&self, record: &log::Record) {
         if self.enabled(record.metadata()) {
-            let level = if record.level() == log::Level::Error {
-                "error"
-            } else {
-                "warning"
+            let level = match record.level() {
+                log::Level::Error => "error: ",
+                log::Level::Warn => "warning: ",
+                _ => "",
             };
             let message = record.args().to_string();
-            eprintln!(
-                "graphprof: {level}: {}",
-                graphprof::escape::control(&message)
-            );
+            eprintln!("graphprof: {level}{}", graphprof::escape::control(&message));
         }
     }
 

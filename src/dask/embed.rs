@@ -244,8 +244,8 @@ fn installed_package(python: &OsStr, extra_path: Option<&Path>) -> Option<Instal
 impl PythonPackage {
     /// The installed package when `python` has `graphprof` at the binary's version, else the
     /// embedded copy ([`PythonPackage::write`]). An installed package of another version is
-    /// passed over with a warning on stderr; with `GRAPHPROF_VERBOSE=1` the copy used is
-    /// always named there.
+    /// passed over with a warning (`log`, which the binary prints on stderr); with
+    /// `GRAPHPROF_VERBOSE=1` the copy used is always named there (`log::info!`).
     pub fn for_python(python: &OsStr) -> Result<PythonPackage, DaskError> {
         let installed = installed_package(python, None);
         let package = match installed {
@@ -255,16 +255,13 @@ impl PythonPackage {
             },
             other => {
                 if let Some(found) = &other {
-                    eprintln!(
-                        "graphprof: warning: {}",
-                        crate::escape::control(&format!(
-                            "the graphprof package installed for {} is version {} ({}), not the \
-                             binary's {}: running the copy embedded in the binary instead",
-                            python.to_string_lossy(),
-                            found.version,
-                            found.location,
-                            env!("CARGO_PKG_VERSION")
-                        ))
+                    log::warn!(
+                        "the graphprof package installed for {} is version {} ({}), not the \
+                         binary's {}: running the copy embedded in the binary instead",
+                        python.to_string_lossy(),
+                        found.version,
+                        found.location,
+                        env!("CARGO_PKG_VERSION")
                     );
                 }
                 let mut package = PythonPackage::write()?;
@@ -272,12 +269,7 @@ impl PythonPackage {
                 package
             }
         };
-        if std::env::var_os(VERBOSE_ENV).is_some_and(|v| !v.is_empty() && v != "0") {
-            eprintln!(
-                "graphprof: {}",
-                crate::escape::control(&format!("Python side: {}", package.describe()))
-            );
-        }
+        log::info!("Python side: {}", package.describe());
         Ok(package)
     }
 
