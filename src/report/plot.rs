@@ -213,13 +213,7 @@ fn draw<DB: DrawingBackend>(
     let (legend_area, chart_area) = below_title.split_vertically(LEGEND_HEIGHT);
     draw_legend(&legend_area, data).map_err(text)?;
 
-    let decimals = if data.y_max >= 10.0 {
-        0
-    } else if data.y_max >= 1.0 {
-        1
-    } else {
-        2
-    };
+    let decimals = label_decimals(data.y_max);
     let mut chart = ChartBuilder::on(&chart_area)
         .margin_left(14)
         .margin_right(24)
@@ -435,3 +429,12 @@ pub(super) fn draw_error(path: &Path, message: String) -> PlotError {
 #[cfg(test)]
 #[path = "plot_tests.rs"]
 mod tests;
+
+/// Decimals for the y labels: enough to tell apart ticks about a tenth of the axis apart (the
+/// mesh draws up to ten), so a 0.05 MiB axis reads 0.005, 0.010, ... and never "0.04" twice.
+fn label_decimals(y_max: f64) -> usize {
+    if !(y_max.is_finite() && y_max > 0.0) {
+        return 0;
+    }
+    (-(y_max / 10.0).log10()).ceil().clamp(0.0, 6.0) as usize
+}

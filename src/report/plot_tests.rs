@@ -113,3 +113,18 @@ fn a_missing_directory_is_a_typed_error() {
     );
     assert!(matches!(err, Err(PlotError::Io { .. })));
 }
+
+#[test]
+fn y_labels_a_tenth_of_the_axis_apart_read_apart() {
+    for y_max in [0.003, 0.05, 0.4, 1.0, 3.7, 9.99, 12.0, 257.0, 4096.0] {
+        let decimals = label_decimals(y_max);
+        let labels: Vec<String> = (0..=10)
+            .map(|k| format!("{:.decimals$}", y_max * k as f64 / 10.0))
+            .collect();
+        let mut distinct = labels.clone();
+        distinct.dedup();
+        assert_eq!(distinct.len(), labels.len(), "{y_max}: {labels:?}");
+    }
+    assert_eq!(label_decimals(0.0), 0);
+    assert_eq!(label_decimals(300.0), 0);
+}
