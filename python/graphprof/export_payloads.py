@@ -13,6 +13,9 @@ buffers out of band, counted): sizes are the bytes a worker receives per copy.
   as a worker's first task does), counting every allocation the copy still
   holds once ``pickle.loads`` returns (numpy and pandas buffers included, as
   numpy reports its allocations to tracemalloc).
+- **items**: where distributed would send the object (or the container a function
+  carries) item by item when it travels on its own, its items and the objects they are
+  (see :func:`itemised`): what a scatter or delayed fix leaves in worker RSS scales with them.
 - **role**: ``argument``, ``function`` (the task's function pickled by value: a
   closure, a lambda, a bound method) or ``data`` (a literal data node: input
   data embedded in the graph).
@@ -130,6 +133,33 @@ def _function_carried(func: types.FunctionType) -> list[tuple[str, Any]]:
             continue
         out.append((f"its global `{name}`", value))
     return out
+
+
+def itemised(obj: Any, pickled_size=None) -> tuple[int, int] | None:
+    """(items, objects) distributed serialises one by one when ``obj`` -- or, for a function
+    pickled by value, the biggest thing it carries (what a fix moves out of it) -- travels on its
+    own (``client.scatter``, a worker fetching a task's result: ``to_serialize``): the items of a
+    list, tuple or set, or the entries of a dict whose keys msgpack packs, each with its own
+    sub-header and frame, where inside a task the object is one pickle. ``objects`` counts what
+    those items are: an item of a sequence, a key and a value of a dict. None when it travels as
+    one pickle (anything else, a subclass, an empty container)."""
+    if isinstance(obj, types.FunctionType) and pickled_size is not None:
+        carried = _function_carried(obj)
+        if not carried:
+            return None
+        obj = max(carried, key=lambda lv: pickled_size(lv[1]) or 0)[1]
+    kind = type(obj)
+    if kind in (list, tuple, set) and len(obj):
+        return len(obj), len(obj)
+    if kind is dict and len(obj):
+        try:
+            import msgpack
+
+            msgpack.dumps(list(obj.keys()))
+        except Exception:
+            return None
+        return len(obj), 2 * len(obj)
+    return None
 
 
 def carried_objects(obj: Any) -> list[Any]:
@@ -343,6 +373,9 @@ class PayloadCache:
         size = in_memory_bytes(data)
         if size is not None:
             entry["in_memory_bytes"] = int(size)
+        items = itemised(obj, self.pickled_size)
+        if items is not None:
+            entry["items"], entry["item_objects"] = items
         text = describe(obj, self.pickled_size)
         if callable(context):
             context = context()

@@ -11,10 +11,21 @@
 //! is freed once its dependents ran, but the allocator keeps its pages (DASK-FACTS: "after release
 //! is not back to baseline"). So are the container copies that intermediate tasks deserialised
 //! (a dict handed to the first of two map_partitions). `held_rss_bytes` adds those copies.
+//!
+//! A fix sends a copied container on its own (scattered to every worker, or a delayed task's
+//! result fetched by the other workers), and distributed sends a list, tuple, set or dict that
+//! travels on its own item by item: the per-item temporaries leave RSS behind on every worker
+//! that takes part. Where the exporter counted the items (`items`, `item_objects`),
+//! `held_rss_bytes` adds [`ITEMISED_HELD_BYTES_PER_OBJECT`] per object per worker for scatter
+//! (the container stays), and for delayed [`ITEMISED_RELEASED_BYTES_PER_ITEM`] per item per
+//! worker it reaches in place of the freed copy (both measured; docs/DASK.md).
 
 use super::duplication::DuplicatedPayload;
 use super::sizes::Sizes;
-use crate::graph::held::{TASK_OVERHEAD_BYTES, held_nodes, held_result_count, result_bytes};
+use crate::graph::held::{
+    ITEMISED_HELD_BYTES_PER_OBJECT, ITEMISED_RELEASED_BYTES_PER_ITEM, TASK_OVERHEAD_BYTES,
+    held_nodes, held_result_count, result_bytes,
+};
 use crate::graph::model::DEFAULT_SPEC_BYTES;
 use crate::graph::{Graph, NodeKind, Strategy};
 use serde::{Deserialize, Serialize};
@@ -34,7 +45,8 @@ pub struct StrategyPrediction {
     /// Extra bytes held for a while during compute (a delayed object shipped to the workers).
     pub transient_bytes: u64,
     /// What the workers' RSS should grow by while the results are held: `held_bytes` plus the
-    /// freed copies of delayed Python containers that the allocator keeps.
+    /// freed copies of delayed Python containers that the allocator keeps, and what sending a
+    /// container item by item leaves behind (see the module docs).
     pub held_rss_bytes: u64,
     /// `held_bytes` of the graph as given minus this one's.
     pub saved_held_bytes: i64,
@@ -192,17 +204,32 @@ pub fn strategies(
             row.held_bytes = row
                 .held_bytes
                 .saturating_sub(content_use.leaf_copies.saturating_mul(in_memory));
-            let shipped = (duplicate.tasks.min(u64::from(workers))).saturating_mul(in_memory);
+            let reached = duplicate.tasks.min(u64::from(workers));
+            let shipped = reached.saturating_mul(in_memory);
+            let info = &graph.contents[content].info;
             match strategy {
                 Strategy::Scatter => {
                     row.held_bytes = row
                         .held_bytes
-                        .saturating_add(u64::from(workers).saturating_mul(in_memory))
+                        .saturating_add(u64::from(workers).saturating_mul(in_memory));
+                    if let Some(objects) = info.item_objects {
+                        carry = carry.saturating_add(
+                            u64::from(workers)
+                                .saturating_mul(objects)
+                                .saturating_mul(ITEMISED_HELD_BYTES_PER_OBJECT),
+                        );
+                    }
                 }
                 _ => {
                     row.wire_bytes = row.wire_bytes.saturating_add(DEFAULT_SPEC_BYTES);
                     row.transient_bytes = row.transient_bytes.saturating_add(shipped);
-                    if is_container(&graph.contents[content]) {
+                    if let Some(items) = info.items {
+                        carry = carry.saturating_add(
+                            reached
+                                .saturating_mul(items)
+                                .saturating_mul(ITEMISED_RELEASED_BYTES_PER_ITEM),
+                        );
+                    } else if is_container(&graph.contents[content]) {
                         carry = carry.saturating_add(shipped);
                     }
                 }
