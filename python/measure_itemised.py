@@ -80,7 +80,8 @@ def run(kind: str, n: int, strategy: str) -> int:
         [small] = client.scatter([list(range(1000))], broadcast=True)
         first, second = list(client.scheduler_info()["workers"])
         built = client.submit(lambda n: list(range(n)), 1000, workers=[first], pure=False)
-        assert client.submit(lambda a, b: len(a) + len(b), built, small, workers=[second]).result() == 2000
+        total = client.submit(lambda a, b: len(a) + len(b), built, small, workers=[second])
+        assert total.result() == 2000
         del small, built
         time.sleep(1.0)
         before = _rss(pids)
@@ -88,7 +89,8 @@ def run(kind: str, n: int, strategy: str) -> int:
             arg = client.scatter([make(kind, n)], broadcast=True)[0]
         else:
             arg = dask.delayed(make)(kind, n)
-        persisted = client.persist(da.ones(CHUNKS * 1000, chunks=1000).map_blocks(use, arg, dtype=float))
+        blocks = da.ones(CHUNKS * 1000, chunks=1000)
+        persisted = client.persist(blocks.map_blocks(use, arg, dtype=float))
         wait(futures_of(persisted))
         time.sleep(1.5)
         return int(_rss(pids) - before)
@@ -96,7 +98,8 @@ def run(kind: str, n: int, strategy: str) -> int:
 
 def main(argv: list) -> None:
     specs = argv or [f"{s}:{strategy}" for s in DEFAULT for strategy in ("scatter", "delayed")]
-    print("| container | strategy | RSS growth | in-memory | residue | per worker per object | per worker per item |")
+    print("| container | strategy | RSS growth | in-memory | residue | per worker per object "
+          "| per worker per item |")
     print("|---|---|---|---|---|---|---|")
     for spec in specs:
         kind, n, strategy = spec.split(":")

@@ -232,8 +232,8 @@ def _canonical_pickle(obj: Any) -> tuple | None:
     is the same) and no function names a module. And dask's in-process graph holds a bound
     method whose function is a by-value copy of the class's, where the CLI's holds the class's
     own: here a bound method is its instance and the method's name. Code, qualified names,
-    captured values, defaults and globals read are all kept. For digests only, never loaded; None if it cannot be
-    pickled."""
+    captured values, defaults and globals read are all kept. For digests only, never loaded;
+    None if it cannot be pickled."""
     import io
 
     pickler_class = _canonical_pickler_class()

@@ -20,7 +20,8 @@ import pytest
 import fidelity
 
 # program -> how the description of its copied payload starts (the kind each one covers)
-PROGRAMS = {"bound_method.py": "bound method Model.predict", "closure_list.py": "function make_scaler",
+PROGRAMS = {"bound_method.py": "bound method Model.predict",
+            "closure_list.py": "function make_scaler",
             "lookup_table.py": "Mapper", "partial_dict.py": "partial",
             os.path.join("held", "dict_arg.py"): "dict of 50,000 items",
             os.path.join("held", "ndarray_arg.py"): "ndarray"}
@@ -54,7 +55,8 @@ def _payload_digests(doc: dict) -> Counter:
                    if "payload" in a)
 
 
-@pytest.mark.parametrize("program", PROGRAMS, ids=[os.path.splitext(os.path.basename(p))[0] for p in PROGRAMS])
+@pytest.mark.parametrize("program", PROGRAMS,
+                         ids=[os.path.splitext(os.path.basename(p))[0] for p in PROGRAMS])
 def test_in_process_and_cli_exports_give_one_digest_per_payload(program, tmp_path):
     script = _script(program, tmp_path)
     in_process, cli = tmp_path / "in_process.json", tmp_path / "cli.json"

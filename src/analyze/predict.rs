@@ -242,3 +242,76 @@ pub fn strategies(
     }
     rows
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::{AnalyzeOptions, analyze};
+    use crate::graph::load::read_graph;
+
+    /// Four tasks embed one 100 kB-pickle dict (1 MB in memory); `items` as the file gives them.
+    fn analysis_with(items: &str) -> crate::analyze::Analysis {
+        let digest = format!("sha256:{}", "ab".repeat(32));
+        let tasks: Vec<String> = (0..4)
+            .map(|i| {
+                format!(
+                    r#"{{"key": ["f", {i}], "function": "f", "output_bytes": 8000, "args": [
+                        {{"payload": {{"size_bytes": 100000, "digest": "{digest}", "object_id": 1,
+                        "type": "dict"}}}}]}}"#
+                )
+            })
+            .collect();
+        let text = format!(
+            r#"{{"format": "graphprof-graph", "version": 1, "tasks": [{}],
+                "contents": [{{"digest": "{digest}", "in_memory_bytes": 1000000{items}}}]}}"#,
+            tasks.join(",")
+        );
+        let graph = read_graph(std::path::Path::new("g.json"), text.as_bytes()).unwrap();
+        let options = AnalyzeOptions {
+            workers: 2,
+            ..AnalyzeOptions::default()
+        };
+        analyze(&graph, "g.json", &options)
+    }
+
+    fn row<'a>(analysis: &'a crate::analyze::Analysis, strategy: &str) -> &'a StrategyPrediction {
+        analysis
+            .strategies
+            .iter()
+            .find(|s| s.strategy == strategy)
+            .unwrap()
+    }
+
+    #[test]
+    fn sending_a_container_item_by_item_is_in_held_rss() {
+        let plain = analysis_with("");
+        let itemised = analysis_with(r#", "items": 10000, "item_objects": 20000"#);
+        // Held bytes are what lives; the item-by-item residue is RSS only.
+        for strategy in ["as-given", "scatter", "delayed"] {
+            assert_eq!(
+                row(&plain, strategy).held_bytes,
+                row(&itemised, strategy).held_bytes
+            );
+        }
+        assert_eq!(
+            row(&plain, "as-given").held_rss_bytes,
+            row(&itemised, "as-given").held_rss_bytes
+        );
+        // Scatter: each of the 2 workers keeps the residue around the 20,000 objects it holds.
+        assert_eq!(
+            row(&itemised, "scatter").held_rss_bytes - row(&plain, "scatter").held_rss_bytes,
+            2 * 20_000 * ITEMISED_HELD_BYTES_PER_OBJECT
+        );
+        // Delayed: the freed copy on each worker reached (2) is replaced by the per-item residue.
+        let delayed = row(&itemised, "delayed");
+        assert_eq!(
+            delayed.held_rss_bytes - delayed.held_bytes,
+            2 * 10_000 * ITEMISED_RELEASED_BYTES_PER_ITEM
+        );
+        let plain_delayed = row(&plain, "delayed");
+        assert_eq!(
+            plain_delayed.held_rss_bytes - plain_delayed.held_bytes,
+            2 * 1_000_000
+        );
+    }
+}

@@ -28,8 +28,8 @@ pub const TASK_OVERHEAD_BYTES: u64 = 9_130;
 /// and glibc heap the temporaries took stay in RSS while the container lives. Measured on
 /// distributed 2026.8.0 with containers that are not the held-memory test programs (100k ints,
 /// 200k floats, a str->float and an int->str dict of 50k entries; `python/measure_itemised.py`,
-/// docs/DASK.md), two runs each: 119-135 B per object per worker, mean 127. Objects are a sequence's items and
-/// a dict's keys and values (`item_objects` in the graph format).
+/// docs/DASK.md), two runs each: 119-135 B per object per worker, mean 127. Objects are a
+/// sequence's items and a dict's keys and values (`item_objects` in the graph format).
 pub const ITEMISED_HELD_BYTES_PER_OBJECT: u64 = 127;
 
 /// Bytes of RSS a worker keeps per item of a container that a delayed task built and another
