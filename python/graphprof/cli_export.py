@@ -4,8 +4,11 @@ The script is imported as a module named after its file (so an
 ``if __name__ == "__main__":`` block does not run), with its directory on
 ``sys.path``. Its functions and classes are then marked as ``__main__``'s, as
 they are when the script runs and sends its graph: cloudpickle pickles them by
-value with the same bytes, so one object has one digest whether it was
-exported here or in-process (``graphprof.export`` from the script).
+value, as distributed does for the user's script. The bytes still differ a little
+from an in-process export's (module attributes, a closure's ``__module__``);
+digests are over a canonical pickle (``export_payloads.content_digest``), so one
+object has one digest whether it was exported here or in-process
+(``graphprof.export`` from the script).
 The named module-level variable must be a Dask collection, or a list or tuple
 of them (as ``dask.compute`` takes).
 """

@@ -13,6 +13,9 @@ buffers out of band, counted): sizes are the bytes a worker receives per copy.
   as a worker's first task does), counting every allocation the copy still
   holds once ``pickle.loads`` returns (numpy and pandas buffers included, as
   numpy reports its allocations to tracemalloc).
+- **items**: where distributed would send the object (or the container a function
+  carries) item by item when it travels on its own, its items and the objects they are
+  (see :func:`itemised`): what a scatter or delayed fix leaves in worker RSS scales with them.
 - **role**: ``argument``, ``function`` (the task's function pickled by value: a
   closure, a lambda, a bound method) or ``data`` (a literal data node: input
   data embedded in the graph).
@@ -132,6 +135,33 @@ def _function_carried(func: types.FunctionType) -> list[tuple[str, Any]]:
     return out
 
 
+def itemised(obj: Any, pickled_size=None) -> tuple[int, int] | None:
+    """(items, objects) distributed serialises one by one when ``obj`` -- or, for a function
+    pickled by value, the biggest thing it carries (what a fix moves out of it) -- travels on its
+    own (``client.scatter``, a worker fetching a task's result: ``to_serialize``): the items of a
+    list, tuple or set, or the entries of a dict whose keys msgpack packs, each with its own
+    sub-header and frame, where inside a task the object is one pickle. ``objects`` counts what
+    those items are: an item of a sequence, a key and a value of a dict. None when it travels as
+    one pickle (anything else, a subclass, an empty container)."""
+    if isinstance(obj, types.FunctionType) and pickled_size is not None:
+        carried = _function_carried(obj)
+        if not carried:
+            return None
+        obj = max(carried, key=lambda lv: pickled_size(lv[1]) or 0)[1]
+    kind = type(obj)
+    if kind in (list, tuple, set) and len(obj):
+        return len(obj), len(obj)
+    if kind is dict and len(obj):
+        try:
+            import msgpack
+
+            msgpack.dumps(list(obj.keys()))
+        except Exception:
+            return None
+        return len(obj), 2 * len(obj)
+    return None
+
+
 def carried_objects(obj: Any) -> list[Any]:
     """The object and what it carries, for finding the user's variable."""
     out = [obj]
@@ -174,6 +204,96 @@ def _deterministic_class_ids():
         cp_module._get_or_create_tracker_id = original
 
 
+def content_digest(obj: Any, data: tuple) -> str:
+    """``sha256:`` of ``obj``'s content: of its shipping pickle ``data`` (pickle, buffers), or,
+    where that pickle carries code of the user's script by value (it names ``__main__``), of a
+    canonical pickle (:func:`_canonical_pickle`) that does not depend on how the script was
+    loaded, so one object has one digest whichever way it was exported."""
+    head, buffers = data
+    if b"__main__" in head:
+        canonical = _canonical_pickle(obj)
+        if canonical is not None:
+            head, buffers = canonical
+    digest = hashlib.sha256(head)
+    for b in buffers:
+        digest.update(b)
+    return "sha256:" + digest.hexdigest()
+
+
+def _canonical_pickle(obj: Any) -> tuple | None:
+    """``obj`` pickled by cloudpickle as distributed ships it by value, less what depends on the
+    route the script was loaded by: run as ``__main__`` (``graphprof.export`` in the script) its
+    functions' globals say ``__package__`` None and their module ``__main__``; imported by
+    ``graphprof dask export`` a module's namespace says ``__package__`` '' and a closure made
+    while the script ran names the module's own name. cloudpickle writes those module attributes
+    (the "base globals" it shares among the functions of one namespace) and each function's
+    ``__module__`` into the pickle, and the memo numbering after them shifts with them: here
+    each namespace's base globals are an empty dict (still one per namespace, so the memo layout
+    is the same) and no function names a module. And dask's in-process graph holds a bound
+    method whose function is a by-value copy of the class's, where the CLI's holds the class's
+    own: here a bound method is its instance and the method's name. Code, qualified names,
+    captured values, defaults and globals read are all kept. For digests only, never loaded;
+    None if it cannot be pickled."""
+    import io
+
+    pickler_class = _canonical_pickler_class()
+    if pickler_class is None:
+        return None
+    buffers: list = []
+    out = io.BytesIO()
+    with _deterministic_class_ids():
+        try:
+            pickler_class(out, protocol=5, buffer_callback=buffers.append).dump(obj)
+        except Exception:
+            return None
+    return out.getvalue(), [_flat(b) for b in buffers]
+
+
+_CANONICAL_PICKLER: list = []
+
+
+def _canonical_pickler_class():
+    """cloudpickle's Pickler with route-independent function state (see
+    :func:`_canonical_pickle`); None if this cloudpickle has no such hooks."""
+    if _CANONICAL_PICKLER:
+        return _CANONICAL_PICKLER[0]
+    try:
+        import cloudpickle
+    except Exception:  # pragma: no cover
+        return None
+    base = cloudpickle.Pickler
+    if not (hasattr(base, "_function_getnewargs") and hasattr(base, "_dynamic_function_reduce")):
+        _CANONICAL_PICKLER.append(None)  # pragma: no cover - another cloudpickle layout
+        return None
+
+    class CanonicalPickler(base):
+        def _function_getnewargs(self, func):
+            code, _, name, argdefs, closure = super()._function_getnewargs(func)
+            shared = self.__dict__.setdefault("_canonical_globals", {})
+            return code, shared.setdefault(id(func.__globals__), {}), name, argdefs, closure
+
+        def reducer_override(self, obj):
+            # A bound method as ``getattr(instance, name)`` when the name finds its function on
+            # the instance's class: dask's graph may hold a by-value copy of that function (an
+            # in-process export does) or the class's own (the CLI's), the same content.
+            if type(obj) is types.MethodType and not isinstance(obj.__self__, type):
+                func, name = obj.__func__, getattr(obj.__func__, "__name__", None)
+                own = getattr(type(obj.__self__), name, None) if isinstance(name, str) else None
+                if (isinstance(func, types.FunctionType) and isinstance(own, types.FunctionType)
+                        and own.__code__ == func.__code__):
+                    return getattr, (obj.__self__, name)
+            return super().reducer_override(obj)
+
+        def _dynamic_function_reduce(self, func):
+            reduced = list(super()._dynamic_function_reduce(func))
+            state, slotstate = reduced[2]
+            reduced[2] = (state, dict(slotstate, __module__=None))
+            return tuple(reduced)
+
+    _CANONICAL_PICKLER.append(CanonicalPickler)
+    return CanonicalPickler
+
+
 class PayloadCache:
     """Pickle each distinct Python object once; give each payload an object_id; describe each
     distinct content once."""
@@ -210,11 +330,8 @@ class PayloadCache:
             info = None
             if data is not None:
                 head, buffers = data
-                digest = hashlib.sha256(head)
-                for b in buffers:
-                    digest.update(b)
                 info = {"size_bytes": len(head) + sum(b.nbytes for b in buffers),
-                        "digest": "sha256:" + digest.hexdigest(),
+                        "digest": content_digest(obj, data),
                         "type": type(obj).__name__}
                 ent = (obj, info, data)
             else:
@@ -256,6 +373,9 @@ class PayloadCache:
         size = in_memory_bytes(data)
         if size is not None:
             entry["in_memory_bytes"] = int(size)
+        items = itemised(obj, self.pickled_size)
+        if items is not None:
+            entry["items"], entry["item_objects"] = items
         text = describe(obj, self.pickled_size)
         if callable(context):
             context = context()

@@ -5,7 +5,7 @@ import re
 TOP = {"format", "version", "name", "meta", "measured", "data", "tasks", "contents"}
 TASK = {"key", "function", "args", "deps", "output_bytes", "spec_bytes", "wire_bytes"}
 PAYLOAD = {"size_bytes", "digest", "bytes_b64", "object_id", "type", "sent"}
-CONTENT = {"digest", "in_memory_bytes", "role", "description", "variable"}
+CONTENT = {"digest", "in_memory_bytes", "items", "item_objects", "role", "description", "variable"}
 ROLES = {"argument", "function", "data"}
 DATA = {"key", "size_bytes", "digest", "bytes_b64", "type"}
 DIGEST = re.compile(r"^(blake3|sha256):[0-9a-f]{64}$")
@@ -94,8 +94,9 @@ def check_graph(doc):
     for i, c in enumerate(doc.get("contents", [])):
         assert set(c) <= CONTENT, f"contents[{i}]: unknown fields {set(c) - CONTENT}"
         assert c["digest"] in used, f"contents[{i}]: digest used by no payload"
-        if "in_memory_bytes" in c:
-            _u64(c["in_memory_bytes"], f"contents[{i}].in_memory_bytes")
+        for field in ("in_memory_bytes", "items", "item_objects"):
+            if field in c:
+                _u64(c[field], f"contents[{i}].{field}")
         assert c.get("role", "argument") in ROLES
     return task_keys
 

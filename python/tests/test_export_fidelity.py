@@ -97,7 +97,25 @@ def test_a_closure_names_what_it_captured(tmp_path):
     assert content["role"] == "function"
     assert "captured `values` (list of 50,000 items" in content["description"], content
     assert content["variable"] == "scaler in closure_list.py"
+    # The fix moves the captured list out; distributed then sends it item by item.
+    assert content["items"] == 50_000 and content["item_objects"] == 50_000
     assert content["in_memory_bytes"] > 3 * len(cloudpickle.dumps([float(i) for i in range(50_000)])) / 2
+
+
+def _plus_len(block, obj):
+    return block + len(obj)
+
+
+def test_a_container_that_travels_item_by_item_has_its_items_counted():
+    # distributed sends a dict or list that travels on its own (scattered, a fetched result) item
+    # by item; the held prediction of its fixes needs how many items and objects.
+    table = {i: 3 * i for i in range(5000)}
+    weights = np.linspace(0.0, 1.0, 4096)
+    doc = build_graph(da.ones(4000, chunks=1000).map_blocks(_plus_len, table, dtype=float)
+                      + da.ones(4000, chunks=1000).map_blocks(_plus_len, weights, dtype=float))
+    by_kind = {c["description"].split(" ")[0]: c for c in doc["contents"]}
+    assert by_kind["dict"]["items"] == 5000 and by_kind["dict"]["item_objects"] == 10_000
+    assert "items" not in by_kind["ndarray"] and "item_objects" not in by_kind["ndarray"]
 
 
 def test_one_object_has_one_digest_in_every_export(tmp_path):

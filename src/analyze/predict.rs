@@ -11,10 +11,21 @@
 //! is freed once its dependents ran, but the allocator keeps its pages (DASK-FACTS: "after release
 //! is not back to baseline"). So are the container copies that intermediate tasks deserialised
 //! (a dict handed to the first of two map_partitions). `held_rss_bytes` adds those copies.
+//!
+//! A fix sends a copied container on its own (scattered to every worker, or a delayed task's
+//! result fetched by the other workers), and distributed sends a list, tuple, set or dict that
+//! travels on its own item by item: the per-item temporaries leave RSS behind on every worker
+//! that takes part. Where the exporter counted the items (`items`, `item_objects`),
+//! `held_rss_bytes` adds [`ITEMISED_HELD_BYTES_PER_OBJECT`] per object per worker for scatter
+//! (the container stays), and for delayed [`ITEMISED_RELEASED_BYTES_PER_ITEM`] per item per
+//! worker it reaches in place of the freed copy (both measured; docs/DASK.md).
 
 use super::duplication::DuplicatedPayload;
 use super::sizes::Sizes;
-use crate::graph::held::{TASK_OVERHEAD_BYTES, held_nodes, held_result_count, result_bytes};
+use crate::graph::held::{
+    ITEMISED_HELD_BYTES_PER_OBJECT, ITEMISED_RELEASED_BYTES_PER_ITEM, TASK_OVERHEAD_BYTES,
+    held_nodes, held_result_count, result_bytes,
+};
 use crate::graph::model::DEFAULT_SPEC_BYTES;
 use crate::graph::{Graph, NodeKind, Strategy};
 use serde::{Deserialize, Serialize};
@@ -34,7 +45,8 @@ pub struct StrategyPrediction {
     /// Extra bytes held for a while during compute (a delayed object shipped to the workers).
     pub transient_bytes: u64,
     /// What the workers' RSS should grow by while the results are held: `held_bytes` plus the
-    /// freed copies of delayed Python containers that the allocator keeps.
+    /// freed copies of delayed Python containers that the allocator keeps, and what sending a
+    /// container item by item leaves behind (see the module docs).
     pub held_rss_bytes: u64,
     /// `held_bytes` of the graph as given minus this one's.
     pub saved_held_bytes: i64,
@@ -192,17 +204,32 @@ pub fn strategies(
             row.held_bytes = row
                 .held_bytes
                 .saturating_sub(content_use.leaf_copies.saturating_mul(in_memory));
-            let shipped = (duplicate.tasks.min(u64::from(workers))).saturating_mul(in_memory);
+            let reached = duplicate.tasks.min(u64::from(workers));
+            let shipped = reached.saturating_mul(in_memory);
+            let info = &graph.contents[content].info;
             match strategy {
                 Strategy::Scatter => {
                     row.held_bytes = row
                         .held_bytes
-                        .saturating_add(u64::from(workers).saturating_mul(in_memory))
+                        .saturating_add(u64::from(workers).saturating_mul(in_memory));
+                    if let Some(objects) = info.item_objects {
+                        carry = carry.saturating_add(
+                            u64::from(workers)
+                                .saturating_mul(objects)
+                                .saturating_mul(ITEMISED_HELD_BYTES_PER_OBJECT),
+                        );
+                    }
                 }
                 _ => {
                     row.wire_bytes = row.wire_bytes.saturating_add(DEFAULT_SPEC_BYTES);
                     row.transient_bytes = row.transient_bytes.saturating_add(shipped);
-                    if is_container(&graph.contents[content]) {
+                    if let Some(items) = info.items {
+                        carry = carry.saturating_add(
+                            reached
+                                .saturating_mul(items)
+                                .saturating_mul(ITEMISED_RELEASED_BYTES_PER_ITEM),
+                        );
+                    } else if is_container(&graph.contents[content]) {
                         carry = carry.saturating_add(shipped);
                     }
                 }
@@ -214,4 +241,77 @@ pub fn strategies(
         rows.push(row);
     }
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::{AnalyzeOptions, analyze};
+    use crate::graph::load::read_graph;
+
+    /// Four tasks embed one 100 kB-pickle dict (1 MB in memory); `items` as the file gives them.
+    fn analysis_with(items: &str) -> crate::analyze::Analysis {
+        let digest = format!("sha256:{}", "ab".repeat(32));
+        let tasks: Vec<String> = (0..4)
+            .map(|i| {
+                format!(
+                    r#"{{"key": ["f", {i}], "function": "f", "output_bytes": 8000, "args": [
+                        {{"payload": {{"size_bytes": 100000, "digest": "{digest}", "object_id": 1,
+                        "type": "dict"}}}}]}}"#
+                )
+            })
+            .collect();
+        let text = format!(
+            r#"{{"format": "graphprof-graph", "version": 1, "tasks": [{}],
+                "contents": [{{"digest": "{digest}", "in_memory_bytes": 1000000{items}}}]}}"#,
+            tasks.join(",")
+        );
+        let graph = read_graph(std::path::Path::new("g.json"), text.as_bytes()).unwrap();
+        let options = AnalyzeOptions {
+            workers: 2,
+            ..AnalyzeOptions::default()
+        };
+        analyze(&graph, "g.json", &options)
+    }
+
+    fn row<'a>(analysis: &'a crate::analyze::Analysis, strategy: &str) -> &'a StrategyPrediction {
+        analysis
+            .strategies
+            .iter()
+            .find(|s| s.strategy == strategy)
+            .unwrap()
+    }
+
+    #[test]
+    fn sending_a_container_item_by_item_is_in_held_rss() {
+        let plain = analysis_with("");
+        let itemised = analysis_with(r#", "items": 10000, "item_objects": 20000"#);
+        // Held bytes are what lives; the item-by-item residue is RSS only.
+        for strategy in ["as-given", "scatter", "delayed"] {
+            assert_eq!(
+                row(&plain, strategy).held_bytes,
+                row(&itemised, strategy).held_bytes
+            );
+        }
+        assert_eq!(
+            row(&plain, "as-given").held_rss_bytes,
+            row(&itemised, "as-given").held_rss_bytes
+        );
+        // Scatter: each of the 2 workers keeps the residue around the 20,000 objects it holds.
+        assert_eq!(
+            row(&itemised, "scatter").held_rss_bytes - row(&plain, "scatter").held_rss_bytes,
+            2 * 20_000 * ITEMISED_HELD_BYTES_PER_OBJECT
+        );
+        // Delayed: the freed copy on each worker reached (2) is replaced by the per-item residue.
+        let delayed = row(&itemised, "delayed");
+        assert_eq!(
+            delayed.held_rss_bytes - delayed.held_bytes,
+            2 * 10_000 * ITEMISED_RELEASED_BYTES_PER_ITEM
+        );
+        let plain_delayed = row(&plain, "delayed");
+        assert_eq!(
+            plain_delayed.held_rss_bytes - plain_delayed.held_bytes,
+            2 * 1_000_000
+        );
+    }
 }

@@ -390,8 +390,20 @@ impl GraphBuilder {
                     digest.short()
                 )));
             }
+            for (field, value) in [("items", raw.items), ("item_objects", raw.item_objects)] {
+                if let Some(count) = value
+                    && count > MAX_SIZE_BYTES
+                {
+                    return Err(BuildError::whole(format!(
+                        "contents: {field} {count} of {} is absurd (over 2^40)",
+                        digest.short()
+                    )));
+                }
+            }
             self.contents[id as usize].info = ContentInfo {
                 in_memory_bytes: raw.in_memory_bytes,
+                items: raw.items,
+                item_objects: raw.item_objects,
                 role: raw.role,
                 description: raw.description,
                 variable: raw.variable,

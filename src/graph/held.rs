@@ -20,6 +20,25 @@ use super::model::{Graph, NodeId, NodeKind};
 /// measures it on another cluster; `graphprof sample --task-overhead` overrides it.
 pub const TASK_OVERHEAD_BYTES: u64 = 9_130;
 
+/// Bytes of RSS a worker keeps per Python object of a container it holds after receiving it on
+/// its own (`client.scatter(obj, broadcast=True)`), beyond the container's in-memory size.
+/// distributed sends a list, tuple, set or dict that travels on its own item by item
+/// (`to_serialize`: one sub-header and one frame per item, unpacked and deserialised one by
+/// one); the container's objects are allocated between those temporaries, so the pymalloc arenas
+/// and glibc heap the temporaries took stay in RSS while the container lives. Measured on
+/// distributed 2026.8.0 with containers that are not the held-memory test programs (100k ints,
+/// 200k floats, a str->float and an int->str dict of 50k entries; `python/measure_itemised.py`,
+/// docs/DASK.md), two runs each: 119-135 B per object per worker, mean 127. Objects are a
+/// sequence's items and a dict's keys and values (`item_objects` in the graph format).
+pub const ITEMISED_HELD_BYTES_PER_OBJECT: u64 = 127;
+
+/// Bytes of RSS a worker keeps per item of a container that a delayed task built and another
+/// worker fetched (both ends take part), after the container is released: the per-item
+/// temporaries of the item-by-item transfer that the allocator keeps (glibc keeps freed heap
+/// below its top; distributed's context meter keeps a float per item) and the freed copy. Same
+/// measurement as [`ITEMISED_HELD_BYTES_PER_OBJECT`]: 121-197 B per item per worker, mean 152.
+pub const ITEMISED_RELEASED_BYTES_PER_ITEM: u64 = 152;
+
 /// The function name of a task that only returns another task's result.
 pub const ALIAS_FUNCTION: &str = "alias";
 

@@ -128,6 +128,11 @@ pub struct Content {
 pub struct ContentInfo {
     /// Bytes one deserialised copy occupies in memory, measured by the exporter.
     pub in_memory_bytes: Option<u64>,
+    /// Items distributed serialises one by one when it travels on its own (see
+    /// [`super::raw::RawContentInfo::items`]), from the exporter.
+    pub items: Option<u64>,
+    /// The Python objects those items are (see [`super::raw::RawContentInfo::item_objects`]).
+    pub item_objects: Option<u64>,
     /// How the tasks carry it.
     pub role: Option<PayloadRole>,
     /// What it is and why it is big.

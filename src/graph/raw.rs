@@ -103,6 +103,15 @@ pub struct RawContentInfo {
     /// Bytes one deserialised copy occupies in a worker's memory, as measured by the exporter.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub in_memory_bytes: Option<u64>,
+    /// Items distributed serialises one by one when the object (or the container a function
+    /// carries) travels on its own, as a scattered object or a fetched result: a list's, tuple's
+    /// or set's items, a dict's entries. Absent when it travels as one pickle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<u64>,
+    /// The Python objects those items are: one per item of a sequence, a key and a value per
+    /// entry of a dict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_objects: Option<u64>,
     /// How the tasks carry it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<PayloadRole>,

@@ -100,6 +100,8 @@ pub fn raw_content_infos(graph: &Graph) -> Vec<RawContentInfo> {
         .map(|content| RawContentInfo {
             digest: content.digest.to_string(),
             in_memory_bytes: content.info.in_memory_bytes,
+            items: content.info.items,
+            item_objects: content.info.item_objects,
             role: content.info.role,
             description: content.info.description.clone(),
             variable: content.info.variable.clone(),
