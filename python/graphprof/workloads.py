@@ -194,7 +194,8 @@ class SyntheticPayload:
         self.items = items
 
 
-# Above this in-memory/pickle ratio a list of ints cannot reach it; empty lists can (~32x).
+# Up to this in-memory/pickle ratio a buffer and a list of ints (~13.5x) reach it; above,
+# empty lists (~32x) make up the rest.
 _INT_RATIO = 12.0
 _ITEM_COSTS: dict = {}
 
@@ -237,21 +238,29 @@ def _item_cost(kind: str) -> tuple[float, float]:
 def synthetic_object(in_memory_bytes, pickled_bytes):
     """One synthetic object for a replay: held ``in_memory_bytes`` per deserialised copy and a
     pickle of ``pickled_bytes``. Where in-memory is unknown, or not above the pickle (an ndarray,
-    a pandas Series), a ``numpy.uint8`` buffer of the in-memory (else pickled) size; above the
-    ratio one kind of item can reach, the in-memory size wins over the pickle's."""
+    a pandas Series), a ``numpy.uint8`` buffer of the in-memory (else pickled) size. Up to ~13x a
+    buffer and ints; above, ints and as few empty lists (tracked by the garbage collector, slow
+    to load) as reach the ratio; above ~32x the in-memory size wins over the pickle's."""
     import numpy as np
 
     held = int(in_memory_bytes if in_memory_bytes is not None else pickled_bytes or 0)
     pickled = int(pickled_bytes or held)
     if held <= 1.05 * pickled or held < 4096:
         return np.ones(held, dtype=np.uint8)
-    kind = "ints" if held <= _INT_RATIO * pickled else "lists"
-    item_pickle, item_held = _item_cost(kind)
-    n = (held - pickled) / (item_held - item_pickle)
-    blob = pickled - n * item_pickle
-    if blob < 0:
-        n, blob = held / item_held, 0
-    return SyntheticPayload(np.ones(int(blob), dtype=np.uint8), _items(kind, int(n)))
+    int_pickle, int_held = _item_cost("ints")
+    if held <= _INT_RATIO * pickled:
+        ints = (held - pickled) / (int_held - int_pickle)
+        blob = pickled - ints * int_pickle
+        return SyntheticPayload(np.ones(int(blob), dtype=np.uint8), _items("ints", int(ints)))
+    list_pickle, list_held = _item_cost("lists")
+    # ints * int_pickle + lists * list_pickle = pickled; ints * int_held + lists * list_held = held
+    det = int_pickle * list_held - list_pickle * int_held
+    ints = (pickled * list_held - list_pickle * held) / det
+    lists = (int_pickle * held - pickled * int_held) / det
+    if ints < 0:
+        ints, lists = 0, held / list_held
+    items = _items("ints", int(ints)) + _items("lists", int(lists))
+    return SyntheticPayload(np.ones(0, dtype=np.uint8), items)
 
 
 def _in_memory(payload: dict, in_memory: dict | None):
