@@ -151,3 +151,24 @@ def test_worker_dies_mid_run(embedded_pkg):
     assert len(done) == 1 and done[0]["label"] == "inline" and done[0]["complete"] is False
     assert any(e["event"] == "sample" for e in events)
     assert events[-1] == {"event": "end"}
+
+
+@pytest.mark.parametrize("in_memory, pickled", [
+    (1_858_968, 119_808),   # a dict of 20,000 ints (15.5x its pickle)
+    (950_000, 50_000),      # a set of ints (19x)
+    (1_800_000, 400_000),   # a list of floats (4.5x)
+    (2_100_000, 100_000),   # 21x: beyond what a list of ints reaches
+    (325_683, 321_536),     # an ndarray (1.0x)
+    (245_760, None),        # only the pickled size is known
+])
+def test_a_replays_synthetic_object_has_the_recorded_sizes(in_memory, pickled):
+    # What a worker deserialises per task must hold the recorded in-memory size, and the pickle
+    # that travels must be the recorded one: a numpy buffer of the in-memory size put a dict's
+    # 16x into the wire and into the allocator's behaviour as a single buffer.
+    from graphprof.workloads import measured_sizes, synthetic_object
+
+    obj = synthetic_object(in_memory, pickled)
+    got_pickled, got_held = measured_sizes(obj)
+    assert abs(got_held - in_memory) <= 0.03 * in_memory, (got_held, in_memory)
+    if pickled is not None:
+        assert abs(got_pickled - pickled) <= 0.03 * pickled, (got_pickled, pickled)
