@@ -36,7 +36,14 @@ fn a_collection_runs_any_subset_of_strategies_with_its_slope_under_the_clusters_
     let target = format!("{}:result", script.display());
     let output = Command::new(env!("CARGO_BIN_EXE_graphprof"))
         .args(["sample", &target, "--engine", "dask", "--workers", "2"])
-        .args(["--hold", "0.3s", "--strategy", "as-given", "--strategy", "scatter"])
+        .args([
+            "--hold",
+            "0.3s",
+            "--strategy",
+            "as-given",
+            "--strategy",
+            "scatter",
+        ])
         .args(["--strategy", "as-given", "-o"])
         .arg(&out)
         .current_dir(repo())
@@ -63,11 +70,19 @@ fn a_collection_runs_any_subset_of_strategies_with_its_slope_under_the_clusters_
         assert!(overhead.samples_taken > 10, "{}: {overhead:?}", run.label);
         assert!(overhead.cpu_time_s > 0.0, "{}: {overhead:?}", run.label);
     }
-    let sweep = report.sweep.as_ref().expect("a sweep field for a collection");
+    let sweep = report
+        .sweep
+        .as_ref()
+        .expect("a sweep field for a collection");
     assert_eq!(sweep.chunks, vec![12]);
     // No --worker-memory: the budget is the LocalCluster's own memory_limit.
-    assert_eq!(sweep.worker_memory_source, "cluster memory_limit", "{stdout}");
-    let limit = sweep.worker_memory_bytes.expect("the workers' memory_limit");
+    assert_eq!(
+        sweep.worker_memory_source, "cluster memory_limit",
+        "{stdout}"
+    );
+    let limit = sweep
+        .worker_memory_bytes
+        .expect("the workers' memory_limit");
     assert!(limit > 100 << 20, "{limit}");
     assert_eq!(sweep.fits.len(), 3);
     for fit in &sweep.fits {
@@ -76,7 +91,11 @@ fn a_collection_runs_any_subset_of_strategies_with_its_slope_under_the_clusters_
         let held = fit.points[0].held_bytes as f64;
         assert!((slope - held / 12.0).abs() < 1e-6, "{}", fit.label);
         let budget = fit.budget_bytes.expect("budget");
-        assert!(budget <= 2 * limit && budget > limit, "{}: {budget}", fit.label);
+        assert!(
+            budget <= 2 * limit && budget > limit,
+            "{}: {budget}",
+            fit.label
+        );
         if slope > 0.0 {
             assert_eq!(
                 fit.fits_chunks,

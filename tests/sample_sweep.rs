@@ -190,7 +190,15 @@ fn sample_file(dir: &Path, extra: &[&str]) -> (SampleReport, String) {
     let output = graphprof()
         .arg("sample")
         .arg(common::fixture("seed-inline-64.json"))
-        .args(["--workers", "2", "--interval", "5ms", "--hold", "0.05s", "-o"])
+        .args([
+            "--workers",
+            "2",
+            "--interval",
+            "5ms",
+            "--hold",
+            "0.05s",
+            "-o",
+        ])
         .arg(dir)
         .args(extra)
         .output()
@@ -222,7 +230,10 @@ fn a_graph_files_own_run_gives_its_slope_from_one_point_and_the_answer() {
             "64MiB",
         ],
     );
-    let sweep = report.sweep.as_ref().expect("a sweep field for a graph file");
+    let sweep = report
+        .sweep
+        .as_ref()
+        .expect("a sweep field for a graph file");
     assert_eq!(sweep.chunks, vec![64]);
     assert_eq!(sweep.worker_memory_source, "--worker-memory");
     for label in ["as-given", "scatter"] {
@@ -235,7 +246,10 @@ fn a_graph_files_own_run_gives_its_slope_from_one_point_and_the_answer() {
         assert_eq!(fit.points.len(), 1, "{label}");
         let held = fit.points[0].held_bytes as f64;
         let slope = fit.slope_bytes_per_chunk.expect("slope");
-        assert!((slope - held / 64.0).abs() < 1e-6, "{label}: {slope} vs {held}");
+        assert!(
+            (slope - held / 64.0).abs() < 1e-6,
+            "{label}: {slope} vs {held}"
+        );
         assert_eq!(
             fit.fits_chunks,
             Some((f64::from(64u32 << 20) / slope).floor() as u64),
@@ -276,7 +290,15 @@ fn any_subset_of_strategies_runs_with_repeats_numbered() {
     assert_eq!(labels, ["as-given", "delayed", "as-given#2"]);
     let seed = tempfile::tempdir().expect("temp dir");
     let output = graphprof()
-        .args(["sample", "--chunks", "8", "--strategy", "as-given", "--hold", "0.05s"])
+        .args([
+            "sample",
+            "--chunks",
+            "8",
+            "--strategy",
+            "as-given",
+            "--hold",
+            "0.05s",
+        ])
         .arg("-o")
         .arg(seed.path())
         .output()
@@ -286,5 +308,8 @@ fn any_subset_of_strategies_runs_with_repeats_numbered() {
     let report: SampleReport = serde_json::from_str(&text).expect("reads back");
     let labels: Vec<&str> = report.runs.iter().map(|r| r.label.as_str()).collect();
     assert_eq!(labels, ["inline"]);
-    assert!(report.sweep.is_none(), "the seed case at one count has no sweep");
+    assert!(
+        report.sweep.is_none(),
+        "the seed case at one count has no sweep"
+    );
 }

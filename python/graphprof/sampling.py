@@ -62,6 +62,7 @@ class Sampler(threading.Thread):
         self.scheduler_every_s = scheduler_every_s
         self._scheduler_read_at = float("-inf")
         self._heartbeats_seen = None  # (phase, last heartbeat per worker) at the last reading
+        self._phase_read = None  # the phase of the last RPC reading (--scheduler)
         self.workers = workers  # list of dicts id/address/pid
         self.local = local
         self.interval_s = interval_s
@@ -187,9 +188,9 @@ class Sampler(threading.Thread):
             except (RuntimeError, AttributeError, KeyError):  # changed while read: no evidence
                 self.errors += 1
                 return None
-        if now - self._scheduler_read_at < self.scheduler_every_s:
+        if now - self._scheduler_read_at < self.scheduler_every_s and phase == self._phase_read:
             return None
-        self._scheduler_read_at = now
+        self._scheduler_read_at, self._phase_read = now, phase
         try:
             return self.client.run_on_scheduler(_scheduler_memory)
         except Exception:  # noqa: BLE001 - a timeout under load is no evidence of anything

@@ -52,8 +52,7 @@ pub fn run(args: SampleArgs) -> Result<i32> {
     if args.label.is_some() {
         bail!("--label names a sampled command: give the command after --");
     }
-    if args.generator.chunks.0.len() > 1 || (args.worker_memory.is_some() && args.graph.is_none())
-    {
+    if args.generator.chunks.0.len() > 1 || (args.worker_memory.is_some() && args.graph.is_none()) {
         return super::sample_sweep::run(&args, &cancel);
     }
     let (plans, source) = plan(&args)?;

@@ -262,9 +262,7 @@ pub fn fit_sweep(
     SweepReport {
         chunks: chunks.to_vec(),
         worker_memory_bytes: shown.map(|(bytes, _)| bytes),
-        worker_memory_source: shown
-            .map_or("unknown", |(_, source)| source)
-            .to_string(),
+        worker_memory_source: shown.map_or("unknown", |(_, source)| source).to_string(),
         fits,
     }
 }
