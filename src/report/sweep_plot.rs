@@ -191,6 +191,7 @@ mod tests {
             intercept_bytes: Some(4096.0),
             slope_bytes_per_chunk: Some(per_chunk as f64),
             r_squared: Some(1.0),
+            method: crate::report::sweep::LEAST_SQUARES.to_string(),
             budget_bytes: Some(1 << 30),
             fits_chunks: Some(1000),
         };
