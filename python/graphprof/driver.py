@@ -257,30 +257,6 @@ def run_strategy(proto, client, sampler, label, strategy, workload,
     return complete, err
 
 
-def start_local_cluster(n_workers):
-    """Starts a LocalCluster of ``n_workers`` in a thread; the future gives (cluster, client).
-    The client becomes the default one, as ``Client(cluster)`` does."""
-    import concurrent.futures
-
-    def start():
-        from distributed import Client, LocalCluster
-
-        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None)
-        try:
-            client = Client(cluster)
-            client.wait_for_workers(n_workers, timeout=120)
-        except BaseException:
-            cluster.close(timeout=20)
-            raise
-        return cluster, client
-
-    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="graphprof-next-cluster")
-    future = pool.submit(start)
-    pool.shutdown(wait=False)
-    return future
-
-
 def baseline_seconds(interval_s, local, heartbeat_s):
     """How long the baseline is read once the scheduler's view is current (run_strategy waits
     for a heartbeat first): a few readings of RSS on a LocalCluster (at least 0.1 s), one
@@ -440,7 +416,6 @@ def _main(args, proto) -> int:
     cluster = None
     client = None
     sampler = None
-    starting = None  # the next LocalCluster, starting in a thread
     exit_code = EXIT_OK
     try:
         if args.scheduler:
@@ -508,17 +483,15 @@ def _main(args, proto) -> int:
                     with sampler.lock:
                         old_client, old_cluster = client, cluster
                         client = None
-                    # The next cluster starts while the last one closes (nothing is measured
-                    # then); both are done before the next label's baseline.
-                    starting = start_local_cluster(args.workers)
                     try:
                         old_client.close(timeout=10)
                         old_cluster.close(timeout=20)
                     except Exception:  # noqa: BLE001
                         pass
-                    cluster = None
-                    cluster, client = starting.result()
-                    starting = None
+                    cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1,
+                                           processes=True, host="127.0.0.1", dashboard_address=None)
+                    client = Client(cluster)
+                    client.wait_for_workers(args.workers, timeout=120)
                 else:
                     client.restart(wait_for_workers=True)
                     client.wait_for_workers(len(workers), timeout=120)
@@ -553,13 +526,6 @@ def _main(args, proto) -> int:
         if sampler is not None:
             sampler.stop_evt.set()
             sampler.join(timeout=5)
-        if starting is not None:  # interrupted while the next cluster was starting
-            try:
-                started_cluster, started_client = starting.result(timeout=120)
-                started_client.close(timeout=10)
-                started_cluster.close(timeout=20)
-            except Exception:  # noqa: BLE001
-                pass
         if client is not None:
             try:
                 client.close(timeout=10)
