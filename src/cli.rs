@@ -381,10 +381,13 @@ pub struct RewriteArgs {
 pub struct SampleArgs {
     /// Graph file to run; without one, the seed case (map-blocks with a shared object).
     pub graph: Option<PathBuf>,
-    /// Strategies to run, in order (repeatable). Default: inline, delayed and scatter for the
-    /// seed case; the graph as given for a file.
+    /// Strategies to run, in order (repeatable; a repeated one is labelled `#2`). Default:
+    /// inline, delayed and scatter for the seed case; the graph as given for a file on the
+    /// built-in engine; as-given, scatter and delayed for a file or a collection on real Dask.
+    /// `as-given` runs a file or collection unmodified (for the seed case it is `inline`, the
+    /// graph as generated).
     #[arg(long, value_enum)]
-    pub strategy: Vec<Strategy>,
+    pub strategy: Vec<SampleStrategy>,
     /// Workers: threads of the built-in engine, processes of a Dask LocalCluster.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub workers: u32,
@@ -437,8 +440,10 @@ pub struct SampleArgs {
     /// Read --task-overhead from a file written by `graphprof calibrate -o FILE`.
     #[arg(long, value_name = "FILE")]
     pub task_overhead_file: Option<PathBuf>,
-    /// With a list of --chunks: the memory one worker may use, for the answer "how many chunks
-    /// fit". Default: the built-in engine's memory limit (--memory-limit or its default).
+    /// The memory one worker may use, for the answer "how many chunks fit" (with a list of
+    /// --chunks, or a graph file or collection's own run). Default: for real Dask the workers'
+    /// own `memory_limit`; for the built-in engine its memory limit (--memory-limit or its
+    /// default).
     #[arg(long, value_parser = parse_size_arg)]
     pub worker_memory: Option<u64>,
     #[command(flatten)]
@@ -448,6 +453,31 @@ pub struct SampleArgs {
     /// A command to sample instead of a graph, after `--`.
     #[arg(last = true)]
     pub command: Vec<String>,
+}
+
+/// A strategy `sample` runs: one of the rewrites, or the graph as given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SampleStrategy {
+    /// The file or collection unmodified (the seed case: `inline`, the graph as generated).
+    AsGiven,
+    /// A copy of each shared object embedded in every task that uses it.
+    Inline,
+    /// Each shared object scattered once with `broadcast=True`.
+    Scatter,
+    /// Each shared object built in one task the others depend on.
+    Delayed,
+}
+
+impl SampleStrategy {
+    /// The rewrite it stands for; `None` for `as-given`.
+    pub fn rewrite(self) -> Option<Strategy> {
+        match self {
+            SampleStrategy::AsGiven => None,
+            SampleStrategy::Inline => Some(Strategy::Inline),
+            SampleStrategy::Scatter => Some(Strategy::Scatter),
+            SampleStrategy::Delayed => Some(Strategy::Delayed),
+        }
+    }
 }
 
 /// Parses a duration argument such as `10ms`.

@@ -185,3 +185,131 @@ fn lists_of_chunks_are_refused_where_they_mean_nothing() {
         "{stderr}"
     );
 }
+
+fn sample_file(dir: &Path, extra: &[&str]) -> (SampleReport, String) {
+    let output = graphprof()
+        .arg("sample")
+        .arg(common::fixture("seed-inline-64.json"))
+        .args([
+            "--workers",
+            "2",
+            "--interval",
+            "5ms",
+            "--hold",
+            "0.05s",
+            "-o",
+        ])
+        .arg(dir)
+        .args(extra)
+        .output()
+        .expect("runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = std::fs::read_to_string(dir.join("report.json")).expect("report.json");
+    let report = serde_json::from_str(&text).expect("report.json reads back");
+    (report, String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// A graph file runs at its own size: the slope per strategy comes from that one run (held /
+/// its 64 chunks, through zero), marked as resting on one point, with the answer under the
+/// worker memory given.
+#[test]
+fn a_graph_files_own_run_gives_its_slope_from_one_point_and_the_answer() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (report, stdout) = sample_file(
+        dir.path(),
+        &[
+            "--strategy",
+            "as-given",
+            "--strategy",
+            "scatter",
+            "--worker-memory",
+            "64MiB",
+        ],
+    );
+    let sweep = report
+        .sweep
+        .as_ref()
+        .expect("a sweep field for a graph file");
+    assert_eq!(sweep.chunks, vec![64]);
+    assert_eq!(sweep.worker_memory_source, "--worker-memory");
+    for label in ["as-given", "scatter"] {
+        let fit = fit(&report, label);
+        let run = report.runs.iter().find(|r| r.label == label).expect("run");
+        assert_eq!(run.chunks, Some(64), "{label}");
+        assert_eq!(fit.method, "one point", "{label}");
+        assert_eq!(fit.r_squared, None, "{label}");
+        assert_eq!(fit.intercept_bytes, Some(0.0), "{label}");
+        assert_eq!(fit.points.len(), 1, "{label}");
+        let held = fit.points[0].held_bytes as f64;
+        let slope = fit.slope_bytes_per_chunk.expect("slope");
+        assert!(
+            (slope - held / 64.0).abs() < 1e-6,
+            "{label}: {slope} vs {held}"
+        );
+        assert_eq!(
+            fit.fits_chunks,
+            Some((f64::from(64u32 << 20) / slope).floor() as u64),
+            "{label}"
+        );
+    }
+    // The Mapper in every task makes as-given's chunks far dearer than scatter's.
+    let (given, scattered) = (fit(&report, "as-given"), fit(&report, "scatter"));
+    assert!(
+        given.slope_bytes_per_chunk.expect("b") > 5.0 * scattered.slope_bytes_per_chunk.expect("b"),
+        "{stdout}"
+    );
+    assert!(
+        given.fits_chunks.expect("n") * 5 < scattered.fits_chunks.expect("n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("fit from one point"), "{stdout}");
+    assert!(stdout.contains("fits "), "{stdout}");
+}
+
+/// `--strategy` takes any subset of as-given, scatter and delayed (inline too, for a file), in
+/// order, a repeat labelled `#2`; for the seed case as-given is its graph as generated, inline.
+#[test]
+fn any_subset_of_strategies_runs_with_repeats_numbered() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (report, _) = sample_file(
+        dir.path(),
+        &[
+            "--strategy",
+            "as-given",
+            "--strategy",
+            "delayed",
+            "--strategy",
+            "as-given",
+        ],
+    );
+    let labels: Vec<&str> = report.runs.iter().map(|r| r.label.as_str()).collect();
+    assert_eq!(labels, ["as-given", "delayed", "as-given#2"]);
+    let seed = tempfile::tempdir().expect("temp dir");
+    let output = graphprof()
+        .args([
+            "sample",
+            "--chunks",
+            "8",
+            "--strategy",
+            "as-given",
+            "--hold",
+            "0.05s",
+        ])
+        .arg("-o")
+        .arg(seed.path())
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{output:?}");
+    let text = std::fs::read_to_string(seed.path().join("report.json")).expect("report.json");
+    let report: SampleReport = serde_json::from_str(&text).expect("reads back");
+    let labels: Vec<&str> = report.runs.iter().map(|r| r.label.as_str()).collect();
+    assert_eq!(labels, ["inline"]);
+    assert!(
+        report.sweep.is_none(),
+        "the seed case at one count has no sweep"
+    );
+}

@@ -25,7 +25,15 @@ import threading
 import time
 
 from . import PROTOCOL
-from .sampling import Absences, Sampler, _addr_cache, _current_addrs, _wait_settled, read_rss  # noqa: F401
+from .sampling import (  # noqa: F401
+    Absences,
+    Sampler,
+    _addr_cache,
+    _current_addrs,
+    _wait_settled,
+    read_rss,
+    wait_heartbeats,
+)
 
 EXIT_OK = 0
 EXIT_MISSING = 2
@@ -68,6 +76,18 @@ class Proto:
         with self._lock:
             try:
                 self._out.write(line + "\n")
+                self._out.flush()
+            except (BrokenPipeError, ValueError):
+                pass
+
+    def emit_lines(self, lines) -> None:
+        """Writes lines that are already JSON objects (the sampler's readings) in one write."""
+        if not lines:
+            return
+        text = "\n".join(lines) + "\n"
+        with self._lock:
+            try:
+                self._out.write(text)
                 self._out.flush()
             except (BrokenPipeError, ValueError):
                 pass
@@ -134,6 +154,9 @@ def run_strategy(proto, client, sampler, label, strategy, workload,
     from .workloads import who_has_summary
 
     absences = Absences()
+    # The scheduler's figures are the last heartbeat's: wait for one from every worker after
+    # the warm-up before the baseline is read, then read the baseline for baseline_s.
+    wait_heartbeats(client, sampler.scheduler)
     t0 = time.monotonic()
     sampler.set_label(label, t0)
 
@@ -226,11 +249,31 @@ def run_strategy(proto, client, sampler, label, strategy, workload,
     del persisted, futs, keep, arg
     gc.collect()
     _wait_settled(client, sampler, interval_s)
+    sampler.flush()
     summary = sampler.held_summary(label)
     proto.emit("done", label=label, complete=complete,
                wire_bytes=sizes[-1] if sizes else None, held_median=summary,
                sampler_cpu_s=round(sampler.cpu_s.get(label, 0.0), 6))
     return complete, err
+
+
+def baseline_seconds(interval_s, local, heartbeat_s):
+    """How long the baseline is read once the scheduler's view is current (run_strategy waits
+    for a heartbeat first): a few readings of RSS on a LocalCluster (at least 0.1 s), one
+    heartbeat's reading of the scheduler's figures on a --scheduler cluster."""
+    if local:
+        return min(1.0, max(5 * interval_s, 0.1))
+    return max(min(1.0, 5 * interval_s), heartbeat_s)
+
+
+def make_sampler(proto, client, cluster, workers, local, interval_s, heartbeat_s):
+    """The sampling thread: on a LocalCluster it reads the in-process scheduler directly each
+    interval (as MemorySampler's callback does) and RSS from /proc; on a --scheduler cluster the
+    scheduler's figures take an RPC, so they are read once per heartbeat (they only change then),
+    and no warning is needed for an interval shorter than the heartbeat."""
+    scheduler = getattr(cluster, "scheduler", None) if local else None
+    return Sampler(proto, client, workers, local, interval_s, scheduler=scheduler,
+                   scheduler_every_s=0.0 if scheduler is not None else heartbeat_s)
 
 
 def parse_args(argv):
@@ -276,9 +319,23 @@ def _discover(client, proto, local, fresh):
     """The workers now (ids by sorted address), announced with a `workers` event."""
     pids = client.run(os.getpid)
     addrs = sorted(pids)
-    workers = [{"id": i, "address": a, "pid": int(pids[a])} for i, a in enumerate(addrs)]
+    limits = _memory_limits(client)
+    workers = [{"id": i, "address": a, "pid": int(pids[a]), "memory_limit": limits.get(a)}
+               for i, a in enumerate(addrs)]
     proto.emit("workers", workers=workers, local=local)
     return workers
+
+
+def _memory_limits(client) -> dict:
+    """Each worker's ``memory_limit`` in bytes as the scheduler knows it (None: no limit)."""
+    try:
+        info = client.scheduler_info(n_workers=-1)
+    except TypeError:
+        info = client.scheduler_info()
+    except Exception:  # noqa: BLE001
+        return {}
+    return {a: (int(w["memory_limit"]) if w.get("memory_limit") else None)
+            for a, w in info.get("workers", {}).items()}
 
 
 def warm_up(client, n_workers):
@@ -298,7 +355,6 @@ def warm_up(client, n_workers):
         client.run(_import_all, modules)
     except Exception as e:  # noqa: BLE001
         print(f"graphprof_dask: warm-up imports failed: {e}", file=sys.stderr)
-    time.sleep(0.2)
 
 
 WARM_MODULES = ("numpy", "pandas", "pyarrow", "dask.array", "dask.dataframe", "dask.bag", "scipy",
@@ -402,15 +458,9 @@ def _main(args, proto) -> int:
             hb = float(heartbeat_interval(len(workers)))
         except Exception:
             hb = 0.5
-        if interval_s < hb:
-            proto.emit("warning", text=(
-                f"the sampling interval ({args.interval_ms:g} ms) is shorter than the workers' heartbeat interval "
-                f"({hb * 1000:g} ms): dask_process and dask_managed only change once per heartbeat"
-                + ("; rss is read directly from /proc and has no such limit" if local else "")))
-        baseline_s = max(min(1.0, max(3 * interval_s, 0.3)), 1.2 * hb)
-
+        baseline_s = baseline_seconds(interval_s, local, hb)
         warm_up(client, len(workers))
-        sampler = Sampler(proto, client, workers, local, interval_s)
+        sampler = make_sampler(proto, client, cluster, workers, local, interval_s, hb)
         sampler.start()
         initial = {w["address"] for w in workers}
         restart = local or args.restart_workers
@@ -442,13 +492,13 @@ def _main(args, proto) -> int:
                                            processes=True, host="127.0.0.1", dashboard_address=None)
                     client = Client(cluster)
                     client.wait_for_workers(args.workers, timeout=120)
-                    sampler.client = client
                 else:
                     client.restart(wait_for_workers=True)
                     client.wait_for_workers(len(workers), timeout=120)
                 _addr_cache.update(t=0.0, v=set())
                 workers = _discover(client, proto, local, fresh=True)
-                sampler.reset_workers(workers)
+                sampler.reset_workers(workers, client=client,
+                                      scheduler=cluster.scheduler if local else None)
                 initial = {w["address"] for w in workers}
                 warm_up(client, len(workers))
                 fresh = True

@@ -13,6 +13,12 @@ import threading
 import time
 
 
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+# Readings are written at most this long after they were taken (the live samples file and the
+# progress of the run stay current; one write per reading cost more than the reading).
+FLUSH_S = 0.05
+
+
 def read_rss(pid: int) -> int | None:
     try:
         with open(f"/proc/{pid}/statm", encoding="ascii") as fh:
@@ -35,46 +41,121 @@ def _scheduler_task_count(dask_scheduler):
 
 
 class Sampler(threading.Thread):
-    def __init__(self, proto, client, workers, local, interval_s):
+    """Reads every worker's memory each interval and writes the readings as protocol lines.
+
+    On a LocalCluster the scheduler lives in this process (``scheduler``): the readings are taken
+    by a periodic callback on the scheduler's event loop, as MemorySampler's are (a thread of our
+    own that woke every interval cost twice its CPU: each wake-up contends for the GIL with that
+    loop), reading the scheduler's per-worker ``process``/``managed`` figures directly and each
+    worker process's RSS from /proc; this thread then only waits to be stopped. On a ``--scheduler`` cluster the figures take a round trip
+    (``run_on_scheduler``), and since the scheduler only learns them once per heartbeat they are
+    read at most once per ``scheduler_every_s`` (the heartbeat interval): reading faster would
+    only repeat the last heartbeat's values at the cost of an RPC each.
+    """
+
+    def __init__(self, proto, client, workers, local, interval_s, scheduler=None,
+                 scheduler_every_s=0.0):
         super().__init__(name="graphprof-sampler", daemon=True)
         self.proto = proto
         self.client = client
+        self.scheduler = scheduler  # the in-process Scheduler of a LocalCluster, else None
+        self.scheduler_every_s = scheduler_every_s
+        self._scheduler_read_at = float("-inf")
+        self._heartbeats_seen = None  # (phase, last heartbeat per worker) at the last reading
+        self._phase_read = None  # the phase of the last RPC reading (--scheduler)
         self.workers = workers  # list of dicts id/address/pid
         self.local = local
         self.interval_s = interval_s
         self.stop_evt = threading.Event()
         self.lock = threading.Lock()
         self.label = None
+        self._label_json = "null"
         self.t0 = time.monotonic()
         self.phase = None
-        self.samples: list[tuple[str, str, str, int, int]] = []  # label, phase, measure, worker, bytes
+        # The readings by (label, phase), then measure, then worker: plain lists of ints.
+        self.readings: dict[tuple, dict[str, dict[int, list[int]]]] = {}
         self.seen_addrs: set[str] = {w["address"] for w in workers}
         # Consecutive readings in which each worker was absent (a failed reading is no evidence).
         self.absent: dict[str, int] = {}
         self.errors = 0
-        self.cpu_s: dict[str, float] = {}  # per label, CPU seconds of this thread's sampling
+        self.ticks = 0
+        self.cpu_s: dict[str, float] = {}  # per label, CPU seconds spent taking readings
+        self._callback = None  # (loop, PeriodicCallback) on a LocalCluster's scheduler
+        self._pending: list[str] = []  # protocol lines not yet written
+        self._flush_lock = threading.Lock()
+        self._last_tick = float("-inf")
+        self._flushed_at = time.monotonic()
+        self._statm: dict[int, object] = {}  # pid -> open /proc/PID/statm
 
     @property
     def missing(self) -> set[str]:
         """Workers absent from several readings in a row: gone, not just slow to report."""
         return {a for a, n in self.absent.items() if n >= ABSENT_READINGS}
 
-    def reset_workers(self, workers):
-        """New worker processes after a restart."""
+    def reset_workers(self, workers, client=None, scheduler=None):
+        """New worker processes after a restart (and, on a LocalCluster, a new cluster)."""
         with self.lock:
             self.workers = workers
             self.seen_addrs = {w["address"] for w in workers}
             self.absent = {}
+            self._statm = {}
+            if client is not None:
+                self.client = client
+            moved = scheduler is not None and scheduler is not self.scheduler
+            if scheduler is not None:
+                self.scheduler = scheduler
+        if moved and self._callback is not None:
+            self._stop_callback()
+            self._start_callback()
+
+    def _start_callback(self):
+        from tornado.ioloop import PeriodicCallback
+
+        loop = self.scheduler.loop
+        callback = PeriodicCallback(self.sample_once, self.interval_s * 1000)
+        self._callback = (loop, callback)
+        loop.add_callback(callback.start)
+
+    def _stop_callback(self):
+        loop, callback = self._callback
+        self._callback = None
+        try:
+            loop.add_callback(callback.stop)
+        except RuntimeError:  # the loop is closed: the callback went with it
+            pass
+
+    def flush(self):
+        """Writes the readings not yet written (before a phase or the end of a label, so that
+        they come before it in the protocol stream)."""
+        with self._flush_lock:  # batches are written in the order they were taken
+            with self.lock:
+                pending, self._pending = self._pending, []
+                self._flushed_at = time.monotonic()
+            self.proto.emit_lines(pending)
 
     def set_label(self, label, t0):
+        import json
+
+        self.flush()
         with self.lock:
             self.label, self.t0, self.phase = label, t0, None
+            self._label_json = json.dumps(label)
+            self._scheduler_read_at = float("-inf")
+            self._heartbeats_seen = None
 
     def set_phase(self, phase):
+        self.flush()
         with self.lock:
             self.phase = phase
 
     def run(self):
+        if self.scheduler is not None:
+            self._start_callback()
+            self.stop_evt.wait()
+            if self._callback is not None:
+                self._stop_callback()
+            self.flush()
+            return
         nxt = time.monotonic()
         while not self.stop_evt.is_set():
             self.sample_once()
@@ -84,47 +165,118 @@ class Sampler(threading.Thread):
                 nxt = time.monotonic()
                 delay = 0
             self.stop_evt.wait(delay)
+        self.flush()
+
+    def _scheduler_readings(self, now, phase):
+        """{address: (process, managed)}, or None when not read this tick or the read failed.
+
+        The scheduler's figures are the last heartbeat's: on a LocalCluster they are taken again
+        only once a heartbeat has arrived since the last reading, or at the first tick of a
+        label or phase (so that every phase has them); in between they would only repeat."""
+        if self.scheduler is not None:
+            try:
+                workers = list(self.scheduler.workers.items())
+                seen = (phase, tuple(ws.last_seen for _, ws in workers))
+                if seen == self._heartbeats_seen:
+                    return None
+                self._heartbeats_seen = seen
+                out = {}
+                for addr, ws in workers:
+                    memory = ws.memory
+                    out[addr] = (int(memory.process), int(memory.managed))
+                return out
+            except (RuntimeError, AttributeError, KeyError):  # changed while read: no evidence
+                self.errors += 1
+                return None
+        if now - self._scheduler_read_at < self.scheduler_every_s and phase == self._phase_read:
+            return None
+        self._scheduler_read_at, self._phase_read = now, phase
+        try:
+            return self.client.run_on_scheduler(_scheduler_memory)
+        except Exception:  # noqa: BLE001 - a timeout under load is no evidence of anything
+            self.errors += 1
+            return None
 
     def sample_once(self):
         with self.lock:
-            label, t0, phase = self.label, self.t0, self.phase
+            label, t0, phase, label_json = self.label, self.t0, self.phase, self._label_json
+            workers = self.workers
         if label is None:
             return
-        cpu_started = time.thread_time()
         now = time.monotonic()
-        t = round(now - t0, 4)
-        readings = []
+        if now - self._last_tick < self.interval_s / 2:
+            # A periodic callback that ran late can run again a few microseconds later: two
+            # readings at one time would count twice wherever readings of a time are summed.
+            return
+        self._last_tick = now
+        cpu_started = time.thread_time()
+        # The lines formatted by hand (json.dumps per reading was most of the sampler's CPU at
+        # 1 ms) and written together every FLUSH_S, not one write per reading.
+        head = '{"event":"sample","label":' + label_json + ',"t":' + repr(round(now - t0, 4)) + ',"measure":"'
+        lines = []
+        store = self._store(label, phase)
         if self.local:
-            for w in self.workers:
-                rss = read_rss(w["pid"])
+            rss_store = store["rss"]
+            for w in workers:
+                rss = self._rss(w["pid"])
                 if rss is not None:
-                    readings.append(("rss", w["id"], rss))
-        try:
-            mem = self.client.run_on_scheduler(_scheduler_memory)
-        except Exception:
-            mem = None
-            self.errors += 1
+                    lines.append(f'{head}rss","worker":{w["id"]},"bytes":{rss}}}')
+                    rss_store.setdefault(w["id"], []).append(rss)
+        mem = self._scheduler_readings(now, phase)
         if mem is not None:
-            by_addr = {w["address"]: w["id"] for w in self.workers}
-            for addr, wid in by_addr.items():
+            process, managed = store["dask_process"], store["dask_managed"]
+            for w in workers:
+                addr, wid = w["address"], w["id"]
                 if addr in mem:
                     self.absent[addr] = 0
-                    proc, managed = mem[addr]
-                    readings.append(("dask_process", wid, proc))
-                    readings.append(("dask_managed", wid, managed))
+                    p, m = mem[addr]
+                    lines.append(f'{head}dask_process","worker":{wid},"bytes":{p}}}')
+                    lines.append(f'{head}dask_managed","worker":{wid},"bytes":{m}}}')
+                    process.setdefault(wid, []).append(p)
+                    managed.setdefault(wid, []).append(m)
                 else:
                     self.absent[addr] = self.absent.get(addr, 0) + 1
-        for measure, wid, b in readings:
-            self.proto.emit("sample", label=label, t=t, measure=measure, worker=wid, bytes=int(b))
-            self.samples.append((label, phase, measure, wid, int(b)))
+        self.ticks += 1
+        with self.lock:
+            self._pending.extend(lines)
+            due = now - self._flushed_at >= FLUSH_S
+        if due:
+            self.flush()
         self.cpu_s[label] = self.cpu_s.get(label, 0.0) + time.thread_time() - cpu_started
+
+    def _store(self, label, phase):
+        """{measure: {worker: [bytes, ...]}} of the readings of one label's phase."""
+        store = self.readings.get((label, phase))
+        if store is None:
+            store = self.readings[(label, phase)] = {"rss": {}, "dask_process": {}, "dask_managed": {}}
+        return store
+
+    def _rss(self, pid):
+        """RSS from /proc/PID/statm, kept open between readings (one pread a reading)."""
+        fh = self._statm.get(pid)
+        try:
+            if fh is None:
+                fh = self._statm[pid] = open(f"/proc/{pid}/statm", "rb", buffering=0)  # noqa: SIM115
+            return int(os.pread(fh.fileno(), 64, 0).split()[1]) * PAGE_SIZE
+        except (OSError, ValueError, IndexError):
+            self._statm.pop(pid, None)
+            return None
+
+    @property
+    def samples(self) -> list[tuple[str, str, str, int, int]]:
+        """Every reading as (label, phase, measure, worker, bytes), grouped by the first four."""
+        return [(label, phase, measure, wid, b)
+                for (label, phase), store in list(self.readings.items())
+                for measure, by_worker in list(store.items())
+                for wid, values in list(by_worker.items()) for b in values]
 
     def held_summary(self, label):
         """Median per worker and measure over the label's held phase."""
         out: dict = {}
-        for lab, ph, measure, wid, b in self.samples:
-            if lab == label and ph == "held":
-                out.setdefault(measure, {}).setdefault(wid, []).append(b)
+        for measure, by_worker in list(self.readings.get((label, "held"), {}).items()):
+            for wid, values in list(by_worker.items()):
+                if values:
+                    out.setdefault(measure, {}).setdefault(wid, []).extend(values)
         return {
             m: [int(statistics.median(v[w])) if w in v else None for w in range(len(self.workers))]
             for m, v in out.items()
@@ -168,31 +320,74 @@ def _current_addrs(client, cached=False):
     return v
 
 
-def _wait_settled(client, sampler, interval_s, max_s=8.0):
-    """After release: wait until the scheduler holds no task and the workers'
-    memory readings stop falling (three steady readings, at most max_s)."""
+def _scheduler_clock(dask_scheduler):
+    """Runs on the scheduler: its clock, and when each worker's last heartbeat arrived."""
+    return time.time(), {addr: float(ws.last_seen) for addr, ws in dask_scheduler.workers.items()}
+
+
+def _heartbeat_view(client, scheduler):
+    if scheduler is not None:  # a LocalCluster's scheduler, in this process
+        try:
+            return time.time(), {a: float(ws.last_seen) for a, ws in list(scheduler.workers.items())}
+        except (RuntimeError, AttributeError):
+            return None
+    try:
+        return client.run_on_scheduler(_scheduler_clock)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def wait_heartbeats(client, scheduler, max_s=3.0, poll_s=0.02):
+    """Waits until every worker has sent a heartbeat since now, so that the scheduler's
+    ``process`` and ``managed`` figures describe the workers as they are from here on (they
+    are the last heartbeat's). Returns True when they did within ``max_s``."""
+    view = _heartbeat_view(client, scheduler)
+    if view is None:
+        time.sleep(min(max_s, 1.0))
+        return False
+    mark = view[0]
     end = time.monotonic() + max_s
+    poll = poll_s if scheduler is not None else max(poll_s, 0.1)
+    while time.monotonic() < end:
+        view = _heartbeat_view(client, scheduler)
+        if view is not None and view[1] and all(seen >= mark for seen in view[1].values()):
+            return True
+        time.sleep(poll)
+    return False
+
+
+def _wait_settled(client, sampler, interval_s, max_s=8.0):
+    """After release: wait until the scheduler holds no task, then until every worker has sent a
+    heartbeat since (the scheduler's figures are current) and the workers' memory has stopped
+    falling (two readings in a row within 1 MiB of the one before), at most max_s in all.
+    No fixed wait: on a fresh LocalCluster this takes about half a heartbeat."""
+    end = time.monotonic() + max_s
+    scheduler = getattr(sampler, "scheduler", None)
     while time.monotonic() < end:
         try:
-            if client.run_on_scheduler(_scheduler_task_count) == 0:
+            if scheduler is not None:
+                if not scheduler.tasks:
+                    break
+            elif client.run_on_scheduler(_scheduler_task_count) == 0:
                 break
-        except Exception:
+        except Exception:  # noqa: BLE001
             break
-        time.sleep(0.05)
+        time.sleep(0.02)
+    wait_heartbeats(client, scheduler, max_s=max(0.0, end - time.monotonic()))
+    spacing = max(min(interval_s, 0.1), 0.05) if sampler.local else 0.5
     steady, last = 0, None
-    while time.monotonic() < end and steady < 3:
-        time.sleep(max(interval_s, 0.2))
+    while time.monotonic() < end and steady < 2:
         if sampler.local:
             cur = sum(read_rss(w["pid"]) or 0 for w in sampler.workers)
         else:
             try:
                 cur = sum(p for p, _ in client.run_on_scheduler(_scheduler_memory).values())
-            except Exception:
+            except Exception:  # noqa: BLE001
                 break
         if last is not None and abs(cur - last) < 1 << 20:
             steady += 1
         else:
             steady = 0
         last = cur
-
-
+        if steady < 2:
+            time.sleep(spacing)

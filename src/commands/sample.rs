@@ -2,7 +2,7 @@
 //! strategy, and writes the comparison table, report.json, samples.csv and the plots.
 
 use super::progress::task_bar;
-use crate::cli::{EngineChoice, SampleArgs};
+use crate::cli::{EngineChoice, SampleArgs, SampleStrategy};
 use anyhow::{Result, anyhow, bail};
 use graphprof::analyze::{Analysis, AnalyzeOptions, analyze};
 use graphprof::engine::EngineOptions;
@@ -52,7 +52,7 @@ pub fn run(args: SampleArgs) -> Result<i32> {
     if args.label.is_some() {
         bail!("--label names a sampled command: give the command after --");
     }
-    if args.generator.chunks.0.len() > 1 || args.worker_memory.is_some() {
+    if args.generator.chunks.0.len() > 1 || (args.worker_memory.is_some() && args.graph.is_none()) {
         return super::sample_sweep::run(&args, &cancel);
     }
     let (plans, source) = plan(&args)?;
@@ -63,18 +63,31 @@ pub fn run(args: SampleArgs) -> Result<i32> {
             if cancel.load(Ordering::SeqCst) {
                 break;
             }
-            runs.push(run_builtin(&args, planned, &cancel, &live)?);
+            let (mut report, series) = run_builtin(&args, planned, &cancel, &live)?;
+            if args.graph.is_some() {
+                report.chunks =
+                    Some(super::sample_dask::output_count(&planned.graph)).filter(|&n| n > 0);
+            }
+            runs.push((report, series));
         }
     }
+    let mut dask_limit = None;
     if matches!(args.engine, EngineChoice::Dask | EngineChoice::Both)
         && !cancel.load(Ordering::SeqCst)
     {
-        let (dask_runs, interrupted) = super::sample_dask::run_all(&args, &plans, &cancel, &live)?;
-        runs.extend(dask_runs);
-        if interrupted {
+        let dask = super::sample_dask::run_all(&args, &plans, &cancel, &live)?;
+        runs.extend(dask.runs);
+        dask_limit = dask.worker_memory_limit;
+        if dask.interrupted {
             cancel.store(true, Ordering::SeqCst);
         }
     }
+    // A graph file or a collection runs at its own size: its slope comes from that one run.
+    let sweep = if args.graph.is_some() {
+        super::sample_sweep::one_run_sweep(&args, &runs, dask_limit)
+    } else {
+        None
+    };
     let parameters = SampleParameters {
         engine: engine_name(args.engine).to_string(),
         source,
@@ -108,7 +121,7 @@ pub fn run(args: SampleArgs) -> Result<i32> {
         runs,
         &title,
         cancel.load(Ordering::SeqCst),
-        None,
+        sweep,
     )
 }
 
@@ -142,10 +155,14 @@ fn cancel_flag() -> Arc<AtomicBool> {
 pub(super) fn plan(args: &SampleArgs) -> Result<(Vec<PlannedRun>, String)> {
     match &args.graph {
         None => {
-            let strategies = if args.strategy.is_empty() {
+            // The seed case is generated for a strategy: as given is inline, as generated.
+            let strategies: Vec<Strategy> = if args.strategy.is_empty() {
                 Strategy::ALL.to_vec()
             } else {
-                args.strategy.clone()
+                args.strategy
+                    .iter()
+                    .map(|s| s.rewrite().unwrap_or(Strategy::Inline))
+                    .collect()
             };
             let mut plans = Vec::new();
             for strategy in strategies {
@@ -172,40 +189,43 @@ pub(super) fn plan(args: &SampleArgs) -> Result<(Vec<PlannedRun>, String)> {
             Ok((plans, source))
         }
         Some(path) => {
+            let collection = super::sample_dask::collection_target(path).is_some();
+            if collection && args.strategy.contains(&SampleStrategy::Inline) {
+                bail!(
+                    "{}: a collection runs as-given, scatter or delayed (inline is the seed \
+                     case's name for its graph as generated)",
+                    path.display()
+                );
+            }
             let graph = super::sample_dask::load_target(args, path)?;
             // Real Dask compares the graph as given with both fixes unless told otherwise.
-            let strategies = match (args.strategy.is_empty(), args.engine) {
-                (true, EngineChoice::Builtin) => Vec::new(),
-                (true, _) => vec![Strategy::Scatter, Strategy::Delayed],
+            let chosen: Vec<SampleStrategy> = match (args.strategy.is_empty(), args.engine) {
+                (true, EngineChoice::Builtin) => vec![SampleStrategy::AsGiven],
+                (true, _) => vec![
+                    SampleStrategy::AsGiven,
+                    SampleStrategy::Scatter,
+                    SampleStrategy::Delayed,
+                ],
                 (false, _) => args.strategy.clone(),
             };
-            let as_given = args.strategy.is_empty() && args.engine != EngineChoice::Builtin;
-            let mut plans = if strategies.is_empty() {
-                vec![PlannedRun {
-                    label: "as-given".to_string(),
-                    strategy: None,
-                    graph,
-                }]
-            } else {
-                let mut plans = Vec::new();
-                if as_given {
+            let mut plans = Vec::new();
+            for choice in chosen {
+                let Some(strategy) = choice.rewrite() else {
                     plans.push(PlannedRun {
                         label: "as-given".to_string(),
                         strategy: None,
                         graph: graph.clone(),
                     });
-                }
-                for &strategy in &strategies {
-                    let rewritten = rewrite(&graph, strategy)
-                        .map_err(|error| anyhow!("{}: {error}", path.display()))?;
-                    plans.push(PlannedRun {
-                        label: strategy.to_string(),
-                        strategy: Some(strategy),
-                        graph: rewritten,
-                    });
-                }
-                plans
-            };
+                    continue;
+                };
+                let rewritten = rewrite(&graph, strategy)
+                    .map_err(|error| anyhow!("{}: {error}", path.display()))?;
+                plans.push(PlannedRun {
+                    label: strategy.to_string(),
+                    strategy: Some(strategy),
+                    graph: rewritten,
+                });
+            }
             super::sample_dask::number_repeats(&mut plans);
             Ok((plans, path.display().to_string()))
         }

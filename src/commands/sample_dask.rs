@@ -66,13 +66,31 @@ pub fn number_repeats(plans: &mut [PlannedRun]) {
     }
 }
 
+/// What the Dask runs gave: one report and series per label, whether the run was interrupted,
+/// and the smallest `memory_limit` of the cluster's workers (the "how many chunks fit" budget
+/// when --worker-memory is not given).
+pub struct DaskRuns {
+    /// One report and series per label that ran.
+    pub runs: Vec<(RunReport, Series)>,
+    /// Ctrl-C or SIGTERM stopped the run.
+    pub interrupted: bool,
+    /// The smallest `memory_limit` of the workers, in bytes, when every worker has one.
+    pub worker_memory_limit: Option<u64>,
+}
+
+/// The smallest of the workers' `memory_limit`s; `None` when a worker has none (or none said).
+pub fn cluster_memory_limit(workers: &[graphprof::dask::DaskWorker]) -> Option<u64> {
+    let limits: Option<Vec<u64>> = workers.iter().map(|w| w.memory_limit).collect();
+    limits?.into_iter().min()
+}
+
 /// Runs every planned label on real Dask; returns one report and series per label.
 pub fn run_all(
     args: &SampleArgs,
     plans: &[PlannedRun],
     cancel: &AtomicBool,
     live: &Path,
-) -> Result<(Vec<(RunReport, Series)>, bool)> {
+) -> Result<DaskRuns> {
     let mut options = DaskSampleOptions {
         python: resolve_python(args.python.python.as_deref()),
         strategies: plans.iter().filter_map(|plan| plan.strategy).collect(),
@@ -188,14 +206,19 @@ pub fn run_all(
                 .filter(|&n| n > 0)
         {
             report.held_per_chunk_bytes = report.held_growth_bytes().map(|held| held / outputs);
+            report.chunks = Some(outputs);
         }
         runs.push((report, series));
     }
-    Ok((runs, run.interrupted))
+    Ok(DaskRuns {
+        runs,
+        interrupted: run.interrupted,
+        worker_memory_limit: cluster_memory_limit(&run.workers),
+    })
 }
 
 /// Tasks nothing depends on: the chunks a graph's run holds.
-fn output_count(graph: &Graph) -> u64 {
+pub(super) fn output_count(graph: &Graph) -> u64 {
     graph
         .node_ids()
         .filter(|&id| {

@@ -2,12 +2,13 @@
 //! on the engines asked for, into one output folder (runs labelled `inline@256`), then the fit of
 //! held memory against the chunk count per strategy and the answer to "how many chunks fit under
 //! the worker memory" (report/sweep.rs), printed under the table and written as report.json's
-//! `sweep` field and sweep.png/.svg.
+//! `sweep` field and sweep.png/.svg. A graph file or a user's collection (`SCRIPT.py:VAR`) runs
+//! at its own size only: [`one_run_sweep`] gives its slope from that one run.
 
 use crate::cli::{ChunkCounts, EngineChoice, SampleArgs};
 use anyhow::{Result, bail};
 use graphprof::report::sample_report::{RunReport, SampleParameters};
-use graphprof::report::sweep::fit_sweep;
+use graphprof::report::sweep::{SweepReport, WorkerMemory, fit_sweep};
 use graphprof::sample::Series;
 use graphprof::sample::measure::default_memory_limit_bytes;
 use graphprof::units::{Bytes, count};
@@ -35,6 +36,7 @@ pub fn run(args: &SampleArgs, cancel: &Arc<AtomicBool>) -> Result<i32> {
     let (folder, live) = super::sample::prepare_output(args)?;
     let mut runs: Vec<(RunReport, Series)> = Vec::new();
     let mut interrupted = false;
+    let mut dask_limit = None;
     for &chunks in &counts {
         if cancel.load(Ordering::SeqCst) {
             interrupted = true;
@@ -55,9 +57,10 @@ pub fn run(args: &SampleArgs, cancel: &Arc<AtomicBool>) -> Result<i32> {
         if matches!(args.engine, EngineChoice::Dask | EngineChoice::Both)
             && !cancel.load(Ordering::SeqCst)
         {
-            let (dask_runs, stopped) = super::sample_dask::run_all(&one, &plans, cancel, &live)?;
-            these.extend(dask_runs);
-            interrupted |= stopped;
+            let dask = super::sample_dask::run_all(&one, &plans, cancel, &live)?;
+            these.extend(dask.runs);
+            interrupted |= dask.interrupted;
+            dask_limit = dask_limit.or(dask.worker_memory_limit);
         }
         for (mut report, mut series) in these {
             report.label = format!("{}@{chunks}", report.label);
@@ -71,13 +74,13 @@ pub fn run(args: &SampleArgs, cancel: &Arc<AtomicBool>) -> Result<i32> {
     }
     interrupted |= cancel.load(Ordering::SeqCst);
     let memory_limit = args.memory_limit.or_else(default_memory_limit_bytes);
-    let worker_memory = match (args.worker_memory, memory_limit) {
-        (Some(bytes), _) => Some((bytes, "--worker-memory")),
-        (None, Some(bytes)) => Some((bytes, "memory limit")),
-        (None, None) => None,
-    };
     let reports: Vec<RunReport> = runs.iter().map(|(report, _)| report.clone()).collect();
-    let sweep = fit_sweep(&reports, &counts, worker_memory, args.workers);
+    let sweep = fit_sweep(
+        &reports,
+        &counts,
+        worker_memory(args, dask_limit),
+        args.workers,
+    );
     let parameters = SampleParameters {
         engine: super::sample::engine_name(args.engine).to_string(),
         source: format!(
@@ -115,4 +118,42 @@ pub fn run(args: &SampleArgs, cancel: &Arc<AtomicBool>) -> Result<i32> {
         interrupted,
         Some(sweep),
     )
+}
+
+/// The memory one worker may use, per engine: --worker-memory for both; else the built-in
+/// engine's memory limit for its runs and the Dask workers' own `memory_limit` for Dask's.
+pub fn worker_memory(args: &SampleArgs, dask_limit: Option<u64>) -> WorkerMemory<'static> {
+    if let Some(bytes) = args.worker_memory {
+        return WorkerMemory::both(Some((bytes, "--worker-memory")));
+    }
+    WorkerMemory {
+        builtin: args
+            .memory_limit
+            .or_else(default_memory_limit_bytes)
+            .map(|bytes| (bytes, "memory limit")),
+        dask: dask_limit.map(|bytes| (bytes, "cluster memory_limit")),
+    }
+}
+
+/// For a graph file or a user's collection: per strategy, the slope from its own run (held /
+/// the chunks it held, through zero) and how many chunks fit. `None` when no run knows its
+/// chunk count.
+pub fn one_run_sweep(
+    args: &SampleArgs,
+    runs: &[(RunReport, Series)],
+    dask_limit: Option<u64>,
+) -> Option<SweepReport> {
+    let reports: Vec<RunReport> = runs.iter().map(|(report, _)| report.clone()).collect();
+    let mut counts: Vec<u64> = reports.iter().filter_map(|r| r.chunks).collect();
+    counts.sort_unstable();
+    counts.dedup();
+    if counts.is_empty() {
+        return None;
+    }
+    Some(fit_sweep(
+        &reports,
+        &counts,
+        worker_memory(args, dask_limit),
+        args.workers,
+    ))
 }

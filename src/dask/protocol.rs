@@ -175,6 +175,10 @@ pub struct DaskWorker {
     /// The worker process's id (on the scheduler's machine for an existing cluster).
     #[serde(default)]
     pub pid: Option<u32>,
+    /// The worker's `memory_limit` in bytes as the scheduler knows it; `None` for no limit or
+    /// a driver that did not say.
+    #[serde(default)]
+    pub memory_limit: Option<u64>,
 }
 
 /// An object a rewrite moved out of the tasks that embedded it.

@@ -9,6 +9,11 @@
 //! workers' RSS (Dask's `memory_limit` applies to each worker's RSS). For Dask the budget is the
 //! workers' memory together (workers x worker memory) less the RSS the workers had before the
 //! run, so the answer assumes the chunks spread evenly over the workers.
+//!
+//! A graph file or a user's collection runs at one size only (its own): its slope is then
+//! taken from that one run, through zero (`held / chunks`, the chunks being its tasks nothing
+//! depends on), marked `one point` and without an R^2, so that the answer is there and says
+//! what it rests on.
 
 use super::sample_report::RunReport;
 use crate::sample::Measure;
@@ -23,7 +28,9 @@ pub struct SweepReport {
     /// The memory one worker may use, in bytes, when known.
     pub worker_memory_bytes: Option<u64>,
     /// Where `worker_memory_bytes` came from: `--worker-memory`, `memory limit` (the built-in
-    /// engine's), or `unknown`.
+    /// engine's), `cluster memory_limit` (the Dask workers' own), or `unknown`. With both
+    /// engines and no --worker-memory, the Dask workers' figure is the one given here; the
+    /// built-in runs' budget uses the built-in engine's memory limit.
     pub worker_memory_source: String,
     /// One line per strategy (and engine), in run order.
     pub fits: Vec<SweepFit>,
@@ -45,8 +52,12 @@ pub struct SweepFit {
     /// `b`: held memory per chunk, in bytes.
     pub slope_bytes_per_chunk: Option<f64>,
     /// Fit quality: 1 - residual / total sum of squares (1 is a straight line); absent when the
-    /// points do not vary.
+    /// points do not vary or the line rests on one point.
     pub r_squared: Option<f64>,
+    /// How the line was found: `least squares` over two or more chunk counts, or `one point`
+    /// (one run: slope = held / chunks, intercept 0).
+    #[serde(default = "least_squares_method")]
+    pub method: String,
     /// What held memory may reach: the worker memory for the built-in engine, workers x worker
     /// memory less the workers' baseline RSS for Dask.
     pub budget_bytes: Option<u64>,
@@ -84,6 +95,20 @@ pub fn least_squares(points: &[(f64, f64)]) -> Option<(f64, f64, Option<f64>)> {
     let residual: f64 = points.iter().map(|p| (p.1 - a - b * p.0).powi(2)).sum();
     let r_squared = (total > 0.0).then(|| 1.0 - residual / total);
     Some((a, b, r_squared))
+}
+
+fn least_squares_method() -> String {
+    LEAST_SQUARES.to_string()
+}
+
+/// [`SweepFit::method`] of a line through two or more chunk counts.
+pub const LEAST_SQUARES: &str = "least squares";
+/// [`SweepFit::method`] of a line from one run through zero.
+pub const ONE_POINT: &str = "one point";
+
+/// The line through one run and zero: `(0, held / chunks)`; `None` without chunks.
+pub fn through_zero(point: &SweepPoint) -> Option<(f64, f64, Option<f64>)> {
+    (point.chunks > 0).then(|| (0.0, point.held_bytes as f64 / point.chunks as f64, None))
 }
 
 /// `floor((budget - a) / b)`, or `None` when the slope is not positive; 0 when even no chunks fit.
@@ -135,13 +160,32 @@ fn workers_baseline(run: &RunReport, measure: Measure) -> (u64, u64) {
     (baseline, workers)
 }
 
+/// The memory one worker may use, per engine, with where it came from.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WorkerMemory<'a> {
+    /// For the built-in engine's runs.
+    pub builtin: Option<(u64, &'a str)>,
+    /// For real Dask's runs.
+    pub dask: Option<(u64, &'a str)>,
+}
+
+impl<'a> WorkerMemory<'a> {
+    /// The same figure for both engines (`--worker-memory`).
+    pub fn both(memory: Option<(u64, &'a str)>) -> Self {
+        WorkerMemory {
+            builtin: memory,
+            dask: memory,
+        }
+    }
+}
+
 /// Fits every strategy of the sweep. `runs` carry their chunk count (`RunReport::chunks`) and
 /// labels `STRATEGY@CHUNKS`; `workers` is the worker count asked for, used when a Dask run has no
 /// per-worker figures.
 pub fn fit_sweep(
     runs: &[RunReport],
     chunks: &[u64],
-    worker_memory: Option<(u64, &str)>,
+    memory: WorkerMemory<'_>,
     workers: u32,
 ) -> SweepReport {
     let mut fits: Vec<SweepFit> = Vec::new();
@@ -165,12 +209,20 @@ pub fn fit_sweep(
                 })
             })
             .collect();
-        let line = least_squares(
-            &points
+        let (line, method) = if chunks.len() == 1 && points.len() == 1 {
+            (through_zero(&points[0]), ONE_POINT)
+        } else {
+            let xy: Vec<(f64, f64)> = points
                 .iter()
                 .map(|p| (p.chunks as f64, p.held_bytes as f64))
-                .collect::<Vec<_>>(),
-        );
+                .collect();
+            (least_squares(&xy), LEAST_SQUARES)
+        };
+        let worker_memory = if run.engine == "builtin" {
+            memory.builtin
+        } else {
+            memory.dask
+        };
         let budget_bytes = worker_memory.map(|(bytes, _)| {
             if run.engine == "builtin" {
                 bytes
@@ -197,16 +249,20 @@ pub fn fit_sweep(
             intercept_bytes: line.map(|l| l.0),
             slope_bytes_per_chunk: line.map(|l| l.1),
             r_squared: line.and_then(|l| l.2),
+            method: method.to_string(),
             budget_bytes,
             fits_chunks,
         });
     }
+    let shown = if runs.iter().any(|run| run.engine != "builtin") {
+        memory.dask
+    } else {
+        memory.builtin
+    };
     SweepReport {
         chunks: chunks.to_vec(),
-        worker_memory_bytes: worker_memory.map(|(bytes, _)| bytes),
-        worker_memory_source: worker_memory
-            .map_or("unknown", |(_, source)| source)
-            .to_string(),
+        worker_memory_bytes: shown.map(|(bytes, _)| bytes),
+        worker_memory_source: shown.map_or("unknown", |(_, source)| source).to_string(),
         fits,
     }
 }
@@ -224,10 +280,19 @@ fn signed(bytes: f64) -> String {
 /// The lines printed under the table: per strategy the slope, intercept, R^2 and the answer.
 pub fn sweep_text(sweep: &SweepReport) -> String {
     let counts: Vec<String> = sweep.chunks.iter().map(|&c| count(c)).collect();
-    let mut out = format!(
-        "Held memory against chunks (least squares over {} chunks; held = a + b x chunks):\n",
-        counts.join(", ")
-    );
+    let one_point = sweep.fits.iter().all(|fit| fit.method == ONE_POINT);
+    let mut out = if one_point {
+        format!(
+            "Held memory per chunk (this run's {} chunks, the tasks nothing depends on; fit from \
+             one point, through zero: held = b x chunks):\n",
+            counts.join(", ")
+        )
+    } else {
+        format!(
+            "Held memory against chunks (least squares over {} chunks; held = a + b x chunks):\n",
+            counts.join(", ")
+        )
+    };
     for fit in &sweep.fits {
         let Some((a, b)) = fit.intercept_bytes.zip(fit.slope_bytes_per_chunk) else {
             out.push_str(&format!(
@@ -236,14 +301,18 @@ pub fn sweep_text(sweep: &SweepReport) -> String {
             ));
             continue;
         };
-        let r_squared = fit.r_squared.map_or("-".to_string(), |r| format!("{r:.3}"));
+        let r_squared = match fit.r_squared {
+            Some(r) => format!("R^2 {r:.3}"),
+            None if fit.method == ONE_POINT => "one point".to_string(),
+            None => "R^2 -".to_string(),
+        };
         let answer = match (fit.fits_chunks, fit.budget_bytes) {
             (Some(n), Some(budget)) => format!("fits {} chunks in {}", count(n), Bytes(budget)),
             (None, Some(_)) => "no limit at this slope".to_string(),
             _ => String::new(),
         };
         out.push_str(&format!(
-            "  {:<16} b {}/chunk  a {}  R^2 {r_squared}  ({})  {answer}\n",
+            "  {:<16} b {}/chunk  a {}  {r_squared}  ({})  {answer}\n",
             fit.label,
             signed(b),
             signed(a),
@@ -307,6 +376,24 @@ mod tests {
         assert_eq!(chunks_that_fit(500, 1000.0, 300.0), Some(0));
         assert_eq!(chunks_that_fit(500, 1000.0, 0.0), None);
         assert_eq!(chunks_that_fit(500, 1000.0, -2.0), None);
+    }
+
+    #[test]
+    fn one_run_gives_a_line_through_zero_marked_one_point() {
+        let point = SweepPoint {
+            chunks: 256,
+            held_bytes: 256 * 1000,
+        };
+        assert_eq!(through_zero(&point), Some((0.0, 1000.0, None)));
+        assert_eq!(
+            through_zero(&SweepPoint {
+                chunks: 0,
+                held_bytes: 5
+            }),
+            None
+        );
+        // 2 workers x 1 MB, less 48 kB of baseline, at 1 kB per chunk: 1,952 chunks.
+        assert_eq!(chunks_that_fit(2_000_000 - 48_000, 0.0, 1000.0), Some(1952));
     }
 
     #[test]

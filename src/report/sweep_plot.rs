@@ -106,7 +106,11 @@ fn draw<DB: DrawingBackend>(
     for (index, fit) in sweep.fits.iter().enumerate() {
         let colour = COLOURS[index % COLOURS.len()];
         if let Some((a, b)) = fit.intercept_bytes.zip(fit.slope_bytes_per_chunk) {
-            let low = sweep.chunks.iter().copied().min().unwrap_or(0) as f64;
+            let low = if fit.method == super::sweep::ONE_POINT {
+                0.0
+            } else {
+                sweep.chunks.iter().copied().min().unwrap_or(0) as f64
+            };
             let high = sweep.chunks.iter().copied().max().unwrap_or(0) as f64;
             let at = |x: f64| (x, ((a + b * x) / scale).max(0.0));
             let (size, gap) = dash(index + 1).unwrap_or((10, 5));
@@ -187,6 +191,7 @@ mod tests {
             intercept_bytes: Some(4096.0),
             slope_bytes_per_chunk: Some(per_chunk as f64),
             r_squared: Some(1.0),
+            method: crate::report::sweep::LEAST_SQUARES.to_string(),
             budget_bytes: Some(1 << 30),
             fits_chunks: Some(1000),
         };
