@@ -118,34 +118,50 @@ class GraphGuard(SchedulerPlugin):
 
     # ------------------------------------------------------------------ the check
     def walk(self, scheduler, tasks) -> tuple[SpecWalk, dict, int]:
-        """One pass over the arriving tasks: per object id, [tasks, held tasks, first key]."""
+        """One pass over the arriving tasks: per object id, [tasks, held tasks, first key] (an
+        object a task embeds twice is one copy: pickle shares it inside one task's message).
+
+        Tasks of one layer embed the same objects: they are counted by what they embed (the
+        tuple of object ids, and whether the task is held), one dict update per task, and the
+        counts are spread over the objects once at the end."""
         from dask._task_spec import Alias
 
         walk = SpecWalk(self.min_payload_bytes)
         objects, ids = walk.objects, walk.ids
-        uses: dict[int, list] = {}
+        shapes: dict[tuple, list] = {}  # (ids..., held) -> [tasks, first key]
+        get_shape = shapes.get
         all_tasks = scheduler.tasks
         walked = 0
         for key in tasks:
             ts = all_tasks.get(key)
-            if ts is None or ts.state != "released":
+            if ts is None:
                 continue
             spec = ts.run_spec
-            if spec is None or isinstance(spec, Alias):
+            if spec is None or isinstance(spec, Alias) or ts.state != "released":
                 continue
             walked += 1
             ids.clear()
             objects(spec)
             if not ids:
                 continue
-            held = _held(ts, Alias)
-            for i in (set(ids) if len(ids) > 1 else ids):
+            ids.append(_held(ts, Alias))
+            shape = tuple(ids)
+            seen = get_shape(shape)
+            if seen is None:
+                shapes[shape] = [1, key]
+            else:
+                seen[0] += 1
+        uses: dict[int, list] = {}
+        for shape, (count, key) in shapes.items():
+            held = shape[-1] * count
+            for i in dict.fromkeys(shape[:-1]):
                 use = uses.get(i)
                 if use is None:
-                    uses[i] = [1, int(held), key]
+                    uses[i] = [count, held, key]
                 else:
-                    use[0] += 1
+                    use[0] += count
                     use[1] += held
+        ids.clear()
         return walk, uses, walked
 
     def check(self, scheduler, tasks) -> Optional[dict]:
@@ -245,12 +261,15 @@ class GraphGuard(SchedulerPlugin):
             ts.run_spec = Task(key, reraise, error)
 
 
-def _held(ts, alias) -> bool:
-    """Whether a task's result stays held: nothing depends on it, or only held aliases."""
+def _held(ts, alias) -> int:
+    """1 when a task's result stays held: nothing depends on it, or only held aliases."""
     dependents = ts.dependents
     if not dependents:
-        return True
-    return all(isinstance(d.run_spec, alias) and not d.dependents for d in dependents)
+        return 1
+    for d in dependents:
+        if d.dependents or not isinstance(d.run_spec, alias):
+            return 0
+    return 1
 
 
 def message(report: dict) -> str:
