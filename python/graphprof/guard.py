@@ -50,6 +50,8 @@ FIX_FUNCTION = ("the function itself carries it (a bound method's instance or a 
                 "function, then pass client.scatter(obj, broadcast=True) or dask.delayed(obj) "
                 "as that argument")
 REFUSED = "graphprof refused this graph"
+THRESHOLD_NAMES = ("warn_duplicated", "warn_materialised", "refuse_duplicated",
+                   "refuse_materialised")
 
 
 class GraphGuard(SchedulerPlugin):
@@ -72,12 +74,13 @@ class GraphGuard(SchedulerPlugin):
         self.scheduler = None
 
     @classmethod
-    def from_config(cls) -> "GraphGuard":
-        """A guard with the thresholds of Dask config ``graphprof.guard.*``."""
+    def from_config(cls, **overrides) -> "GraphGuard":
+        """A guard with the thresholds of Dask config ``graphprof.guard.*``, less those given."""
         import dask
 
         options = {key.replace("-", "_"): dask.config.get(CONFIG_PREFIX + key, default)
                    for key, default in DEFAULTS.items()}
+        options.update(overrides)
         return cls(**options)
 
     async def start(self, scheduler) -> None:
@@ -305,18 +308,31 @@ def decimal_bytes(n: int) -> str:
     return f"{n} B"
 
 
-def ensure_guard(dask_scheduler=None, options: Optional[dict] = None) -> dict:
+def ensure_guard(dask_scheduler=None, options: Optional[dict] = None,
+                 thresholds: Optional[dict] = None) -> dict:
     """Registers a guard on this scheduler unless one is there (``graphprof watch`` calls it
-    through ``run_on_scheduler``); returns the thresholds in force."""
+    through ``run_on_scheduler``) and sets on it the ``thresholds`` given (bytes by the guard's
+    names, ``warn_duplicated``...; the others stay as they are, or as Dask config says for a new
+    guard); returns whether it registered one, whether thresholds changed, and those in force."""
+    given = {k: parse_bytes(v) for k, v in (thresholds or {}).items()}
+    unknown = set(given) - set(THRESHOLD_NAMES)
+    if unknown:
+        raise ValueError(f"not a threshold of the guard: {', '.join(sorted(unknown))}")
     existing = dask_scheduler.plugins.get(PLUGIN_NAME)
+    changed = False
     if existing is None:
-        existing = GraphGuard(**(options or {})) if options else GraphGuard.from_config()
+        existing = (GraphGuard(**options) if options
+                    else GraphGuard.from_config(**given))
         dask_scheduler.add_plugin(existing, name=PLUGIN_NAME)
         existing.scheduler = dask_scheduler
         registered = True
     else:
         registered = False
-    return {"registered": registered,
+        in_force = getattr(existing, "thresholds", None)
+        if given and isinstance(in_force, dict):
+            changed = any(in_force.get(k) != v for k, v in given.items())
+            in_force.update(given)
+    return {"registered": registered, "changed": changed,
             "thresholds": {k: v for k, v in getattr(existing, "thresholds", {}).items()
                            if v is not None}}
 
