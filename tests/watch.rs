@@ -240,12 +240,27 @@ fn threshold_flags_make_a_silent_graph_warn_then_refuse() {
     let address = format!("tcp://127.0.0.1:{port}");
     let port_text = port.to_string();
     let mut processes = Processes(vec![dask(
-        &["scheduler", "--host", "127.0.0.1", "--port", &port_text, "--no-dashboard"],
+        &[
+            "scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port_text,
+            "--no-dashboard",
+        ],
         None,
         dir.path(),
     )]);
     processes.0.push(dask(
-        &["worker", &address, "--host", "127.0.0.1", "--nthreads", "1", "--no-dashboard"],
+        &[
+            "worker",
+            &address,
+            "--host",
+            "127.0.0.1",
+            "--nthreads",
+            "1",
+            "--no-dashboard",
+        ],
         Some(&pythonpath),
         dir.path(),
     ));
@@ -279,7 +294,9 @@ fn threshold_flags_make_a_silent_graph_warn_then_refuse() {
     let watching = next_event(&refusing, "watching");
     assert_eq!(watching["thresholds"]["refuse_duplicated"], 2_097_152);
     let sent = send(&address, "compute", 29998);
-    let error = sent["error"].as_str().unwrap_or_else(|| panic!("not refused: {sent}"));
+    let error = sent["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not refused: {sent}"));
     assert!(error.contains("graphprof refused this graph"), "{error}");
     assert!(error.contains("Mapper"), "{error}");
     let finding = next_event(&refusing, "finding");
@@ -289,7 +306,13 @@ fn threshold_flags_make_a_silent_graph_warn_then_refuse() {
 #[test]
 fn a_threshold_flag_that_is_not_a_size_is_refused_in_one_line() {
     let output = Command::new(env!("CARGO_BIN_EXE_graphprof"))
-        .args(["watch", "--scheduler", "tcp://127.0.0.1:1", "--warn-duplicated", "lots"])
+        .args([
+            "watch",
+            "--scheduler",
+            "tcp://127.0.0.1:1",
+            "--warn-duplicated",
+            "lots",
+        ])
         .env_remove("RUST_BACKTRACE")
         .output()
         .unwrap();
