@@ -19,15 +19,25 @@ a slow spell of a shared machine falls on both. Measured per send:
 
 Prints each send, then medians and the ratios; a ``--profile FILE`` writes a cProfile of the
 guard's hook on one more send.
+
+Instruction counts, which the machine's load does not change (one pair is enough):
+
+    cd python && valgrind --tool=callgrind --zero-before=getppid --dump-before=getsid \
+        --dump-instr=no ../.venv/bin/python bench_guard.py --tasks 20000 --repeat 1 --callgrind
+    grep -h ^summary callgrind.out.*.[123]    # warm-up, without, with: update_graph's own Ir
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import time
+
+
+MARKS = False  # --callgrind: mark the start and end of each update_graph with two libc calls
 
 
 def guard_class():
@@ -77,10 +87,14 @@ async def one_send(chunks: int, mapper, guarded: bool, profile=None) -> dict:
         handler = scheduler.stream_handlers["update-graph"]
 
         async def timed(*args, **kwargs):
+            if MARKS:
+                os.getppid()  # callgrind --zero-before=getppid
             cpu, wall = time.process_time(), time.perf_counter()
             try:
                 return await handler(*args, **kwargs)
             finally:
+                if MARKS:
+                    os.getsid(0)  # callgrind --dump-before=getsid
                 figures["cpu_s"] = time.process_time() - cpu
                 figures["wall_s"] = time.perf_counter() - wall
                 finished.set()
@@ -112,7 +126,14 @@ def main(argv=None) -> int:
     parser.add_argument("--tasks", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=8, help="sends with and without, each")
     parser.add_argument("--profile", help="write a cProfile of the guard's hook to this file")
+    parser.add_argument("--callgrind", action="store_true",
+                        help="call getppid() before and getsid() after each update_graph, for "
+                             "valgrind --tool=callgrind --zero-before=getppid --dump-before=getsid "
+                             "(one dump per send, in the order printed: instruction counts)")
+    parser.add_argument("--no-warm-up", action="store_true")
     args = parser.parse_args(argv)
+    global MARKS
+    MARKS = args.callgrind
 
     import logging
     import warnings
@@ -133,7 +154,8 @@ def main(argv=None) -> int:
     config = {"distributed.admin.large-graph-warning-threshold": "10GB",
               "distributed.scheduler.validate": False}
     with dask.config.set(config):
-        asyncio.run(one_send(max(1, chunks // 20), mapper, True))  # warm up imports, caches
+        if not args.no_warm_up:  # imports, caches
+            asyncio.run(one_send(max(1, chunks // 20), mapper, True))
         runs: dict[bool, list[dict]] = {False: [], True: []}
         for i in range(args.repeat):
             for guarded in ((False, True) if i % 2 == 0 else (True, False)):
