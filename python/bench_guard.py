@@ -1,86 +1,202 @@
 """What the live guard adds to the scheduler's ``update_graph``, side by side in one run.
 
-    python python/bench_guard.py [--tasks 100000] [--repeat 5]
+    nice -n 10 python python/bench_guard.py [--tasks 100000] [--repeat 8]
 
-A fresh scheduler per send (in this process, no workers, so nothing runs) receives the seed case -- a Mapper
-embedded in every block of a ``map_blocks`` -- with ``--tasks`` tasks, alternately with and
-without a :class:`GraphGuard` registered. Each send's time is distributed's own figure: the
-``duration_seconds`` of the scheduler's ``update-graph`` event (deserialisation, materialisation,
-ordering, task states and the plugins). The guard's own time is the ``guard_seconds`` of its
-finding. Prints medians and the overhead.
+A fresh in-process scheduler per send (no workers, so nothing runs) receives the seed case -- a
+Mapper embedded in every block of a ``map_blocks`` -- with ``--tasks`` tasks, without and with a
+:class:`GraphGuard` registered, interleaved (pairs in alternating order: AB BA AB ...), so that
+a slow spell of a shared machine falls on both. Measured per send:
+
+- **CPU seconds of update_graph**: ``time.process_time()`` around the scheduler's own
+  ``update-graph`` handler (deserialisation, materialisation and ordering in distributed's offload
+  thread, task states, the plugins, the transitions). The client shares the scheduler's event loop
+  and is idle while it runs, so this is the scheduler's CPU and not the machine's load: it does not
+  count the time the process waits for a core, which is what makes wall-clock figures on a busy
+  2-core machine untrustworthy.
+- **The guard's own CPU seconds**: ``time.thread_time()`` around its ``update_graph`` hook (it runs
+  on the event-loop thread), the direct measure of what it adds.
+- Wall seconds of update_graph, for reference.
+
+Prints each send, then medians and the ratios; a ``--profile FILE`` writes a cProfile of the
+guard's hook on one more send.
+
+Instruction counts, which the machine's load does not change (one pair is enough):
+
+    cd python && valgrind --tool=callgrind --zero-before=getppid --dump-before=getsid \
+        --dump-instr=no ../.venv/bin/python bench_guard.py --tasks 20000 --repeat 1 --callgrind
+    grep -h ^summary callgrind.out.*.[123]    # warm-up, without, with: update_graph's own Ir
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
 import statistics
 import sys
 import time
 
 
-def one_send(chunks: int, mapper, guarded: bool) -> tuple[float, list]:
-    """A fresh scheduler (releasing 100,000 tasks costs distributed far more than receiving
-    them) receives the seed collection; returns its update-graph duration and the guard's
-    own times."""
+MARKS = False  # --callgrind: mark the start and end of each update_graph with two libc calls
+
+
+def guard_class():
+    """A GraphGuard that records the CPU time of its own hook."""
+    from graphprof.guard import GraphGuard
+
+    class TimedGuard(GraphGuard):
+        cpu_seconds: list
+
+        def update_graph(self, scheduler, **kwargs) -> None:
+            started = time.thread_time()
+            try:
+                super().update_graph(scheduler, **kwargs)
+            finally:
+                self.cpu_seconds.append(time.thread_time() - started)
+
+    return TimedGuard
+
+
+async def one_send(chunks: int, mapper, guarded: bool, profile=None) -> dict:
+    """One fresh scheduler receives the seed collection; returns the update-graph figures."""
     import dask.array as da
     import numpy as np
-    from distributed import Client, LocalCluster
+    from distributed import Client, Scheduler
 
-    from graphprof_dask.guard import GraphGuard
-    from graphprof_dask.seed import lookup
+    from graphprof.seed import lookup
 
-    with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+    figures: dict = {}
+    finished = asyncio.Event()
+    async with Scheduler(dashboard=False, port=0, validate=False) as scheduler:
+        guard = None
         if guarded:
-            client.register_plugin(GraphGuard())
-        x = da.arange(chunks * 10, chunks=10).map_blocks(
-            lookup, mapper, dtype=np.int64, meta=np.empty((0,), dtype=np.int64))
-        persisted = x.persist()
-        deadline = time.monotonic() + 600
-        while True:
-            events = [e for _, e in client.get_events(client.id)
-                      if isinstance(e, dict) and e.get("action") == "update-graph"]
-            if events or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
-        own = [e["guard_seconds"] for _, e in client.get_events("graphprof")
-               if "guard_seconds" in e]
-        del persisted
-        return float(events[0]["metrics"]["duration_seconds"]), own
+            guard = guard_class()()
+            guard.cpu_seconds = []
+            if profile is not None:
+                hook = guard.update_graph
+
+                def profiled(*args, **kwargs):
+                    profile.enable()
+                    try:
+                        hook(*args, **kwargs)
+                    finally:
+                        profile.disable()
+
+                guard.update_graph = profiled
+            scheduler.add_plugin(guard, name="graphprof-guard")
+        handler = scheduler.stream_handlers["update-graph"]
+
+        async def timed(*args, **kwargs):
+            if MARKS:
+                os.getppid()  # callgrind --zero-before=getppid
+            cpu, wall = time.process_time(), time.perf_counter()
+            try:
+                return await handler(*args, **kwargs)
+            finally:
+                if MARKS:
+                    os.getsid(0)  # callgrind --dump-before=getsid
+                figures["cpu_s"] = time.process_time() - cpu
+                figures["wall_s"] = time.perf_counter() - wall
+                finished.set()
+
+        scheduler.stream_handlers["update-graph"] = timed
+        async with Client(scheduler.address, asynchronous=True) as client:
+            x = da.arange(chunks * 10, chunks=10).map_blocks(
+                lookup, mapper, dtype=np.int64, meta=np.empty((0,), dtype=np.int64))
+            persisted = client.persist(x)
+            await asyncio.wait_for(finished.wait(), timeout=1800)
+            figures["tasks"] = len(scheduler.tasks)
+            if guard is not None:
+                figures["guard_cpu_s"] = sum(guard.cpu_seconds)
+                findings = [e for _, e in scheduler.get_events("graphprof")
+                            if isinstance(e, dict) and e.get("verdict") != "error"]
+                figures["finding"] = findings[0]["culprits"][0] if findings else None
+            del persisted, x
+            # Closing the scheduler first spares distributed releasing every task one by one.
+            await scheduler.close()
+    return figures
+
+
+def fmt(values) -> str:
+    return ", ".join(f"{v:.3f}" for v in values)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=100_000)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=8, help="sends with and without, each")
+    parser.add_argument("--profile", help="write a cProfile of the guard's hook to this file")
+    parser.add_argument("--callgrind", action="store_true",
+                        help="call getppid() before and getsid() after each update_graph, for "
+                             "valgrind --tool=callgrind --zero-before=getppid --dump-before=getsid "
+                             "(one dump per send, in the order printed: instruction counts)")
+    parser.add_argument("--no-warm-up", action="store_true")
     args = parser.parse_args(argv)
+    global MARKS
+    MARKS = args.callgrind
+
+    import logging
+    import warnings
 
     import dask
 
-    from graphprof_dask.seed import Mapper
+    from graphprof.seed import Mapper
 
+    import distributed  # noqa: F401  (its logging config first, then quieter)
+
+    for name in [n for n in logging.root.manager.loggerDict if n.startswith("distributed")]:
+        # The client's reconnect error after its scheduler is closed under it is expected.
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    warnings.simplefilter("ignore", UserWarning)  # the guard's warning, sent to this client
     # Each chunk is a fused task plus its alias: --tasks keys in all.
     chunks = max(1, args.tasks // 2)
     mapper = Mapper(30000)
-    with dask.config.set({"distributed.admin.large-graph-warning-threshold": "10GB"}):
-        one_send(max(1, chunks // 10), mapper, True)  # warm up imports and caches
-        without, with_guard, guard_own = [], [], []
-        for _ in range(args.repeat):
-            for guarded in (False, True):
-                seconds, own = one_send(chunks, mapper, guarded)
-                print(f"  {'with' if guarded else 'without'} guard: {seconds:.3f} s",
+    config = {"distributed.admin.large-graph-warning-threshold": "10GB",
+              "distributed.scheduler.validate": False}
+    with dask.config.set(config):
+        if not args.no_warm_up:  # imports, caches
+            asyncio.run(one_send(max(1, chunks // 20), mapper, True))
+        runs: dict[bool, list[dict]] = {False: [], True: []}
+        for i in range(args.repeat):
+            for guarded in ((False, True) if i % 2 == 0 else (True, False)):
+                figures = asyncio.run(one_send(chunks, mapper, guarded))
+                runs[guarded].append(figures)
+                extra = (f", guard {figures['guard_cpu_s']:.3f} s CPU" if guarded else "")
+                print(f"  {'with   ' if guarded else 'without'} guard: update_graph "
+                      f"{figures['cpu_s']:.3f} s CPU, {figures['wall_s']:.3f} s wall{extra}",
                       file=sys.stderr, flush=True)
-                (with_guard if guarded else without).append(seconds)
-                guard_own.extend(own)
-        a, b = statistics.median(without), statistics.median(with_guard)
-        print(f"update_graph, {chunks * 2} tasks (seed case, {chunks} chunks), "
-              f"{args.repeat} sends each, medians:")
-        print(f"  without guard: {a:.3f} s   ({', '.join(f'{s:.3f}' for s in without)})")
-        print(f"  with guard:    {b:.3f} s   ({', '.join(f'{s:.3f}' for s in with_guard)})")
-        print(f"  overhead:      {100 * (b - a) / a:+.1f} %")
-        if guard_own:
-            print(f"  guard's own time (median of its findings): "
-                  f"{statistics.median(guard_own):.3f} s")
+        if args.profile:
+            import cProfile
+
+            profile = cProfile.Profile()
+            asyncio.run(one_send(chunks, mapper, True, profile))
+            profile.dump_stats(args.profile)
+
+    without, with_guard = runs[False], runs[True]
+    tasks = without[0]["tasks"]
+    a = statistics.median(r["cpu_s"] for r in without)
+    b = statistics.median(r["cpu_s"] for r in with_guard)
+    own = statistics.median(r["guard_cpu_s"] for r in with_guard)
+    pairs = [w["cpu_s"] / o["cpu_s"] for o, w in zip(without, with_guard)]
+    wall_a = statistics.median(r["wall_s"] for r in without)
+    wall_b = statistics.median(r["wall_s"] for r in with_guard)
+    finding = with_guard[0].get("finding")
+    print(f"update_graph of {tasks} tasks (seed case, {chunks} chunks), fresh scheduler per send, "
+          f"{args.repeat} sends each, interleaved (pairs AB BA ...); medians:")
+    print(f"  CPU without guard: {a:.3f} s   ({fmt(r['cpu_s'] for r in without)})")
+    print(f"  CPU with guard:    {b:.3f} s   ({fmt(r['cpu_s'] for r in with_guard)})")
+    print(f"  CPU ratio with/without: {b / a:.3f}x ({100 * (b - a) / a:+.1f} %); median of the "
+          f"{len(pairs)} pairs' own ratios {statistics.median(pairs):.3f}x "
+          f"({', '.join(f'{r:.3f}' for r in pairs)})")
+    print(f"  guard's own CPU:   {own:.3f} s   ({fmt(r['guard_cpu_s'] for r in with_guard)}) "
+          f"= {100 * own / a:.1f} % of update_graph without it")
+    print(f"  wall without / with: {wall_a:.3f} s / {wall_b:.3f} s "
+          f"({100 * (wall_b - wall_a) / wall_a:+.1f} %, for reference only)")
+    if finding:
+        print(f"  the guard's finding: {finding['copies']} copies of one {finding['type']}, "
+              f"{finding['duplicated_bytes']:,} B duplicated")
+    else:
+        print("  the guard found nothing: check the benchmark")
     return 0
 
 

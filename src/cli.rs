@@ -267,8 +267,36 @@ pub struct WatchArgs {
     /// How long to try to reach the scheduler: 10s, 500ms, or plain seconds.
     #[arg(long, default_value = "10s", value_parser = parse_duration_arg)]
     pub timeout: std::time::Duration,
+    /// Warn when a graph's copies beyond the first of shared objects exceed this (e.g. 100MB,
+    /// 1GiB). Default: the guard's (100 MB, or Dask config graphprof.guard.warn-duplicated).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
+    pub warn_duplicated: Option<u64>,
+    /// Warn when what the workers will deserialise of shared objects exceeds this. Default off.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
+    pub warn_materialised: Option<u64>,
+    /// Refuse a graph (its futures fail, nothing of it runs) above this many duplicated bytes.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
+    pub refuse_duplicated: Option<u64>,
+    /// Refuse a graph above this many materialised bytes of shared objects.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
+    pub refuse_materialised: Option<u64>,
     #[command(flatten)]
     pub python: PythonArgs,
+}
+
+impl WatchArgs {
+    /// The thresholds given on the command line, by the guard's names (`warn_duplicated`).
+    pub fn thresholds(&self) -> Vec<(&'static str, u64)> {
+        [
+            ("warn_duplicated", self.warn_duplicated),
+            ("warn_materialised", self.warn_materialised),
+            ("refuse_duplicated", self.refuse_duplicated),
+            ("refuse_materialised", self.refuse_materialised),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|v| (name, v)))
+        .collect()
+    }
 }
 
 /// What `graphprof watch` prints.

@@ -180,3 +180,143 @@ fn watch_prints_the_finding_of_a_graph_sent_by_another_client() {
         "{finding}"
     );
 }
+
+/// Sends the seed case inline (16 chunks of a Mapper(N)) and prints one JSON line: the guard's
+/// events this client saw on topic graphprof, and the error its futures failed with, if any.
+const SENDER: &str = r#"
+import json, sys
+from distributed import Client, futures_of, wait
+from graphprof_dask.seed import Mapper, seed_collection
+with Client(sys.argv[1], timeout=60) as client:
+    client.wait_for_workers(1, timeout=120)
+    before = len(client.get_events("graphprof"))
+    x = seed_collection(16, Mapper(int(sys.argv[3])), chunk_size=10)
+    error = None
+    try:
+        if sys.argv[2] == "compute":
+            x.compute()
+        else:
+            wait(futures_of(x.persist()), timeout=300)
+    except Exception as e:
+        error = str(e)
+    events = client.get_events("graphprof")[before:]
+    print(json.dumps({"events": [e for _, e in events], "error": error}), flush=True)
+"#;
+
+fn send(address: &str, how: &str, mapper_len: u32) -> serde_json::Value {
+    let output = Command::new(python())
+        .args(["-c", SENDER, address, how, &mapper_len.to_string()])
+        .env("PYTHONPATH", repo().join("python"))
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "the sending client failed");
+    let text = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(text.lines().last().unwrap_or_default()).unwrap()
+}
+
+fn start_watch(address: &str, flags: &[&str], processes: &mut Processes) -> mpsc::Receiver<String> {
+    let mut watch = Command::new(env!("CARGO_BIN_EXE_graphprof"))
+        .args(["watch", "--scheduler", address, "--format", "json"])
+        .args(["--timeout", "60s"])
+        .args(flags)
+        .env("GRAPHPROF_PYTHON", python())
+        .env_remove("RUST_BACKTRACE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let lines = lines_of(&mut watch);
+    processes.0.push(watch);
+    lines
+}
+
+#[test]
+fn threshold_flags_make_a_silent_graph_warn_then_refuse() {
+    let dir = tempfile::tempdir().unwrap();
+    let pythonpath = repo().join("python");
+    let port = free_port();
+    let address = format!("tcp://127.0.0.1:{port}");
+    let port_text = port.to_string();
+    let mut processes = Processes(vec![dask(
+        &[
+            "scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port_text,
+            "--no-dashboard",
+        ],
+        None,
+        dir.path(),
+    )]);
+    processes.0.push(dask(
+        &[
+            "worker",
+            &address,
+            "--host",
+            "127.0.0.1",
+            "--nthreads",
+            "1",
+            "--no-dashboard",
+        ],
+        Some(&pythonpath),
+        dir.path(),
+    ));
+
+    // The default thresholds: 16 copies of a 235 KiB Mapper (3.5 MB beyond the first) pass.
+    let default = start_watch(&address, &[], &mut processes);
+    let watching = next_event(&default, "watching");
+    assert_eq!(watching["registered"], true, "{watching}");
+    let sent = send(&address, "persist", 30000);
+    assert_eq!(sent["events"], serde_json::json!([]), "{sent}");
+    assert!(sent["error"].is_null(), "{sent}");
+
+    // A low --warn-duplicated on the guard already there: the same kind of graph warns.
+    let low = start_watch(&address, &["--warn-duplicated", "1MB"], &mut processes);
+    let watching = next_event(&low, "watching");
+    assert_eq!(watching["registered"], false, "{watching}");
+    assert_eq!(watching["changed"], true, "{watching}");
+    assert_eq!(watching["thresholds"]["warn_duplicated"], 1_000_000);
+    let sent = send(&address, "persist", 29999);
+    assert!(sent["error"].is_null(), "{sent}");
+    let finding = next_event(&low, "finding");
+    assert_eq!(finding["verdict"], "warn", "{finding}");
+    assert_eq!(finding["culprits"][0]["type"], "Mapper");
+    assert_eq!(finding["culprits"][0]["copies"], 16);
+    assert_eq!(finding["thresholds"]["warn_duplicated"], 1_000_000);
+    // The first watch streams the same guard's finding.
+    assert_eq!(next_event(&default, "finding")["verdict"], "warn");
+
+    // A refuse threshold fails the graph's futures with the guard's message.
+    let refusing = start_watch(&address, &["--refuse-duplicated", "2MiB"], &mut processes);
+    let watching = next_event(&refusing, "watching");
+    assert_eq!(watching["thresholds"]["refuse_duplicated"], 2_097_152);
+    let sent = send(&address, "compute", 29998);
+    let error = sent["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not refused: {sent}"));
+    assert!(error.contains("graphprof refused this graph"), "{error}");
+    assert!(error.contains("Mapper"), "{error}");
+    let finding = next_event(&refusing, "finding");
+    assert_eq!(finding["verdict"], "refuse", "{finding}");
+}
+
+#[test]
+fn a_threshold_flag_that_is_not_a_size_is_refused_in_one_line() {
+    let output = Command::new(env!("CARGO_BIN_EXE_graphprof"))
+        .args([
+            "watch",
+            "--scheduler",
+            "tcp://127.0.0.1:1",
+            "--warn-duplicated",
+            "lots",
+        ])
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--warn-duplicated"), "{stderr}");
+}

@@ -50,6 +50,8 @@ FIX_FUNCTION = ("the function itself carries it (a bound method's instance or a 
                 "function, then pass client.scatter(obj, broadcast=True) or dask.delayed(obj) "
                 "as that argument")
 REFUSED = "graphprof refused this graph"
+THRESHOLD_NAMES = ("warn_duplicated", "warn_materialised", "refuse_duplicated",
+                   "refuse_materialised")
 
 
 class GraphGuard(SchedulerPlugin):
@@ -72,12 +74,13 @@ class GraphGuard(SchedulerPlugin):
         self.scheduler = None
 
     @classmethod
-    def from_config(cls) -> "GraphGuard":
-        """A guard with the thresholds of Dask config ``graphprof.guard.*``."""
+    def from_config(cls, **overrides) -> "GraphGuard":
+        """A guard with the thresholds of Dask config ``graphprof.guard.*``, less those given."""
         import dask
 
         options = {key.replace("-", "_"): dask.config.get(CONFIG_PREFIX + key, default)
                    for key, default in DEFAULTS.items()}
+        options.update(overrides)
         return cls(**options)
 
     async def start(self, scheduler) -> None:
@@ -118,34 +121,50 @@ class GraphGuard(SchedulerPlugin):
 
     # ------------------------------------------------------------------ the check
     def walk(self, scheduler, tasks) -> tuple[SpecWalk, dict, int]:
-        """One pass over the arriving tasks: per object id, [tasks, held tasks, first key]."""
+        """One pass over the arriving tasks: per object id, [tasks, held tasks, first key] (an
+        object a task embeds twice is one copy: pickle shares it inside one task's message).
+
+        Tasks of one layer embed the same objects: they are counted by what they embed (the
+        tuple of object ids, and whether the task is held), one dict update per task, and the
+        counts are spread over the objects once at the end."""
         from dask._task_spec import Alias
 
         walk = SpecWalk(self.min_payload_bytes)
         objects, ids = walk.objects, walk.ids
-        uses: dict[int, list] = {}
+        shapes: dict[tuple, list] = {}  # (ids..., held) -> [tasks, first key]
+        get_shape = shapes.get
         all_tasks = scheduler.tasks
         walked = 0
         for key in tasks:
             ts = all_tasks.get(key)
-            if ts is None or ts.state != "released":
+            if ts is None:
                 continue
             spec = ts.run_spec
-            if spec is None or isinstance(spec, Alias):
+            if spec is None or isinstance(spec, Alias) or ts.state != "released":
                 continue
             walked += 1
             ids.clear()
             objects(spec)
             if not ids:
                 continue
-            held = _held(ts, Alias)
-            for i in (set(ids) if len(ids) > 1 else ids):
+            ids.append(_held(ts, Alias))
+            shape = tuple(ids)
+            seen = get_shape(shape)
+            if seen is None:
+                shapes[shape] = [1, key]
+            else:
+                seen[0] += 1
+        uses: dict[int, list] = {}
+        for shape, (count, key) in shapes.items():
+            held = shape[-1] * count
+            for i in dict.fromkeys(shape[:-1]):
                 use = uses.get(i)
                 if use is None:
-                    uses[i] = [1, int(held), key]
+                    uses[i] = [count, held, key]
                 else:
-                    use[0] += 1
+                    use[0] += count
                     use[1] += held
+        ids.clear()
         return walk, uses, walked
 
     def check(self, scheduler, tasks) -> Optional[dict]:
@@ -245,12 +264,15 @@ class GraphGuard(SchedulerPlugin):
             ts.run_spec = Task(key, reraise, error)
 
 
-def _held(ts, alias) -> bool:
-    """Whether a task's result stays held: nothing depends on it, or only held aliases."""
+def _held(ts, alias) -> int:
+    """1 when a task's result stays held: nothing depends on it, or only held aliases."""
     dependents = ts.dependents
     if not dependents:
-        return True
-    return all(isinstance(d.run_spec, alias) and not d.dependents for d in dependents)
+        return 1
+    for d in dependents:
+        if d.dependents or not isinstance(d.run_spec, alias):
+            return 0
+    return 1
 
 
 def message(report: dict) -> str:
@@ -286,18 +308,31 @@ def decimal_bytes(n: int) -> str:
     return f"{n} B"
 
 
-def ensure_guard(dask_scheduler=None, options: Optional[dict] = None) -> dict:
+def ensure_guard(dask_scheduler=None, options: Optional[dict] = None,
+                 thresholds: Optional[dict] = None) -> dict:
     """Registers a guard on this scheduler unless one is there (``graphprof watch`` calls it
-    through ``run_on_scheduler``); returns the thresholds in force."""
+    through ``run_on_scheduler``) and sets on it the ``thresholds`` given (bytes by the guard's
+    names, ``warn_duplicated``...; the others stay as they are, or as Dask config says for a new
+    guard); returns whether it registered one, whether thresholds changed, and those in force."""
+    given = {k: parse_bytes(v) for k, v in (thresholds or {}).items()}
+    unknown = set(given) - set(THRESHOLD_NAMES)
+    if unknown:
+        raise ValueError(f"not a threshold of the guard: {', '.join(sorted(unknown))}")
     existing = dask_scheduler.plugins.get(PLUGIN_NAME)
+    changed = False
     if existing is None:
-        existing = GraphGuard(**(options or {})) if options else GraphGuard.from_config()
+        existing = (GraphGuard(**options) if options
+                    else GraphGuard.from_config(**given))
         dask_scheduler.add_plugin(existing, name=PLUGIN_NAME)
         existing.scheduler = dask_scheduler
         registered = True
     else:
         registered = False
-    return {"registered": registered,
+        in_force = getattr(existing, "thresholds", None)
+        if given and isinstance(in_force, dict):
+            changed = any(in_force.get(k) != v for k, v in given.items())
+            in_force.update(given)
+    return {"registered": registered, "changed": changed,
             "thresholds": {k: v for k, v in getattr(existing, "thresholds", {}).items()
                            if v is not None}}
 

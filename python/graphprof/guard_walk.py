@@ -16,13 +16,20 @@ from typing import Any, Optional
 from .export_walk import _SCALARS, _TEXT, FUNCTION_PAYLOAD_BYTES, Walker, funcname
 
 ARGUMENT, FUNCTION, DATA = "argument", "function", "data"
-SKIP, TEXT, TASK, DATA_NODE, VALUE = range(5)
+# What a leaf is, by its type; the first two are dropped where a task's arguments are walked.
+SCALAR, GRAPH_REF, TEXT, TASK, DATA_NODE, CONTAINER, CALLABLE, VALUE = range(8)
+_CONTAINERS = (list, tuple, set, frozenset, dict)
 
 
 class SpecWalk:
     """``walk.objects(spec)`` appends to ``walk.ids`` the id of every object the spec embeds;
     ``walk.found[id]`` is ``(object, role, threshold, task)`` from its first sighting (``task``:
-    the innermost task calling it, for the description)."""
+    the innermost task calling it, for the description).
+
+    The scheduler's hot path: what a leaf is comes from one dict lookup on its type (scalars,
+    short text and graph references are dropped there, before anything else is looked at), and a
+    ``functools.partial`` that many tasks share (``partial(arange, like=None)``) is walked once:
+    its objects are remembered by the partial's identity."""
 
     def __init__(self, min_payload_bytes: int):
         from dask import _task_spec as ts
@@ -31,12 +38,91 @@ class SpecWalk:
         self.found: dict[int, tuple[Any, str, Optional[int], Any]] = {}
         self.ids: list[int] = []
         self._walker = Walker(_NoCache(min_payload_bytes))  # its helpers, not its walk
-        self._skip = (ts.TaskRef, ts.Alias)
+        self._graph_refs = (ts.TaskRef, ts.Alias)
         self._data_node, self._task = ts.DataNode, ts.Task
         self._subgraph = getattr(ts, "_execute_subgraph", None)
         self._future = self._walker._future_type
-        self._containers = (list, tuple, set, frozenset, dict)
         self._kinds: dict[type, int] = {}
+        self._partials: dict[int, tuple[Any, tuple[int, ...]]] = {}
+
+    def _kind(self, obj) -> int:
+        """What a leaf is, by its type alone (cached per type)."""
+        t = type(obj)
+        kind = self._kinds.get(t)
+        if kind is not None:
+            return kind
+        if issubclass(t, _SCALARS):
+            kind = SCALAR
+        elif issubclass(t, self._graph_refs) or (self._future and issubclass(t, self._future)):
+            kind = GRAPH_REF
+        elif issubclass(t, _TEXT):
+            kind = TEXT
+        elif issubclass(t, self._task):
+            kind = TASK
+        elif issubclass(t, self._data_node):
+            kind = DATA_NODE
+        elif t in _CONTAINERS:
+            kind = CONTAINER
+        elif callable(obj) and not isinstance(obj, type):
+            kind = CALLABLE
+        else:
+            kind = VALUE
+        self._kinds[t] = kind
+        return kind
+
+    def objects(self, spec) -> None:
+        """The objects of one top-level spec (an Alias has none)."""
+        if isinstance(spec, self._data_node):
+            self._value(spec.value, DATA, None)
+        else:
+            self._leaves((spec,), None)
+
+    def _leaves(self, items, task) -> None:
+        """Task arguments (and fused inner tasks): each a graph object to go into or a value."""
+        kinds, found, ids = self._kinds, self.found, self.ids
+        for obj in items:
+            kind = kinds.get(type(obj))
+            if kind is None:
+                kind = self._kind(obj)
+            if kind <= GRAPH_REF:
+                continue
+            if kind == TASK:
+                self._task_body(obj)
+                continue
+            if kind == TEXT:
+                if len(obj) < self.short_text:
+                    continue
+                role, threshold = ARGUMENT, None
+            elif kind == DATA_NODE:
+                self._value(obj.value, DATA, task)
+                continue
+            elif kind == CONTAINER and self._walker._holds_graph_objects(obj):
+                self._leaves(obj.values() if type(obj) is dict else obj, task)
+                continue
+            elif kind == CALLABLE:
+                role, threshold = FUNCTION, FUNCTION_PAYLOAD_BYTES
+            else:
+                role, threshold = ARGUMENT, None
+            i = id(obj)
+            if i not in found:
+                found[i] = (obj, role, threshold, task)
+            ids.append(i)
+
+    def _value(self, obj, role: str, task) -> None:
+        """A literal (a data node's value): one object, or the elements of a container of graph
+        objects. Only scalars and short text are dropped: a graph reference here is a value."""
+        kind = self._kinds.get(type(obj))
+        if kind is None:
+            kind = self._kind(obj)
+        if kind == SCALAR or (kind == TEXT and len(obj) < self.short_text):
+            return
+        if kind == CONTAINER and self._walker._holds_graph_objects(obj):
+            self._leaves(obj.values() if type(obj) is dict else obj, task)
+            return
+        threshold = None
+        if kind == CALLABLE and role == ARGUMENT:
+            role, threshold = FUNCTION, FUNCTION_PAYLOAD_BYTES
+        self._record(obj, role, threshold, task)
 
     def _record(self, obj, role: str, threshold: Optional[int], task) -> None:
         i = id(obj)
@@ -44,80 +130,39 @@ class SpecWalk:
             self.found[i] = (obj, role, threshold, task)
         self.ids.append(i)
 
-    def objects(self, spec) -> None:
-        """The objects of one top-level spec (an Alias has none)."""
-        if isinstance(spec, self._data_node):
-            self._value(spec.value, DATA, None)
-        else:
-            self._leaf(spec, None)
-
-    def _kind(self, obj) -> int:
-        """What a leaf is, by its type (cached: one dict lookup per leaf on the hot path)."""
-        t = type(obj)
-        kind = self._kinds.get(t)
-        if kind is None:
-            if issubclass(t, _SCALARS) or issubclass(t, self._skip) or (
-                    self._future and issubclass(t, self._future)):
-                kind = SKIP
-            elif issubclass(t, _TEXT):
-                kind = TEXT
-            elif issubclass(t, self._task):
-                kind = TASK
-            elif issubclass(t, self._data_node):
-                kind = DATA_NODE
-            else:
-                kind = VALUE
-            self._kinds[t] = kind
-        return kind
-
-    def _leaves(self, items, task) -> None:
-        kinds = self._kinds
-        for obj in items:
-            kind = kinds.get(type(obj))
-            if kind is None:
-                kind = self._kind(obj)
-            if kind == SKIP or (kind == TEXT and len(obj) < self.short_text):
-                continue
-            if kind == TASK:
-                self._task_body(obj)
-            elif kind == DATA_NODE:
-                self._value(obj.value, DATA, task)
-            else:
-                self._value(obj, ARGUMENT, task)
-
-    def _leaf(self, obj, task) -> None:
-        self._leaves((obj,), task)
-
-    def _value(self, obj, role: str, task) -> None:
-        kind = self._kinds.get(type(obj))
-        if kind is None:
-            kind = self._kind(obj)
-        if (kind == SKIP and isinstance(obj, _SCALARS)) or (
-                kind == TEXT and len(obj) < self.short_text):
-            return
-        if type(obj) in self._containers and self._walker._holds_graph_objects(obj):
-            self._leaves(obj.values() if type(obj) is dict else obj, task)
-            return
-        if role == ARGUMENT and callable(obj) and not isinstance(obj, type):
-            self._record(obj, FUNCTION, FUNCTION_PAYLOAD_BYTES, task)
-        else:
-            self._record(obj, role, None, task)
-
     def _function(self, func, task) -> None:
-        while isinstance(func, functools.partial):
-            self._leaves(func.args, task)
-            if func.keywords:
-                self._leaves(func.keywords.values(), task)
-            func = func.func
-        self._record(func, FUNCTION, FUNCTION_PAYLOAD_BYTES, task)
+        """A task's function: partials unwrapped (their arguments are the task's too)."""
+        if not isinstance(func, functools.partial):
+            self._record(func, FUNCTION, FUNCTION_PAYLOAD_BYTES, task)
+            return
+        memo = self._partials.get(id(func))
+        if memo is not None:
+            self.ids.extend(memo[1])
+            return
+        start = len(self.ids)
+        inner = func
+        while isinstance(inner, functools.partial):
+            self._leaves(inner.args, task)
+            if inner.keywords:
+                self._leaves(inner.keywords.values(), task)
+            inner = inner.func
+        self._record(inner, FUNCTION, FUNCTION_PAYLOAD_BYTES, task)
+        self._partials[id(func)] = (func, tuple(self.ids[start:]))
 
     def _task_body(self, node) -> None:
-        args = node.args
-        if node.func is self._subgraph and args and isinstance(args[0], dict):
+        args, func = node.args, node.func
+        if func is self._subgraph and args and isinstance(args[0], dict):
             self._leaves(args[0].values(), None)
-            self._leaves(args[3:], None)
+            if len(args) > 3:
+                self._leaves(args[3:], None)
             return
-        self._function(node.func, node)
+        if isinstance(func, functools.partial):
+            self._function(func, node)
+        else:  # the common case, inline
+            i = id(func)
+            if i not in self.found:
+                self.found[i] = (func, FUNCTION, FUNCTION_PAYLOAD_BYTES, node)
+            self.ids.append(i)
         if args:
             self._leaves(args, node)
         if node.kwargs:

@@ -3,8 +3,9 @@
 Connects to the scheduler, makes sure a :class:`~.guard.GraphGuard` is registered there (the
 package's code is uploaded to the scheduler first, as ``Client.upload_file`` does, so the
 scheduler need not have graphprof installed; a guard already there, from ``--preload`` say, is
-kept with its thresholds), then prints one JSON line per event of topic ``graphprof`` as it
-arrives: first ``{"event": "watching", ...}``, then ``{"event": "finding", "time": ...,
+kept), sets on it the thresholds given as ``--warn-duplicated BYTES`` etc. (they stay after
+watch exits), then prints one JSON line per event of topic ``graphprof`` as it arrives: first
+``{"event": "watching", "registered": ..., "changed": ..., "thresholds": ...}``, then ``{"event": "finding", "time": ...,
 <the guard's report>}``. Exits 0 when the scheduler goes away or on SIGINT/SIGTERM, 3 when it
 cannot be reached, 2 when dask or distributed is missing.
 """
@@ -24,6 +25,7 @@ import zipfile
 EXIT_MISSING = 2
 EXIT_UNREACHABLE = 3
 UPLOAD_NAME = "graphprof-guard-code"
+THRESHOLDS = ("warn_duplicated", "warn_materialised", "refuse_duplicated", "refuse_materialised")
 
 
 def _emit(record: dict) -> None:
@@ -46,7 +48,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m graphprof.dask_run watch")
     parser.add_argument("--scheduler", required=True)
     parser.add_argument("--timeout-s", type=float, default=10.0)
+    for name in THRESHOLDS:
+        parser.add_argument("--" + name.replace("_", "-"), type=int, metavar="BYTES")
     args = parser.parse_args(argv)
+    thresholds = {name: getattr(args, name) for name in THRESHOLDS
+                  if getattr(args, name) is not None}
     try:
         from distributed import Client
         from distributed.diagnostics.plugin import SchedulerUploadFile
@@ -69,7 +75,7 @@ def main(argv=None) -> int:
         with tempfile.TemporaryDirectory(prefix="graphprof-watch-") as directory:
             client.register_plugin(SchedulerUploadFile(package_zip(directory), load=True),
                                    name=UPLOAD_NAME)
-        guard = client.run_on_scheduler(ensure_guard)
+        guard = client.run_on_scheduler(ensure_guard, thresholds=thresholds)
 
         def on_event(event) -> None:
             when, report = event

@@ -1,12 +1,15 @@
 //! `graphprof watch --scheduler tcp://HOST:PORT`: the embedded Python side
 //! (`python -m graphprof.dask_run watch`) registers the live guard on the scheduler and streams its
 //! events (topic `graphprof`) as JSON lines; they are printed as they come, as escaped text lines
-//! or as JSON lines, until the scheduler goes away or graphprof is interrupted.
+//! or as JSON lines, until the scheduler goes away or graphprof is interrupted. Thresholds given
+//! as flags (`--warn-duplicated 1GB`, ...) are set on the guard, a new one or the one already
+//! there, and stay after watch exits; the first line shows the thresholds in force.
 
 use crate::cli::{WatchArgs, WatchFormat};
 use graphprof::dask::child::{self, StdoutLine, describe_status, telling_line};
 use graphprof::dask::{PythonPackage, resolve_python};
 use graphprof::error::EXIT_OK;
+use graphprof::units::DecimalBytes;
 use std::io::Write;
 
 /// Exit code of the Python side when the scheduler cannot be reached.
@@ -15,16 +18,18 @@ const WATCH_EXIT_UNREACHABLE: i32 = 3;
 pub fn run(args: WatchArgs) -> anyhow::Result<i32> {
     let python = resolve_python(args.python.python.as_deref());
     let package = PythonPackage::write()?;
-    let command = package.command(
-        &python,
-        [
-            "watch".to_string(),
-            "--scheduler".to_string(),
-            args.scheduler.clone(),
-            "--timeout-s".to_string(),
-            format!("{}", args.timeout.as_secs_f64()),
-        ],
-    );
+    let mut python_args = vec![
+        "watch".to_string(),
+        "--scheduler".to_string(),
+        args.scheduler.clone(),
+        "--timeout-s".to_string(),
+        format!("{}", args.timeout.as_secs_f64()),
+    ];
+    for (name, bytes) in args.thresholds() {
+        python_args.push(format!("--{}", name.replace('_', "-")));
+        python_args.push(bytes.to_string());
+    }
+    let command = package.command(&python, python_args);
     let mut watcher = child::spawn(command)
         .map_err(|error| graphprof::dask::DaskError::python_not_found(&python, &error))?;
     let stdout = std::io::stdout();
@@ -54,6 +59,14 @@ pub fn run(args: WatchArgs) -> anyhow::Result<i32> {
     anyhow::bail!("watch stopped ({}): {text}", describe_status(status))
 }
 
+/// The guard's thresholds, in the order the first line shows them.
+const THRESHOLDS: [&str; 4] = [
+    "warn_duplicated",
+    "warn_materialised",
+    "refuse_duplicated",
+    "refuse_materialised",
+];
+
 /// One output line for one line of the Python side, or nothing for a line that is not an event.
 fn render(line: &str, format: WatchFormat) -> Option<String> {
     let event: serde_json::Value = serde_json::from_str(line).ok()?;
@@ -67,16 +80,22 @@ fn render(line: &str, format: WatchFormat) -> Option<String> {
                 .get("thresholds")
                 .and_then(|t| t.as_object())
                 .map(|t| {
-                    t.iter()
-                        .map(|(k, v)| format!("{k} {v} B"))
+                    THRESHOLDS
+                        .iter()
+                        .filter_map(|name| Some((name, t.get(*name)?.as_u64()?)))
+                        .map(|(name, bytes)| {
+                            format!("{} {}", name.replace('_', "-"), DecimalBytes(bytes))
+                        })
                         .collect::<Vec<_>>()
                         .join(", ")
                 })
-                .unwrap_or_default();
-            let how = if event.get("registered").and_then(|r| r.as_bool()) == Some(true) {
-                "guard registered"
-            } else {
-                "guard already registered"
+                .filter(|text| !text.is_empty())
+                .unwrap_or_else(|| "no threshold on".to_string());
+            let flag = |name: &str| event.get(name).and_then(|r| r.as_bool()) == Some(true);
+            let how = match (flag("registered"), flag("changed")) {
+                (true, _) => "guard registered",
+                (false, true) => "guard already registered, thresholds set",
+                (false, false) => "guard already registered",
             };
             format!("watching {}: {how} ({thresholds})", field("scheduler"))
         }
@@ -99,5 +118,23 @@ mod tests {
         let back: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(back["verdict"], "warn");
         assert!(render("not json", WatchFormat::Text).is_none());
+    }
+
+    #[test]
+    fn the_first_line_shows_the_thresholds_in_force() {
+        let line = r#"{"event":"watching","scheduler":"tcp://h:1","registered":false,"changed":true,"thresholds":{"warn_duplicated":1000000,"refuse_materialised":8000000000}}"#;
+        let text = render(line, WatchFormat::Text).unwrap();
+        assert_eq!(
+            text,
+            "watching tcp://h:1: guard already registered, thresholds set \
+             (warn-duplicated 1 MB, refuse-materialised 8 GB)"
+        );
+        let line =
+            r#"{"event":"watching","scheduler":"tcp://h:1","registered":true,"thresholds":{}}"#;
+        let text = render(line, WatchFormat::Text).unwrap();
+        assert_eq!(
+            text,
+            "watching tcp://h:1: guard registered (no threshold on)"
+        );
     }
 }
