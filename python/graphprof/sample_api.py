@@ -63,15 +63,14 @@ DEFAULT_STRATEGIES = ("as-given", "scatter", "delayed")
 
 
 def _strategy_args(strategies: Sequence[str]) -> list[str]:
-    """The CLI's ``--strategy`` flags: none for the default set (as-given, scatter, delayed)."""
+    """The CLI's ``--strategy`` flags: none for the default set (as-given, scatter, delayed), else
+    one per strategy in order (any subset, repeats allowed: the CLI labels a repeat ``#2``)."""
     chosen = tuple(strategies)
     unknown = [s for s in chosen if s not in DEFAULT_STRATEGIES]
     if unknown or not chosen:
         raise ValueError(f"strategies={chosen!r}: choose among {DEFAULT_STRATEGIES!r}")
     if chosen == DEFAULT_STRATEGIES:
         return []
-    if "as-given" in chosen:
-        raise ValueError("strategies: 'as-given' runs only with the default set (as-given, scatter, delayed)")
     return [arg for s in chosen for arg in ("--strategy", s)]
 
 

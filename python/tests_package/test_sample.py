@@ -29,5 +29,7 @@ def test_sample_refuses_an_unknown_strategy():
 
     assert _strategy_args(("as-given", "scatter", "delayed")) == []
     assert _strategy_args(("scatter",)) == ["--strategy", "scatter"]
+    assert _strategy_args(("as-given",)) == ["--strategy", "as-given"]
+    assert _strategy_args(("delayed", "as-given")) == ["--strategy", "delayed", "--strategy", "as-given"]
     with pytest.raises(ValueError, match="choose among"):
         _strategy_args(("teleport",))
