@@ -36,7 +36,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 BARE = r"""
 import sys, time
 sys.path.insert(0, {here!r})
-import dask
 from distributed import Client, LocalCluster, wait
 from graphprof import seed
 
@@ -46,12 +45,7 @@ for strategy in ("inline", "delayed", "scatter"):  # the order graphprof runs th
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None) as cluster, Client(cluster) as client:
         client.wait_for_workers(workers)
-        if strategy == "inline":
-            arg = seed.Mapper(n)
-        elif strategy == "delayed":
-            arg = dask.delayed(seed.make_mapper)(n)
-        else:
-            arg = client.scatter(seed.Mapper(n), broadcast=True)
+        arg = seed.strategy_argument(strategy, n, client)
         x = seed.seed_collection(chunks, arg).persist()
         wait(x)
         time.sleep(hold_s)

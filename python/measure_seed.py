@@ -20,24 +20,18 @@ PAYLOAD = 240 * 1024
 
 
 def exporter_figures(chunks):
-    import dask
     from distributed import Client, LocalCluster
 
     from graphcheck import check_graph, payload_uses, wire_model
     from graphprof.exporter import build_graph
-    from graphprof.seed import Mapper, make_mapper, mapper_len_for_bytes, seed_collection
+    from graphprof.seed import mapper_len_for_bytes, seed_collection, strategy_argument
 
     n = mapper_len_for_bytes(PAYLOAD)
     out = {}
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as c, \
             Client(c) as client:
         for strat in ("inline", "scatter", "delayed"):
-            if strat == "inline":
-                arg = Mapper(n)
-            elif strat == "delayed":
-                arg = dask.delayed(make_mapper)(n)
-            else:
-                arg = client.scatter(Mapper(n), broadcast=True)
+            arg = strategy_argument(strat, n, client)
             doc = build_graph(seed_collection(chunks, arg), measure_wire=True, client=client)
             check_graph(doc)
             dup = {d: len(u) for d, u in payload_uses(doc).items() if len(u) > 1}
@@ -81,11 +75,10 @@ def plain_ratio(chunks, strategies=("inline", "scatter", "delayed"), hold_s=1.5)
     - ``submit``: after the argument exists (for scatter: the broadcast Mapper on the workers);
     - ``held``: median of 5 reads 0.1 s apart, ``hold_s`` (> 2 heartbeats) after every result finished.
     """
-    import dask
     import psutil
     from distributed import Client, LocalCluster, wait
 
-    from graphprof.seed import Mapper, make_mapper, mapper_len_for_bytes, seed_collection
+    from graphprof.seed import Mapper, mapper_len_for_bytes, seed_collection, strategy_argument
 
     def rss(pids):
         return sum(psutil.Process(p).memory_info().rss for p in pids)
@@ -110,12 +103,8 @@ def plain_ratio(chunks, strategies=("inline", "scatter", "delayed"), hold_s=1.5)
             del warm
             time.sleep(1.0)
             warm_rss = settled(pids)
-            if strat == "inline":
-                arg = Mapper(n)
-            elif strat == "delayed":
-                arg = dask.delayed(make_mapper)(n)
-            else:
-                arg = client.scatter(Mapper(n), broadcast=True)
+            arg = strategy_argument(strat, n, client)
+            if strat == "scatter":
                 time.sleep(0.5)
             submit = settled(pids)
             x = seed_collection(chunks, arg).persist()

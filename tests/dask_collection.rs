@@ -8,13 +8,15 @@
 
 mod common;
 
+use common::{labelled_run as run, sample_report as report};
+
 use common::{dask_python as python, repo};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use graphprof::report::sample_report::{RunReport, SampleReport};
+use graphprof::report::sample_report::SampleReport;
 use graphprof::report::samples_csv::read_samples_csv;
 
 fn graphprof(args: &[&str], out: &Path) -> Output {
@@ -32,19 +34,6 @@ fn graphprof(args: &[&str], out: &Path) -> Output {
 fn cluster_lock() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
     LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn report(out: &Path) -> SampleReport {
-    let text = std::fs::read_to_string(out.join("report.json")).expect("report.json");
-    serde_json::from_str(&text).expect("typed report")
-}
-
-fn run<'a>(report: &'a SampleReport, label: &str) -> &'a RunReport {
-    report
-        .runs
-        .iter()
-        .find(|r| r.label == label)
-        .unwrap_or_else(|| panic!("no run {label}"))
 }
 
 fn held(report: &SampleReport, label: &str) -> u64 {

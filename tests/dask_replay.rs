@@ -11,10 +11,12 @@
 
 mod common;
 
+use common::{labelled_run as run, sample_report};
+
 use common::{dask_python as python, repo};
 use std::path::Path;
 
-use graphprof::report::sample_report::{RunReport, SampleReport};
+use graphprof::report::sample_report::SampleReport;
 
 const PROGRAM: &str = "fixtures/dask/user_pipeline.py:result";
 /// The replay's held memory against the program's own run, as issue 10 asks.
@@ -55,16 +57,7 @@ fn sample(source: &str, out: &Path) -> SampleReport {
         out_arg,
     ]);
     println!("{stdout}");
-    let text = std::fs::read_to_string(out.join("report.json")).expect("report.json");
-    serde_json::from_str(&text).expect("typed report")
-}
-
-fn run<'a>(report: &'a SampleReport, label: &str) -> &'a RunReport {
-    report
-        .runs
-        .iter()
-        .find(|r| r.label == label)
-        .unwrap_or_else(|| panic!("no run {label}"))
+    sample_report(out)
 }
 
 fn held(report: &SampleReport, label: &str) -> u64 {

@@ -8,6 +8,8 @@
 
 mod common;
 
+use common::{labelled_run as run, sample_report};
+
 use common::{dask_python as python, repo};
 use std::path::Path;
 use std::process::{Command, Output};
@@ -36,21 +38,12 @@ fn sample(args: &[&str], out: &Path) -> (SampleReport, String) {
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let text = std::fs::read_to_string(out.join("report.json")).expect("report.json");
-    (serde_json::from_str(&text).expect("typed report"), stdout)
+    (sample_report(out), stdout)
 }
 
 fn cluster_lock() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
     LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn run<'a>(report: &'a SampleReport, label: &str) -> &'a RunReport {
-    report
-        .runs
-        .iter()
-        .find(|r| r.label == label)
-        .unwrap_or_else(|| panic!("no run {label}"))
 }
 
 /// Held worker RSS (read from /proc, summed over the workers) above the run's baseline.

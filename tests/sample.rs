@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::labelled_run as run;
+
 use common::graphprof;
 use graphprof::graph::held::TASK_OVERHEAD_BYTES;
 use graphprof::report::sample_report::{RunReport, SampleReport};
@@ -58,14 +60,6 @@ fn seed(dir: &Path, chunks: u64) -> SampleReport {
         String::from_utf8_lossy(&output.stderr)
     );
     report
-}
-
-fn run<'a>(report: &'a SampleReport, label: &str) -> &'a RunReport {
-    report
-        .runs
-        .iter()
-        .find(|r| r.label == label)
-        .unwrap_or_else(|| panic!("no run {label}"))
 }
 
 /// Managed bytes while held, above the run's baseline (exact: the engine counts every byte).

@@ -5,11 +5,9 @@
 
 mod common;
 
-use common::graphprof;
+use common::{graphprof, sample_report as report};
 use graphprof::report::export::{EXPORT_SCHEMA, Export};
-use graphprof::report::sample_report::SampleReport;
 use graphprof::sample::Measure;
-use std::path::Path;
 
 const SMALL: [&str; 8] = [
     "--chunks",
@@ -21,11 +19,6 @@ const SMALL: [&str; 8] = [
     "--hold",
     "50ms",
 ];
-
-fn report(dir: &Path) -> SampleReport {
-    let text = std::fs::read_to_string(dir.join("report.json")).expect("report.json");
-    serde_json::from_str(&text).expect("report.json parses")
-}
 
 /// Splits a CSV line without quotes (the labels here have no commas).
 fn cells(line: &str) -> Vec<&str> {

@@ -27,20 +27,13 @@ import statistics
 import sys
 import time
 
+from .sampling import read_rss
+
 CHUNK_SIZE = 1000
 RESULT_BYTES = CHUNK_SIZE * 8
 PAYLOAD_BYTES = 240 * 1024
 SETTLE_S = 1.0
 READINGS = 5
-
-
-def read_rss(pid: int) -> int | None:
-    """Resident bytes of a process, from /proc."""
-    try:
-        with open(f"/proc/{pid}/statm", encoding="ascii") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 def _own_rss() -> int:
@@ -87,7 +80,6 @@ def _warm_up(client, n_workers):
 def measure_once(client, n_workers, strategy, chunks, local) -> dict:
     """Held RSS above the baseline of one strategy at one chunk count, on the client's workers
     (which the caller made fresh)."""
-    import dask
     from distributed import wait
 
     from . import seed
@@ -98,12 +90,7 @@ def measure_once(client, n_workers, strategy, chunks, local) -> dict:
     time.sleep(max(SETTLE_S, hb))
     before = workers_rss(client, pids)
     n = seed.mapper_len_for_bytes(PAYLOAD_BYTES)
-    if strategy == "inline":
-        arg = seed.Mapper(n)
-    elif strategy == "delayed":
-        arg = dask.delayed(seed.make_mapper)(n)
-    else:
-        arg = client.scatter(seed.Mapper(n), broadcast=True)
+    arg = seed.strategy_argument(strategy, n, client)
     held = seed.seed_collection(chunks, arg).persist()
     wait(held)
     # The tasks finished; let the workers' reports and one heartbeat go by.

@@ -25,15 +25,7 @@ import threading
 import time
 
 from . import PROTOCOL
-from .sampling import (  # noqa: F401
-    Absences,
-    Sampler,
-    _addr_cache,
-    _current_addrs,
-    _wait_settled,
-    read_rss,
-    wait_heartbeats,
-)
+from .sampling import Absences, Sampler, _addr_cache, _current_addrs, _wait_settled, wait_heartbeats
 
 EXIT_OK = 0
 EXIT_MISSING = 2
@@ -123,34 +115,12 @@ def _raise_interrupt(signum, frame):
     raise Interrupted(signal.Signals(signum).name)
 
 
-def _wire_capture():
-    """Wrap distributed.client.serialize; return (restore, sizes list)."""
-    import distributed.client as dc
-    from distributed.utils import nbytes
-
-    sizes: list[int] = []
-    orig = dc.serialize
-
-    def wrapped(*a, **kw):
-        header, frames = orig(*a, **kw)
-        sizes.append(sum(map(nbytes, [header] + list(frames))))
-        return header, frames
-
-    dc.serialize = wrapped
-
-    def restore():
-        dc.serialize = orig
-
-    return restore, sizes
-
-
 def run_strategy(proto, client, sampler, label, strategy, workload,
                  hold_s, compute_timeout_s, initial_addrs, interval_s, baseline_s):
     """Returns (complete, error_kind or None)."""
-    import warnings
-
     from distributed import futures_of
 
+    from .exporter import capture_send
     from .workloads import who_has_summary
 
     absences = Absences()
@@ -172,20 +142,12 @@ def run_strategy(proto, client, sampler, label, strategy, workload,
     arg = None
     if keep and strategy == "scatter":
         proto.emit("broadcast", label=label, **who_has_summary(client, keep))
-    restore, sizes = _wire_capture()
-    try:
-        with warnings.catch_warnings(record=True) as rec:
-            warnings.simplefilter("always")
-            persisted = x.persist(client) if hasattr(x, "dsk") else client.persist(x)
-    finally:
-        restore()
-    warn_text = None
-    for w in rec:
-        msg = str(w.message)
-        if "Sending large graph" in msg:
-            warn_text = msg
-        print(f"graphprof_dask: {w.category.__name__}: {msg}", file=sys.stderr)
-    proto.emit("wire", label=label, wire_bytes=sizes[-1] if sizes else None,
+    with capture_send() as sent:
+        persisted = x.persist(client) if hasattr(x, "dsk") else client.persist(x)
+    for w in sent.warnings:
+        print(f"graphprof_dask: {w.category.__name__}: {w.message}", file=sys.stderr)
+    warn_text = sent.large_graph_warning
+    proto.emit("wire", label=label, wire_bytes=sent.sizes[-1] if sent.sizes else None,
                warning=warn_text is not None, warning_text=warn_text)
     del x
     futs = futures_of(persisted)
@@ -252,7 +214,7 @@ def run_strategy(proto, client, sampler, label, strategy, workload,
     sampler.flush()
     summary = sampler.held_summary(label)
     proto.emit("done", label=label, complete=complete,
-               wire_bytes=sizes[-1] if sizes else None, held_median=summary,
+               wire_bytes=sent.sizes[-1] if sent.sizes else None, held_median=summary,
                sampler_cpu_s=round(sampler.cpu_s.get(label, 0.0), 6))
     return complete, err
 

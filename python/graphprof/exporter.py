@@ -112,6 +112,48 @@ def serialized_graph(collection):
     return expr, header, frames, wire
 
 
+class SentGraph:
+    """What :func:`capture_send` saw: the bytes of every message ``distributed.client.serialize``
+    made (what distributed's large-graph warning measures) and the warnings raised meanwhile."""
+
+    def __init__(self):
+        self.sizes: list[int] = []
+        self.warnings: list = []
+
+    @property
+    def large_graph_warning(self) -> str | None:
+        """distributed's "Sending large graph" text, None when it stayed silent."""
+        texts = [str(w.message) for w in self.warnings if "Sending large graph" in str(w.message)]
+        return texts[-1] if texts else None
+
+
+@contextlib.contextmanager
+def capture_send():
+    """Wrap ``distributed.client.serialize`` and record every warning while a graph is sent in
+    the block; yields the :class:`SentGraph` it fills."""
+    import warnings
+
+    import distributed.client as dc
+    from distributed.utils import nbytes
+
+    sent = SentGraph()
+    orig = dc.serialize
+
+    def wrapped(*a, **kw):
+        header, frames = orig(*a, **kw)
+        sent.sizes.append(sum(map(nbytes, [header] + list(frames))))
+        return header, frames
+
+    dc.serialize = wrapped
+    try:
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            sent.warnings = rec
+            yield sent
+    finally:
+        dc.serialize = orig
+
+
 def measure_wire_with_client(collection, client) -> tuple[int, str | None]:
     """Persist a copy of ``collection`` on ``client`` while wrapping
     ``distributed.client.serialize``; return the size distributed computed for
@@ -119,41 +161,21 @@ def measure_wire_with_client(collection, client) -> tuple[int, str | None]:
     The copy keeps the user's collection as it was (persisting caches state
     that makes the next send bigger)."""
     import cloudpickle
-    import warnings
 
-    import distributed.client as dc
     from distributed import futures_of
-    from distributed.utils import nbytes
-
-    sizes: list[int] = []
-    orig = dc.serialize
-
-    def wrapped(*a, **kw):
-        header, frames = orig(*a, **kw)
-        sizes.append(sum(map(nbytes, [header] + list(frames))))
-        return header, frames
 
     with fresh_expressions():
         copies = copy_collections(as_collections(collection), cloudpickle)
-        dc.serialize = wrapped
-        try:
-            with warnings.catch_warnings(record=True) as rec:
-                warnings.simplefilter("always")
-                persisted = client.persist(copies)
-        finally:
-            dc.serialize = orig
+        with capture_send() as sent:
+            persisted = client.persist(copies)
         try:
             client.cancel(futures_of(persisted))
         except Exception:
             pass
         del persisted, copies
-    text = None
-    for w in rec:
-        if "Sending large graph" in str(w.message):
-            text = str(w.message)
-    if not sizes:
+    if not sent.sizes:
         raise RuntimeError("distributed.client.serialize was not called")
-    return sizes[0], text
+    return sent.sizes[0], sent.large_graph_warning
 
 
 def _output_bytes(collections) -> dict:

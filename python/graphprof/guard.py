@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import pickle
 import time
-from typing import Any, Optional
+from typing import Optional
 
 from distributed.diagnostics.plugin import SchedulerPlugin
 

@@ -19,7 +19,6 @@ import signal
 import sys
 import tempfile
 import threading
-import time
 import zipfile
 
 EXIT_MISSING = 2

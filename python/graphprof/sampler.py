@@ -111,8 +111,12 @@ def _rss_of(pid: int) -> int:
     try:
         import psutil
     except ImportError:
-        with open(f"/proc/{pid}/statm", encoding="ascii") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        from .sampling import read_rss  # /proc, as the CLI's sampler reads it
+
+        rss = read_rss(pid)
+        if rss is None:
+            raise ProcessLookupError(pid) from None
+        return rss
     return int(psutil.Process(pid).memory_info().rss)
 
 

@@ -20,9 +20,10 @@ FLUSH_S = 0.05
 
 
 def read_rss(pid: int) -> int | None:
+    """Resident bytes of a local process, from /proc (None when it is gone)."""
     try:
         with open(f"/proc/{pid}/statm", encoding="ascii") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            return int(fh.read().split()[1]) * PAGE_SIZE
     except (OSError, ValueError, IndexError):
         return None
 

@@ -33,6 +33,21 @@ def mapper_len_for_bytes(payload_bytes):
     return max(1, (int(payload_bytes) - 1500) // 8)
 
 
+def strategy_argument(strategy, n, client=None):
+    """The Mapper argument of the seed case under ``strategy``: the object itself (``inline``),
+    one task that builds it (``delayed``), or one future broadcast to every worker (``scatter``,
+    needs ``client``)."""
+    if strategy == "inline":
+        return Mapper(n)
+    if strategy == "delayed":
+        import dask
+
+        return dask.delayed(make_mapper)(n)
+    if strategy == "scatter":
+        return client.scatter(Mapper(n), broadcast=True)
+    raise ValueError(f"the seed case has no strategy {strategy!r}")
+
+
 def seed_collection(chunks, arg, chunk_size=1000):
     import dask.array as da
 

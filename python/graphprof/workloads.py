@@ -84,21 +84,11 @@ class SeedWorkload:
         self.payload_bytes = payload_bytes
 
     def build(self, label, strategy, client, proto):
-        import dask
-
         from . import seed
 
         n = seed.mapper_len_for_bytes(self.payload_bytes)
-        keep = []
-        if strategy == "inline":
-            arg = seed.Mapper(n)
-        elif strategy == "delayed":
-            arg = dask.delayed(seed.make_mapper)(n)
-        elif strategy == "scatter":
-            arg = client.scatter(seed.Mapper(n), broadcast=True)
-            keep.append(arg)
-        else:
-            raise ValueError(f"the seed case has no strategy {strategy!r}")
+        arg = seed.strategy_argument(strategy, n, client)
+        keep = [arg] if strategy == "scatter" else []
         return seed.seed_collection(self.chunks, arg), keep
 
     def check(self, label, strategy, client, futures, proto):
@@ -275,7 +265,6 @@ class ReplayWorkload:
         self.files = files  # label -> path
 
     def build(self, label, strategy, client, proto):
-        import numpy as np
         from dask._task_spec import Task, TaskRef
 
         path = self.files[label]

@@ -7,6 +7,7 @@ pub mod json_schema;
 
 use assert_cmd::Command;
 use graphprof::analyze::Analysis;
+use graphprof::report::sample_report::{RunReport, SampleReport};
 use std::path::{Path, PathBuf};
 
 /// The size of the seed case's shared object: 240 KiB.
@@ -108,4 +109,19 @@ pub fn dask_python() -> PathBuf {
         python.display()
     );
     python
+}
+
+/// `DIR/report.json` of a `graphprof sample -o DIR`, read back into the library's typed struct.
+pub fn sample_report(dir: &Path) -> SampleReport {
+    let text = std::fs::read_to_string(dir.join("report.json")).expect("report.json");
+    serde_json::from_str(&text).expect("report.json parses into SampleReport")
+}
+
+/// The run labelled `label` in a sample report.
+pub fn labelled_run<'a>(report: &'a SampleReport, label: &str) -> &'a RunReport {
+    report
+        .runs
+        .iter()
+        .find(|r| r.label == label)
+        .unwrap_or_else(|| panic!("no run {label}"))
 }
