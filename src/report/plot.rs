@@ -138,19 +138,13 @@ struct ChartData {
 
 impl ChartData {
     fn new(series: &[Series], measure: Measure) -> Result<ChartData, PlotError> {
-        const MIB: f64 = 1024.0 * 1024.0;
-        const GIB: f64 = 1024.0 * MIB;
         let highest = series
             .iter()
             .flat_map(|s| s.totals(measure))
             .map(|(_, b)| b)
             .max()
             .ok_or(PlotError::NoSamples(measure))?;
-        let (unit, scale) = if highest as f64 >= GIB {
-            ("GiB", GIB)
-        } else {
-            ("MiB", MIB)
-        };
+        let (unit, scale) = axis_unit(highest as f64);
         let mut lines = Vec::new();
         let mut bands = Vec::new();
         let mut x_max: f64 = 0.0;
@@ -429,6 +423,16 @@ pub(super) fn draw_error(path: &Path, message: String) -> PlotError {
 #[cfg(test)]
 #[path = "plot_tests.rs"]
 mod tests;
+
+/// The unit of a y axis in bytes and its size: MiB, or GiB from 1 GiB up.
+pub(super) fn axis_unit(highest: f64) -> (&'static str, f64) {
+    const MIB: f64 = 1024.0 * 1024.0;
+    if highest >= 1024.0 * MIB {
+        ("GiB", 1024.0 * MIB)
+    } else {
+        ("MiB", MIB)
+    }
+}
 
 /// Decimals for the y labels: enough to tell apart ticks about a tenth of the axis apart (the
 /// mesh draws up to ten), so a 0.05 MiB axis reads 0.005, 0.010, ... and never "0.04" twice.

@@ -9,8 +9,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::plot::{
-    COLOURS, FONT, HEIGHT, PlotError, WIDTH, dash, draw_error, marker, persist, register_font,
-    temp_beside,
+    COLOURS, FONT, HEIGHT, PlotError, WIDTH, axis_unit, dash, draw_error, marker, persist,
+    register_font, temp_beside,
 };
 use super::sweep::SweepReport;
 use crate::units::Bytes;
@@ -48,16 +48,6 @@ pub fn plot_sweep(
     persist(temp_svg, svg)
 }
 
-/// The unit of the y axis and its size in bytes: MiB, or GiB from 1 GiB up.
-fn unit(highest: f64) -> (&'static str, f64) {
-    const MIB: f64 = 1024.0 * 1024.0;
-    if highest >= 1024.0 * MIB {
-        ("GiB", 1024.0 * MIB)
-    } else {
-        ("MiB", MIB)
-    }
-}
-
 fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     sweep: &SweepReport,
@@ -76,7 +66,7 @@ fn draw<DB: DrawingBackend>(
         .iter()
         .flat_map(|f| f.points.iter().map(|p| p.held_bytes as f64))
         .fold(1.0, f64::max);
-    let (unit, scale) = unit(highest);
+    let (unit, scale) = axis_unit(highest);
     let y_max = highest / scale * 1.08;
     let measures: Vec<String> = {
         let mut names: Vec<String> = sweep.fits.iter().map(|f| f.measure.to_string()).collect();
