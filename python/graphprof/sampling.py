@@ -45,7 +45,7 @@ class Sampler(threading.Thread):
     """Reads every worker's memory each interval and writes the readings as protocol lines.
 
     On a LocalCluster the scheduler lives in this process (``scheduler``): the readings are taken
-    by a periodic callback on the scheduler's event loop, as MemorySampler's are (a thread of our
+    by a periodic callback (plain asyncio ticks) on the scheduler's event loop, as MemorySampler's are (a thread of our
     own that woke every interval cost twice its CPU: each wake-up contends for the GIL with that
     loop), reading the scheduler's per-worker ``process``/``managed`` figures directly and each
     worker process's RSS from /proc; this thread then only waits to be stopped. On a ``--scheduler`` cluster the figures take a round trip
@@ -81,7 +81,7 @@ class Sampler(threading.Thread):
         self.errors = 0
         self.ticks = 0
         self.cpu_s: dict[str, float] = {}  # per label, CPU seconds spent taking readings
-        self._callback = None  # (loop, PeriodicCallback) on a LocalCluster's scheduler
+        self._callback = None  # (loop, stop) of the ticks on a LocalCluster's scheduler
         self._pending: list[str] = []  # protocol lines not yet written
         self._flush_lock = threading.Lock()
         self._last_tick = float("-inf")
@@ -110,18 +110,47 @@ class Sampler(threading.Thread):
             self._start_callback()
 
     def _start_callback(self):
-        from tornado.ioloop import PeriodicCallback
+        """Readings on the scheduler's event loop, each tick one ``call_at`` of a plain function.
 
-        loop = self.scheduler.loop
-        callback = PeriodicCallback(self.sample_once, self.interval_s * 1000)
-        self._callback = (loop, callback)
-        loop.add_callback(callback.start)
+        Not tornado's ``PeriodicCallback`` (what MemorySampler uses): its tick is a coroutine,
+        so every reading would also create and run an asyncio Task, which at 1 ms cost more
+        than the reading. Ticks keep to a grid of the interval from the start; a tick that ran
+        late is not made up for (as tornado does)."""
+        loop = self.scheduler.loop.asyncio_loop
+        interval = self.interval_s
+        state = {"next": 0.0, "handle": None, "running": True}
+
+        def tick():
+            if not state["running"]:
+                return
+            try:
+                self.sample_once()
+            except Exception:  # noqa: BLE001 - one failed reading must not end the sampling
+                self.errors += 1
+            now = loop.time()
+            nxt = state["next"] + interval
+            if nxt <= now:
+                nxt = now + interval - (now - state["next"]) % interval
+            state["next"] = nxt
+            state["handle"] = loop.call_at(nxt, tick)
+
+        def start():
+            state["next"] = loop.time()
+            state["handle"] = loop.call_soon(tick)
+
+        def stop():
+            state["running"] = False
+            if state["handle"] is not None:
+                state["handle"].cancel()
+
+        self._callback = (loop, stop)
+        loop.call_soon_threadsafe(start)
 
     def _stop_callback(self):
-        loop, callback = self._callback
+        loop, stop = self._callback
         self._callback = None
         try:
-            loop.add_callback(callback.stop)
+            loop.call_soon_threadsafe(stop)
         except RuntimeError:  # the loop is closed: the callback went with it
             pass
 
@@ -338,23 +367,38 @@ def _heartbeat_view(client, scheduler):
         return None
 
 
+async def _heartbeat_now(dask_worker):
+    """Runs on a worker: reads its memory now (the figure a heartbeat carries is the system
+    monitor's last reading, taken every 0.5 s) and sends a heartbeat with it, so that the
+    scheduler's ``process`` and ``managed`` describe the worker as it is now."""
+    dask_worker.monitor.update()
+    await dask_worker.heartbeat()
+
+
 def wait_heartbeats(client, scheduler, max_s=3.0, poll_s=0.02):
-    """Waits until every worker has sent a heartbeat since now, so that the scheduler's
-    ``process`` and ``managed`` figures describe the workers as they are from here on (they
-    are the last heartbeat's). Returns True when they did within ``max_s``."""
+    """Makes the scheduler's ``process`` and ``managed`` figures current: asks every worker for
+    a heartbeat now (its memory read at that moment), then checks that every worker's last
+    heartbeat arrived after the call began; where that did not happen (a worker that cannot
+    run graphprof's function, a timeout), waits for the workers' own heartbeats up to
+    ``max_s``. Returns True when the view is current."""
     view = _heartbeat_view(client, scheduler)
     if view is None:
         time.sleep(min(max_s, 1.0))
         return False
     mark = view[0]
     end = time.monotonic() + max_s
+    try:
+        client.run(_heartbeat_now, wait=True)
+    except Exception:  # noqa: BLE001 - fall back to the workers' own heartbeats
+        pass
     poll = poll_s if scheduler is not None else max(poll_s, 0.1)
-    while time.monotonic() < end:
+    while True:
         view = _heartbeat_view(client, scheduler)
         if view is not None and view[1] and all(seen >= mark for seen in view[1].values()):
             return True
+        if time.monotonic() >= end:
+            return False
         time.sleep(poll)
-    return False
 
 
 def _wait_settled(client, sampler, interval_s, max_s=8.0):
