@@ -436,7 +436,7 @@ pub(super) fn axis_unit(highest: f64) -> (&'static str, f64) {
 
 /// Decimals for the y labels: enough to tell apart ticks about a tenth of the axis apart (the
 /// mesh draws up to ten), so a 0.05 MiB axis reads 0.005, 0.010, ... and never "0.04" twice.
-fn label_decimals(y_max: f64) -> usize {
+pub(super) fn label_decimals(y_max: f64) -> usize {
     if !(y_max.is_finite() && y_max > 0.0) {
         return 0;
     }

@@ -9,8 +9,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::plot::{
-    COLOURS, FONT, HEIGHT, PlotError, WIDTH, axis_unit, dash, draw_error, marker, persist,
-    register_font, temp_beside,
+    COLOURS, FONT, HEIGHT, PlotError, WIDTH, axis_unit, dash, draw_error, label_decimals, marker,
+    persist, register_font, temp_beside,
 };
 use super::sweep::SweepReport;
 use crate::units::Bytes;
@@ -68,6 +68,7 @@ fn draw<DB: DrawingBackend>(
         .fold(1.0, f64::max);
     let (unit, scale) = axis_unit(highest);
     let y_max = highest / scale * 1.08;
+    let decimals = label_decimals(y_max);
     let measures: Vec<String> = {
         let mut names: Vec<String> = sweep.fits.iter().map(|f| f.measure.to_string()).collect();
         names.dedup();
@@ -86,7 +87,7 @@ fn draw<DB: DrawingBackend>(
         .x_desc("chunks")
         .y_desc(format!("held {} ({unit})", measures.join(", ")))
         .x_label_formatter(&|v| format!("{v:.0}"))
-        .y_label_formatter(&|v| format!("{v:.1}"))
+        .y_label_formatter(&|v| format!("{v:.decimals$}"))
         .label_style((FONT, 14))
         .axis_desc_style((FONT, 16))
         .light_line_style(RGBColor(238, 238, 238))
@@ -203,5 +204,50 @@ mod tests {
         assert!(text.contains("scatter"));
         assert!(text.contains("seed case sweep"));
         assert!(text.contains("chunks"));
+    }
+
+    #[test]
+    fn a_small_axis_gets_enough_decimals_to_tell_its_ticks_apart() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (png, svg) = (dir.path().join("sweep.png"), dir.path().join("sweep.svg"));
+        // At most 40 KiB held: a 0.04 MiB axis, whose ticks one decimal would print as 0.0.
+        let sweep = SweepReport {
+            chunks: vec![16, 32, 64],
+            worker_memory_bytes: None,
+            worker_memory_source: "cluster".to_string(),
+            fits: vec![SweepFit {
+                label: "scatter".to_string(),
+                engine: "dask".to_string(),
+                measure: Measure::Rss,
+                points: [16, 32, 64]
+                    .map(|chunks| SweepPoint {
+                        chunks,
+                        held_bytes: chunks * 640,
+                    })
+                    .to_vec(),
+                intercept_bytes: Some(0.0),
+                slope_bytes_per_chunk: Some(640.0),
+                r_squared: Some(1.0),
+                method: crate::report::sweep::LEAST_SQUARES.to_string(),
+                budget_bytes: None,
+                fits_chunks: None,
+            }],
+        };
+        plot_sweep(&sweep, "small", &png, &svg).expect("draws");
+        let text = std::fs::read_to_string(&svg).expect("svg");
+        let labels: Vec<&str> = text
+            .split("</text>")
+            .filter_map(|piece| piece.rsplit('>').next().map(str::trim))
+            .filter(|label| label.starts_with("0.0"))
+            .collect();
+        assert!(labels.len() >= 3, "y labels: {labels:?}");
+        let mut distinct = labels.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(
+            distinct.len(),
+            labels.len(),
+            "repeated y labels: {labels:?}"
+        );
     }
 }
