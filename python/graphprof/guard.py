@@ -147,7 +147,16 @@ class GraphGuard(SchedulerPlugin):
             objects(spec)
             if not ids:
                 continue
-            ids.append(_held(ts, Alias))
+            dependents = ts.dependents  # _held(ts), inline
+            if dependents:
+                held = 1
+                for d in dependents:
+                    if d.dependents or not isinstance(d.run_spec, Alias):
+                        held = 0
+                        break
+            else:
+                held = 1
+            ids.append(held)
             shape = tuple(ids)
             seen = get_shape(shape)
             if seen is None:
