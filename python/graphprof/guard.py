@@ -147,7 +147,17 @@ class GraphGuard(SchedulerPlugin):
             objects(spec)
             if not ids:
                 continue
-            ids.append(_held(ts, Alias))
+            # Held: nothing depends on it, or only held aliases.
+            dependents = ts.dependents
+            if dependents:
+                held = 1
+                for d in dependents:
+                    if d.dependents or not isinstance(d.run_spec, Alias):
+                        held = 0
+                        break
+            else:
+                held = 1
+            ids.append(held)
             shape = tuple(ids)
             seen = get_shape(shape)
             if seen is None:
@@ -262,17 +272,6 @@ class GraphGuard(SchedulerPlugin):
             if ts is None or ts.state != "released" or ts.run_spec is None:
                 continue
             ts.run_spec = Task(key, reraise, error)
-
-
-def _held(ts, alias) -> int:
-    """1 when a task's result stays held: nothing depends on it, or only held aliases."""
-    dependents = ts.dependents
-    if not dependents:
-        return 1
-    for d in dependents:
-        if d.dependents or not isinstance(d.run_spec, alias):
-            return 0
-    return 1
 
 
 def message(report: dict) -> str:

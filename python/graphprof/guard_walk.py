@@ -72,7 +72,10 @@ class SpecWalk:
 
     def objects(self, spec) -> None:
         """The objects of one top-level spec (an Alias has none)."""
-        if isinstance(spec, self._data_node):
+        t = type(spec)
+        if t is self._task:  # the common case: no tuple, no dispatch
+            self._task_body(spec)
+        elif isinstance(spec, self._data_node):
             self._value(spec.value, DATA, None)
         else:
             self._leaves((spec,), None)
@@ -89,13 +92,23 @@ class SpecWalk:
             if kind == TASK:
                 self._task_body(obj)
                 continue
+            if kind == DATA_NODE:
+                value = obj.value
+                kind = kinds.get(type(value))
+                if kind is None:
+                    kind = self._kind(value)
+                if kind >= TASK and kind != CONTAINER:  # one object (the common case), inline
+                    i = id(value)
+                    if i not in found:
+                        found[i] = (value, DATA, None, task)
+                    ids.append(i)
+                else:
+                    self._value(value, DATA, task)
+                continue
             if kind == TEXT:
                 if len(obj) < self.short_text:
                     continue
                 role, threshold = ARGUMENT, None
-            elif kind == DATA_NODE:
-                self._value(obj.value, DATA, task)
-                continue
             elif kind == CONTAINER and self._walker._holds_graph_objects(obj):
                 self._leaves(obj.values() if type(obj) is dict else obj, task)
                 continue
@@ -131,14 +144,8 @@ class SpecWalk:
         self.ids.append(i)
 
     def _function(self, func, task) -> None:
-        """A task's function: partials unwrapped (their arguments are the task's too)."""
-        if not isinstance(func, functools.partial):
-            self._record(func, FUNCTION, FUNCTION_PAYLOAD_BYTES, task)
-            return
-        memo = self._partials.get(id(func))
-        if memo is not None:
-            self.ids.extend(memo[1])
-            return
+        """A task's function: partials unwrapped (their arguments are the task's too); the
+        objects of a partial are remembered by its identity, for the next task calling it."""
         start = len(self.ids)
         inner = func
         while isinstance(inner, functools.partial):
@@ -152,16 +159,28 @@ class SpecWalk:
     def _task_body(self, node) -> None:
         args, func = node.args, node.func
         if func is self._subgraph and args and isinstance(args[0], dict):
-            self._leaves(args[0].values(), None)
+            task_body, task_type = self._task_body, self._task
+            for inner in args[0].values():
+                if type(inner) is task_type:  # fused inner tasks: straight in
+                    task_body(inner)
+                else:  # in their order, so that first sightings stay the same
+                    self._leaves((inner,), None)
             if len(args) > 3:
                 self._leaves(args[3:], None)
             return
-        if isinstance(func, functools.partial):
+        if type(func) is functools.partial:
+            memo = self._partials.get(id(func))
+            if memo is not None:
+                self.ids.extend(memo[1])
+            else:
+                self._function(func, node)
+        elif isinstance(func, functools.partial):
             self._function(func, node)
         else:  # the common case, inline
             i = id(func)
-            if i not in self.found:
-                self.found[i] = (func, FUNCTION, FUNCTION_PAYLOAD_BYTES, node)
+            found = self.found
+            if i not in found:
+                found[i] = (func, FUNCTION, FUNCTION_PAYLOAD_BYTES, node)
             self.ids.append(i)
         if args:
             self._leaves(args, node)
