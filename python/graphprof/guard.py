@@ -148,15 +148,11 @@ class GraphGuard(SchedulerPlugin):
             if not ids:
                 continue
             # Held: nothing depends on it, or only held aliases.
-            dependents = ts.dependents
-            if dependents:
-                held = 1
-                for d in dependents:
-                    if d.dependents or not isinstance(d.run_spec, Alias):
-                        held = 0
-                        break
-            else:
-                held = 1
+            held = 1
+            for d in ts.dependents:
+                if d.dependents or not isinstance(d.run_spec, Alias):
+                    held = 0
+                    break
             ids.append(held)
             shape = tuple(ids)
             seen = get_shape(shape)

@@ -168,14 +168,12 @@ class SpecWalk:
             if len(args) > 3:
                 self._leaves(args[3:], None)
             return
-        if type(func) is functools.partial:
+        if isinstance(func, functools.partial):
             memo = self._partials.get(id(func))
             if memo is not None:
                 self.ids.extend(memo[1])
             else:
                 self._function(func, node)
-        elif isinstance(func, functools.partial):
-            self._function(func, node)
         else:  # the common case, inline
             i = id(func)
             found = self.found

@@ -45,9 +45,9 @@ class Sampler(threading.Thread):
     """Reads every worker's memory each interval and writes the readings as protocol lines.
 
     On a LocalCluster the scheduler lives in this process (``scheduler``): the readings are taken
-    by a periodic callback (plain asyncio ticks) on the scheduler's event loop, as MemorySampler's are (a thread of our
-    own that woke every interval cost twice its CPU: each wake-up contends for the GIL with that
-    loop), reading the scheduler's per-worker ``process``/``managed`` figures directly and each
+    on the scheduler's event loop, where MemorySampler takes its own, by plain asyncio ticks (a
+    thread of our own that woke every interval cost twice its CPU: each wake-up contends for the
+    GIL with that loop), reading the scheduler's per-worker ``process``/``managed`` figures directly and each
     worker process's RSS from /proc; this thread then only waits to be stopped. On a ``--scheduler`` cluster the figures take a round trip
     (``run_on_scheduler``), and since the scheduler only learns them once per heartbeat they are
     read at most once per ``scheduler_every_s`` (the heartbeat interval): reading faster would
