@@ -20,11 +20,16 @@ a slow spell of a shared machine falls on both. Measured per send:
 Prints each send, then medians and the ratios; a ``--profile FILE`` writes a cProfile of the
 guard's hook on one more send.
 
-Instruction counts, which the machine's load does not change (one pair is enough):
+Instruction counts, which the machine's load does not change:
 
-    cd python && valgrind --tool=callgrind --zero-before=getppid --dump-before=getsid \
-        --dump-instr=no ../.venv/bin/python bench_guard.py --tasks 20000 --repeat 1 --callgrind
-    grep -h ^summary callgrind.out.*.[123]    # warm-up, without, with: update_graph's own Ir
+    python python/bench_guard.py --tasks 20000 --repeat 3 --callgrind-run
+
+runs this script again under ``valgrind --tool=callgrind`` (``PYTHONHASHSEED=0``, its dumps in a
+fresh temporary folder), one dump per send: callgrind zeroes its counters when a send starts
+(``getppid``) and dumps them when it ends (``getsid``). It checks that there is exactly one dump
+per send, in the order the sends were made, and prints each send's instructions (update_graph's,
+all threads), each pair's ratio and their median. ``--callgrind`` alone only adds the two calls,
+for a valgrind command of your own.
 """
 
 from __future__ import annotations
@@ -32,9 +37,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 
 MARKS = False  # --callgrind: mark the start and end of each update_graph with two libc calls
@@ -130,8 +140,13 @@ def main(argv=None) -> int:
                         help="call getppid() before and getsid() after each update_graph, for "
                              "valgrind --tool=callgrind --zero-before=getppid --dump-before=getsid "
                              "(one dump per send, in the order printed: instruction counts)")
+    parser.add_argument("--callgrind-run", action="store_true",
+                        help="run this benchmark under valgrind --tool=callgrind itself and print "
+                             "each send's instruction count, the pairs' ratios and their median")
     parser.add_argument("--no-warm-up", action="store_true")
     args = parser.parse_args(argv)
+    if args.callgrind_run:
+        return callgrind_run(args)
     global MARKS
     MARKS = args.callgrind
 
@@ -197,6 +212,63 @@ def main(argv=None) -> int:
               f"{finding['duplicated_bytes']:,} B duplicated")
     else:
         print("  the guard found nothing: check the benchmark")
+    return 0
+
+
+def callgrind_run(args) -> int:
+    """This benchmark under callgrind, one dump per send; prints the instructions side by side."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        print("bench_guard: --callgrind-run needs valgrind (apt install valgrind)", file=sys.stderr)
+        return 2
+    inner = [sys.executable, str(Path(__file__).resolve()), "--tasks", str(args.tasks),
+             "--repeat", str(args.repeat), "--callgrind"] + (["--no-warm-up"] if args.no_warm_up
+                                                              else [])
+    with tempfile.TemporaryDirectory(prefix="bench-guard-cg-") as folder:
+        command = [valgrind, "--tool=callgrind", f"--callgrind-out-file={folder}/cg.%p",
+                   "--zero-before=getppid", "--dump-before=getsid", "--dump-instr=no"] + inner
+        env = dict(os.environ, PYTHONHASHSEED="0")
+        print("$ PYTHONHASHSEED=0 " + " ".join(command), file=sys.stderr,
+              flush=True)
+        proc = subprocess.run(command, env=env, cwd=Path(__file__).parent,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        sends = [("with" if line.lstrip().startswith("with") else "without")
+                 for line in proc.stderr.splitlines() if " guard: update_graph " in line]
+        if proc.returncode != 0 or not sends:
+            sys.stderr.write(proc.stderr[-4000:])
+            print(f"bench_guard: the run under callgrind failed (exit {proc.returncode})",
+                  file=sys.stderr)
+            return 1
+        dumps = sorted(Path(folder).glob("cg.*.*"), key=lambda p: int(p.suffix[1:]))
+        counts = []
+        for dump in dumps:
+            text = dump.read_text(errors="replace")
+            trigger = re.search(r"^desc: Trigger: (.*)$", text, re.M)
+            summary = re.search(r"^summary: (\d+)", text, re.M)
+            if trigger is None or "getsid" not in trigger.group(1) or summary is None:
+                print(f"bench_guard: {dump.name}: not a dump of one send "
+                      f"({trigger.group(1) if trigger else 'no trigger'})", file=sys.stderr)
+                return 1
+            counts.append(int(summary.group(1)))
+    expected = len(sends) + (0 if args.no_warm_up else 1)
+    if len(counts) != expected:
+        print(f"bench_guard: {len(counts)} callgrind dumps for {expected} sends: something else "
+              f"called getsid(); the dumps cannot be paired with the sends", file=sys.stderr)
+        return 1
+    measured = counts[len(counts) - len(sends):]
+    print(f"update_graph of {args.tasks} tasks under callgrind (PYTHONHASHSEED=0), instructions "
+          f"per send, in the order sent:")
+    if not args.no_warm_up:
+        print(f"  warm-up (with guard, {max(1, args.tasks // 40)} chunks): {counts[0]:,}")
+    for label, ir in zip(sends, measured):
+        print(f"  {label + ' guard:':14} {ir:,}")
+    without = [ir for label, ir in zip(sends, measured) if label == "without"]
+    with_guard = [ir for label, ir in zip(sends, measured) if label == "with"]
+    ratios = [w / o for o, w in zip(without, with_guard)]
+    print(f"  pairs with/without: {', '.join(f'{r:.4f}' for r in ratios)}; median "
+          f"{statistics.median(ratios):.4f}x ({100 * (statistics.median(ratios) - 1):+.2f} %)")
+    print(f"  medians: without {statistics.median(without):,.0f}, with "
+          f"{statistics.median(with_guard):,.0f}")
     return 0
 
 
