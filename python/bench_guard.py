@@ -26,9 +26,12 @@ Instruction counts, which the machine's load does not change:
 
 runs this script again under ``valgrind --tool=callgrind`` (``PYTHONHASHSEED=0``, its dumps in a
 fresh temporary folder), one dump per send: callgrind zeroes its counters when a send starts
-(``getppid``) and dumps them when it ends (``getsid``). It checks that there is exactly one dump
-per send, in the order the sends were made, and prints each send's instructions (update_graph's,
-all threads), each pair's ratio and their median. ``--callgrind`` alone only adds the two calls,
+(``getppid``) and dumps them when it ends (``getsid``), and also just before and after the
+guard's hook. It checks that the dumps are exactly those, in the order the sends were made, and
+prints each send's instructions (update_graph's, all threads), each pair's ratio and their median,
+and the guard hook's own instructions: a synchronous call on the scheduler's loop, so its count
+holds nothing else, where a with/without pair also carries what the loop does meanwhile (its
+periodic callbacks, more of them the longer a send takes under valgrind). ``--callgrind`` alone only adds the two calls,
 for a valgrind command of your own.
 """
 
@@ -58,11 +61,15 @@ def guard_class():
         cpu_seconds: list
 
         def update_graph(self, scheduler, **kwargs) -> None:
+            if MARKS:
+                os.getsid(0)  # callgrind: the guard's own instructions are the next dump
             started = time.thread_time()
             try:
                 super().update_graph(scheduler, **kwargs)
             finally:
                 self.cpu_seconds.append(time.thread_time() - started)
+                if MARKS:
+                    os.getsid(0)
 
     return TimedGuard
 
@@ -232,8 +239,8 @@ def callgrind_run(args) -> int:
               flush=True)
         proc = subprocess.run(command, env=env, cwd=Path(__file__).parent,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        sends = [("with" if line.lstrip().startswith("with") else "without")
-                 for line in proc.stderr.splitlines() if " guard: update_graph " in line]
+        sends = [line.split()[0] for line in proc.stderr.splitlines()
+                 if " guard: update_graph " in line]
         if proc.returncode != 0 or not sends:
             sys.stderr.write(proc.stderr[-4000:])
             print(f"bench_guard: the run under callgrind failed (exit {proc.returncode})",
@@ -250,25 +257,44 @@ def callgrind_run(args) -> int:
                       f"({trigger.group(1) if trigger else 'no trigger'})", file=sys.stderr)
                 return 1
             counts.append(int(summary.group(1)))
-    expected = len(sends) + (0 if args.no_warm_up else 1)
+    # A send without the guard is one dump; one with it three: before its hook, the hook, after.
+    order = (["with"] if not args.no_warm_up else []) + sends
+    expected = sum(3 if label == "with" else 1 for label in order)
     if len(counts) != expected:
-        print(f"bench_guard: {len(counts)} callgrind dumps for {expected} sends: something else "
-              f"called getsid(); the dumps cannot be paired with the sends", file=sys.stderr)
+        print(f"bench_guard: {len(counts)} callgrind dumps where {len(order)} sends make "
+              f"{expected}: something else called getsid(); the dumps cannot be paired with the "
+              f"sends", file=sys.stderr)
         return 1
-    measured = counts[len(counts) - len(sends):]
+    per_send = []  # (label, update_graph's instructions, the guard hook's)
+    at = 0
+    for label in order:
+        if label == "with":
+            per_send.append((label, sum(counts[at:at + 3]), counts[at + 1]))
+            at += 3
+        else:
+            per_send.append((label, counts[at], None))
+            at += 1
     print(f"update_graph of {args.tasks} tasks under callgrind (PYTHONHASHSEED=0), instructions "
-          f"per send, in the order sent:")
+          f"per send (all threads), in the order sent:")
     if not args.no_warm_up:
-        print(f"  warm-up (with guard, {max(1, args.tasks // 40)} chunks): {counts[0]:,}")
-    for label, ir in zip(sends, measured):
-        print(f"  {label + ' guard:':14} {ir:,}")
-    without = [ir for label, ir in zip(sends, measured) if label == "without"]
-    with_guard = [ir for label, ir in zip(sends, measured) if label == "with"]
+        _, total, hook = per_send.pop(0)
+        print(f"  warm-up (with guard, {max(1, args.tasks // 40)} chunks): {total:,}")
+    for label, total, hook in per_send:
+        print(f"  {label + ' guard:':14} {total:,}"
+              + (f"   of which the guard's hook {hook:,}" if hook is not None else ""))
+    without = [total for label, total, _ in per_send if label == "without"]
+    with_guard = [total for label, total, _ in per_send if label == "with"]
+    hooks = [hook for label, _, hook in per_send if label == "with"]
     ratios = [w / o for o, w in zip(without, with_guard)]
+    base = statistics.median(without)
     print(f"  pairs with/without: {', '.join(f'{r:.4f}' for r in ratios)}; median "
           f"{statistics.median(ratios):.4f}x ({100 * (statistics.median(ratios) - 1):+.2f} %)")
-    print(f"  medians: without {statistics.median(without):,.0f}, with "
-          f"{statistics.median(with_guard):,.0f}")
+    print(f"  medians: without {base:,.0f}, with {statistics.median(with_guard):,.0f}")
+    print(f"  the guard's hook alone: median {statistics.median(hooks):,.0f} = "
+          f"{100 * statistics.median(hooks) / base:.2f} % of update_graph without it "
+          f"({', '.join(f'{100 * h / base:.2f}' for h in hooks)} %); the with/without pairs also "
+          f"carry what the scheduler's loop does meanwhile, which grows with the (much longer "
+          f"under valgrind) wall time")
     return 0
 
 
