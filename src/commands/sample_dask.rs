@@ -5,9 +5,9 @@
 //! the measured figures.
 
 use super::progress::task_bar;
-use super::sample::{PlannedRun, predictions};
+use super::sample::{Culled, PlannedRun, predictions};
 use crate::cli::{EngineChoice, SampleArgs};
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use graphprof::dask::{
     DaskLabelOutcome, DaskSampleOptions, DriverEvent, ExportOptions, resolve_python,
     run_driver_cancellable, run_export,
@@ -85,9 +85,13 @@ pub fn cluster_memory_limit(workers: &[graphprof::dask::DaskWorker]) -> Option<u
 }
 
 /// Runs every planned label on real Dask; returns one report and series per label.
+///
+/// With `culled` (a count of `--chunks` with a collection), the driver runs the user's collection
+/// culled to the same output keys; a label that ran other outputs is an error.
 pub fn run_all(
     args: &SampleArgs,
     plans: &[PlannedRun],
+    culled: Option<&Culled>,
     cancel: &AtomicBool,
     live: &Path,
 ) -> Result<DaskRuns> {
@@ -107,6 +111,7 @@ pub fn run_all(
         labels: Vec::new(),
         collection: None,
         replays: Vec::new(),
+        outputs: None,
         restart_workers: args.restart_workers,
     };
     // Replayed graph files live until the driver is done.
@@ -117,6 +122,13 @@ pub fn run_all(
             options.labels = plans.iter().map(|plan| plan.label.clone()).collect();
             if let Some(target) = collection_target(path) {
                 options.collection = Some(target.into());
+                if let Some(culled) = culled {
+                    let file = replay_folder.path().join("outputs.json");
+                    let keys = serde_json::to_vec(&culled.keys)?;
+                    std::fs::write(&file, keys)
+                        .with_context(|| format!("{}: cannot write", file.display()))?;
+                    options.outputs = Some(file);
+                }
                 false
             } else {
                 for (i, plan) in plans.iter().enumerate() {
@@ -160,6 +172,9 @@ pub fn run_all(
         EngineChoice::Both => "dask/",
         _ => "",
     };
+    if let Some(culled) = culled.filter(|_| options.outputs.is_some()) {
+        check_subsets(&run.labels, culled, plans)?;
+    }
     let mut runs = Vec::new();
     for outcome in &run.labels {
         let Some(series) = run.series.iter().find(|s| s.label == outcome.label) else {
@@ -215,6 +230,49 @@ pub fn run_all(
         interrupted: run.interrupted,
         worker_memory_limit: cluster_memory_limit(&run.workers),
     })
+}
+
+/// Every label that ran of a culled collection ran exactly the outputs chosen, and the graph as
+/// given the tasks of the culled export.
+fn check_subsets(labels: &[DaskLabelOutcome], culled: &Culled, plans: &[PlannedRun]) -> Result<()> {
+    let asked = culled.keys.len() as u64;
+    for outcome in labels.iter().filter(|outcome| outcome.order.is_some()) {
+        let Some(subset) = &outcome.subset else {
+            if outcome.complete {
+                bail!(
+                    "{}: the Dask driver did not say which outputs of the collection it ran \
+                     ({asked} chosen)",
+                    outcome.label
+                );
+            }
+            continue;
+        };
+        if subset.outputs != asked || subset.of != culled.available {
+            bail!(
+                "{}: the Dask driver ran {} of the collection's {} outputs; graphprof chose the \
+                 first {asked} of {}",
+                outcome.label,
+                subset.outputs,
+                subset.of,
+                culled.available
+            );
+        }
+        let given = plans
+            .iter()
+            .find(|plan| plan.label == outcome.label && plan.strategy.is_none());
+        if let Some(plan) = given
+            && plan.graph.task_count() as u64 != subset.tasks
+        {
+            bail!(
+                "{}: the Dask driver ran {} tasks for the first {asked} outputs; the exported \
+                 graph culled to them has {}",
+                outcome.label,
+                subset.tasks,
+                plan.graph.task_count()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Tasks nothing depends on: the chunks a graph's run holds.
