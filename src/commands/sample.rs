@@ -235,9 +235,10 @@ pub(super) fn cull(path: &Path, graph: &Graph, n: u64) -> Result<Culled> {
     let available = graphprof::graph::cull::outputs(graph).len() as u64;
     let refused = || {
         anyhow!(
-            "--chunks {n}: {} has {available} outputs (tasks nothing depends on); give counts \
+            "--chunks {n}: {} has {available} output{} (tasks nothing depends on); give counts \
              from 1 to {available}",
-            path.display()
+            path.display(),
+            if available == 1 { "" } else { "s" }
         )
     };
     if n == 0 || n > available {
