@@ -86,7 +86,8 @@ pub fn run(args: SampleArgs) -> Result<i32> {
     // A graph file or a collection runs at its own size: its slope comes from that one run.
     let sweep = if args.graph.is_some() {
         super::sample_sweep::one_run_sweep(&args, &runs, dask_limit).map(|mut sweep| {
-            sweep.swept = Some(source.clone());
+            // Only a culled run says what it took; a run at its own size says its chunks.
+            sweep.swept = culled.as_ref().map(|_| source.clone());
             sweep.outputs_of = culled.as_ref().map(|culled| culled.available);
             sweep
         })

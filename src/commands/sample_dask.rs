@@ -16,7 +16,9 @@ use graphprof::graph::model::NodeKind;
 use graphprof::graph::raw::RawArg;
 use graphprof::graph::write::{graph_to_raw, raw_payload, write_graph};
 use graphprof::graph::{Graph, load_graph};
-use graphprof::report::sample_report::{Comparison, RealDaskRun, RunReport, SampleReport};
+use graphprof::report::sample_report::{
+    Comparison, CulledRun, RealDaskRun, RunReport, SampleReport,
+};
 use graphprof::sample::Series;
 use graphprof::units::Bytes;
 use indicatif::ProgressBar;
@@ -313,6 +315,12 @@ fn real_dask(outcome: &DaskLabelOutcome, replay: bool) -> RealDaskRun {
             .map(|(h, _)| h.clone())
             .unwrap_or_default(),
         broadcast_workers: outcome.broadcast.as_ref().and_then(|(_, w)| *w),
+        culled: outcome.subset.as_ref().map(|subset| CulledRun {
+            outputs: subset.outputs,
+            of: subset.of,
+            tasks: subset.tasks,
+            matched_by: subset.matched_by.clone(),
+        }),
     }
 }
 
@@ -361,12 +369,21 @@ pub fn notes(report: &SampleReport) -> String {
             ));
         }
         if let (Some(n), Some(equal)) = (dask.results_compared, dask.results_equal)
-            && dask.results_reference.as_deref() != Some(run.label.trim_start_matches("dask/"))
+            && dask.results_reference.as_deref()
+                != Some(graphprof::report::sweep::strategy_label(
+                    run.label.trim_start_matches("dask/"),
+                ))
         {
             facts.push(format!(
                 "results {} the {}'s ({n} chunks compared)",
                 if equal { "equal to" } else { "DIFFER from" },
                 dask.results_reference.as_deref().unwrap_or("first run")
+            ));
+        }
+        if let Some(culled) = &dask.culled {
+            facts.push(format!(
+                "ran the first {} of the collection's {} outputs ({} tasks)",
+                culled.outputs, culled.of, culled.tasks
             ));
         }
         facts.extend(dask.moved.iter().map(|m| format!("moved {m}")));
