@@ -125,7 +125,9 @@ pub struct CalibrateArgs {
 /// Parameters shared by everything that generates a graph.
 #[derive(Debug, Args, Clone)]
 pub struct GeneratorArgs {
-    /// Number of chunks (tasks per layer). `sample` takes a list (256,1024,4096): a sweep.
+    /// Number of chunks (tasks per layer). `sample` takes a list (256,1024,4096): a sweep; with
+    /// a graph file or a collection, each count runs the graph culled to its first that many
+    /// outputs (tasks nothing depends on, in natural key order) and what they depend on.
     #[arg(long, default_value = "1024", value_parser = parse_chunk_counts)]
     pub chunks: ChunkCounts,
     /// Size of the shared object: 240KiB, 10MB, or plain bytes. 0 for none.
@@ -202,6 +204,8 @@ pub fn seed_options_with_a_file(matches: &clap::ArgMatches) -> Option<String> {
     sub.get_raw("graph")?;
     let given: Vec<String> = SEED_OPTIONS
         .iter()
+        // `sample GRAPH --chunks 12,24,48` runs the graph culled to its first outputs.
+        .filter(|id| !(name == "sample" && **id == "chunks"))
         .filter(|id| sub.value_source(id) == Some(clap::parser::ValueSource::CommandLine))
         .map(|id| format!("--{}", id.replace('_', "-")))
         .collect();
@@ -211,6 +215,16 @@ pub fn seed_options_with_a_file(matches: &clap::ArgMatches) -> Option<String> {
             given.join(", ")
         )
     })
+}
+
+/// Notes in the typed options what only the raw matches know: whether `sample` was given
+/// `--chunks` (with a graph file or a collection it culls the graph to its first outputs).
+pub fn note_given(matches: &clap::ArgMatches, cli: &mut Cli) {
+    if let (Some(("sample", sub)), Command::Sample(args)) = (matches.subcommand(), &mut cli.command)
+    {
+        args.chunks_given =
+            sub.value_source("chunks") == Some(clap::parser::ValueSource::CommandLine);
+    }
 }
 
 /// `graphprof dask`.
@@ -478,6 +492,10 @@ pub struct SampleArgs {
     pub python: PythonArgs,
     #[command(flatten)]
     pub generator: GeneratorArgs,
+    /// Whether `--chunks` was given on the command line (set by [`note_given`]): with a graph
+    /// file or a collection, each count runs the graph culled to its first that many outputs.
+    #[arg(skip)]
+    pub chunks_given: bool,
     /// A command to sample instead of a graph, after `--`.
     #[arg(last = true)]
     pub command: Vec<String>,

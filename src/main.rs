@@ -23,10 +23,11 @@ fn main() {
         eprintln!("graphprof: error: {message} (see graphprof --help)");
         std::process::exit(EXIT_USAGE);
     }
-    let cli = match cli::Cli::from_arg_matches(&matches) {
+    let mut cli = match cli::Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(error) => usage_error(error),
     };
+    cli::note_given(&matches, &mut cli);
     let code = match commands::run(cli) {
         Ok(code) => code,
         Err(error) => {

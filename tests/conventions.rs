@@ -204,9 +204,10 @@ fn diff_exit_code_says_whether_the_graphs_differ() {
 #[test]
 fn seed_case_options_beside_a_graph_file_are_refused_and_strategy_rewrites_it() {
     let graph = common::fixture("seed-inline-64.json");
+    // (`sample GRAPH --chunks N` runs the graph culled to its first N outputs: tests/sample_sweep.rs.)
     for (command, option, value) in [
-        ("sample", "--chunks", "5"),
-        ("analyze", "--payload-bytes", "1KiB"),
+        ("sample", "--payload-bytes", "1KiB"),
+        ("analyze", "--chunks", "5"),
     ] {
         let output = common::graphprof()
             .arg(command)

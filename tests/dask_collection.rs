@@ -1,7 +1,8 @@
 //! `graphprof sample` on real Dask with the user's own collection (`SCRIPT.py:VARIABLE`: as
 //! given, then rewritten to scatter and delayed on the real graph objects), with a graph file
 //! replayed with synthetic objects, and on a cluster of `dask scheduler` / `dask worker`
-//! processes the test starts on 127.0.0.1 (no workers yet, reused workers, restarted workers).
+//! processes the test starts on 127.0.0.1 (no workers yet, reused workers, restarted workers);
+//! and the collection swept by `--chunks`, culled to its first outputs by the driver.
 //!
 //! Nothing is mocked or skipped: the Python with dask comes from `GRAPHPROF_PYTHON`, else
 //! `<repo>/.venv`. Tests that start clusters run one at a time (2 cores).
@@ -310,4 +311,92 @@ fn a_cluster_of_dask_processes_without_workers_then_reused_then_restarted() {
         .as_ref()
         .and_then(|d| d.fresh_workers);
     assert_eq!(fresh, Some(true));
+}
+
+/// `sample user_pipeline.py:result --chunks 12,48`: each count runs the user's real collection
+/// (48 partitions) culled to its first 12 and 48 outputs, as given and scattered, on fresh
+/// workers; the driver runs exactly the outputs graphprof chose, the results stay equal, as-given
+/// holds more with more outputs, and its slope (the dict and the bound method's weights in every
+/// task) is far above scatter's.
+#[test]
+fn the_users_collection_sweeps_its_first_outputs_on_real_dask() {
+    let _cluster = cluster_lock();
+    let out = tempfile::tempdir().expect("temp dir");
+    let started = Instant::now();
+    let output = graphprof(
+        &[
+            "sample",
+            "fixtures/dask/user_pipeline.py:result",
+            "--engine",
+            "dask",
+            "--chunks",
+            "12,48",
+            "--strategy",
+            "as-given",
+            "--strategy",
+            "scatter",
+            "--workers",
+            "2",
+            "--interval",
+            "100ms",
+            "--hold",
+            "0.5s",
+        ],
+        out.path(),
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    println!("{stdout}\n(took {:.0} s)", started.elapsed().as_secs_f64());
+    let report = report(out.path());
+    assert_eq!(
+        labels(&report),
+        ["as-given@12", "scatter@12", "as-given@48", "scatter@48"]
+    );
+    for run in &report.runs {
+        assert!(run.complete, "{}: {:?}", run.label, run.error);
+        let chunks = run.chunks.expect("chunks");
+        let dask = run.real_dask.as_ref().expect("real_dask facts");
+        let culled = dask.culled.as_ref().expect("the driver says what it ran");
+        assert_eq!((culled.outputs, culled.of), (chunks, 48), "{}", run.label);
+        assert_eq!(culled.matched_by, "keys", "{}", run.label);
+        assert_eq!(dask.fresh_workers, Some(true), "{}", run.label);
+        assert_eq!(dask.results_equal, Some(true), "{}", run.label);
+        assert_eq!(dask.results_compared, Some(3), "{}", run.label);
+    }
+    // Culled to fewer outputs, fewer tasks are sent.
+    let tasks = |label: &str| {
+        let dask = run(&report, label).real_dask.as_ref().expect("facts");
+        dask.culled.as_ref().expect("culled").tasks
+    };
+    assert!(tasks("as-given@12") < tasks("as-given@48"));
+    assert!(
+        held(&report, "as-given@12") < held(&report, "as-given@48"),
+        "{stdout}"
+    );
+    let sweep = report.sweep.as_ref().expect("a sweep");
+    assert_eq!(sweep.chunks, vec![12, 48]);
+    assert_eq!(sweep.outputs_of, Some(48));
+    assert_eq!(
+        sweep.swept.as_deref(),
+        Some("fixtures/dask/user_pipeline.py:result, first 12/48 of 48 outputs")
+    );
+    let slope = |label: &str| {
+        let fit = sweep
+            .fits
+            .iter()
+            .find(|fit| fit.label == label)
+            .expect("a fit");
+        assert_eq!(fit.method, "least squares", "{label}");
+        assert_eq!(fit.points.len(), 2, "{label}");
+        fit.slope_bytes_per_chunk.expect("a slope")
+    };
+    let (given, scattered) = (slope("as-given"), slope("scatter"));
+    // ~2.2 MiB per chunk as given (measured), against tens of KiB scattered.
+    assert!(given > 1.0e6, "{given}");
+    assert!(given > 10.0 * scattered.max(1.0), "{given} vs {scattered}");
+    assert!(
+        stdout.contains("ran the first 12 of the collection's 48 outputs"),
+        "{stdout}"
+    );
 }

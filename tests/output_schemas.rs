@@ -22,6 +22,13 @@ const OPTIONAL: &[(&str, &str, &str)] = &[
     ("sample-report", "/properties/runs/items", "real_dask"),
     ("sample-report", "/properties/runs/items", "chunks"),
     ("sample-report", "", "sweep"),
+    ("sample-report", "/properties/sweep", "swept"),
+    ("sample-report", "/properties/sweep", "outputs_of"),
+    (
+        "sample-report",
+        "/properties/runs/items/properties/real_dask",
+        "culled",
+    ),
     ("baseline", "/properties/graphs/items", "sampled"),
     (
         "baseline",

@@ -180,10 +180,175 @@ fn lists_of_chunks_are_refused_where_they_mean_nothing() {
         .expect("runs");
     assert_eq!(output.status.code(), Some(2), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("--chunks 16: ") && stderr.contains("has 1 output "),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "nothing is written for a refused count");
+}
+
+/// A count of `--chunks` beside a graph file is a number of its outputs: 0 or more than it has
+/// is one line naming the option and the outputs there are, exit 2, and nothing written; for
+/// `analyze` it still shapes the seed case only and is refused beside a file.
+#[test]
+fn counts_a_graph_does_not_have_are_refused_with_the_count_it_has() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("out");
+    let graph = common::fixture("seed-inline-64.json");
+    for (chunks, named) in [
+        ("0", "--chunks 0: "),
+        ("65", "--chunks 65: "),
+        ("16,65,32", "--chunks 65: "),
+        ("16,0", "--chunks 0: "),
+    ] {
+        let output = graphprof()
+            .arg("sample")
+            .arg(&graph)
+            .args(["--chunks", chunks, "-o"])
+            .arg(&out)
+            .env("RUST_BACKTRACE", "1")
+            .output()
+            .expect("runs");
+        assert_eq!(output.status.code(), Some(2), "{chunks}: {output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.trim().lines().count(), 1, "{chunks}: {stderr}");
+        assert!(stderr.contains(named), "{chunks}: {stderr}");
+        assert!(
+            stderr.contains("has 64 outputs") && stderr.contains("from 1 to 64"),
+            "{chunks}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(!out.exists(), "{chunks}: nothing written");
+    }
+    let output = graphprof()
+        .arg("sample")
+        .arg(&graph)
+        .args(["--chunks", "16,16", "-o"])
+        .arg(&out)
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--chunks") && stderr.contains("16 is given twice"),
+        "{stderr}"
+    );
+    let output = graphprof()
+        .arg("analyze")
+        .arg(&graph)
+        .args(["--chunks", "16"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("--chunks") && stderr.contains("graph file"),
         "{stderr}"
     );
+}
+
+/// `sample GRAPH --chunks 16,32,64`: each count runs the file culled to its first that many
+/// outputs and their inputs, the runs labelled `as-given@16` as the seed sweep labels them, and
+/// the same least-squares line per strategy; the report says what was swept.
+#[test]
+fn a_graph_file_sweeps_its_first_outputs_with_a_least_squares_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (report, stdout) = sample_file(
+        dir.path(),
+        &[
+            "--chunks",
+            "16,32,64",
+            "--strategy",
+            "as-given",
+            "--strategy",
+            "scatter",
+        ],
+    );
+    let labels: Vec<&str> = report.runs.iter().map(|r| r.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "as-given@16",
+            "scatter@16",
+            "as-given@32",
+            "scatter@32",
+            "as-given@64",
+            "scatter@64"
+        ]
+    );
+    for run in &report.runs {
+        let chunks = run.chunks.expect("chunks");
+        assert!(run.complete, "{}", run.label);
+        // The culled seed graph: one arange and one map task per chunk kept.
+        assert_eq!(run.tasks, 2 * chunks, "{}", run.label);
+    }
+    let source = format!(
+        "{}, first 16/32/64 of 64 outputs",
+        common::fixture("seed-inline-64.json").display()
+    );
+    assert_eq!(report.parameters.source, source);
+    let sweep = report.sweep.as_ref().expect("a sweep field");
+    assert_eq!(sweep.chunks, vec![16, 32, 64]);
+    assert_eq!(sweep.swept.as_deref(), Some(source.as_str()));
+    assert_eq!(sweep.outputs_of, Some(64));
+    for label in ["as-given", "scatter"] {
+        let fit = fit(&report, label);
+        assert_eq!(fit.method, "least squares", "{label}");
+        assert_eq!(fit.points.len(), 3, "{label}");
+        assert!(
+            fit.points
+                .windows(2)
+                .all(|p| p[0].held_bytes < p[1].held_bytes),
+            "{label}: held rises with the outputs kept: {:?}",
+            fit.points
+        );
+        assert!(fit.slope_bytes_per_chunk.expect("slope") > 0.0, "{label}");
+        assert!(fit.r_squared.expect("r2") > 0.999, "{label}");
+    }
+    // The engine counts exactly: as-given holds the 240 KiB Mapper, its result and bookkeeping
+    // per chunk, and no fixed cost; scatter's chunks hold their result and bookkeeping.
+    let given = fit(&report, "as-given");
+    let per_chunk = (240 * 1024 + CHUNK_BYTES + TASK_OVERHEAD_BYTES) as f64;
+    let slope = given.slope_bytes_per_chunk.expect("b");
+    assert!(within(slope, per_chunk, 0.02), "{slope} vs {per_chunk}");
+    let scattered = fit(&report, "scatter");
+    assert!(slope > 5.0 * scattered.slope_bytes_per_chunk.expect("b"));
+    assert!(stdout.contains(&format!("Swept: {source}.")), "{stdout}");
+    assert!(
+        stdout.contains("least squares over 16, 32, 64 chunks"),
+        "{stdout}"
+    );
+    let png = std::fs::metadata(dir.path().join("sweep.png")).expect("sweep.png");
+    assert!(png.len() > 1000);
+    let svg = std::fs::read_to_string(dir.path().join("sweep.svg")).expect("sweep.svg");
+    assert!(
+        svg.contains("first 16/32/64 of 64 outputs"),
+        "the plot says what was swept"
+    );
+}
+
+/// One count beside a graph file runs it culled to that many outputs, its slope from that one run.
+#[test]
+fn one_count_beside_a_graph_file_runs_its_first_outputs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (report, _) = sample_file(dir.path(), &["--chunks", "16"]);
+    let [run] = &report.runs[..] else {
+        panic!("one run: {:?}", report.runs)
+    };
+    assert_eq!(run.label, "as-given");
+    assert_eq!(run.chunks, Some(16));
+    assert_eq!(run.tasks, 32);
+    assert!(
+        report
+            .parameters
+            .source
+            .ends_with(", first 16 of 64 outputs")
+    );
+    let sweep = report.sweep.as_ref().expect("a sweep field");
+    assert_eq!(sweep.chunks, vec![16]);
+    assert_eq!(sweep.outputs_of, Some(64));
+    assert_eq!(fit(&report, "as-given").method, "one point");
 }
 
 fn sample_file(dir: &Path, extra: &[&str]) -> (SampleReport, String) {

@@ -248,6 +248,9 @@ def parse_args(argv):
                    help="SCRIPT.py:VARIABLE: run the user's collection as given and rewritten")
     p.add_argument("--replay", action="append", default=[], metavar="LABEL=GRAPH.json",
                    help="replay a graph file under LABEL (repeatable; replaces --strategy)")
+    p.add_argument("--outputs", default=None, metavar="KEYS.json",
+                   help="with --collection: run its graph culled to these output keys (a JSON "
+                        "list of graph-format keys) and what they depend on")
     p.add_argument("--restart-workers", action="store_true",
                    help="with --scheduler: restart the workers before every label")
     p.add_argument("--chunks", type=int, default=256)
@@ -410,7 +413,11 @@ def _main(args, proto) -> int:
         if replays:
             workload = ReplayWorkload(replays)
         elif args.collection:
-            workload = CollectionWorkload(args.collection)
+            outputs = None
+            if args.outputs:
+                with open(args.outputs, encoding="utf-8") as fh:
+                    outputs = json.load(fh)
+            workload = CollectionWorkload(args.collection, outputs)
         else:
             workload = SeedWorkload(args.chunks, args.payload_bytes)
         workers = _discover(client, proto, local, fresh=True)

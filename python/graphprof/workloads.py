@@ -7,7 +7,9 @@ that compares up to three chunks' results with the as-given run's (exactly) and 
 
 - ``SeedWorkload``: graphprof's seed case (``seed.py``), strategies inline/scatter/delayed.
 - ``CollectionWorkload``: ``SCRIPT.py:VARIABLE`` imported as ``dask export`` does; ``as-given`` is
-  the collection itself, ``scatter``/``delayed`` are ``rewrite.rewrite`` of it.
+  the collection itself, ``scatter``/``delayed`` are ``rewrite.rewrite`` of it. Given output keys
+  (``--outputs``, graphprof's culling of a ``sample --chunks`` sweep), every label runs the
+  collection's graph, rewritten, culled to those keys and what they depend on.
 - ``ReplayWorkload``: one graph file per label (graph format v1, already rewritten by graphprof
   for the strategy): every task returns a fresh ``output_bytes`` buffer; every payload becomes one
   synthetic object per object (``synthetic_object``: a ``SyntheticPayload`` whose deserialised
@@ -96,12 +98,16 @@ class SeedWorkload:
 
 
 class CollectionWorkload:
-    def __init__(self, target):
+    def __init__(self, target, outputs=None):
         self.target = target
         self.collection = load_as_main(target)
         self.results = _ResultCheck()
+        # Output keys graphprof chose (graph-format keys), or None for the whole collection.
+        self.outputs = None if outputs is None else [_key(k) for k in outputs]
 
     def build(self, label, strategy, client, proto):
+        if self.outputs is not None:
+            return self._build_culled(label, strategy, client, proto)
         if strategy == "as-given":
             return self.collection, []
         from .rewriter import RewriteResult, rewrite
@@ -111,8 +117,64 @@ class CollectionWorkload:
         proto.emit("rewrite", label=label, moved=moved.moved)
         return new, list(moved.futures)
 
+    def _build_culled(self, label, strategy, client, proto):
+        """The collection's graph as persist sends it (materialised as the scheduler does, the
+        way ``rewrite`` takes it), rewritten for the strategy, culled to the chosen outputs and
+        their dependencies; persisted as those keys. Emits a ``subset`` event."""
+        from dask.core import flatten
+
+        from .rewriter import _graph_copy, rewrite_graph
+
+        dsk, keys = _graph_copy(self.collection, client)
+        keep: list = []
+        if strategy != "as-given":
+            dsk, moved = rewrite_graph(dsk, strategy, client=client)
+            proto.emit("rewrite", label=label, moved=moved.moved)
+            keep = list(moved.futures)
+        all_outputs = list(flatten(keys)) if isinstance(keys, list) else [keys]
+        selected, matched_by = select_outputs(self.outputs, all_outputs, dsk)
+        culled = cull_graph(dsk, selected)
+        proto.emit("subset", label=label, outputs=len(selected), tasks=len(culled),
+                   of=len(all_outputs), matched_by=matched_by)
+        return _Raw(culled, selected), keep
+
     def check(self, label, strategy, client, futures, proto):
         self.results.check(label, client, futures, proto)
+
+
+def select_outputs(wanted: list, outputs: list, dsk: dict) -> tuple[list, str]:
+    """The keys of ``dsk`` that stand for ``wanted``: the keys themselves when the graph has them
+    all (``"keys"``), else the outputs with the same chunk index (``"chunk index"``: a collection
+    whose name differs from the exported one's). Raises ``ValueError`` when neither finds all."""
+    if all(k in dsk for k in wanted):
+        return list(wanted), "keys"
+    by_index: dict = {}
+    for k in outputs:
+        by_index.setdefault(_chunk_index(k), []).append(k)
+    selected = []
+    for k in wanted:
+        found = by_index.get(_chunk_index(k), [])
+        if len(found) != 1:
+            raise ValueError(f"output {k!r} chosen by graphprof is not in the collection's graph "
+                             f"({len(found)} outputs have its chunk index)")
+        selected.append(found[0])
+    return selected, "chunk index"
+
+
+def cull_graph(dsk: dict, keys: list) -> dict:
+    """``dsk`` with only ``keys`` and every task they depend on, directly or not (dependencies
+    outside ``dsk``, such as scattered futures, are left to the scheduler)."""
+    kept: dict = {}
+    stack = list(keys)
+    while stack:
+        k = stack.pop()
+        if k in kept or k not in dsk:
+            continue
+        node = dsk[k]
+        kept[k] = node
+        stack.extend(getattr(node, "dependencies", ()) or ())
+    # The graph's own order, as persist would send it.
+    return {k: v for k, v in dsk.items() if k in kept}
 
 
 def load_as_main(target):

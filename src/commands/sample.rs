@@ -7,9 +7,10 @@ use anyhow::{Result, anyhow, bail};
 use graphprof::analyze::{Analysis, AnalyzeOptions, analyze};
 use graphprof::engine::EngineOptions;
 use graphprof::error::{EXIT_FAILED_CHECK, EXIT_INTERRUPTED, EXIT_OK};
+use graphprof::graph::cull::{CullError, cull_to_outputs};
 use graphprof::graph::generate::{GeneratorKind, generate_graph, kind_name};
 use graphprof::graph::rewrite::rewrite;
-use graphprof::graph::{Graph, Strategy};
+use graphprof::graph::{Graph, Key, Strategy};
 use graphprof::report::export::{
     CsvExporter, Exporter, JsonExporter, MarkdownExporter, write_exports,
 };
@@ -55,7 +56,7 @@ pub fn run(args: SampleArgs) -> Result<i32> {
     if args.generator.chunks.0.len() > 1 || (args.worker_memory.is_some() && args.graph.is_none()) {
         return super::sample_sweep::run(&args, &cancel);
     }
-    let (plans, source) = plan(&args)?;
+    let (plans, source, culled) = plan(&args)?;
     let (folder, live) = prepare_output(&args)?;
     let mut runs: Vec<(RunReport, Series)> = Vec::new();
     if matches!(args.engine, EngineChoice::Builtin | EngineChoice::Both) {
@@ -75,7 +76,7 @@ pub fn run(args: SampleArgs) -> Result<i32> {
     if matches!(args.engine, EngineChoice::Dask | EngineChoice::Both)
         && !cancel.load(Ordering::SeqCst)
     {
-        let dask = super::sample_dask::run_all(&args, &plans, &cancel, &live)?;
+        let dask = super::sample_dask::run_all(&args, &plans, culled.as_ref(), &cancel, &live)?;
         runs.extend(dask.runs);
         dask_limit = dask.worker_memory_limit;
         if dask.interrupted {
@@ -84,13 +85,18 @@ pub fn run(args: SampleArgs) -> Result<i32> {
     }
     // A graph file or a collection runs at its own size: its slope comes from that one run.
     let sweep = if args.graph.is_some() {
-        super::sample_sweep::one_run_sweep(&args, &runs, dask_limit)
+        super::sample_sweep::one_run_sweep(&args, &runs, dask_limit).map(|mut sweep| {
+            // Only a culled run says what it took; a run at its own size says its chunks.
+            sweep.swept = culled.as_ref().map(|_| source.clone());
+            sweep.outputs_of = culled.as_ref().map(|culled| culled.available);
+            sweep
+        })
     } else {
         None
     };
     let parameters = SampleParameters {
         engine: engine_name(args.engine).to_string(),
-        source,
+        source: source.clone(),
         chunks: args
             .graph
             .is_none()
@@ -108,11 +114,7 @@ pub fn run(args: SampleArgs) -> Result<i32> {
             Bytes(args.generator.payload_bytes),
             count(u64::from(args.workers))
         ),
-        Some(ref path) => format!(
-            "{}, {} workers",
-            path.display(),
-            count(u64::from(args.workers))
-        ),
+        Some(_) => format!("{source}, {} workers", count(u64::from(args.workers))),
     };
     finish(
         &args,
@@ -152,7 +154,7 @@ fn cancel_flag() -> Arc<AtomicBool> {
 }
 
 /// The graphs to run: the seed case per strategy, or the file as given or rewritten.
-pub(super) fn plan(args: &SampleArgs) -> Result<(Vec<PlannedRun>, String)> {
+pub(super) fn plan(args: &SampleArgs) -> Result<(Vec<PlannedRun>, String, Option<Culled>)> {
     match &args.graph {
         None => {
             // The seed case is generated for a strategy: as given is inline, as generated.
@@ -186,18 +188,92 @@ pub(super) fn plan(args: &SampleArgs) -> Result<(Vec<PlannedRun>, String)> {
                 args.generator.chunks.first(),
                 args.generator.payload_bytes
             );
-            Ok((plans, source))
+            Ok((plans, source, None))
         }
         Some(path) => {
-            let collection = super::sample_dask::collection_target(path).is_some();
-            if collection && args.strategy.contains(&SampleStrategy::Inline) {
-                bail!(
-                    "{}: a collection runs as-given, scatter or delayed (inline is the seed \
-                     case's name for its graph as generated)",
-                    path.display()
-                );
+            let graph = load_for_sample(args, path)?;
+            if !args.chunks_given {
+                let plans = plan_graph(args, path, &graph)?;
+                return Ok((plans, path.display().to_string(), None));
             }
-            let graph = super::sample_dask::load_target(args, path)?;
+            let culled = cull(path, &graph, args.generator.chunks.first())?;
+            let plans = plan_graph(args, path, &culled.graph)?;
+            let source = culled.source(path, &[culled.keys.len() as u64]);
+            Ok((plans, source, Some(culled)))
+        }
+    }
+}
+
+/// A graph culled to its first outputs ([`graphprof::graph::cull`]): what a count of `--chunks`
+/// runs with a graph file or a collection.
+pub struct Culled {
+    /// The culled graph.
+    pub graph: Graph,
+    /// The outputs kept, in order: what the real-Dask driver runs of the user's collection.
+    pub keys: Vec<Key>,
+    /// The outputs of the whole graph.
+    pub available: u64,
+}
+
+impl Culled {
+    /// `pipeline.py:result, first 12/24/48 of 48 outputs`.
+    pub fn source(&self, path: &Path, counts: &[u64]) -> String {
+        format!(
+            "{}, first {} of {} outputs",
+            path.display(),
+            counts
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join("/"),
+            self.available
+        )
+    }
+}
+
+/// `graph` culled to its first `n` outputs, or one line naming `--chunks` and the outputs there are.
+pub(super) fn cull(path: &Path, graph: &Graph, n: u64) -> Result<Culled> {
+    let available = graphprof::graph::cull::outputs(graph).len() as u64;
+    let refused = || {
+        anyhow!(
+            "--chunks {n}: {} has {available} output{} (tasks nothing depends on); give counts \
+             from 1 to {available}",
+            path.display(),
+            if available == 1 { "" } else { "s" }
+        )
+    };
+    if n == 0 || n > available {
+        return Err(refused());
+    }
+    let culled = cull_to_outputs(graph, n).map_err(|error| match error {
+        CullError::Build(error) => anyhow!("{}: {error}", path.display()),
+        CullError::Zero { .. } | CullError::TooMany { .. } => refused(),
+    })?;
+    Ok(Culled {
+        graph: culled,
+        keys: graphprof::graph::cull::output_keys(graph, n as usize),
+        available,
+    })
+}
+
+/// The graph of a file or a collection (exported with the user's Python), after the checks
+/// that need no graph.
+pub(super) fn load_for_sample(args: &SampleArgs, path: &Path) -> Result<Graph> {
+    let collection = super::sample_dask::collection_target(path).is_some();
+    if collection && args.strategy.contains(&SampleStrategy::Inline) {
+        bail!(
+            "{}: a collection runs as-given, scatter or delayed (inline is the seed \
+             case's name for its graph as generated)",
+            path.display()
+        );
+    }
+    super::sample_dask::load_target(args, path)
+}
+
+/// The runs of a graph file or a collection: the graph as given or rewritten per strategy.
+pub(super) fn plan_graph(args: &SampleArgs, path: &Path, graph: &Graph) -> Result<Vec<PlannedRun>> {
+    {
+        {
             // Real Dask compares the graph as given with both fixes unless told otherwise.
             let chosen: Vec<SampleStrategy> = match (args.strategy.is_empty(), args.engine) {
                 (true, EngineChoice::Builtin) => vec![SampleStrategy::AsGiven],
@@ -218,7 +294,7 @@ pub(super) fn plan(args: &SampleArgs) -> Result<(Vec<PlannedRun>, String)> {
                     });
                     continue;
                 };
-                let rewritten = rewrite(&graph, strategy)
+                let rewritten = rewrite(graph, strategy)
                     .map_err(|error| anyhow!("{}: {error}", path.display()))?;
                 plans.push(PlannedRun {
                     label: strategy.to_string(),
@@ -227,7 +303,7 @@ pub(super) fn plan(args: &SampleArgs) -> Result<(Vec<PlannedRun>, String)> {
                 });
             }
             super::sample_dask::number_repeats(&mut plans);
-            Ok((plans, path.display().to_string()))
+            Ok(plans)
         }
     }
 }

@@ -5,9 +5,9 @@
 //! the measured figures.
 
 use super::progress::task_bar;
-use super::sample::{PlannedRun, predictions};
+use super::sample::{Culled, PlannedRun, predictions};
 use crate::cli::{EngineChoice, SampleArgs};
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use graphprof::dask::{
     DaskLabelOutcome, DaskSampleOptions, DriverEvent, ExportOptions, resolve_python,
     run_driver_cancellable, run_export,
@@ -16,7 +16,9 @@ use graphprof::graph::model::NodeKind;
 use graphprof::graph::raw::RawArg;
 use graphprof::graph::write::{graph_to_raw, raw_payload, write_graph};
 use graphprof::graph::{Graph, load_graph};
-use graphprof::report::sample_report::{Comparison, RealDaskRun, RunReport, SampleReport};
+use graphprof::report::sample_report::{
+    Comparison, CulledRun, RealDaskRun, RunReport, SampleReport,
+};
 use graphprof::sample::Series;
 use graphprof::units::Bytes;
 use indicatif::ProgressBar;
@@ -85,9 +87,13 @@ pub fn cluster_memory_limit(workers: &[graphprof::dask::DaskWorker]) -> Option<u
 }
 
 /// Runs every planned label on real Dask; returns one report and series per label.
+///
+/// With `culled` (a count of `--chunks` with a collection), the driver runs the user's collection
+/// culled to the same output keys; a label that ran other outputs is an error.
 pub fn run_all(
     args: &SampleArgs,
     plans: &[PlannedRun],
+    culled: Option<&Culled>,
     cancel: &AtomicBool,
     live: &Path,
 ) -> Result<DaskRuns> {
@@ -107,6 +113,7 @@ pub fn run_all(
         labels: Vec::new(),
         collection: None,
         replays: Vec::new(),
+        outputs: None,
         restart_workers: args.restart_workers,
     };
     // Replayed graph files live until the driver is done.
@@ -117,6 +124,13 @@ pub fn run_all(
             options.labels = plans.iter().map(|plan| plan.label.clone()).collect();
             if let Some(target) = collection_target(path) {
                 options.collection = Some(target.into());
+                if let Some(culled) = culled {
+                    let file = replay_folder.path().join("outputs.json");
+                    let keys = serde_json::to_vec(&culled.keys)?;
+                    std::fs::write(&file, keys)
+                        .with_context(|| format!("{}: cannot write", file.display()))?;
+                    options.outputs = Some(file);
+                }
                 false
             } else {
                 for (i, plan) in plans.iter().enumerate() {
@@ -160,6 +174,9 @@ pub fn run_all(
         EngineChoice::Both => "dask/",
         _ => "",
     };
+    if let Some(culled) = culled.filter(|_| options.outputs.is_some()) {
+        check_subsets(&run.labels, culled, plans)?;
+    }
     let mut runs = Vec::new();
     for outcome in &run.labels {
         let Some(series) = run.series.iter().find(|s| s.label == outcome.label) else {
@@ -217,6 +234,49 @@ pub fn run_all(
     })
 }
 
+/// Every label that ran of a culled collection ran exactly the outputs chosen, and the graph as
+/// given the tasks of the culled export.
+fn check_subsets(labels: &[DaskLabelOutcome], culled: &Culled, plans: &[PlannedRun]) -> Result<()> {
+    let asked = culled.keys.len() as u64;
+    for outcome in labels.iter().filter(|outcome| outcome.order.is_some()) {
+        let Some(subset) = &outcome.subset else {
+            if outcome.complete {
+                bail!(
+                    "{}: the Dask driver did not say which outputs of the collection it ran \
+                     ({asked} chosen)",
+                    outcome.label
+                );
+            }
+            continue;
+        };
+        if subset.outputs != asked || subset.of != culled.available {
+            bail!(
+                "{}: the Dask driver ran {} of the collection's {} outputs; graphprof chose the \
+                 first {asked} of {}",
+                outcome.label,
+                subset.outputs,
+                subset.of,
+                culled.available
+            );
+        }
+        let given = plans
+            .iter()
+            .find(|plan| plan.label == outcome.label && plan.strategy.is_none());
+        if let Some(plan) = given
+            && plan.graph.task_count() as u64 != subset.tasks
+        {
+            bail!(
+                "{}: the Dask driver ran {} tasks for the first {asked} outputs; the exported \
+                 graph culled to them has {}",
+                outcome.label,
+                subset.tasks,
+                plan.graph.task_count()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Tasks nothing depends on: the chunks a graph's run holds.
 pub(super) fn output_count(graph: &Graph) -> u64 {
     graph
@@ -255,6 +315,12 @@ fn real_dask(outcome: &DaskLabelOutcome, replay: bool) -> RealDaskRun {
             .map(|(h, _)| h.clone())
             .unwrap_or_default(),
         broadcast_workers: outcome.broadcast.as_ref().and_then(|(_, w)| *w),
+        culled: outcome.subset.as_ref().map(|subset| CulledRun {
+            outputs: subset.outputs,
+            of: subset.of,
+            tasks: subset.tasks,
+            matched_by: subset.matched_by.clone(),
+        }),
     }
 }
 
@@ -303,12 +369,21 @@ pub fn notes(report: &SampleReport) -> String {
             ));
         }
         if let (Some(n), Some(equal)) = (dask.results_compared, dask.results_equal)
-            && dask.results_reference.as_deref() != Some(run.label.trim_start_matches("dask/"))
+            && dask.results_reference.as_deref()
+                != Some(graphprof::report::sweep::strategy_label(
+                    run.label.trim_start_matches("dask/"),
+                ))
         {
             facts.push(format!(
                 "results {} the {}'s ({n} chunks compared)",
                 if equal { "equal to" } else { "DIFFER from" },
                 dask.results_reference.as_deref().unwrap_or("first run")
+            ));
+        }
+        if let Some(culled) = &dask.culled {
+            facts.push(format!(
+                "ran the first {} of the collection's {} outputs ({} tasks)",
+                culled.outputs, culled.of, culled.tasks
             ));
         }
         facts.extend(dask.moved.iter().map(|m| format!("moved {m}")));

@@ -2,8 +2,11 @@
 //! on the engines asked for, into one output folder (runs labelled `inline@256`), then the fit of
 //! held memory against the chunk count per strategy and the answer to "how many chunks fit under
 //! the worker memory" (report/sweep.rs), printed under the table and written as report.json's
-//! `sweep` field and sweep.png/.svg. A graph file or a user's collection (`SCRIPT.py:VAR`) runs
-//! at its own size only: [`one_run_sweep`] gives its slope from that one run.
+//! `sweep` field and sweep.png/.svg. With a graph file or a user's collection (`SCRIPT.py:VAR`)
+//! each count runs the graph culled to its first that many outputs and what they depend on
+//! (graph/cull.rs; on real Dask the driver culls the user's own collection to the same output
+//! keys); without `--chunks` it runs at its own size and [`one_run_sweep`] gives its slope from
+//! that one run.
 
 use crate::cli::{ChunkCounts, EngineChoice, SampleArgs};
 use anyhow::{Result, bail};
@@ -24,16 +27,21 @@ pub fn run(args: &SampleArgs, cancel: &Arc<AtomicBool>) -> Result<i32> {
              at least two counts (e.g. --chunks 256,1024,4096)"
         );
     }
-    if let Some(path) = &args.graph {
-        bail!(
-            "{}: a sweep (--chunks with a list) runs the seed case; give no graph file",
-            path.display()
-        );
-    }
-    if counts.contains(&0) {
+    // A graph file or a collection: loaded (exported) once, every count checked before any runs.
+    let graph = match &args.graph {
+        Some(path) => Some((path, super::sample::load_for_sample(args, path)?)),
+        None => None,
+    };
+    if let Some((path, graph)) = &graph {
+        let available = graphprof::graph::cull::outputs(graph).len() as u64;
+        if let Some(&n) = counts.iter().find(|&&n| n == 0 || n > available) {
+            super::sample::cull(path, graph, n)?;
+        }
+    } else if counts.contains(&0) {
         bail!("--chunks: a sweep needs chunk counts of at least 1");
     }
     let (folder, live) = super::sample::prepare_output(args)?;
+    let mut available = None;
     let mut runs: Vec<(RunReport, Series)> = Vec::new();
     let mut interrupted = false;
     let mut dask_limit = None;
@@ -44,7 +52,17 @@ pub fn run(args: &SampleArgs, cancel: &Arc<AtomicBool>) -> Result<i32> {
         }
         let mut one = args.clone();
         one.generator.chunks = ChunkCounts(vec![chunks]);
-        let (plans, _) = super::sample::plan(&one)?;
+        let (plans, culled) = match &graph {
+            None => (super::sample::plan(&one)?.0, None),
+            Some((path, graph)) => {
+                let culled = super::sample::cull(path, graph, chunks)?;
+                available = Some(culled.available);
+                (
+                    super::sample::plan_graph(&one, path, &culled.graph)?,
+                    Some(culled),
+                )
+            }
+        };
         let mut these = Vec::new();
         if matches!(args.engine, EngineChoice::Builtin | EngineChoice::Both) {
             for planned in &plans {
@@ -57,7 +75,7 @@ pub fn run(args: &SampleArgs, cancel: &Arc<AtomicBool>) -> Result<i32> {
         if matches!(args.engine, EngineChoice::Dask | EngineChoice::Both)
             && !cancel.load(Ordering::SeqCst)
         {
-            let dask = super::sample_dask::run_all(&one, &plans, cancel, &live)?;
+            let dask = super::sample_dask::run_all(&one, &plans, culled.as_ref(), cancel, &live)?;
             these.extend(dask.runs);
             interrupted |= dask.interrupted;
             dask_limit = dask_limit.or(dask.worker_memory_limit);
@@ -75,40 +93,54 @@ pub fn run(args: &SampleArgs, cancel: &Arc<AtomicBool>) -> Result<i32> {
     interrupted |= cancel.load(Ordering::SeqCst);
     let memory_limit = args.memory_limit.or_else(default_memory_limit_bytes);
     let reports: Vec<RunReport> = runs.iter().map(|(report, _)| report.clone()).collect();
-    let sweep = fit_sweep(
+    let mut sweep = fit_sweep(
         &reports,
         &counts,
         worker_memory(args, dask_limit),
         args.workers,
     );
-    let parameters = SampleParameters {
-        engine: super::sample::engine_name(args.engine).to_string(),
-        source: format!(
-            "generated: map-blocks --chunks {} --payload-bytes {}",
-            counts
-                .iter()
-                .map(u64::to_string)
-                .collect::<Vec<_>>()
-                .join(","),
+    let listed = counts
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let source = match &graph {
+        None => format!(
+            "generated: map-blocks --chunks {listed} --payload-bytes {}",
             args.generator.payload_bytes
         ),
+        Some((path, _)) => format!(
+            "{}, first {} of {} outputs",
+            path.display(),
+            listed.replace(',', "/"),
+            available.map_or("?".to_string(), |n| n.to_string())
+        ),
+    };
+    sweep.swept = Some(source.clone());
+    sweep.outputs_of = graph.as_ref().and(available);
+    let parameters = SampleParameters {
+        engine: super::sample::engine_name(args.engine).to_string(),
+        source: source.clone(),
         chunks: None,
-        payload_bytes: Some(args.generator.payload_bytes),
+        payload_bytes: graph.is_none().then_some(args.generator.payload_bytes),
         workers: Some(args.workers),
         interval_ms: args.interval.as_secs_f64() * 1e3,
         hold_s: Some(args.hold.as_secs_f64()),
         memory_limit_bytes: memory_limit,
     };
-    let title = format!(
-        "map-blocks, {} chunks x {}, {} workers",
-        counts
-            .iter()
-            .map(|&c| count(c))
-            .collect::<Vec<_>>()
-            .join("/"),
-        Bytes(args.generator.payload_bytes),
-        count(u64::from(args.workers))
-    );
+    let title = match &graph {
+        None => format!(
+            "map-blocks, {} chunks x {}, {} workers",
+            counts
+                .iter()
+                .map(|&c| count(c))
+                .collect::<Vec<_>>()
+                .join("/"),
+            Bytes(args.generator.payload_bytes),
+            count(u64::from(args.workers))
+        ),
+        Some(_) => format!("{source}, {} workers", count(u64::from(args.workers))),
+    };
     super::sample::finish(
         args,
         &folder,

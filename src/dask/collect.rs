@@ -60,6 +60,22 @@ pub struct DaskLabelOutcome {
     /// For a replayed graph file: which sizes the synthetic objects took.
     #[serde(default)]
     pub replay_sized_from: Option<Vec<String>>,
+    /// For a collection culled to chosen outputs: what the driver ran of it.
+    #[serde(default)]
+    pub subset: Option<SubsetRan>,
+}
+
+/// What the driver ran of a collection culled to the outputs graphprof chose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubsetRan {
+    /// Outputs persisted.
+    pub outputs: u64,
+    /// Tasks of the culled graph.
+    pub tasks: u64,
+    /// Outputs of the whole collection.
+    pub of: u64,
+    /// `keys` or `chunk index`.
+    pub matched_by: String,
 }
 
 /// A label's results beside the first label's.
@@ -94,6 +110,7 @@ impl DaskLabelOutcome {
             moved: Vec::new(),
             broadcast: None,
             replay_sized_from: None,
+            subset: None,
         }
     }
 }
@@ -311,6 +328,21 @@ impl Collector {
             } => {
                 let i = self.label_index(label);
                 self.labels[i].outcome.replay_sized_from = Some(sized_from.clone());
+            }
+            DriverEvent::Subset {
+                label,
+                outputs,
+                tasks,
+                of,
+                matched_by,
+            } => {
+                let i = self.label_index(label);
+                self.labels[i].outcome.subset = Some(SubsetRan {
+                    outputs: *outputs,
+                    tasks: *tasks,
+                    of: *of,
+                    matched_by: matched_by.clone(),
+                });
             }
             DriverEvent::End => self.ended = true,
             DriverEvent::Unknown => {}

@@ -158,6 +158,22 @@ pub enum DriverEvent {
         #[serde(default)]
         sized_from: Vec<String>,
     },
+    /// What of the user's collection a label ran when graphprof chose its outputs
+    /// (`--outputs FILE`, a count of `sample --chunks` with a collection): the collection's
+    /// graph (as persist sends it, rewritten for the strategy) culled to those outputs.
+    Subset {
+        /// The label.
+        label: String,
+        /// Outputs persisted.
+        outputs: u64,
+        /// Tasks of the culled graph (as the scheduler gets them).
+        tasks: u64,
+        /// Outputs of the whole collection.
+        of: u64,
+        /// How the keys were found: `keys` (the same keys) or `chunk index` (a new name, the
+        /// same chunk index).
+        matched_by: String,
+    },
     /// The driver's last line when it exits by itself.
     End,
     /// A line of a later protocol version that this binary does not know.
@@ -258,6 +274,7 @@ mod tests {
             r#"{"event":"rewrite","label":"scatter","moved":[{"type":"dict","size_bytes":9,"tasks":4,"key":"k"}]}"#,
             r#"{"event":"broadcast","label":"scatter","workers":2,"holders":[1]}"#,
             r#"{"event":"replay","label":"as-given","file":"g.json","tasks":3,"outputs":2,"objects":1,"data":0,"sized_from":["size_bytes"]}"#,
+            r#"{"event":"subset","label":"scatter","outputs":12,"tasks":36,"of":48,"matched_by":"keys"}"#,
             r#"{"event":"end"}"#,
         ];
         for line in lines {

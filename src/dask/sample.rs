@@ -70,6 +70,9 @@ pub struct DaskSampleOptions {
     pub collection: Option<OsString>,
     /// Graph files to replay, one per entry of `labels`.
     pub replays: Vec<PathBuf>,
+    /// With `collection`: a JSON file holding the list of output keys to run (graph-format
+    /// keys); every label runs the collection's graph culled to them.
+    pub outputs: Option<PathBuf>,
     /// With `scheduler`: restart the workers before every label (a LocalCluster always gets
     /// fresh workers per label).
     pub restart_workers: bool,
@@ -93,6 +96,7 @@ impl Default for DaskSampleOptions {
             labels: Vec::new(),
             collection: None,
             replays: Vec::new(),
+            outputs: None,
             restart_workers: false,
         }
     }
@@ -164,6 +168,10 @@ fn driver_args(options: &DaskSampleOptions) -> Vec<OsString> {
     if let Some(target) = &options.collection {
         args.push("--collection".into());
         args.push(target.clone());
+    }
+    if let Some(path) = &options.outputs {
+        args.push("--outputs".into());
+        args.push(path.into());
     }
     if options.restart_workers {
         args.push("--restart-workers".into());

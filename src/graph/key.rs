@@ -132,7 +132,7 @@ pub fn key_name(tagged: &str) -> String {
     }
 }
 
-fn tuple_elements(tagged: &str) -> Option<Vec<serde_json::Value>> {
+pub(crate) fn tuple_elements(tagged: &str) -> Option<Vec<serde_json::Value>> {
     let json = tagged.strip_prefix(TUPLE_TAG)?;
     serde_json::from_str(json).ok()
 }

@@ -2,6 +2,7 @@
 //! validating builder, the writer and the generators.
 
 pub mod build;
+pub mod cull;
 pub mod generate;
 pub mod held;
 pub mod intern;

@@ -193,6 +193,25 @@ pub struct RealDaskRun {
     pub broadcast_holders: Vec<u32>,
     /// Workers of the cluster when the broadcast was checked.
     pub broadcast_workers: Option<u32>,
+    /// For a collection culled by `--chunks`: the outputs the driver persisted, of the
+    /// collection's, and the tasks of the culled graph it sent (graphprof checks the outputs
+    /// are the ones it chose).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub culled: Option<CulledRun>,
+}
+
+/// What the driver ran of a collection culled to the outputs graphprof chose.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CulledRun {
+    /// Outputs persisted.
+    pub outputs: u64,
+    /// Outputs of the whole collection.
+    pub of: u64,
+    /// Tasks of the culled graph sent.
+    pub tasks: u64,
+    /// How the driver found the chosen keys in its graph: `keys`, or `chunk index` (the
+    /// collection's name differed from the exported one's).
+    pub matched_by: String,
 }
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SampleReport {

@@ -10,8 +10,9 @@
 //! workers' memory together (workers x worker memory) less the RSS the workers had before the
 //! run, so the answer assumes the chunks spread evenly over the workers.
 //!
-//! A graph file or a user's collection runs at one size only (its own): its slope is then
-//! taken from that one run, through zero (`held / chunks`, the chunks being its tasks nothing
+//! A graph file or a user's collection swept with `--chunks 12,24,48` runs culled to its first
+//! 12, 24 and 48 outputs and is fitted the same way. Run at one size only (its own, or one
+//! count of `--chunks`), its slope is taken from that one run, through zero (`held / chunks`, the chunks being its tasks nothing
 //! depends on), marked `one point` and without an R^2, so that the answer is there and says
 //! what it rests on.
 
@@ -34,6 +35,15 @@ pub struct SweepReport {
     pub worker_memory_source: String,
     /// One line per strategy (and engine), in run order.
     pub fits: Vec<SweepFit>,
+    /// What was swept: `generated: map-blocks --chunks 256,1024,4096 ...`, or for a graph file
+    /// or a collection `graph.json, first 12/24/48 of 48 outputs` (each count ran the graph
+    /// culled to its first that many outputs and what they depend on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swept: Option<String>,
+    /// For a graph file or a collection culled by `--chunks`: its outputs (tasks nothing depends
+    /// on), of which each run took the first `chunks`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outputs_of: Option<u64>,
 }
 
 /// One strategy's held memory against the chunk count, and the fitted line.
@@ -264,6 +274,8 @@ pub fn fit_sweep(
         worker_memory_bytes: shown.map(|(bytes, _)| bytes),
         worker_memory_source: shown.map_or("unknown", |(_, source)| source).to_string(),
         fits,
+        swept: None,
+        outputs_of: None,
     }
 }
 
@@ -281,7 +293,11 @@ fn signed(bytes: f64) -> String {
 pub fn sweep_text(sweep: &SweepReport) -> String {
     let counts: Vec<String> = sweep.chunks.iter().map(|&c| count(c)).collect();
     let one_point = sweep.fits.iter().all(|fit| fit.method == ONE_POINT);
-    let mut out = if one_point {
+    let mut out = sweep
+        .swept
+        .as_ref()
+        .map_or(String::new(), |swept| format!("Swept: {swept}.\n"));
+    out += &if one_point {
         format!(
             "Held memory per chunk (this run's {} chunks, the tasks nothing depends on; fit from \
              one point, through zero: held = b x chunks):\n",

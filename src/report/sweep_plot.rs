@@ -191,6 +191,8 @@ mod tests {
             worker_memory_bytes: Some(1 << 30),
             worker_memory_source: "--worker-memory".to_string(),
             fits: vec![fit("inline", 262_890), fit("scatter", 17_130)],
+            swept: None,
+            outputs_of: None,
         };
         plot_sweep(&sweep, "seed case sweep", &png, &svg).expect("draws");
         let bytes = std::fs::read(&png).expect("png");
@@ -232,6 +234,8 @@ mod tests {
                 budget_bytes: None,
                 fits_chunks: None,
             }],
+            swept: None,
+            outputs_of: None,
         };
         plot_sweep(&sweep, "small", &png, &svg).expect("draws");
         let text = std::fs::read_to_string(&svg).expect("svg");
