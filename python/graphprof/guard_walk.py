@@ -27,9 +27,10 @@ class SpecWalk:
     the innermost task calling it, for the description).
 
     The scheduler's hot path: what a leaf is comes from one dict lookup on its type (scalars,
-    short text and graph references are dropped there, before anything else is looked at), and a
-    ``functools.partial`` that many tasks share (``partial(arange, like=None)``) is walked once:
-    its objects are remembered by the partial's identity."""
+    short text and graph references are dropped there, before anything else is looked at); a
+    ``functools.partial`` that embeds nothing but its function (Dask builds a new
+    ``partial(arange, like=None)`` per chunk) is read inline, and one that embeds more and that
+    many tasks share is walked once: its objects are remembered by the partial's identity."""
 
     def __init__(self, min_payload_bytes: int):
         from dask import _task_spec as ts
@@ -156,6 +157,22 @@ class SpecWalk:
         self._record(inner, FUNCTION, FUNCTION_PAYLOAD_BYTES, task)
         self._partials[id(func)] = (func, tuple(self.ids[start:]))
 
+    def _bare(self, func) -> bool:
+        """A partial of a plain function that embeds nothing else (only scalars and graph
+        references, whose kinds are known): Dask builds one per task (``partial(arange,
+        like=None)``), so remembering it by identity would never hit."""
+        if type(func.func) is functools.partial:
+            return False
+        kinds = self._kinds
+        for value in func.args:
+            if kinds.get(type(value), VALUE) > GRAPH_REF:
+                return False
+        if func.keywords:
+            for value in func.keywords.values():
+                if kinds.get(type(value), VALUE) > GRAPH_REF:
+                    return False
+        return True
+
     def _task_body(self, node) -> None:
         args, func = node.args, node.func
         if func is self._subgraph and args and isinstance(args[0], dict):
@@ -172,6 +189,13 @@ class SpecWalk:
             memo = self._partials.get(id(func))
             if memo is not None:
                 self.ids.extend(memo[1])
+            elif self._bare(func):  # partial(arange, like=None): a new one per task, inline
+                inner = func.func
+                i = id(inner)
+                found = self.found
+                if i not in found:
+                    found[i] = (inner, FUNCTION, FUNCTION_PAYLOAD_BYTES, node)
+                self.ids.append(i)
             else:
                 self._function(func, node)
         else:  # the common case, inline

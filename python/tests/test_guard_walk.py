@@ -101,3 +101,22 @@ def test_the_guard_walk_finds_what_the_exporter_walk_finds(name):
         assert fast == sorted(cache.ids), key
         compared += 1
     assert compared > 0 and walk.found, "the graph embeds objects to compare"
+
+
+def test_a_partial_that_embeds_nothing_is_not_remembered_one_that_embeds_an_array_is():
+    # Dask builds a new partial(arange, like=None) per chunk: remembering each by its identity
+    # would never hit and would keep every one of them alive.
+    dsk = _materialised(_graphs()["seed inline"])
+    walk = SpecWalk(1024)
+    for spec in dsk.values():
+        walk.objects(spec)
+    functions = {getattr(obj, "__name__", None) for obj, role, _, _ in walk.found.values()
+                 if role == "function"}
+    assert {"arange", "lookup"} <= functions
+    assert len(walk._partials) <= 1, "at most the first, before its keyword's type is known"
+
+    walk = SpecWalk(1024)
+    for spec in _materialised(_graphs()["delayed partial and bound method"]).values():
+        walk.objects(spec)
+    remembered = [func for func, _ in walk._partials.values()]
+    assert any(isinstance(f, functools.partial) and f.func is np.add for f in remembered)
