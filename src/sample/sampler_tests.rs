@@ -148,7 +148,7 @@ fn thread_cpu_time_is_read() {
     let before = thread_cpu_ns().expect("readable");
     let mut x = 0u64;
     for i in 0..5_000_000u64 {
-        x = x.wrapping_add(i * i);
+        x = x.wrapping_add(std::hint::black_box(i) * i);
     }
     std::hint::black_box(x);
     assert!(thread_cpu_ns().expect("readable") > before);
