@@ -11,9 +11,9 @@
 //! two sides never implement the rule twice.
 
 use super::key::{Key, tuple_elements};
-use super::model::{Arg, Graph, NodeId, NodeKind};
-use super::raw::{RawArg, RawData, RawTask};
-use super::write::{RawGraph, raw_content_infos, raw_payload};
+use super::model::{Graph, NodeId, NodeKind};
+use super::raw::{RawArg, RawData};
+use super::write::{RawGraph, raw_content_infos, raw_data, raw_payload, raw_task};
 use super::{BuildError, build_raw};
 use std::cmp::Ordering;
 use std::collections::HashSet;
@@ -95,19 +95,7 @@ fn culled_raw<'a>(graph: &'a Graph, kept: &'a HashSet<NodeId>) -> RawGraph<'a> {
     let data: Vec<RawData> = graph
         .node_ids()
         .filter(|id| kept.contains(id))
-        .filter_map(|id| match graph.node(id).kind {
-            NodeKind::Data { content } => {
-                let payload = raw_payload(&graph.contents[content as usize], None, true);
-                Some(RawData {
-                    key: graph.key(id),
-                    size_bytes: payload.size_bytes,
-                    digest: payload.digest,
-                    bytes_b64: payload.bytes_b64,
-                    type_name: payload.type_name,
-                })
-            }
-            NodeKind::Task { .. } => None,
-        })
+        .filter_map(|id| raw_data(graph, id))
         .collect();
     let mut used = vec![false; graph.contents.len()];
     for &id in kept {
@@ -135,28 +123,12 @@ fn culled_raw<'a>(graph: &'a Graph, kept: &'a HashSet<NodeId>) -> RawGraph<'a> {
         .copied()
         .filter(move |id| kept.contains(id))
         .filter_map(move |id| {
-            let function = graph.function(id)?.to_string();
-            let node = graph.node(id);
-            let args = graph
-                .args(id)
-                .iter()
-                .map(|arg| match *arg {
-                    Arg::Ref(dep) => RawArg::Ref(graph.key(dep)),
-                    Arg::Payload(payload) => RawArg::Payload(raw_payload(
-                        &graph.contents[payload.content as usize],
-                        payload.object_id,
-                        payload.sent,
-                    )),
-                })
-                .collect();
-            Some(RawTask {
-                key: graph.key(id),
-                function,
-                args,
-                deps: graph.extra_deps(id).iter().map(|&d| graph.key(d)).collect(),
-                output_bytes: node.output_bytes,
-                spec_bytes: Some(node.spec_bytes),
-                wire_bytes: (node.wire_bytes != node.spec_bytes).then_some(node.wire_bytes),
+            raw_task(graph, id, |payload| {
+                RawArg::Payload(raw_payload(
+                    &graph.contents[payload.content as usize],
+                    payload.object_id,
+                    payload.sent,
+                ))
             })
         });
     RawGraph {

@@ -3,7 +3,7 @@
 //! loaded [`Graph`] back into raw tasks (for `rewrite`).
 
 use super::key::Key;
-use super::model::{Arg, Content, Graph, NodeKind, PayloadUse};
+use super::model::{Arg, Content, Graph, NodeId, NodeKind, PayloadUse};
 use super::raw::{
     FORMAT_NAME, FORMAT_VERSION, Header, Measured, RawArg, RawContentInfo, RawData, RawPayload,
     RawTask,
@@ -109,6 +109,53 @@ pub fn raw_content_infos(graph: &Graph) -> Vec<RawContentInfo> {
         .collect()
 }
 
+/// A data node's raw form; `None` for a task.
+pub(super) fn raw_data(graph: &Graph, id: NodeId) -> Option<RawData> {
+    let NodeKind::Data { content } = graph.node(id).kind else {
+        return None;
+    };
+    let payload = raw_payload(&graph.contents[content as usize], None, true);
+    Some(RawData {
+        key: graph.key(id),
+        size_bytes: payload.size_bytes,
+        digest: payload.digest,
+        bytes_b64: payload.bytes_b64,
+        type_name: payload.type_name,
+    })
+}
+
+/// A task's raw form, each payload use passed through `map_payload`; `None` for a data node.
+pub(super) fn raw_task(
+    graph: &Graph,
+    id: NodeId,
+    map_payload: impl Fn(PayloadUse) -> RawArg,
+) -> Option<RawTask> {
+    let function = graph.function(id)?.to_string();
+    let node = graph.node(id);
+    let args = graph
+        .args(id)
+        .iter()
+        .map(|arg| match *arg {
+            Arg::Ref(dep) => RawArg::Ref(graph.key(dep)),
+            Arg::Payload(payload) => map_payload(payload),
+        })
+        .collect();
+    let deps: Vec<Key> = graph
+        .extra_deps(id)
+        .iter()
+        .map(|&dep| graph.key(dep))
+        .collect();
+    Some(RawTask {
+        key: graph.key(id),
+        function,
+        args,
+        deps,
+        output_bytes: node.output_bytes,
+        spec_bytes: Some(node.spec_bytes),
+        wire_bytes: (node.wire_bytes != node.spec_bytes).then_some(node.wire_bytes),
+    })
+}
+
 /// The raw form of a loaded graph, with each payload use passed through `map_payload` (which
 /// may turn it into a reference), so rewrites share this walk.
 pub fn graph_to_raw<'a>(
@@ -119,51 +166,14 @@ pub fn graph_to_raw<'a>(
 ) -> RawGraph<'a> {
     let mut all_data: Vec<RawData> = graph
         .node_ids()
-        .filter_map(|id| match graph.node(id).kind {
-            NodeKind::Data { content } => {
-                let payload = raw_payload(&graph.contents[content as usize], None, true);
-                Some(RawData {
-                    key: graph.key(id),
-                    size_bytes: payload.size_bytes,
-                    digest: payload.digest,
-                    bytes_b64: payload.bytes_b64,
-                    type_name: payload.type_name,
-                })
-            }
-            NodeKind::Task { .. } => None,
-        })
+        .filter_map(|id| raw_data(graph, id))
         .collect();
     all_data.extend(data);
     let tasks = graph
         .topological_order()
         .iter()
         .copied()
-        .filter_map(move |id| {
-            let function = graph.function(id)?.to_string();
-            let node = graph.node(id);
-            let args = graph
-                .args(id)
-                .iter()
-                .map(|arg| match *arg {
-                    Arg::Ref(dep) => RawArg::Ref(graph.key(dep)),
-                    Arg::Payload(payload) => map_payload(payload),
-                })
-                .collect();
-            let deps: Vec<Key> = graph
-                .extra_deps(id)
-                .iter()
-                .map(|&dep| graph.key(dep))
-                .collect();
-            Some(RawTask {
-                key: graph.key(id),
-                function,
-                args,
-                deps,
-                output_bytes: node.output_bytes,
-                spec_bytes: Some(node.spec_bytes),
-                wire_bytes: (node.wire_bytes != node.spec_bytes).then_some(node.wire_bytes),
-            })
-        });
+        .filter_map(move |id| raw_task(graph, id, &map_payload));
     RawGraph {
         header: Header {
             name: graph.name.clone(),
