@@ -1,44 +1,42 @@
 """What the live guard adds to the scheduler's ``update_graph``, side by side in one run.
 
-    nice -n 10 python python/bench_guard.py [--tasks 100000] [--repeat 8]
+    nice -n 10 python python/bench_guard.py [--tasks 100000] [--repeat 6]
 
-A fresh in-process scheduler per send (no workers, so nothing runs) receives the seed case -- a
-Mapper embedded in every block of a ``map_blocks`` -- with ``--tasks`` tasks, without and with a
-:class:`GraphGuard` registered, interleaved (pairs in alternating order: AB BA AB ...), so that
-a slow spell of a shared machine falls on both. Measured per send:
+Each send goes to a **fresh scheduler process** (no workers, so nothing runs), as in a real
+deployment: the client (this process) builds and sends the seed case -- a Mapper embedded in every
+block of a ``map_blocks`` -- with ``--tasks`` tasks, to a scheduler started for that send without
+or with a :class:`GraphGuard` registered; the sends alternate in pairs (AB BA AB ...) so that a
+slow spell of a shared machine falls on both. The scheduler first receives a small warm-up graph
+(``--tasks``/20; imports and first-use caches, as a scheduler that has run before has them),
+releases it, then the measured one. Measured in the scheduler's process, per send:
 
-- **CPU seconds of update_graph**: ``time.process_time()`` around the scheduler's own
-  ``update-graph`` handler (deserialisation, materialisation and ordering in distributed's offload
-  thread, task states, the plugins, the transitions). The client shares the scheduler's event loop
-  and is idle while it runs, so this is the scheduler's CPU and not the machine's load: it does not
-  count the time the process waits for a core, which is what makes wall-clock figures on a busy
-  2-core machine untrustworthy.
-- **The guard's own CPU seconds**: ``time.thread_time()`` around its ``update_graph`` hook (it runs
-  on the event-loop thread), the direct measure of what it adds.
-- Wall seconds of update_graph, for reference.
+- **CPU seconds of update_graph**: ``time.process_time()`` around its ``update-graph`` handler
+  (deserialisation, materialisation and ordering in distributed's offload thread, task states,
+  the plugins, the transitions). Only the scheduler lives in that process, so this is the
+  scheduler's CPU: not the client's, and not the time it waits for a core.
+- **The guard's own CPU seconds**: ``time.thread_time()`` around its hook (on the event loop).
+- The garbage collector's passes during the send (per generation) and their wall seconds, since
+  full collections are the largest source of send-to-send variance; and wall seconds.
 
-Prints each send, then medians and the ratios; a ``--profile FILE`` writes a cProfile of the
-guard's hook on one more send.
+Prints each send, then medians and the ratios.
 
 Instruction counts, which the machine's load does not change:
 
-    python python/bench_guard.py --tasks 20000 --repeat 3 --callgrind-run
+    python python/bench_guard.py --tasks 20000 --repeat 3 --callgrind
 
-runs this script again under ``valgrind --tool=callgrind`` (``PYTHONHASHSEED=0``, its dumps in a
-fresh temporary folder), one dump per send: callgrind zeroes its counters when a send starts
-(``getppid``) and dumps them when it ends (``getsid``), and also just before and after the
-guard's hook. It checks that the dumps are exactly those, in the order the sends were made, and
-prints each send's instructions (update_graph's, all threads), each pair's ratio and their median,
-and the guard hook's own instructions: a synchronous call on the scheduler's loop, so its count
-holds nothing else, where a with/without pair also carries what the loop does meanwhile (its
-periodic callbacks, more of them the longer a send takes under valgrind). ``--callgrind`` alone only adds the two calls,
-for a valgrind command of your own.
+runs each scheduler under ``valgrind --tool=callgrind`` (``PYTHONHASHSEED=0``, its dumps in a
+fresh temporary folder, one output per scheduler): it zeroes the counters when the measured send
+starts (``getppid``) and dumps when it ends (``getsid``), and also just before and after the
+guard's hook. Each scheduler's dumps are checked to be exactly those; printed are each send's
+instructions (update_graph's, the scheduler's threads only), each pair's ratio and their median,
+and the hook's own instructions.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import gc
+import json
 import os
 import re
 import shutil
@@ -48,89 +46,163 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Optional
 
 
-MARKS = False  # --callgrind: mark the start and end of each update_graph with two libc calls
+def serve(out: Path, guarded: bool, marks: bool) -> None:
+    """The scheduler of one send: writes its address to ``out.addr`` and one JSON line of figures
+    per update_graph to ``out`` (the first is the warm-up), until it is killed."""
+    import asyncio
 
+    import dask
+    from distributed import Scheduler
 
-def guard_class():
-    """A GraphGuard that records the CPU time of its own hook."""
     from graphprof.guard import GraphGuard
 
     class TimedGuard(GraphGuard):
-        cpu_seconds: list
+        cpu_seconds = 0.0
 
         def update_graph(self, scheduler, **kwargs) -> None:
-            if MARKS:
+            measured = marks and sends == 1
+            if measured:
                 os.getsid(0)  # callgrind: the guard's own instructions are the next dump
             started = time.thread_time()
             try:
                 super().update_graph(scheduler, **kwargs)
             finally:
-                self.cpu_seconds.append(time.thread_time() - started)
-                if MARKS:
+                self.cpu_seconds = time.thread_time() - started
+                if measured:
                     os.getsid(0)
 
-    return TimedGuard
+    collections = [0, 0, 0]
+    gc_seconds = [0.0]
+    gc_started = [0.0]
+
+    def on_gc(phase, info) -> None:
+        if phase == "start":
+            gc_started[0] = time.perf_counter()
+        else:
+            collections[info["generation"]] += 1
+            gc_seconds[0] += time.perf_counter() - gc_started[0]
+
+    sends = 0
+
+    async def run() -> None:
+        async with Scheduler(host="127.0.0.1", port=0, dashboard=False, validate=False) as s:
+            guard = TimedGuard() if guarded else None
+            if guard is not None:
+                s.add_plugin(guard, name="graphprof-guard")
+            handler = s.stream_handlers["update-graph"]
+
+            async def timed(*args, **kwargs):
+                nonlocal sends
+                measured = marks and sends == 1
+                collections[:] = [0, 0, 0]
+                gc_seconds[0] = 0.0
+                if measured:
+                    os.getppid()  # callgrind --zero-before=getppid
+                cpu, wall = time.process_time(), time.perf_counter()
+                try:
+                    return await handler(*args, **kwargs)
+                finally:
+                    if measured:
+                        os.getsid(0)  # callgrind --dump-before=getsid
+                    figures = {"cpu_s": time.process_time() - cpu,
+                               "wall_s": time.perf_counter() - wall,
+                               "tasks": len(s.tasks), "gc": list(collections),
+                               "gc_s": gc_seconds[0]}
+                    if guard is not None:
+                        figures["guard_cpu_s"] = guard.cpu_seconds
+                        found = [e for _, e in s.get_events("graphprof")
+                                 if isinstance(e, dict) and e.get("verdict") != "error"]
+                        figures["finding"] = found[-1]["culprits"][0] if found else None
+                    with open(out, "a") as f:
+                        f.write(json.dumps(figures) + "\n")
+                    sends += 1
+
+            s.stream_handlers["update-graph"] = timed
+            tmp = out.with_suffix(".addr.tmp")
+            tmp.write_text(s.address)
+            tmp.rename(out.with_suffix(".addr"))
+            await asyncio.Event().wait()  # until the benchmark kills this process
+
+    gc.callbacks.append(on_gc)
+    with dask.config.set({"distributed.admin.large-graph-warning-threshold": "10GB"}):
+        asyncio.run(run())
 
 
-async def one_send(chunks: int, mapper, guarded: bool, profile=None) -> dict:
-    """One fresh scheduler receives the seed collection; returns the update-graph figures."""
+def wait_for(path: Path, lines: int, proc: subprocess.Popen, timeout: float = 3600) -> list:
+    """The JSON lines the scheduler wrote, once there are ``lines`` of them."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists():
+            text = path.read_text().splitlines()
+            if len(text) >= lines:
+                return [json.loads(line) for line in text[:lines]]
+        if proc.poll() is not None:
+            raise RuntimeError(f"the scheduler exited with {proc.returncode} during the send")
+        time.sleep(0.05)
+    raise RuntimeError(f"no figures from the scheduler within {timeout:.0f} s")
+
+
+def scheduler_command(out: Path, guarded: bool, callgrind_out: Optional[Path]) -> list:
+    """The command of one send's scheduler, under callgrind when ``callgrind_out`` is given."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--serve", str(out)]
+    command += ["--guarded"] if guarded else []
+    if callgrind_out is None:
+        return command
+    valgrind = [shutil.which("valgrind"), "--tool=callgrind",
+                f"--callgrind-out-file={callgrind_out}.%p", "--zero-before=getppid",
+                "--dump-before=getsid", "--dump-instr=no"]
+    return valgrind + command + ["--marks"]
+
+
+def one_send(chunks: int, mapper, guarded: bool, out: Path,
+             callgrind_out: Optional[Path] = None) -> dict:
+    """A fresh scheduler process receives a warm-up graph, then the measured seed collection;
+    returns the measured send's figures."""
     import dask.array as da
     import numpy as np
-    from distributed import Client, Scheduler
+    from distributed import Client
 
     from graphprof.seed import lookup
 
-    figures: dict = {}
-    finished = asyncio.Event()
-    async with Scheduler(dashboard=False, port=0, validate=False) as scheduler:
-        guard = None
-        if guarded:
-            guard = guard_class()()
-            guard.cpu_seconds = []
-            if profile is not None:
-                hook = guard.update_graph
+    def collection(n_chunks: int):
+        return da.arange(n_chunks * 10, chunks=10).map_blocks(
+            lookup, mapper, dtype=np.int64, meta=np.empty((0,), dtype=np.int64))
 
-                def profiled(*args, **kwargs):
-                    profile.enable()
-                    try:
-                        hook(*args, **kwargs)
-                    finally:
-                        profile.disable()
-
-                guard.update_graph = profiled
-            scheduler.add_plugin(guard, name="graphprof-guard")
-        handler = scheduler.stream_handlers["update-graph"]
-
-        async def timed(*args, **kwargs):
-            if MARKS:
-                os.getppid()  # callgrind --zero-before=getppid
-            cpu, wall = time.process_time(), time.perf_counter()
+    env = dict(os.environ, PYTHONHASHSEED="0") if callgrind_out else None
+    addr = out.with_suffix(".addr")
+    with tempfile.TemporaryFile("w+") as stderr:
+        proc = subprocess.Popen(scheduler_command(out, guarded, callgrind_out), env=env,
+                                stdout=subprocess.DEVNULL, stderr=stderr)
+        try:
+            while not addr.exists():
+                if proc.poll() is not None:
+                    stderr.seek(0)
+                    raise RuntimeError(f"the scheduler exited with {proc.returncode}: "
+                                       f"{stderr.read()[-2000:]}")
+                time.sleep(0.05)
+            client = Client(addr.read_text(), timeout=600)
             try:
-                return await handler(*args, **kwargs)
+                warm = client.persist(collection(max(1, chunks // 20)))
+                wait_for(out, 1, proc)
+                del warm
+                while client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)):
+                    time.sleep(0.05)
+                measured = client.persist(collection(chunks))
+                figures = wait_for(out, 2, proc)[1]
             finally:
-                if MARKS:
-                    os.getsid(0)  # callgrind --dump-before=getsid
-                figures["cpu_s"] = time.process_time() - cpu
-                figures["wall_s"] = time.perf_counter() - wall
-                finished.set()
-
-        scheduler.stream_handlers["update-graph"] = timed
-        async with Client(scheduler.address, asynchronous=True) as client:
-            x = da.arange(chunks * 10, chunks=10).map_blocks(
-                lookup, mapper, dtype=np.int64, meta=np.empty((0,), dtype=np.int64))
-            persisted = client.persist(x)
-            await asyncio.wait_for(finished.wait(), timeout=1800)
-            figures["tasks"] = len(scheduler.tasks)
-            if guard is not None:
-                figures["guard_cpu_s"] = sum(guard.cpu_seconds)
-                findings = [e for _, e in scheduler.get_events("graphprof")
-                            if isinstance(e, dict) and e.get("verdict") != "error"]
-                figures["finding"] = findings[0]["culprits"][0] if findings else None
-            del persisted, x
-            # Closing the scheduler first spares distributed releasing every task one by one.
-            await scheduler.close()
+                # The scheduler goes first: closing the client would make it release every
+                # task one by one, which is not part of the figure.
+                proc.kill()
+                proc.wait()
+                client.close(timeout=30)
+            del measured
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
     return figures
 
 
@@ -138,164 +210,126 @@ def fmt(values) -> str:
     return ", ".join(f"{v:.3f}" for v in values)
 
 
+def callgrind_counts(prefix: Path, guarded: bool) -> tuple[int, Optional[int]]:
+    """update_graph's instructions and the guard hook's, from one scheduler's callgrind dumps:
+    one dump without the guard; three with it (before its hook, the hook, after)."""
+    dumps = sorted(prefix.parent.glob(prefix.name + ".*.*"), key=lambda p: int(p.suffix[1:]))
+    counts = []
+    for dump in dumps:
+        text = dump.read_text(errors="replace")
+        trigger = re.search(r"^desc: Trigger: (.*)$", text, re.M)
+        summary = re.search(r"^summary: (\d+)", text, re.M)
+        if trigger is None or "getsid" not in trigger.group(1) or summary is None:
+            raise RuntimeError(f"{dump.name}: not a dump of the send "
+                               f"({trigger.group(1) if trigger else 'no trigger'})")
+        counts.append(int(summary.group(1)))
+    if len(counts) != (3 if guarded else 1):
+        raise RuntimeError(f"{prefix.name}: {len(counts)} callgrind dumps where a send "
+                           f"{'with' if guarded else 'without'} the guard makes "
+                           f"{3 if guarded else 1}: something else called getsid()")
+    return sum(counts), (counts[1] if guarded else None)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=100_000)
-    parser.add_argument("--repeat", type=int, default=8, help="sends with and without, each")
-    parser.add_argument("--profile", help="write a cProfile of the guard's hook to this file")
+    parser.add_argument("--repeat", type=int, default=6, help="sends with and without, each")
     parser.add_argument("--callgrind", action="store_true",
-                        help="call getppid() before and getsid() after each update_graph, for "
-                             "valgrind --tool=callgrind --zero-before=getppid --dump-before=getsid "
-                             "(one dump per send, in the order printed: instruction counts)")
-    parser.add_argument("--callgrind-run", action="store_true",
-                        help="run this benchmark under valgrind --tool=callgrind itself and print "
-                             "each send's instruction count, the pairs' ratios and their median")
-    parser.add_argument("--no-warm-up", action="store_true")
+                        help="run each scheduler under valgrind --tool=callgrind and print its "
+                             "instructions for update_graph, the pairs' ratios and their median")
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--guarded", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--marks", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.callgrind_run:
-        return callgrind_run(args)
-    global MARKS
-    MARKS = args.callgrind
-
-    import logging
-    import warnings
-
-    import dask
+    quiet()
+    if args.serve:
+        serve(args.serve, args.guarded, args.marks)
+        return 0
+    if args.callgrind and shutil.which("valgrind") is None:
+        print("bench_guard: --callgrind needs valgrind (apt install valgrind)", file=sys.stderr)
+        return 2
 
     from graphprof.seed import Mapper
 
-    import distributed  # noqa: F401  (its logging config first, then quieter)
-
-    for name in [n for n in logging.root.manager.loggerDict if n.startswith("distributed")]:
-        # The client's reconnect error after its scheduler is closed under it is expected.
-        logging.getLogger(name).setLevel(logging.CRITICAL)
-    warnings.simplefilter("ignore", UserWarning)  # the guard's warning, sent to this client
-    # Each chunk is a fused task plus its alias: --tasks keys in all.
-    chunks = max(1, args.tasks // 2)
+    chunks = max(1, args.tasks // 2)  # each chunk is a fused task plus its alias
     mapper = Mapper(30000)
-    config = {"distributed.admin.large-graph-warning-threshold": "10GB",
-              "distributed.scheduler.validate": False}
-    with dask.config.set(config):
-        if not args.no_warm_up:  # imports, caches
-            asyncio.run(one_send(max(1, chunks // 20), mapper, True))
-        runs: dict[bool, list[dict]] = {False: [], True: []}
+    runs: dict[bool, list[dict]] = {False: [], True: []}
+    with tempfile.TemporaryDirectory(prefix="bench-guard-") as tmp:
+        folder = Path(tmp)
+        n = 0
         for i in range(args.repeat):
             for guarded in ((False, True) if i % 2 == 0 else (True, False)):
-                figures = asyncio.run(one_send(chunks, mapper, guarded))
+                n += 1
+                prefix = folder / f"cg.{n}" if args.callgrind else None
+                figures = one_send(chunks, mapper, guarded, folder / f"send{n}.jsonl", prefix)
+                if prefix is not None:
+                    figures["instructions"], figures["hook_instructions"] = callgrind_counts(
+                        prefix, guarded)
                 runs[guarded].append(figures)
                 extra = (f", guard {figures['guard_cpu_s']:.3f} s CPU" if guarded else "")
+                if prefix is not None:
+                    extra += f", {figures['instructions']:,} instructions" + (
+                        f" (hook {figures['hook_instructions']:,})" if guarded else "")
                 print(f"  {'with   ' if guarded else 'without'} guard: update_graph "
-                      f"{figures['cpu_s']:.3f} s CPU, {figures['wall_s']:.3f} s wall{extra}",
-                      file=sys.stderr, flush=True)
-        if args.profile:
-            import cProfile
+                      f"{figures['cpu_s']:.3f} s CPU, {figures['wall_s']:.3f} s wall, gc "
+                      f"{figures['gc']} {figures['gc_s']:.3f} s{extra}", file=sys.stderr,
+                      flush=True)
+    report(args, chunks, runs[False], runs[True])
+    return 0
 
-            profile = cProfile.Profile()
-            asyncio.run(one_send(chunks, mapper, True, profile))
-            profile.dump_stats(args.profile)
 
-    without, with_guard = runs[False], runs[True]
+def report(args, chunks: int, without: list, with_guard: list) -> None:
+    """Medians, the pairs' own ratios and the guard's share, side by side."""
     tasks = without[0]["tasks"]
+    print(f"update_graph of {tasks} tasks (seed case, {chunks} chunks), a fresh scheduler process "
+          f"per send, {args.repeat} sends each, interleaved (pairs AB BA ...); medians:")
+    measures = [("CPU", "cpu_s", "s")]
+    if args.callgrind:
+        measures.insert(0, ("instructions", "instructions", ""))
+    for name, field, unit in measures:
+        a = statistics.median(r[field] for r in without)
+        b = statistics.median(r[field] for r in with_guard)
+        pairs = [w[field] / o[field] for o, w in zip(without, with_guard)]
+        show = (lambda v: f"{v:,.0f}") if field == "instructions" else (lambda v: f"{v:.3f} s")
+        print(f"  {name} without guard: {show(a)}   ({', '.join(show(r[field]) for r in without)})")
+        print(f"  {name} with guard:    {show(b)}   "
+              f"({', '.join(show(r[field]) for r in with_guard)})")
+        print(f"  {name} pairs with/without: {', '.join(f'{r:.4f}' for r in pairs)}; median "
+              f"{statistics.median(pairs):.4f}x ({100 * (statistics.median(pairs) - 1):+.2f} %); "
+              f"ratio of the medians {b / a:.4f}x")
     a = statistics.median(r["cpu_s"] for r in without)
-    b = statistics.median(r["cpu_s"] for r in with_guard)
     own = statistics.median(r["guard_cpu_s"] for r in with_guard)
-    pairs = [w["cpu_s"] / o["cpu_s"] for o, w in zip(without, with_guard)]
-    wall_a = statistics.median(r["wall_s"] for r in without)
-    wall_b = statistics.median(r["wall_s"] for r in with_guard)
+    print(f"  guard's own CPU: {own:.3f} s ({fmt(r['guard_cpu_s'] for r in with_guard)}) "
+          f"= {100 * own / a:.2f} % of update_graph's CPU without it")
+    if args.callgrind:
+        base = statistics.median(r["instructions"] for r in without)
+        hooks = [r["hook_instructions"] for r in with_guard]
+        print(f"  the guard's hook alone: median {statistics.median(hooks):,.0f} instructions = "
+              f"{100 * statistics.median(hooks) / base:.2f} % of update_graph without it "
+              f"({', '.join(f'{100 * h / base:.2f}' for h in hooks)} %)")
+    print(f"  full collections (gen 2) per send: without {[r['gc'][2] for r in without]}, with "
+          f"{[r['gc'][2] for r in with_guard]}")
     finding = with_guard[0].get("finding")
-    print(f"update_graph of {tasks} tasks (seed case, {chunks} chunks), fresh scheduler per send, "
-          f"{args.repeat} sends each, interleaved (pairs AB BA ...); medians:")
-    print(f"  CPU without guard: {a:.3f} s   ({fmt(r['cpu_s'] for r in without)})")
-    print(f"  CPU with guard:    {b:.3f} s   ({fmt(r['cpu_s'] for r in with_guard)})")
-    print(f"  CPU ratio with/without: {b / a:.3f}x ({100 * (b - a) / a:+.1f} %); median of the "
-          f"{len(pairs)} pairs' own ratios {statistics.median(pairs):.3f}x "
-          f"({', '.join(f'{r:.3f}' for r in pairs)})")
-    print(f"  guard's own CPU:   {own:.3f} s   ({fmt(r['guard_cpu_s'] for r in with_guard)}) "
-          f"= {100 * own / a:.1f} % of update_graph without it")
-    print(f"  wall without / with: {wall_a:.3f} s / {wall_b:.3f} s "
-          f"({100 * (wall_b - wall_a) / wall_a:+.1f} %, for reference only)")
     if finding:
         print(f"  the guard's finding: {finding['copies']} copies of one {finding['type']}, "
               f"{finding['duplicated_bytes']:,} B duplicated")
     else:
         print("  the guard found nothing: check the benchmark")
-    return 0
 
 
-def callgrind_run(args) -> int:
-    """This benchmark under callgrind, one dump per send; prints the instructions side by side."""
-    valgrind = shutil.which("valgrind")
-    if valgrind is None:
-        print("bench_guard: --callgrind-run needs valgrind (apt install valgrind)", file=sys.stderr)
-        return 2
-    inner = [sys.executable, str(Path(__file__).resolve()), "--tasks", str(args.tasks),
-             "--repeat", str(args.repeat), "--callgrind"] + (["--no-warm-up"] if args.no_warm_up
-                                                              else [])
-    with tempfile.TemporaryDirectory(prefix="bench-guard-cg-") as folder:
-        command = [valgrind, "--tool=callgrind", f"--callgrind-out-file={folder}/cg.%p",
-                   "--zero-before=getppid", "--dump-before=getsid", "--dump-instr=no"] + inner
-        env = dict(os.environ, PYTHONHASHSEED="0")
-        print("$ PYTHONHASHSEED=0 " + " ".join(command), file=sys.stderr,
-              flush=True)
-        proc = subprocess.run(command, env=env, cwd=Path(__file__).parent,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        sends = [line.split()[0] for line in proc.stderr.splitlines()
-                 if " guard: update_graph " in line]
-        if proc.returncode != 0 or not sends:
-            sys.stderr.write(proc.stderr[-4000:])
-            print(f"bench_guard: the run under callgrind failed (exit {proc.returncode})",
-                  file=sys.stderr)
-            return 1
-        dumps = sorted(Path(folder).glob("cg.*.*"), key=lambda p: int(p.suffix[1:]))
-        counts = []
-        for dump in dumps:
-            text = dump.read_text(errors="replace")
-            trigger = re.search(r"^desc: Trigger: (.*)$", text, re.M)
-            summary = re.search(r"^summary: (\d+)", text, re.M)
-            if trigger is None or "getsid" not in trigger.group(1) or summary is None:
-                print(f"bench_guard: {dump.name}: not a dump of one send "
-                      f"({trigger.group(1) if trigger else 'no trigger'})", file=sys.stderr)
-                return 1
-            counts.append(int(summary.group(1)))
-    # A send without the guard is one dump; one with it three: before its hook, the hook, after.
-    order = (["with"] if not args.no_warm_up else []) + sends
-    expected = sum(3 if label == "with" else 1 for label in order)
-    if len(counts) != expected:
-        print(f"bench_guard: {len(counts)} callgrind dumps where {len(order)} sends make "
-              f"{expected}: something else called getsid(); the dumps cannot be paired with the "
-              f"sends", file=sys.stderr)
-        return 1
-    per_send = []  # (label, update_graph's instructions, the guard hook's)
-    at = 0
-    for label in order:
-        if label == "with":
-            per_send.append((label, sum(counts[at:at + 3]), counts[at + 1]))
-            at += 3
-        else:
-            per_send.append((label, counts[at], None))
-            at += 1
-    print(f"update_graph of {args.tasks} tasks under callgrind (PYTHONHASHSEED=0), instructions "
-          f"per send (all threads), in the order sent:")
-    if not args.no_warm_up:
-        _, total, hook = per_send.pop(0)
-        print(f"  warm-up (with guard, {max(1, args.tasks // 40)} chunks): {total:,}")
-    for label, total, hook in per_send:
-        print(f"  {label + ' guard:':14} {total:,}"
-              + (f"   of which the guard's hook {hook:,}" if hook is not None else ""))
-    without = [total for label, total, _ in per_send if label == "without"]
-    with_guard = [total for label, total, _ in per_send if label == "with"]
-    hooks = [hook for label, _, hook in per_send if label == "with"]
-    ratios = [w / o for o, w in zip(without, with_guard)]
-    base = statistics.median(without)
-    print(f"  pairs with/without: {', '.join(f'{r:.4f}' for r in ratios)}; median "
-          f"{statistics.median(ratios):.4f}x ({100 * (statistics.median(ratios) - 1):+.2f} %)")
-    print(f"  medians: without {base:,.0f}, with {statistics.median(with_guard):,.0f}")
-    print(f"  the guard's hook alone: median {statistics.median(hooks):,.0f} = "
-          f"{100 * statistics.median(hooks) / base:.2f} % of update_graph without it "
-          f"({', '.join(f'{100 * h / base:.2f}' for h in hooks)} %); the with/without pairs also "
-          f"carry what the scheduler's loop does meanwhile, which grows with the (much longer "
-          f"under valgrind) wall time")
-    return 0
+def quiet() -> None:
+    """distributed's loggers at CRITICAL (a client whose scheduler exits under it complains), and
+    the guard's warning to this client ignored."""
+    import logging
+    import warnings
+
+    import distributed  # noqa: F401  (its logging config first, then quieter)
+
+    del distributed
+
+    for name in [n for n in logging.root.manager.loggerDict if n.startswith("distributed")]:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    warnings.simplefilter("ignore", UserWarning)
 
 
 if __name__ == "__main__":
