@@ -237,6 +237,9 @@ def main(argv=None) -> int:
     parser.add_argument("--callgrind", action="store_true",
                         help="run each scheduler under valgrind --tool=callgrind and print its "
                              "instructions for update_graph, the pairs' ratios and their median")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="keep the schedulers' figures and callgrind dumps in DIR (for "
+                             "callgrind_annotate) instead of a temporary folder")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--guarded", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--marks", action="store_true", help=argparse.SUPPRESS)
@@ -255,7 +258,12 @@ def main(argv=None) -> int:
     mapper = Mapper(30000)
     runs: dict[bool, list[dict]] = {False: [], True: []}
     with tempfile.TemporaryDirectory(prefix="bench-guard-") as tmp:
-        folder = Path(tmp)
+        folder = Path(tmp) if args.keep is None else args.keep
+        if args.keep is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+            if any(folder.iterdir()):
+                print(f"bench_guard: --keep {folder}: not empty", file=sys.stderr)
+                return 2
         n = 0
         for i in range(args.repeat):
             for guarded in ((False, True) if i % 2 == 0 else (True, False)):
