@@ -98,7 +98,8 @@ def sampler_cpu(args) -> None:
     from distributed import Client, LocalCluster
     from distributed.diagnostics import MemorySampler
 
-    from graphprof.driver import Proto, make_sampler
+    from graphprof.driver import make_sampler
+    from graphprof.protocol import Proto
 
     window = args.cpu_window
     with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,

@@ -120,7 +120,7 @@ def main(argv) -> int:
     p.add_argument("--timeout-s", type=float, default=10.0)
     p.add_argument("--min-payload-bytes", type=int, default=None)
     a = p.parse_args(argv)
-    from .driver import REQUIRED, pip_command
+    from .protocol import REQUIRED, pip_command
 
     import importlib
 

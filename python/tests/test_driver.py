@@ -125,7 +125,7 @@ def test_missing_dependency(embedded_pkg, tmp_path):
 
 
 def test_pins_match_requirements():
-    from graphprof.driver import PINS
+    from graphprof.protocol import PINS
 
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     with open(os.path.join(here, "requirements.txt"), encoding="utf-8") as fh:

@@ -18,7 +18,7 @@ use super::DaskError;
 
 /// The packages' files, `(path under the package root, text)`, as compiled into the binary:
 /// `graphprof/` (the same files the wheel installs) and the `graphprof_dask/` alias.
-pub const PACKAGE_FILES: [(&str, &str); 27] = [
+pub const PACKAGE_FILES: [(&str, &str); 28] = [
     (
         "graphprof/__init__.py",
         include_str!("../../python/graphprof/__init__.py"),
@@ -90,6 +90,10 @@ pub const PACKAGE_FILES: [(&str, &str); 27] = [
     (
         "graphprof/marks.py",
         include_str!("../../python/graphprof/marks.py"),
+    ),
+    (
+        "graphprof/protocol.py",
+        include_str!("../../python/graphprof/protocol.py"),
     ),
     (
         "graphprof/pytest_plugin.py",

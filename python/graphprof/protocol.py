@@ -1,0 +1,85 @@
+"""The driver's side of the line protocol (docs/DASK.md): the writer of its stdout, and the check
+of the Python packages it needs, whose failure is the protocol's first event.
+
+Shared by the driver (``graphprof sample --engine dask``) and ``dask export``'s command line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+
+REQUIRED = ("dask", "distributed", "pandas", "numpy", "cloudpickle")
+# The versions graphprof is tested with; the same pins as python/requirements.txt
+# (a test keeps them equal).  The driver is embedded without that file.
+PINS = {
+    "dask": "dask==2026.8.0",
+    "distributed": "distributed==2026.8.0",
+    "pandas": "pandas==3.1.1",
+    "numpy": "numpy==2.4.6",
+    "cloudpickle": "cloudpickle==3.1.3",
+}
+
+
+class Proto:
+    """Writes protocol lines to the real stdout (a dup of fd 1 taken before
+    fd 1 is pointed at stderr), one complete line per write, thread-safe."""
+
+    def __init__(self, stream=None):
+        self._lock = threading.Lock()
+        if stream is None:
+            fd = os.dup(1)
+            stream = os.fdopen(fd, "w", buffering=1, encoding="utf-8")
+            # From here on, anything written to fd 1 (prints, child processes,
+            # C libraries) lands on stderr, never in the protocol stream.
+            sys.stdout.flush()
+            os.dup2(2, 1)
+            sys.stdout = sys.stderr
+        self._out = stream
+
+    def emit(self, event: str, **fields) -> None:
+        obj = {"event": event}
+        obj.update(fields)
+        line = json.dumps(obj, separators=(",", ":"), default=str)
+        with self._lock:
+            try:
+                self._out.write(line + "\n")
+                self._out.flush()
+            except (BrokenPipeError, ValueError):
+                pass
+
+    def emit_lines(self, lines) -> None:
+        """Writes lines that are already JSON objects (the sampler's readings) in one write."""
+        if not lines:
+            return
+        text = "\n".join(lines) + "\n"
+        with self._lock:
+            try:
+                self._out.write(text)
+                self._out.flush()
+            except (BrokenPipeError, ValueError):
+                pass
+
+
+def pip_command() -> str:
+    exe = sys.executable or "python3"
+    return f"{exe} -m pip install " + " ".join(PINS[p] for p in REQUIRED)
+
+
+def check_dependencies(proto: Proto) -> bool:
+    import importlib
+
+    missing = []
+    for mod in REQUIRED:
+        try:
+            importlib.import_module(mod)
+        except Exception as e:  # ImportError or a broken install
+            missing.append(f"{mod} ({type(e).__name__}: {e})")
+    if missing:
+        text = "missing Python packages for --engine dask: " + ", ".join(missing)
+        print(f"graphprof_dask: {text}; install with: {pip_command()}", file=sys.stderr)
+        proto.emit("error", kind="missing_dependency", text=text, pip=pip_command())
+        return False
+    return True
