@@ -29,9 +29,10 @@ Instruction counts, which the machine's load does not change:
 runs each scheduler under ``valgrind --tool=callgrind`` (``PYTHONHASHSEED=0``, its dumps in a
 fresh temporary folder, one output per scheduler): it zeroes the counters when the measured send
 starts (``getppid``) and dumps when it ends (``getsid``), and also just before and after the
-guard's hook. Each scheduler's dumps are checked to be exactly those; printed are each send's
-instructions (update_graph's, the scheduler's threads only), each pair's ratio and their median,
-and the hook's own instructions.
+plugin's hook (without the guard, a plugin that does nothing stands in its place). Each
+scheduler's dumps are checked to be exactly those three; printed are each send's instructions
+(update_graph's, the scheduler's threads only), each pair's ratio and their median, and the
+difference with and without in each part: before the hook, the hook, after it.
 """
 
 from __future__ import annotations
@@ -58,23 +59,30 @@ def serve(out: Path, guarded: bool, marks: bool) -> None:
 
     import dask
     from distributed import Scheduler
+    from distributed.diagnostics.plugin import SchedulerPlugin
 
     from graphprof.guard import GraphGuard
 
-    class TimedGuard(GraphGuard):
-        cpu_seconds = 0.0
+    def marked(base):
+        """``base`` whose hook records its CPU time and, in the measured send under callgrind,
+        has a dump just before and just after it."""
 
-        def update_graph(self, scheduler, **kwargs) -> None:
-            measured = marks and sends == 1
-            if measured:
-                os.getsid(0)  # callgrind: the guard's own instructions are the next dump
-            started = time.thread_time()
-            try:
-                super().update_graph(scheduler, **kwargs)
-            finally:
-                self.cpu_seconds = time.thread_time() - started
+        class Timed(base):
+            cpu_seconds = 0.0
+
+            def update_graph(self, scheduler, **kwargs) -> None:
+                measured = marks and sends == 1
                 if measured:
-                    os.getsid(0)
+                    os.getsid(0)  # callgrind: the hook's own instructions are the next dump
+                started = time.thread_time()
+                try:
+                    super().update_graph(scheduler, **kwargs)
+                finally:
+                    self.cpu_seconds = time.thread_time() - started
+                    if measured:
+                        os.getsid(0)
+
+        return Timed
 
     collections = [0, 0, 0]
     gc_seconds = [0.0]
@@ -91,9 +99,10 @@ def serve(out: Path, guarded: bool, marks: bool) -> None:
 
     async def run() -> None:
         async with Scheduler(host="127.0.0.1", port=0, dashboard=False, validate=False) as s:
-            guard = TimedGuard() if guarded else None
-            if guard is not None:
-                s.add_plugin(guard, name="graphprof-guard")
+            # Without the guard, a plugin that does nothing stands in its place: both sends
+            # call one plugin, and both have the same three dumps to compare.
+            guard = marked(GraphGuard)() if guarded else None
+            s.add_plugin(guard or marked(SchedulerPlugin)(), name="graphprof-guard")
             handler = s.stream_handlers["update-graph"]
 
             async def timed(*args, **kwargs):
@@ -218,9 +227,9 @@ def fmt(values) -> str:
     return ", ".join(f"{v:.3f}" for v in values)
 
 
-def callgrind_counts(prefix: Path, guarded: bool) -> tuple[int, Optional[int]]:
-    """update_graph's instructions and the guard hook's, from one scheduler's callgrind dumps:
-    one dump without the guard; three with it (before its hook, the hook, after)."""
+def callgrind_counts(prefix: Path) -> list[int]:
+    """The instructions of update_graph before the plugin's hook, in it, and after it, from one
+    scheduler's callgrind dumps."""
     dumps = sorted(prefix.parent.glob(prefix.name + ".*.*"), key=lambda p: int(p.suffix[1:]))
     counts = []
     for dump in dumps:
@@ -231,11 +240,10 @@ def callgrind_counts(prefix: Path, guarded: bool) -> tuple[int, Optional[int]]:
             raise RuntimeError(f"{dump.name}: not a dump of the send "
                                f"({trigger.group(1) if trigger else 'no trigger'})")
         counts.append(int(summary.group(1)))
-    if len(counts) != (3 if guarded else 1):
-        raise RuntimeError(f"{prefix.name}: {len(counts)} callgrind dumps where a send "
-                           f"{'with' if guarded else 'without'} the guard makes "
-                           f"{3 if guarded else 1}: something else called getsid()")
-    return sum(counts), (counts[1] if guarded else None)
+    if len(counts) != 3:
+        raise RuntimeError(f"{prefix.name}: {len(counts)} callgrind dumps where a send makes 3 "
+                           f"(before the hook, the hook, after): something else called getsid()")
+    return counts
 
 
 def main(argv=None) -> int:
@@ -279,13 +287,14 @@ def main(argv=None) -> int:
                 prefix = folder / f"cg.{n}" if args.callgrind else None
                 figures = one_send(chunks, mapper, guarded, folder / f"send{n}.jsonl", prefix)
                 if prefix is not None:
-                    figures["instructions"], figures["hook_instructions"] = callgrind_counts(
-                        prefix, guarded)
+                    figures["parts"] = callgrind_counts(prefix)
+                    figures["instructions"] = sum(figures["parts"])
                 runs[guarded].append(figures)
                 extra = (f", guard {figures['guard_cpu_s']:.3f} s CPU" if guarded else "")
                 if prefix is not None:
-                    extra += f", {figures['instructions']:,} instructions" + (
-                        f" (hook {figures['hook_instructions']:,})" if guarded else "")
+                    before, hook, after = figures["parts"]
+                    extra += (f", {figures['instructions']:,} instructions (before the hook "
+                              f"{before:,}, hook {hook:,}, after {after:,})")
                 print(f"  {'with   ' if guarded else 'without'} guard: update_graph "
                       f"{figures['cpu_s']:.3f} s CPU, {figures['wall_s']:.3f} s wall, gc "
                       f"{figures['gc']} {figures['gc_s']:.3f} s{extra}", file=sys.stderr,
@@ -319,10 +328,15 @@ def report(args, chunks: int, without: list, with_guard: list) -> None:
           f"= {100 * own / a:.2f} % of update_graph's CPU without it")
     if args.callgrind:
         base = statistics.median(r["instructions"] for r in without)
-        hooks = [r["hook_instructions"] for r in with_guard]
-        print(f"  the guard's hook alone: median {statistics.median(hooks):,.0f} instructions = "
-              f"{100 * statistics.median(hooks) / base:.2f} % of update_graph without it "
-              f"({', '.join(f'{100 * h / base:.2f}' for h in hooks)} %)")
+        for part, name in ((1, "the guard's hook alone"), (0, "before the hook"),
+                           (2, "after the hook")):
+            mine = [r["parts"][part] for r in with_guard]
+            theirs = statistics.median(r["parts"][part] for r in without)
+            each = ", ".join(f"{100 * (h - theirs) / base:+.2f}" for h in mine)
+            print(f"  {name}: median {statistics.median(mine):,.0f} instructions with the "
+                  f"guard, {theirs:,.0f} without: "
+                  f"{100 * (statistics.median(mine) - theirs) / base:+.2f} % of update_graph "
+                  f"without it ({each} %)")
     print(f"  full collections (gen 2) per send: without {[r['gc'][2] for r in without]}, with "
           f"{[r['gc'][2] for r in with_guard]}")
     finding = with_guard[0].get("finding")
