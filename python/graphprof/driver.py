@@ -47,7 +47,7 @@ def run_strategy(proto, client, sampler, label, strategy, workload,
     from distributed import futures_of
 
     from .exporter import capture_send
-    from .workloads import who_has_summary
+    from .workloads import _Raw, who_has_summary
 
     absences = Absences()
     # The scheduler's figures are the last heartbeat's: wait for one from every worker after
@@ -69,7 +69,9 @@ def run_strategy(proto, client, sampler, label, strategy, workload,
     if keep and strategy == "scatter":
         proto.emit("broadcast", label=label, **who_has_summary(client, keep))
     with capture_send() as sent:
-        persisted = x.persist(client) if hasattr(x, "dsk") else client.persist(x)
+        # A raw graph (culled, replayed) goes as tasks; a collection through client.persist.
+        # (Not hasattr(x, "dsk"): a Delayed answers every attribute with a new Delayed.)
+        persisted = x.persist(client) if isinstance(x, _Raw) else client.persist(x)
     for w in sent.warnings:
         print(f"graphprof_dask: {w.category.__name__}: {w.message}", file=sys.stderr)
     warn_text = sent.large_graph_warning
