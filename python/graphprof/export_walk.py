@@ -14,7 +14,7 @@ Dask's wrapper where they differ (``f via apply_and_enforce``).
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, Optional
 
 from .export_payloads import PayloadCache
 
@@ -45,12 +45,67 @@ def _is_user_function(obj) -> bool:
     return not module.split(".")[0] in _LIBRARY_PREFIXES
 
 
+class LiteralContainers:
+    """Containers that Dask turned into tasks of their items. ``convert_legacy_task`` rebuilds a
+    dict, list, tuple or set argument of a legacy task (dask.bag's ``map`` arguments, graphs
+    written as dicts) as a task of its items (``NestedContainer.to_container``; after a pickle
+    round trip a plain ``Task`` calling it) in every task that passes it: the tasks share the
+    items, by identity, but no container object. One that refers to no other task is a value:
+    ``value(node)`` builds it once per set of items (dask's own constructor on the items; no user
+    code runs) and returns that one object for every task, so that its copies are counted like
+    those of any object the tasks share. ``nodes`` maps each such task to the object it stands
+    for, so that the pickle of a task can leave it out as a payload."""
+
+    def __init__(self):
+        from dask import _task_spec as ts
+
+        self._task = ts.Task
+        self._nested = ts.NestedContainer
+        self._to_container = ts.NestedContainer.to_container
+        self._built: dict[tuple, Any] = {}
+        self.nodes: dict[int, tuple[Any, Any]] = {}  # id(node) -> (node, the object it builds)
+
+    def is_container(self, node) -> bool:
+        """Whether a task builds a container of its arguments (referring to others or not)."""
+        return node.func is self._to_container or isinstance(node, self._nested)
+
+    def value(self, node):
+        """The object a literal container task builds (the same one for the same items), or None
+        when it refers to other tasks."""
+        ent = self.nodes.get(id(node))
+        if ent is not None:
+            return ent[1]
+        if node.dependencies:
+            return None
+        key = self._key(node)
+        value = self._built.get(key)
+        if value is None:
+            try:
+                value = node()
+            except Exception:  # noqa: BLE001 - an item that cannot be hashed, say: walk it
+                return None
+            self._built[key] = value
+        self.nodes[id(node)] = (node, value)
+        return value
+
+    def _key(self, node) -> tuple:
+        """The container's identity: its constructor and its items' identities."""
+        args = node.args
+        constructor = id(node.kwargs.get("constructor"))
+        if not any(issubclass(t, self._task) for t in set(map(type, args))):
+            return (constructor, tuple(map(id, args)))  # no task among the items: the usual case
+        return (constructor, tuple(
+            self._key(a) if isinstance(a, self._task) and self.is_container(a) else id(a)
+            for a in args))
+
+
 class Walker:
-    def __init__(self, cache: PayloadCache):
+    def __init__(self, cache: PayloadCache, literals: Optional[LiteralContainers] = None):
         from dask import _task_spec as ts
 
         self.ts = ts
         self.cache = cache
+        self.literals = literals if literals is not None else LiteralContainers()
         self.futures: dict[Any, Any] = {}  # key -> Future (data objects)
         self._labels: dict[Any, str] = {}  # (key name, function) -> label: a layer shares one
         try:
@@ -72,7 +127,11 @@ class Walker:
             self.value(obj.value, out, "data", context)
             return
         if isinstance(obj, ts.Task):
-            self.task_body(obj, out)
+            literal = self.literals.value(obj) if self.literals.is_container(obj) else None
+            if literal is not None:
+                self.value(literal, out, "argument", context)
+            else:
+                self.task_body(obj, out)
             return
         if self._future_type and isinstance(obj, self._future_type):
             self.futures[obj.key] = obj

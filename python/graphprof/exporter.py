@@ -469,7 +469,11 @@ def _document(dsk, expr, collections, wire_offline, min_payload_bytes, user_modu
             if left > 0:
                 sent_left[p["digest"]] = left - 1
                 sent_bytes += p["size_bytes"]
-    sizer = _SpecSizer([obj for obj, _ in cache.payload_objects()])
+    # A literal container task (a dict argument Dask rebuilt from its items in every task) is
+    # left out of its task's pickle as the payload it stands for.
+    literal_nodes = [node for node, value in walker.literals.nodes.values()
+                     if cache.is_payload_object(value)]
+    sizer = _SpecSizer([obj for obj, _ in cache.payload_objects()] + literal_nodes)
     spec = [sizer(node, bool(payloads)) for _, node, _, _, payloads in rows]
     # The message carries what is not sent as itself in another form (the frame a partition is
     # sliced from): weigh each task by its spec and the payloads it gets that way.

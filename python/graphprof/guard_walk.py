@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Optional
 
-from .export_walk import _SCALARS, _TEXT, FUNCTION_PAYLOAD_BYTES, Walker, funcname
+from .export_walk import _SCALARS, _TEXT, FUNCTION_PAYLOAD_BYTES, LiteralContainers, Walker, funcname
 
 ARGUMENT, FUNCTION, DATA = "argument", "function", "data"
 # What a leaf is, by its type; the first two are dropped where a task's arguments are walked.
@@ -32,13 +32,16 @@ class SpecWalk:
     ``partial(arange, like=None)`` per chunk) is read inline, and one that embeds more and that
     many tasks share is walked once: its objects are remembered by the partial's identity."""
 
-    def __init__(self, min_payload_bytes: int):
+    def __init__(self, min_payload_bytes: int, literals: Optional[LiteralContainers] = None):
         from dask import _task_spec as ts
 
         self.short_text = min_payload_bytes // 4
         self.found: dict[int, tuple[Any, str, Optional[int], Any]] = {}
         self.ids: list[int] = []
-        self._walker = Walker(_NoCache(min_payload_bytes))  # its helpers, not its walk
+        self._walker = Walker(_NoCache(min_payload_bytes), literals)  # its helpers, not its walk
+        # A dict or list argument Dask rebuilt from its items in every task: one object.
+        self._literals = self._walker.literals
+        self._to_container = ts.NestedContainer.to_container
         self._graph_refs = (ts.TaskRef, ts.Alias)
         self._data_node, self._task = ts.DataNode, ts.Task
         self._subgraph = getattr(ts, "_execute_subgraph", None)
@@ -84,6 +87,7 @@ class SpecWalk:
     def _leaves(self, items, task) -> None:
         """Task arguments (and fused inner tasks): each a graph object to go into or a value."""
         kinds, found, ids = self._kinds, self.found, self.ids
+        ts_nested = self._literals._nested
         for obj in items:
             kind = kinds.get(type(obj))
             if kind is None:
@@ -91,6 +95,14 @@ class SpecWalk:
             if kind <= GRAPH_REF:
                 continue
             if kind == TASK:
+                if obj.func is self._to_container or isinstance(obj, ts_nested):
+                    value = self._literals.value(obj)
+                    if value is not None:  # a container of literal items: one argument
+                        i = id(value)
+                        if i not in found:
+                            found[i] = (value, ARGUMENT, None, task)
+                        ids.append(i)
+                        continue
                 self._task_body(obj)
                 continue
             if kind == DATA_NODE:
@@ -176,9 +188,9 @@ class SpecWalk:
     def _task_body(self, node) -> None:
         args, func = node.args, node.func
         if func is self._subgraph and args and isinstance(args[0], dict):
-            task_body, task_type = self._task_body, self._task
+            task_body, task_type, to_container = self._task_body, self._task, self._to_container
             for inner in args[0].values():
-                if type(inner) is task_type:  # fused inner tasks: straight in
+                if type(inner) is task_type and inner.func is not to_container:  # straight in
                     task_body(inner)
                 else:  # in their order, so that first sightings stay the same
                     self._leaves((inner,), None)

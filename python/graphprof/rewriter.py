@@ -70,15 +70,17 @@ def _graph_copy(collection, client=None):
     return dsk, (keys[0] if len(keys) == 1 else keys)
 
 
-def shared_objects(dsk: dict, min_payload_bytes: int | None = None) -> list[tuple[Any, dict, int]]:
+def shared_objects(dsk: dict, min_payload_bytes: int | None = None,
+                   literals=None) -> list[tuple[Any, dict, int]]:
     """Objects embedded in two or more tasks of ``dsk``: ``(object, payload info, task count)``,
-    found with the exporter's walker (same threshold, same identity rule)."""
+    found with the exporter's walker (same threshold, same identity rule). ``literals`` (an
+    :class:`.export_walk.LiteralContainers`) learns which container tasks stand for which object."""
     from .export_payloads import PayloadCache
     from .export_walk import Walker
     from .exporter import DEFAULT_MIN_PAYLOAD_BYTES
 
     cache = PayloadCache(DEFAULT_MIN_PAYLOAD_BYTES if min_payload_bytes is None else min_payload_bytes)
-    walker = Walker(cache)
+    walker = Walker(cache, literals)
     counts: dict[int, int] = {}
     for node in dsk.values():
         _, args = walker.task(node)
@@ -101,6 +103,7 @@ class _Substituter:
 
         self.ts = ts
         self.targets = targets  # id(obj) -> TaskRef (or Future)
+        self.refs = list({id(ref): ref for ref in targets.values()}.values())  # each once
 
     def value(self, obj):
         """``obj`` with targets replaced; ``obj`` itself when nothing changed."""
@@ -159,7 +162,7 @@ class _Substituter:
             return node
         inkeys = list(inkeys)
         deps = list(deps)
-        for ref in self.targets.values():
+        for ref in self.refs:
             used = any(ref.key in getattr(v, "dependencies", ()) or v is ref for v in new_inner.values())
             if used and ref.key not in inkeys:
                 inkeys.append(ref.key)
@@ -175,12 +178,15 @@ def rewrite_graph(dsk: dict, strategy: str, *, client=None, min_payload_bytes: i
 
     from dask import _task_spec as ts
 
+    from .export_walk import LiteralContainers
+
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
     if strategy == "scatter" and client is None:
         raise ValueError("rewrite(..., 'scatter') needs client=")
     result = RewriteResult()
-    shared = shared_objects(dsk, min_payload_bytes)
+    literals = LiteralContainers()
+    shared = shared_objects(dsk, min_payload_bytes, literals)
     targets: dict[int, Any] = {}
     extra: dict = {}
     for obj, info, count in shared:
@@ -195,6 +201,11 @@ def rewrite_graph(dsk: dict, strategy: str, *, client=None, min_payload_bytes: i
             targets[id(obj)] = ts.TaskRef(key)
         result.moved.append({"type": info["type"], "size_bytes": info["size_bytes"],
                              "tasks": count, "key": str(key)})
+    # A container Dask rebuilt from its items in every task is replaced where it is built.
+    for node, value in literals.nodes.values():
+        ref = targets.get(id(value))
+        if ref is not None:
+            targets[id(node)] = ref
     sub = _Substituter(targets)
     new = {k: sub.value(v) if isinstance(v, ts.GraphNode) else v for k, v in dsk.items()}
     new.update(extra)

@@ -83,6 +83,32 @@ def test_seed_inline_draws_one_warning_naming_the_mapper(client):
     assert culprit["layer"] and culprit["example_key"]
 
 
+def test_a_bag_map_with_a_dict_draws_one_warning_naming_the_dict(client):
+    # dask.bag rebuilds the dict argument from its items in every partition's task: no dict
+    # object is shared on the scheduler, only its items; the workers still build 40 dicts.
+    import dask.bag as db
+
+    from graphprof_dask.guard import GraphGuard
+
+    client.register_plugin(GraphGuard(warn_duplicated="10 MB"))
+    before = len(client.get_events("graphprof"))
+    table = {i: str(i) * 3 for i in range(30_000)}
+    bag = db.from_sequence(range(4_000), npartitions=40).map(lambda x, t: len(t[x]), table)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        total = bag.sum().compute()
+        deadline = time.monotonic() + 5  # the warning travels on the client's stream
+        while not _guard_warnings(record) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert total == sum(len(table[i]) for i in range(4_000))
+    found = _guard_warnings(record)
+    assert len(found) == 1 and "dict of 30,000 items" in found[0] and "40 copies" in found[0], found
+    events = [e for _, e in client.get_events("graphprof")[before:]]
+    assert [e["verdict"] for e in events] == ["warn"]
+    culprit = events[0]["culprits"][0]
+    assert culprit["type"] == "dict" and culprit["copies"] == 40 and culprit["kind"] == "copied"
+
+
 @pytest.mark.parametrize("strategy", ["scatter", "delayed"])
 def test_scatter_and_delayed_draw_none(client, strategy):
     import dask

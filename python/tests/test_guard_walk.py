@@ -10,7 +10,7 @@ import functools
 import numpy as np
 import pytest
 
-from graphprof_dask.export_walk import Walker
+from graphprof_dask.export_walk import LiteralContainers, Walker
 from graphprof_dask.guard_walk import SpecWalk
 from graphprof_dask.seed import Mapper, seed_collection
 
@@ -80,9 +80,10 @@ def test_the_guard_walk_finds_what_the_exporter_walk_finds(name):
     dsk = _materialised(_graphs()[name])
     from dask import _task_spec as ts
 
-    walk = SpecWalk(1024)
+    literals = LiteralContainers()  # one memo: both walks name a rebuilt container by one id
+    walk = SpecWalk(1024, literals)
     cache = _Recording()
-    walker = Walker(cache)
+    walker = Walker(cache, literals)
     compared = 0
     for key, spec in dsk.items():
         if isinstance(spec, ts.Alias):
@@ -120,3 +121,23 @@ def test_a_partial_that_embeds_nothing_is_not_remembered_one_that_embeds_an_arra
         walk.objects(spec)
     remembered = [func for func, _ in walk._partials.values()]
     assert any(isinstance(f, functools.partial) and f.func is np.add for f in remembered)
+
+
+def test_a_dict_that_dask_rebuilds_in_every_task_is_one_object_found_in_each():
+    # dask.bag's map turns its dict argument into a task of the dict's items in every partition
+    # (convert_legacy_task): no dict object is shared, only its items. Both walks must see one
+    # dict, the user's, embedded in every partition's task.
+    dsk = _materialised(_graphs()["bag"])
+    walk = SpecWalk(1024)
+    tasks_with_it = 0
+    for spec in dsk.values():
+        walk.ids.clear()
+        walk.objects(spec)
+        # (map_chunk's empty kwargs dict is rebuilt the same way: small, dropped when sized)
+        dicts = [walk.found[i][0] for i in walk.ids if type(walk.found[i][0]) is dict
+                 and walk.found[i][0]]
+        if dicts:
+            tasks_with_it += 1
+            assert dicts == [{i: str(i) for i in range(3000)}]
+    assert tasks_with_it == 4
+    assert sum(type(obj) is dict and len(obj) > 0 for obj, _, _, _ in walk.found.values()) == 1

@@ -33,8 +33,13 @@ def translate(part, table):
     return part.assign(y=part.x.map(table))
 
 
+def pick(x, table):
+    return table[x % 20000]
+
+
 def collections():
     import dask.array as da
+    import dask.bag as db
     import dask.dataframe as dd
 
     x = da.arange(CHUNKS * 100, chunks=100)
@@ -45,6 +50,10 @@ def collections():
         "closure": (x.map_blocks(make_closure(), dtype=np.int64), "function"),
         # map_partitions then a blockwise op: the dict sits inside fused tasks.
         "dict": ((frame.map_partitions(translate, table).y + 1), "dict"),
+        # dask.bag rebuilds the dict from its items in every partition's task: no dict object is
+        # shared, only its items.
+        "bag dict": (db.from_sequence(range(CHUNKS * 50), npartitions=CHUNKS).map(pick, table),
+                     "dict"),
     }
 
 
@@ -60,10 +69,12 @@ def client():
 def _equal(a, b):
     if isinstance(a, np.ndarray):
         return np.array_equal(a, b)
+    if isinstance(a, list):
+        return a == b
     return a.equals(b)
 
 
-@pytest.mark.parametrize("name", ["method", "closure", "dict"])
+@pytest.mark.parametrize("name", ["method", "closure", "dict", "bag dict"])
 @pytest.mark.parametrize("strategy", ["scatter", "delayed"])
 def test_rewrite_moves_the_shared_object_once_and_keeps_results(client, name, strategy):
     coll, type_name = collections()[name]

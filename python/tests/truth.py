@@ -16,6 +16,9 @@ in-process ``LocalCluster``, and persists the program's ``result`` on it while r
   bound methods' ``__self__``, closures' cells, defaults, small containers); objects reached from
   two or more tasks whose pickle is at least 1 KiB are the duplicated objects, each reported at the
   outermost level (a partial holding a dict is reported as the partial, not again as the dict).
+  A dict or list argument that Dask rebuilt from its items in every task (a task calling
+  ``NestedContainer.to_container`` that refers to no other task, as dask.bag's ``map`` makes) is
+  one object per set of items shared by identity: the container, at its own shipped size.
 
 The program is imported as a module whose name contains ``__main__``, registered with cloudpickle
 to be pickled by value: distributed then pickles its functions and classes by value, as it does
@@ -108,12 +111,36 @@ def _is_literal(obj) -> bool:
         obj if isinstance(obj, (str, bytes)) else "") < MIN_DUPLICATE_BYTES
 
 
-def _reachable(root) -> dict:
+class _Containers:
+    """Dask rebuilds a dict or list argument of a legacy task (dask.bag's ``map``) as a task of
+    the container's items in every task that passes it (``NestedContainer.to_container``): no
+    container object is shared on the scheduler, but its items are, by identity, and every task
+    deserialises the whole container on the workers. Such a task that refers to no other task is
+    counted as one object per distinct set of items (by identity): the container it builds."""
+
+    def __init__(self):
+        self.by_items: dict = {}
+
+    def canonical(self, obj):
+        from dask import _task_spec as ts
+
+        if not isinstance(obj, ts.Task) or obj.dependencies or not (
+                obj.func is ts.NestedContainer.to_container or isinstance(obj, ts.NestedContainer)):
+            return obj
+        items = tuple(id(self.canonical(a)) for a in obj.args)
+        key = (id(obj.kwargs.get("constructor")), items)
+        built = self.by_items.get(key)
+        if built is None:
+            built = self.by_items[key] = (obj(), obj)  # the node too: its items' ids stay unique
+        return built[0]
+
+
+def _reachable(root, containers: _Containers) -> dict:
     """id -> object of everything reachable from ``root`` (each once)."""
     seen: dict = {}
     stack = [root]
     while stack:
-        obj = stack.pop()
+        obj = containers.canonical(stack.pop())
         if id(obj) in seen or _is_literal(obj):
             continue
         seen[id(obj)] = obj
@@ -139,8 +166,9 @@ def find_duplicates(run_specs: dict) -> list:
 
     tasks_of: dict = defaultdict(list)
     objects: dict = {}
+    containers = _Containers()
     for key, spec in run_specs.items():
-        for oid, obj in _reachable(spec).items():
+        for oid, obj in _reachable(spec, containers).items():
             tasks_of[oid].append(key)
             objects[oid] = obj
     sizes: dict = {}
@@ -159,7 +187,7 @@ def find_duplicates(run_specs: dict) -> list:
     for key, spec in run_specs.items():
         stack, seen = [spec], set()
         while stack:
-            obj = stack.pop()
+            obj = containers.canonical(stack.pop())
             if id(obj) in seen or _is_literal(obj):
                 continue
             seen.add(id(obj))
