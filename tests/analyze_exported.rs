@@ -121,3 +121,62 @@ fn a_delayed_rewrite_of_a_described_graph_loads_again() {
     let rewritten = analyze_json(&out, &[]);
     assert!(rewritten.duplicates.is_empty());
 }
+
+/// 20 tasks embedding one object of 300 KB pickled (6 MB materialised, under Dask's 10 MB) that
+/// takes `in_memory` bytes once unpickled.
+fn small_pickle_large_object(dir: &std::path::Path, in_memory: u64) -> std::path::PathBuf {
+    let digest = format!("sha256:{}", "d".repeat(64));
+    let tasks: Vec<serde_json::Value> = (0..20)
+        .map(|i| {
+            serde_json::json!({
+                "key": ["clean-aaaa", i],
+                "function": "clean",
+                "args": [{"payload": {"size_bytes": 300_000, "digest": digest,
+                                      "object_id": 1, "type": "set", "sent": i == 0}}],
+                "spec_bytes": 100,
+            })
+        })
+        .collect();
+    let graph = serde_json::json!({
+        "format": "graphprof-graph",
+        "version": 1,
+        "name": "a set of strings: small pickle, large in memory",
+        "contents": [{"digest": digest, "in_memory_bytes": in_memory, "role": "argument",
+                      "description": "set of 40,000 items, an argument of clean"}],
+        "tasks": tasks,
+    });
+    let path = dir.join(format!("set-{in_memory}.json"));
+    let bytes = serde_json::to_vec(&graph).expect("the graph serialises");
+    std::fs::write(&path, bytes).expect("the graph file is written");
+    path
+}
+
+#[test]
+fn copies_that_pass_the_threshold_in_memory_are_silent_growth_though_their_pickles_do_not() {
+    let dir = tempfile::tempdir().unwrap();
+    // 19 extra copies of 4 MB in memory: 76 MB held, though 6 MB of pickles.
+    let large = analyze_json(&small_pickle_large_object(dir.path(), 4_000_000), &[]);
+    assert!(large.sizes.materialised_bytes < 10_000_000);
+    let warning = &large.warning;
+    assert!(
+        !warning.fires && warning.silent_growth,
+        "{}",
+        warning.explanation
+    );
+    let blame = warning.blame.as_ref().expect("the set is blamed");
+    assert_eq!(blame.kind, BlameKind::Copied);
+    assert_eq!(blame.held_wasted_bytes, 19 * 4_000_000);
+    assert!(
+        warning.explanation.contains("in memory"),
+        "{}",
+        warning.explanation
+    );
+    // The same pickles unpacking to their own size: 5.7 MB held, nothing to report.
+    let small = analyze_json(&small_pickle_large_object(dir.path(), 300_000), &[]);
+    assert!(
+        !small.warning.silent_growth,
+        "{}",
+        small.warning.explanation
+    );
+    assert!(small.warning.blame.is_none());
+}

@@ -257,13 +257,17 @@ pub fn warning(sizes: &Sizes, findings: &[Blame], threshold_bytes: u64) -> Warni
             .filter(|blame| blame.wire_bytes as f64 >= WORTH_ACTING_SHARE * wire_bytes as f64)
             .max_by_key(|blame| blame.wire_bytes)
             .cloned()
-    } else if sizes.materialised_bytes > threshold_bytes {
+    } else {
+        // Silent growth: the copies the workers deserialise pass the threshold, as pickles or as
+        // the objects they unpack to (a set of strings can be 12x its pickle in memory).
         findings
             .iter()
             .find(|blame| blame.kind == BlameKind::Copied)
+            .filter(|blame| {
+                sizes.materialised_bytes > threshold_bytes
+                    || blame.held_wasted_bytes > threshold_bytes
+            })
             .cloned()
-    } else {
-        None
     };
     let silent_growth = !fires && blame.is_some();
     let explanation = explain(fires, wire_bytes, threshold_bytes, sizes, &blame);
@@ -345,13 +349,22 @@ fn explain(fires: bool, wire: u64, threshold: u64, sizes: &Sizes, blame: &Option
             Bytes(wire),
             DecimalBytes(threshold)
         ),
-        (false, Some(blame)) => format!(
+        (false, Some(blame)) if sizes.materialised_bytes > threshold => format!(
             "Dask stays silent: the client sends only {} (threshold {}), but each task deserialises its own copy, so workers materialise {}; {} is embedded {} times.",
             Bytes(wire),
             DecimalBytes(threshold),
             Bytes(sizes.materialised_bytes),
             describe(blame),
             blame.copies
+        ),
+        (false, Some(blame)) => format!(
+            "Dask stays silent: the client sends only {} and the tasks materialise {} of pickles (threshold {}), but each task deserialises its own copy of {}, embedded {} times, and its extra copies hold {} in memory.",
+            Bytes(wire),
+            Bytes(sizes.materialised_bytes),
+            DecimalBytes(threshold),
+            describe(blame),
+            blame.copies,
+            Bytes(blame.held_wasted_bytes)
         ),
         (false, None) if sizes.materialised_bytes > threshold => format!(
             "No warning: the client sends {} (threshold {}); the tasks materialise {} once shipped one by one, with no object copied enough to matter.",
