@@ -390,7 +390,10 @@ class _Raw:
 
 
 def _who_has_summary(client, futures) -> dict:
-    """How many workers hold each broadcast object (a class defined in __main__ can stay on one)."""
+    """How many workers hold each broadcast object, just after the scatter. Fewer than all is
+    normal within seconds: distributed's Active Memory Manager (on by default) drops replicas
+    that no task waits for yet, every 2 s (docs/DASK.md); a class defined in __main__ was also
+    seen on one worker only."""
     try:
         workers = len(client.scheduler_info()["workers"])
         who = client.who_has(futures)

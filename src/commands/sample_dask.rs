@@ -391,7 +391,7 @@ pub fn notes(report: &SampleReport) -> String {
             for holders in &dask.broadcast_holders {
                 if *holders < workers {
                     facts.push(format!(
-                        "broadcast reached {holders} of {workers} workers (the others fetch it on first use)"
+                        "broadcast reached {holders} of {workers} workers (the others fetch it on first use; distributed's Active Memory Manager, on by default, drops replicas no task waits for yet within ~2 s)"
                     ));
                 }
             }
