@@ -46,57 +46,81 @@ def _is_user_function(obj) -> bool:
 
 
 class LiteralContainers:
-    """Containers that Dask turned into tasks of their items. ``convert_legacy_task`` rebuilds a
-    dict, list, tuple or set argument of a legacy task (dask.bag's ``map`` arguments, graphs
-    written as dicts) as a task of its items (``NestedContainer.to_container``; after a pickle
-    round trip a plain ``Task`` calling it) in every task that passes it: the tasks share the
-    items, by identity, but no container object. One that refers to no other task is a value:
-    ``value(node)`` builds it once per set of items (dask's own constructor on the items; no user
-    code runs) and returns that one object for every task, so that its copies are counted like
-    those of any object the tasks share. ``nodes`` maps each such task to the object it stands
-    for, so that the pickle of a task can leave it out as a payload."""
+    """Dict arguments that Dask rebuilt in every task. ``convert_legacy_task`` turns a dict
+    argument of a legacy task (dask.bag's ``map`` arguments, graphs written as dicts) into a task
+    of its keys and values (``NestedContainer.to_container`` with ``constructor=Dict.constructor``;
+    after a pickle round trip a plain ``Task`` calling it) in every task that passes it: the tasks
+    share the items but no dict object, and every worker task builds its own dict. (A list, tuple
+    or set argument becomes a new plain container per task instead: not handled here.)
 
-    def __init__(self):
+    ``value(node)`` returns, for such a task that refers to no other task and has at least
+    ``min_items`` items, one object per set of items, built once by dask's own constructor, and
+    the same object for every task with the same items, so that its copies are counted like those
+    of any object the tasks share. Items are the same when they are the same object, or, for
+    scalars and text (which a pickle round trip copies apart), equal values of one type. Smaller
+    containers, and ones holding tasks other than such containers, are walked item by item as
+    before (None). ``nodes`` maps each container task to the object it stands for, so that the
+    pickle of a task can leave it out as a payload and a rewrite can replace it."""
+
+    _BY_VALUE = frozenset((type(None), bool, int, float, complex, str, bytes))
+
+    def __init__(self, min_items: int = 0):
         from dask import _task_spec as ts
 
+        self.min_items = min_items
         self._task = ts.Task
         self._nested = ts.NestedContainer
         self._to_container = ts.NestedContainer.to_container
         self._built: dict[tuple, Any] = {}
-        self.nodes: dict[int, tuple[Any, Any]] = {}  # id(node) -> (node, the object it builds)
+        self.nodes: dict[int, tuple[Any, Any]] = {}  # id(node) -> (node, its object or None)
 
     def is_container(self, node) -> bool:
         """Whether a task builds a container of its arguments (referring to others or not)."""
         return node.func is self._to_container or isinstance(node, self._nested)
 
     def value(self, node):
-        """The object a literal container task builds (the same one for the same items), or None
-        when it refers to other tasks."""
+        """The object a literal container task stands for (the same one for the same items), or
+        None when it is walked item by item."""
         ent = self.nodes.get(id(node))
         if ent is not None:
             return ent[1]
-        if node.dependencies:
-            return None
-        key = self._key(node)
-        value = self._built.get(key)
-        if value is None:
-            try:
-                value = node()
-            except Exception:  # noqa: BLE001 - an item that cannot be hashed, say: walk it
-                return None
-            self._built[key] = value
+        value = None
+        if not node.dependencies and len(node.args) >= self.min_items:
+            key = self._key(node)
+            if key is not None:
+                value = self._built.get(key, _UNBUILT)
+                if value is _UNBUILT:
+                    try:
+                        value = node()  # dask's constructor on literal items only
+                    except Exception:  # noqa: BLE001 - an item that cannot be hashed, say
+                        value = None
+                    self._built[key] = value
         self.nodes[id(node)] = (node, value)
         return value
 
-    def _key(self, node) -> tuple:
-        """The container's identity: its constructor and its items' identities."""
+    def _key(self, node) -> Optional[tuple]:
+        """The container's items: its constructor, the items' types, and per item its value
+        (scalars, text) or identity; None when an item is a task that is not such a container."""
         args = node.args
-        constructor = id(node.kwargs.get("constructor"))
-        if not any(issubclass(t, self._task) for t in set(map(type, args))):
-            return (constructor, tuple(map(id, args)))  # no task among the items: the usual case
-        return (constructor, tuple(
-            self._key(a) if isinstance(a, self._task) and self.is_container(a) else id(a)
-            for a in args))
+        types = tuple(map(type, args))
+        by_value = self._BY_VALUE
+        items = []
+        for a, t in zip(args, types):
+            if t in by_value:
+                items.append(a)
+            elif issubclass(t, self._task):
+                if not self.is_container(a) or a.dependencies:
+                    return None
+                inner = self._key(a)
+                if inner is None:
+                    return None
+                items.append(inner)
+            else:
+                items.append(id(a))
+        return (id(node.kwargs.get("constructor")), types, tuple(items))
+
+
+_UNBUILT = object()
 
 
 class Walker:
@@ -105,7 +129,9 @@ class Walker:
 
         self.ts = ts
         self.cache = cache
-        self.literals = literals if literals is not None else LiteralContainers()
+        # A rebuilt dict counts as one object when its pickle could reach the payload size.
+        self.literals = (literals if literals is not None
+                         else LiteralContainers(cache.min_payload_bytes // 8))
         self.futures: dict[Any, Any] = {}  # key -> Future (data objects)
         self._labels: dict[Any, str] = {}  # (key name, function) -> label: a layer shares one
         try:

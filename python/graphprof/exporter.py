@@ -472,7 +472,7 @@ def _document(dsk, expr, collections, wire_offline, min_payload_bytes, user_modu
     # A literal container task (a dict argument Dask rebuilt from its items in every task) is
     # left out of its task's pickle as the payload it stands for.
     literal_nodes = [node for node, value in walker.literals.nodes.values()
-                     if cache.is_payload_object(value)]
+                     if value is not None and cache.is_payload_object(value)]
     sizer = _SpecSizer([obj for obj, _ in cache.payload_objects()] + literal_nodes)
     spec = [sizer(node, bool(payloads)) for _, node, _, _, payloads in rows]
     # The message carries what is not sent as itself in another form (the frame a partition is

@@ -81,6 +81,8 @@ class SpecWalk:
             self._task_body(spec)
         elif isinstance(spec, self._data_node):
             self._value(spec.value, DATA, None)
+        elif isinstance(spec, self._task):  # a Dict/List task spec: its items, as the exporter
+            self._task_body(spec)
         else:
             self._leaves((spec,), None)
 

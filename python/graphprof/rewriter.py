@@ -184,8 +184,12 @@ def rewrite_graph(dsk: dict, strategy: str, *, client=None, min_payload_bytes: i
         raise ValueError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
     if strategy == "scatter" and client is None:
         raise ValueError("rewrite(..., 'scatter') needs client=")
+    from .exporter import DEFAULT_MIN_PAYLOAD_BYTES
+
     result = RewriteResult()
-    literals = LiteralContainers()
+    if min_payload_bytes is None:
+        min_payload_bytes = DEFAULT_MIN_PAYLOAD_BYTES
+    literals = LiteralContainers(min_payload_bytes // 8)  # as the exporter's walker has it
     shared = shared_objects(dsk, min_payload_bytes, literals)
     targets: dict[int, Any] = {}
     extra: dict = {}
@@ -203,7 +207,7 @@ def rewrite_graph(dsk: dict, strategy: str, *, client=None, min_payload_bytes: i
                              "tasks": count, "key": str(key)})
     # A container Dask rebuilt from its items in every task is replaced where it is built.
     for node, value in literals.nodes.values():
-        ref = targets.get(id(value))
+        ref = targets.get(id(value)) if value is not None else None
         if ref is not None:
             targets[id(node)] = ref
     sub = _Substituter(targets)

@@ -80,7 +80,7 @@ def test_the_guard_walk_finds_what_the_exporter_walk_finds(name):
     dsk = _materialised(_graphs()[name])
     from dask import _task_spec as ts
 
-    literals = LiteralContainers()  # one memo: both walks name a rebuilt container by one id
+    literals = LiteralContainers(1024 // 8)  # one memo: both walks name a rebuilt dict by one id
     walk = SpecWalk(1024, literals)
     cache = _Recording()
     walker = Walker(cache, literals)
@@ -141,3 +141,43 @@ def test_a_dict_that_dask_rebuilds_in_every_task_is_one_object_found_in_each():
             assert dicts == [{i: str(i) for i in range(3000)}]
     assert tasks_with_it == 4
     assert sum(type(obj) is dict and len(obj) > 0 for obj, _, _, _ in walk.found.values()) == 1
+
+
+def test_the_rebuilt_dict_is_one_object_after_a_pickle_round_trip_too():
+    # A graph sent as tasks (a culled or rewritten collection) is pickled whole: ints above 256
+    # and floats come back as a copy per task, so the items are told apart by value, not identity.
+    import cloudpickle
+
+    dsk = cloudpickle.loads(cloudpickle.dumps(_materialised(_graphs()["bag"])))
+    walk = SpecWalk(1024)
+    tasks_with_it = 0
+    for spec in dsk.values():
+        walk.ids.clear()
+        walk.objects(spec)
+        tasks_with_it += any(type(walk.found[i][0]) is dict and walk.found[i][0] for i in walk.ids)
+    assert tasks_with_it == 4
+    assert sum(type(obj) is dict and len(obj) > 0 for obj, _, _, _ in walk.found.values()) == 1
+
+
+def test_small_dicts_and_dicts_of_tasks_are_walked_item_by_item():
+    from dask import _task_spec as ts
+
+    calls = []
+
+    def counted(x):
+        calls.append(x)
+        return x
+
+    # Each task its own small dict (below the payload size): not one object per task.
+    small = {("f", i): ts.Task(("f", i), len, ts.Dict({"i": i, "name": f"part-{i}"}))
+             for i in range(50)}
+    # A list holding a task that is not a container: never evaluated by the walk.
+    big_items = list(range(1000, 1300))
+    with_task = {("g", i): ts.Task(("g", i), len, ts.List(ts.Task(None, counted, i), *big_items))
+                 for i in range(5)}
+    for dsk in (small, with_task):
+        walk = SpecWalk(1024)
+        for spec in dsk.values():
+            walk.objects(spec)
+        assert not any(isinstance(obj, (dict, list)) for obj, _, _, _ in walk.found.values())
+    assert calls == []

@@ -16,9 +16,9 @@ in-process ``LocalCluster``, and persists the program's ``result`` on it while r
   bound methods' ``__self__``, closures' cells, defaults, small containers); objects reached from
   two or more tasks whose pickle is at least 1 KiB are the duplicated objects, each reported at the
   outermost level (a partial holding a dict is reported as the partial, not again as the dict).
-  A dict or list argument that Dask rebuilt from its items in every task (a task calling
+  A dict argument that Dask rebuilt from its items in every task (a task calling
   ``NestedContainer.to_container`` that refers to no other task, as dask.bag's ``map`` makes) is
-  one object per set of items shared by identity: the container, at its own shipped size.
+  one object per content (the pickle of the dict it builds): the dict, at its own shipped size.
 
 The program is imported as a module whose name contains ``__main__``, registered with cloudpickle
 to be pickled by value: distributed then pickles its functions and classes by value, as it does
@@ -112,27 +112,35 @@ def _is_literal(obj) -> bool:
 
 
 class _Containers:
-    """Dask rebuilds a dict or list argument of a legacy task (dask.bag's ``map``) as a task of
-    the container's items in every task that passes it (``NestedContainer.to_container``): no
-    container object is shared on the scheduler, but its items are, by identity, and every task
-    deserialises the whole container on the workers. Such a task that refers to no other task is
-    counted as one object per distinct set of items (by identity): the container it builds."""
+    """Dask rebuilds a dict argument of a legacy task (dask.bag's ``map``) as a task of the
+    dict's items in every task that passes it (``NestedContainer.to_container``): no dict object
+    is shared on the scheduler, and every task deserialises a whole dict on the workers. Such a
+    task that refers to no other task and holds no other task is counted here by **content**: the
+    dict it builds, pickled; equal pickles are one object embedded in every task that builds it.
+    (graphprof groups by the items' identity and value instead: a different rule that must agree.)"""
 
     def __init__(self):
-        self.by_items: dict = {}
+        self.by_content: dict = {}
 
     def canonical(self, obj):
+        import hashlib
+        import pickle
+
         from dask import _task_spec as ts
 
         if not isinstance(obj, ts.Task) or obj.dependencies or not (
                 obj.func is ts.NestedContainer.to_container or isinstance(obj, ts.NestedContainer)):
             return obj
-        items = tuple(id(self.canonical(a)) for a in obj.args)
-        key = (id(obj.kwargs.get("constructor")), items)
-        built = self.by_items.get(key)
-        if built is None:
-            built = self.by_items[key] = (obj(), obj)  # the node too: its items' ids stay unique
-        return built[0]
+        if any(isinstance(a, ts.Task) and not (a.func is ts.NestedContainer.to_container
+                                                or isinstance(a, ts.NestedContainer))
+               for a in obj.args):
+            return obj  # holds a task of the user's: structure, not a literal
+        built = obj()
+        try:
+            digest = hashlib.sha256(pickle.dumps(built, protocol=5)).hexdigest()
+        except Exception:  # noqa: BLE001 - not picklable on its own: not one object
+            return obj
+        return self.by_content.setdefault(digest, built)
 
 
 def _reachable(root, containers: _Containers) -> dict:
@@ -140,7 +148,8 @@ def _reachable(root, containers: _Containers) -> dict:
     seen: dict = {}
     stack = [root]
     while stack:
-        obj = containers.canonical(stack.pop())
+        obj = stack.pop()
+        obj = containers.canonical(obj) if obj is not root else obj
         if id(obj) in seen or _is_literal(obj):
             continue
         seen[id(obj)] = obj
@@ -187,7 +196,8 @@ def find_duplicates(run_specs: dict) -> list:
     for key, spec in run_specs.items():
         stack, seen = [spec], set()
         while stack:
-            obj = containers.canonical(stack.pop())
+            obj = stack.pop()
+            obj = containers.canonical(obj) if obj is not spec else obj
             if id(obj) in seen or _is_literal(obj):
                 continue
             seen.add(id(obj))

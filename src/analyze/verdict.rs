@@ -75,8 +75,9 @@ pub struct WarningVerdict {
     pub fires: bool,
     /// Materialised bytes, which the warning does not see.
     pub materialised_bytes: u64,
-    /// The warning stays silent while materialised bytes exceed the threshold because of an
-    /// object copied into many tasks (the blame).
+    /// The warning stays silent while an object copied into many tasks (the blame) makes the
+    /// workers materialise more than the threshold: as pickles, or as the extra copies' in-memory
+    /// size.
     pub silent_growth: bool,
     /// What the warning, or the silent growth, is blamed on.
     pub blame: Option<Blame>,
