@@ -9,28 +9,16 @@
 
 mod common;
 
-use common::{labelled_run as run, sample_report as report};
+use common::{dask_graphprof as graphprof, labelled_run as run, sample_report as report};
 
-use common::{dask_python as python, repo};
+use common::dask_python as python;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use graphprof::report::sample_report::SampleReport;
 use graphprof::report::samples_csv::read_samples_csv;
-
-fn graphprof(args: &[&str], out: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_graphprof"))
-        .args(args)
-        .arg("-o")
-        .arg(out)
-        .current_dir(repo())
-        .env("GRAPHPROF_PYTHON", python())
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("graphprof runs")
-}
 
 fn cluster_lock() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());

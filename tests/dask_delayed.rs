@@ -4,8 +4,7 @@
 
 mod common;
 
-use common::{dask_python as python, labelled_run as run, repo, sample_report as report};
-use std::process::Command;
+use common::{dask_graphprof, labelled_run as run, sample_report as report};
 
 use graphprof::report::sample_report::RunReport;
 
@@ -22,8 +21,8 @@ fn peak_growth(run: &RunReport) -> u64 {
 #[test]
 fn a_delayed_object_runs_as_given_and_rewritten_with_equal_results() {
     let out = tempfile::tempdir().expect("temp dir");
-    let output = Command::new(env!("CARGO_BIN_EXE_graphprof"))
-        .args([
+    let output = dask_graphprof(
+        &[
             "sample",
             "fixtures/dask/delayed_pipeline.py:result",
             "--engine",
@@ -34,14 +33,9 @@ fn a_delayed_object_runs_as_given_and_rewritten_with_equal_results() {
             "100ms",
             "--hold",
             "0.6s",
-            "-o",
-        ])
-        .arg(out.path())
-        .current_dir(repo())
-        .env("GRAPHPROF_PYTHON", python())
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("graphprof runs");
+        ],
+        out.path(),
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}\n{stderr}");

@@ -64,6 +64,11 @@ class LiteralContainers:
 
     _BY_VALUE = frozenset((type(None), bool, int, float, complex, str, bytes))
 
+    @classmethod
+    def for_payloads(cls, min_payload_bytes: int) -> "LiteralContainers":
+        """Containers whose pickle could reach the payload size: at least 1 item per 8 bytes."""
+        return cls(min_payload_bytes // 8)
+
     def __init__(self, min_items: int = 0):
         from dask import _task_spec as ts
 
@@ -129,9 +134,8 @@ class Walker:
 
         self.ts = ts
         self.cache = cache
-        # A rebuilt dict counts as one object when its pickle could reach the payload size.
         self.literals = (literals if literals is not None
-                         else LiteralContainers(cache.min_payload_bytes // 8))
+                         else LiteralContainers.for_payloads(cache.min_payload_bytes))
         self.futures: dict[Any, Any] = {}  # key -> Future (data objects)
         self._labels: dict[Any, str] = {}  # (key name, function) -> label: a layer shares one
         try:

@@ -39,9 +39,9 @@ class SpecWalk:
         self.found: dict[int, tuple[Any, str, Optional[int], Any]] = {}
         self.ids: list[int] = []
         self._walker = Walker(_NoCache(min_payload_bytes), literals)  # its helpers, not its walk
-        # A dict or list argument Dask rebuilt from its items in every task: one object.
+        # A dict argument Dask rebuilt from its items in every task: one object.
         self._literals = self._walker.literals
-        self._to_container = ts.NestedContainer.to_container
+        self._to_container = self._literals._to_container  # for the fused tasks' loop
         self._graph_refs = (ts.TaskRef, ts.Alias)
         self._data_node, self._task = ts.DataNode, ts.Task
         self._subgraph = getattr(ts, "_execute_subgraph", None)
@@ -89,7 +89,6 @@ class SpecWalk:
     def _leaves(self, items, task) -> None:
         """Task arguments (and fused inner tasks): each a graph object to go into or a value."""
         kinds, found, ids = self._kinds, self.found, self.ids
-        ts_nested = self._literals._nested
         for obj in items:
             kind = kinds.get(type(obj))
             if kind is None:
@@ -97,7 +96,7 @@ class SpecWalk:
             if kind <= GRAPH_REF:
                 continue
             if kind == TASK:
-                if obj.func is self._to_container or isinstance(obj, ts_nested):
+                if self._literals.is_container(obj):
                     value = self._literals.value(obj)
                     if value is not None:  # a container of literal items: one argument
                         i = id(value)

@@ -179,18 +179,16 @@ def rewrite_graph(dsk: dict, strategy: str, *, client=None, min_payload_bytes: i
     from dask import _task_spec as ts
 
     from .export_walk import LiteralContainers
+    from .exporter import DEFAULT_MIN_PAYLOAD_BYTES
 
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
     if strategy == "scatter" and client is None:
         raise ValueError("rewrite(..., 'scatter') needs client=")
-    from .exporter import DEFAULT_MIN_PAYLOAD_BYTES
-
     result = RewriteResult()
-    if min_payload_bytes is None:
-        min_payload_bytes = DEFAULT_MIN_PAYLOAD_BYTES
-    literals = LiteralContainers(min_payload_bytes // 8)  # as the exporter's walker has it
-    shared = shared_objects(dsk, min_payload_bytes, literals)
+    limit = DEFAULT_MIN_PAYLOAD_BYTES if min_payload_bytes is None else min_payload_bytes
+    literals = LiteralContainers.for_payloads(limit)  # as the exporter's walker has it
+    shared = shared_objects(dsk, limit, literals)
     targets: dict[int, Any] = {}
     extra: dict = {}
     for obj, info, count in shared:

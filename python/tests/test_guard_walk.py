@@ -80,7 +80,7 @@ def test_the_guard_walk_finds_what_the_exporter_walk_finds(name):
     dsk = _materialised(_graphs()[name])
     from dask import _task_spec as ts
 
-    literals = LiteralContainers(1024 // 8)  # one memo: both walks name a rebuilt dict by one id
+    literals = LiteralContainers.for_payloads(1024)  # one memo: both walks name a dict by one id
     walk = SpecWalk(1024, literals)
     cache = _Recording()
     walker = Walker(cache, literals)

@@ -29,9 +29,11 @@ from __future__ import annotations
 
 import argparse
 import functools
+import hashlib
 import importlib.util
 import json
 import os
+import pickle
 import sys
 import types
 import warnings
@@ -123,9 +125,6 @@ class _Containers:
         self.by_content: dict = {}
 
     def canonical(self, obj):
-        import hashlib
-        import pickle
-
         from dask import _task_spec as ts
 
         if not isinstance(obj, ts.Task) or obj.dependencies or not (

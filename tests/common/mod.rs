@@ -111,6 +111,20 @@ pub fn dask_python() -> PathBuf {
     python
 }
 
+/// `graphprof ARGS... -o OUT` with the Python that has dask, run from the repository (so that
+/// `fixtures/...` paths resolve), its output collected.
+pub fn dask_graphprof(args: &[&str], out: &Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_graphprof"))
+        .args(args)
+        .arg("-o")
+        .arg(out)
+        .current_dir(repo())
+        .env("GRAPHPROF_PYTHON", dask_python())
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("graphprof runs")
+}
+
 /// `DIR/report.json` of a `graphprof sample -o DIR`, read back into the library's typed struct.
 pub fn sample_report(dir: &Path) -> SampleReport {
     let text = std::fs::read_to_string(dir.join("report.json")).expect("report.json");
