@@ -1,14 +1,14 @@
-//! Which copy of the Python side the binary runs (`python -m graphprof.dask_run`): the installed
+//! Which copy of the Python side the binary runs (`python -m graphprof.run`): the installed
 //! `graphprof` when its version is the binary's, else the copy the binary embeds, and it says
-//! so. The "installed" package here is a fake on `PYTHONPATH` whose `dask_run` only reports
-//! itself, so the test sees which copy really ran, beside what `GRAPHPROF_VERBOSE=1` says.
+//! so. The "installed" package here is a fake on `PYTHONPATH` whose `graphprof.run` entry
+//! only reports itself, so the test sees which copy really ran, beside what `GRAPHPROF_VERBOSE=1` says.
 
 mod common;
 
 use common::{dask_python, graphprof};
 use std::path::Path;
 
-/// A fake installed `graphprof` at `version` in `dir`: its `dask_run` prints a line and fails.
+/// A fake installed `graphprof` at `version` in `dir`: its `graphprof.run` prints a line and fails.
 fn fake_package(dir: &Path, version: &str) {
     let package = dir.join("graphprof");
     std::fs::create_dir_all(&package).expect("mkdir");
@@ -17,10 +17,15 @@ fn fake_package(dir: &Path, version: &str) {
         format!("__version__ = {version:?}\n"),
     )
     .expect("writes");
+    let run = package.join("run");
+    std::fs::create_dir_all(&run).expect("mkdir");
+    // What the binary's probe imports, then the entry it starts.
+    for name in ["__init__.py", "commands.py"] {
+        std::fs::write(run.join(name), "").expect("writes");
+    }
     std::fs::write(
-        package.join("dask_run.py"),
-        "import sys\nif __name__ == '__main__':\n    \
-         print('graphprof_dask: the fake installed copy ran', file=sys.stderr)\n    sys.exit(1)\n",
+        run.join("__main__.py"),
+        "import sys\nprint('graphprof: the fake installed copy ran', file=sys.stderr)\nsys.exit(1)\n",
     )
     .expect("writes");
 }

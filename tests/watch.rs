@@ -90,7 +90,7 @@ fn next_event(lines: &mpsc::Receiver<String>, event: &str) -> serde_json::Value 
 const CLIENT: &str = r#"
 import sys, time
 from distributed import Client, futures_of, wait
-from graphprof_dask.seed import Mapper, seed_collection
+from graphprof.seed import Mapper, seed_collection
 with Client(sys.argv[1], timeout=60) as client:
     client.wait_for_workers(1, timeout=120)
     x = seed_collection(1024, Mapper(30000))
@@ -186,7 +186,7 @@ fn watch_prints_the_finding_of_a_graph_sent_by_another_client() {
 const SENDER: &str = r#"
 import json, sys
 from distributed import Client, futures_of, wait
-from graphprof_dask.seed import Mapper, seed_collection
+from graphprof.seed import Mapper, seed_collection
 with Client(sys.argv[1], timeout=60) as client:
     client.wait_for_workers(1, timeout=120)
     before = len(client.get_events("graphprof"))

@@ -16,11 +16,6 @@ def embedded_pkg(tmp_path_factory):
     """The package's .py files written to a temp dir, as graphprof's binary
     does (include_str!), to be put on PYTHONPATH."""
     d = tmp_path_factory.mktemp("embedded")
-    for package in ("graphprof", "graphprof_dask"):
-        dst = d / package
-        dst.mkdir()
-        src = os.path.join(PYDIR, package)
-        for name in os.listdir(src):
-            if name.endswith(".py"):
-                shutil.copy(os.path.join(src, name), dst / name)
+    src = os.path.join(PYDIR, "graphprof")
+    shutil.copytree(src, d / "graphprof", ignore=lambda _dir, names: [n for n in names if n == "__pycache__"])
     return str(d)

@@ -1,7 +1,7 @@
 """A guard that fails inside its check, for the test that the graph goes on regardless. Lives
 in an importable module so that the scheduler process can unpickle it."""
 
-from graphprof_dask.guard import GraphGuard
+from graphprof.guard import GraphGuard
 
 
 class FaultyGuard(GraphGuard):

@@ -17,7 +17,7 @@ PAYLOAD = 240 * 1024
 def run_driver(embedded_pkg, args, timeout=240, python=None):
     env = dict(os.environ, PYTHONPATH=embedded_pkg)
     t0 = time.monotonic()
-    r = subprocess.run([python or sys.executable, "-m", "graphprof.dask_run", "driver", *args],
+    r = subprocess.run([python or sys.executable, "-m", "graphprof.run", "driver", *args],
                        env=env, capture_output=True, text=True, timeout=timeout)
     took = time.monotonic() - t0
     events = [json.loads(ln) for ln in r.stdout.splitlines()]  # every line is JSON
@@ -125,7 +125,7 @@ def test_missing_dependency(embedded_pkg, tmp_path):
 
 
 def test_pins_match_requirements():
-    from graphprof.protocol import PINS
+    from graphprof.run.protocol import PINS
 
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     with open(os.path.join(here, "requirements.txt"), encoding="utf-8") as fh:
@@ -138,7 +138,7 @@ def test_worker_dies_mid_run(embedded_pkg):
     import signal
 
     env = dict(os.environ, PYTHONPATH=embedded_pkg)
-    p = subprocess.Popen([sys.executable, "-m", "graphprof.dask_run", "driver", "--strategy", "inline",
+    p = subprocess.Popen([sys.executable, "-m", "graphprof.run", "driver", "--strategy", "inline",
                           "--strategy", "scatter", "--chunks", "64", "--workers", "2",
                           "--interval-ms", "100", "--hold-s", "8"],
                          env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -175,7 +175,7 @@ def test_a_replays_synthetic_object_has_the_recorded_sizes(in_memory, pickled):
     # What a worker deserialises per task must hold the recorded in-memory size, and the pickle
     # that travels must be the recorded one: a numpy buffer of the in-memory size put a dict's
     # 16x into the wire and into the allocator's behaviour as a single buffer.
-    from graphprof.workloads import measured_sizes, synthetic_object
+    from graphprof.run.replay import measured_sizes, synthetic_object
 
     obj = synthetic_object(in_memory, pickled)
     got_pickled, got_held = measured_sizes(obj)

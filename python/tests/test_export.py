@@ -15,8 +15,8 @@ import pytest
 from distributed import Client, LocalCluster
 
 from graphcheck import check_graph, payload_uses, wire_model
-from graphprof.exporter import export
-from graphprof.exporter import serialized_graph
+from graphprof.collect.graph import export
+from graphprof.collect.send import serialized_graph
 from graphprof.seed import Mapper, make_mapper, mapper_len_for_bytes, seed_collection
 
 PAYLOAD = 240 * 1024
@@ -138,7 +138,7 @@ def test_cli_export_from_embedded_package(tmp_path, embedded_pkg):
     )
     out = tmp_path / "graph.json"
     env = dict(os.environ, PYTHONPATH=embedded_pkg)
-    r = subprocess.run([sys.executable, "-m", "graphprof.dask_run", "export", f"{script}:result", "-o", str(out)],
+    r = subprocess.run([sys.executable, "-m", "graphprof.run", "export", f"{script}:result", "-o", str(out)],
                        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout == ""
@@ -148,6 +148,6 @@ def test_cli_export_from_embedded_package(tmp_path, embedded_pkg):
     assert len(uses) == 1 and len({oid for _, oid, _ in uses[0]}) == 1
     assert not list(tmp_path.glob(".graphprof-*"))  # no temp file left behind
 
-    r = subprocess.run([sys.executable, "-m", "graphprof.dask_run", "export", f"{script}:nope", "-o", str(out)],
+    r = subprocess.run([sys.executable, "-m", "graphprof.run", "export", f"{script}:nope", "-o", str(out)],
                        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode != 0 and "nope" in r.stderr

@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 from distributed import Client, LocalCluster
 
-from graphprof.exporter import export
-from graphprof.exporter import build_graph, serialized_graph
+from graphprof.collect.graph import export
+from graphprof.collect.graph import build_graph
+from graphprof.collect.send import serialized_graph
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROGRAMS = os.path.join(HERE, "export_programs")
@@ -74,7 +75,7 @@ def test_in_memory_size_of_a_dict_is_far_above_its_pickle(tmp_path):
 
 def _cli_export(program, tmp_path, name="g.json"):
     out = tmp_path / name
-    r = subprocess.run([sys.executable, "-m", "graphprof.dask_run", "export", f"{program}:result",
+    r = subprocess.run([sys.executable, "-m", "graphprof.run", "export", f"{program}:result",
                         "-o", str(out)], capture_output=True, text=True, timeout=300,
                        env=dict(os.environ, PYTHONPATH=os.path.dirname(HERE)))
     assert r.returncode == 0, r.stderr
@@ -157,7 +158,7 @@ def test_the_file_gets_the_usual_mode(tmp_path):
 
 def test_a_variable_under_the_main_guard_is_explained(tmp_path):
     out = tmp_path / "g.json"
-    r = subprocess.run([sys.executable, "-m", "graphprof.dask_run", "export",
+    r = subprocess.run([sys.executable, "-m", "graphprof.run", "export",
                         f"{os.path.join(PROGRAMS, 'bound_method.py')}:guarded", "-o", str(out)],
                        capture_output=True, text=True, timeout=300,
                        env=dict(os.environ, PYTHONPATH=os.path.dirname(HERE)))

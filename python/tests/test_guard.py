@@ -47,7 +47,7 @@ def _run(client, arg, chunks=CHUNKS):
     guard's warnings this client received."""
     from distributed import futures_of, wait
 
-    from graphprof_dask.seed import seed_collection
+    from graphprof.seed import seed_collection
 
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
@@ -63,8 +63,8 @@ def _run(client, arg, chunks=CHUNKS):
 
 
 def test_seed_inline_draws_one_warning_naming_the_mapper(client):
-    from graphprof_dask.guard import GraphGuard
-    from graphprof_dask.seed import Mapper
+    from graphprof.guard import GraphGuard
+    from graphprof.seed import Mapper
 
     client.register_plugin(GraphGuard())
     before = len(client.get_events("graphprof"))
@@ -88,7 +88,7 @@ def test_a_bag_map_with_a_dict_draws_one_warning_naming_the_dict(client):
     # object is shared on the scheduler, only its items; the workers still build 40 dicts.
     import dask.bag as db
 
-    from graphprof_dask.guard import GraphGuard
+    from graphprof.guard import GraphGuard
 
     client.register_plugin(GraphGuard(warn_duplicated="10 MB"))
     before = len(client.get_events("graphprof"))
@@ -113,8 +113,8 @@ def test_a_bag_map_with_a_dict_draws_one_warning_naming_the_dict(client):
 def test_scatter_and_delayed_draw_none(client, strategy):
     import dask
 
-    from graphprof_dask.guard import GraphGuard
-    from graphprof_dask.seed import Mapper, make_mapper
+    from graphprof.guard import GraphGuard
+    from graphprof.seed import Mapper, make_mapper
 
     client.register_plugin(GraphGuard())
     before = len(client.get_events("graphprof"))
@@ -129,8 +129,8 @@ def test_scatter_and_delayed_draw_none(client, strategy):
 def test_a_refusing_guard_fails_the_inline_graph_then_a_fixed_one_runs(client):
     from distributed import futures_of, wait
 
-    from graphprof_dask.guard import REFUSED, GraphGuard
-    from graphprof_dask.seed import Mapper, seed_collection
+    from graphprof.guard import REFUSED, GraphGuard
+    from graphprof.seed import Mapper, seed_collection
 
     client.register_plugin(GraphGuard(refuse_duplicated="100 MB"))
     mapper = Mapper(MAPPER_LEN)
@@ -152,7 +152,7 @@ def test_a_refusing_guard_fails_the_inline_graph_then_a_fixed_one_runs(client):
 
 
 def test_a_guard_failing_inside_leaves_the_graph_running(client):
-    from graphprof_dask.seed import Mapper, seed_collection
+    from graphprof.seed import Mapper, seed_collection
     from guard_faults import FaultyGuard
 
     client.register_plugin(FaultyGuard(warn_duplicated=1))
@@ -168,10 +168,10 @@ def test_a_guard_failing_inside_leaves_the_graph_running(client):
 def test_preload_reads_its_thresholds_from_dask_config():
     from distributed import Client
 
-    from graphprof_dask.seed import Mapper
+    from graphprof.seed import Mapper
 
     env = {"DASK_GRAPHPROF__GUARD__WARN_DUPLICATED": "1 MB"}
-    with Cluster(workers=1, scheduler_args=["--preload", "graphprof_dask.guard"],
+    with Cluster(workers=1, scheduler_args=["--preload", "graphprof.guard"],
                  env=env) as address, Client(address, timeout=60) as client:
         found = _run(client, Mapper(MAPPER_LEN), chunks=16)
         assert len(found) == 1 and "16 copies" in found[0], found

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from graphprof_dask.guard_model import ContentUse, assess, parse_bytes, totals
+from graphprof.guard.model import ContentUse, assess, parse_bytes, totals
 
 VECTORS = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "guard", "vectors.json")
 

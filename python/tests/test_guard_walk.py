@@ -1,4 +1,4 @@
-"""The guard's fast pass over task specs (graphprof_dask.guard_walk) finds exactly the objects,
+"""The guard's fast pass over task specs (graphprof.guard.walk) finds exactly the objects,
 with the same roles, that the exporter's Walker finds, task by task, on ordinary graphs as the
 scheduler materialises them: fused blockwise layers, dataframes, delayed with partials, bound
 methods and closures, bags."""
@@ -10,9 +10,9 @@ import functools
 import numpy as np
 import pytest
 
-from graphprof_dask.export_walk import LiteralContainers, Walker
-from graphprof_dask.guard_walk import SpecWalk
-from graphprof_dask.seed import Mapper, seed_collection
+from graphprof.collect.walk import LiteralContainers, Walker
+from graphprof.guard.walk import SpecWalk
+from graphprof.seed import Mapper, seed_collection
 
 
 class _Recording:

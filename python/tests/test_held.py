@@ -15,7 +15,7 @@ The growth, summed over both workers, must be within 35% of the ``held_rss_bytes
 A fix sends the copied container on its own (scattered to every worker, or a delayed task's
 result fetched by the other worker), and distributed sends a list or dict that travels on its own
 item by item: what that leaves in RSS is in the prediction (``ITEMISED_*`` in src/graph/held.rs,
-measured on other containers by ``python/measure_itemised.py``), so every run, as given and with
+measured on other containers by ``python/research/measure_itemised.py``), so every run, as given and with
 either fix, is held to the 35% band.
 """
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import graphprof
-from graphprof.rewriter import RewriteResult, _graph_copy, shared_objects
+from graphprof.run.rewriter import RewriteResult, _graph_copy, shared_objects
 
 CHUNKS = 32
 
@@ -97,7 +97,7 @@ def _equal(a, b):
 @pytest.mark.parametrize("name", ["method", "closure", "dict", "bag dict"])
 @pytest.mark.parametrize("strategy", ["scatter", "delayed"])
 def test_rewrite_moves_the_shared_object_once_and_keeps_results(client, name, strategy):
-    from graphprof.rewriter import rewrite_graph
+    from graphprof.run.rewriter import rewrite_graph
 
     coll, type_name = collections()[name]
     dsk, _ = _graph_copy(coll)

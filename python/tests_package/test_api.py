@@ -7,7 +7,7 @@ import json
 import pytest
 
 import graphprof
-from graphprof.api import Analysis
+from graphprof.api.analysis import Analysis
 
 
 def _seed(chunks, mapper):

@@ -17,11 +17,19 @@ import graphprof
 from graphprof._binary import find_graphprof_bin
 
 REPO = Path(__file__).resolve().parents[2]
-MODULES = ["graphprof", "graphprof.__main__", "graphprof._binary", "graphprof._deps", "graphprof.api",
-           "graphprof.sampler", "graphprof.marks", "graphprof.pytest_plugin", "graphprof.sample_api",
-           "graphprof.dask_run", "graphprof.driver", "graphprof.rewriter", "graphprof_dask",
-           "graphprof_dask.exporter", "graphprof_dask.seed", "graphprof.guard", "graphprof.guard_model",
-           "graphprof.guard_walk", "graphprof.guard_watch"]
+PUBLIC = ["graphprof", "graphprof.__main__", "graphprof.api", "graphprof.collect", "graphprof.run",
+          "graphprof.guard", "graphprof.sampler", "graphprof.pytest", "graphprof.seed"]
+
+
+def _modules(package_dir: Path) -> list[str]:
+    """Every module of the package under ``package_dir`` (its ``graphprof`` folder), dotted."""
+    names = []
+    for path in sorted(package_dir.rglob("*.py")):
+        parts = list(path.relative_to(package_dir.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        names.append(".".join(parts))
+    return names
 
 
 def _cargo_version() -> str:
@@ -47,11 +55,24 @@ def test_python_m_graphprof_is_the_binary():
 
 
 def test_every_module_entry_point_and_version_are_in_the_wheel():
-    for name in MODULES:
-        assert import_module(name).__file__
+    installed = _modules(Path(graphprof.__file__).parent)
+    # The wheel holds every module of the source tree (which the binary embeds, src/dask/embed.rs),
+    # and nothing the source tree does not: the module paths are a contract between the two.
+    assert installed == _modules(REPO / "python" / "graphprof")
+    for name in PUBLIC:
+        assert name in installed
+    for name in installed:
+        if not name.endswith("__main__"):
+            assert import_module(name).__file__
+    # The modules the binary starts and probes (src/dask/embed.rs) are the wheel's.
+    binary = Path(find_graphprof_bin())
+    text = binary.read_bytes()
+    for name in ("graphprof.run.commands", "-m", "graphprof.run"):
+        assert name.encode() in text, name
     assert metadata.version("graphprof") == graphprof.__version__ == _cargo_version()
     plugins = {ep.name: ep.value for ep in metadata.entry_points(group="pytest11")}
-    assert plugins.get("graphprof") == "graphprof.pytest_plugin"
+    assert plugins.get("graphprof") == "graphprof.pytest.plugin"
+    assert import_module(plugins["graphprof"]).pytest_configure
 
 
 @pytest.fixture(scope="module")

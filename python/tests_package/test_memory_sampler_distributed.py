@@ -19,7 +19,7 @@ from distributed import Client  # noqa: E402
 from distributed.utils_test import SizeOf, cluster, gen_cluster, gen_test  # noqa: E402
 
 from graphprof import MemorySampler  # noqa: E402  (was: from distributed.diagnostics import MemorySampler)
-from graphprof.sampler import recordings_in_progress  # noqa: E402
+from graphprof.sampler.memory_sampler import recordings_in_progress  # noqa: E402
 
 
 @pytest.fixture(scope="module")

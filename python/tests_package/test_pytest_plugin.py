@@ -55,7 +55,7 @@ def test_plugin_imports_no_dask_until_a_test_uses_it(pytester):
 import sys
 
 def test_nothing_heavy():
-    assert "graphprof.pytest_plugin" in sys.modules  # the entry point loaded it
+    assert "graphprof.pytest.plugin" in sys.modules  # the entry point loaded it
     assert "dask" not in sys.modules and "pandas" not in sys.modules
 ''')
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")

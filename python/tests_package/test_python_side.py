@@ -1,7 +1,7 @@
-"""Which copy of its Python side the installed binary runs (``python -m graphprof.dask_run``):
+"""Which copy of its Python side the installed binary runs (``python -m graphprof.run``):
 the installed package when its version is the binary's, else the copy the binary embeds, which
 it then says. ``GRAPHPROF_VERBOSE=1`` makes the binary name the copy; a fake ``graphprof`` on
-``PYTHONPATH`` whose ``dask_run`` only reports itself shows which copy really ran.
+``PYTHONPATH`` whose ``run`` entry only reports itself shows which copy really ran.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ import graphprof
 from graphprof._binary import find_graphprof_bin
 
 SCRIPT = "import dask\nresult = dask.delayed(sum)([dask.delayed(len)('abc'), 1])\n"
-FAKE_RUN = ("import sys\nif __name__ == '__main__':\n"
-            "    print('graphprof_dask: the fake installed copy ran', file=sys.stderr)\n    sys.exit(1)\n")
+FAKE_RUN = "import sys\nprint('graphprof: the fake installed copy ran', file=sys.stderr)\nsys.exit(1)\n"
 
 
 def _export(tmp_path: Path, python: str, pythonpath: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -35,7 +34,10 @@ def _export(tmp_path: Path, python: str, pythonpath: Path | None = None) -> subp
 def _fake(site: Path, version: str) -> Path:
     (site / "graphprof").mkdir(parents=True)
     (site / "graphprof" / "__init__.py").write_text(f"__version__ = {version!r}\n")
-    (site / "graphprof" / "dask_run.py").write_text(FAKE_RUN)
+    (site / "graphprof" / "run").mkdir()
+    for name in ("__init__.py", "commands.py"):  # what the binary's probe imports
+        (site / "graphprof" / "run" / name).write_text("")
+    (site / "graphprof" / "run" / "__main__.py").write_text(FAKE_RUN)
     return site
 
 

@@ -25,7 +25,7 @@ def test_sample_the_seed_collection_on_a_localcluster(seed_mapper, tmp_path):
 
 
 def test_sample_refuses_an_unknown_strategy():
-    from graphprof.sample_api import _strategy_args
+    from graphprof.api.comparison import _strategy_args
 
     assert _strategy_args(("as-given", "scatter", "delayed")) == []
     assert _strategy_args(("scatter",)) == ["--strategy", "scatter"]

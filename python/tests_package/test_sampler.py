@@ -23,7 +23,7 @@ from distributed.utils_test import SizeOf, gen_cluster  # noqa: E402
 
 from graphprof import MemorySampler  # noqa: E402
 from graphprof._binary import find_graphprof_bin  # noqa: E402
-from graphprof.sampler import recordings_in_progress  # noqa: E402
+from graphprof.sampler.memory_sampler import recordings_in_progress  # noqa: E402
 
 
 @gen_cluster(client=True)

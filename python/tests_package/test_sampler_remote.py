@@ -23,7 +23,7 @@ from distributed import Client  # noqa: E402
 from distributed.utils_test import SizeOf  # noqa: E402
 
 from graphprof import MemorySampler  # noqa: E402
-from graphprof.sampler import recordings_in_progress  # noqa: E402
+from graphprof.sampler.memory_sampler import recordings_in_progress  # noqa: E402
 
 #: Runs a distributed CLI (``scheduler`` or ``worker``) in a process that cannot import graphprof.
 LAUNCHER = """\

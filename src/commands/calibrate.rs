@@ -1,5 +1,5 @@
 //! `graphprof calibrate`: the per-task bookkeeping of the user's Dask workers, measured with the
-//! embedded `graphprof.calibrate` (scatter and delayed, fresh workers per run), printed and
+//! embedded `graphprof.run.calibrate` (scatter and delayed, fresh workers per run), printed and
 //! optionally written for `sample --task-overhead-file`.
 
 use crate::cli::CalibrateArgs;

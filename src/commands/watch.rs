@@ -1,5 +1,5 @@
 //! `graphprof watch --scheduler tcp://HOST:PORT`: the embedded Python side
-//! (`python -m graphprof.dask_run watch`) registers the live guard on the scheduler and streams its
+//! (`python -m graphprof.run watch`) registers the live guard on the scheduler and streams its
 //! events (topic `graphprof`) as JSON lines; they are printed as they come, as escaped text lines
 //! or as JSON lines, until the scheduler goes away or graphprof is interrupted. Thresholds given
 //! as flags (`--warn-duplicated 1GB`, ...) are set on the guard, a new one or the one already

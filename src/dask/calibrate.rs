@@ -1,5 +1,5 @@
 //! `graphprof calibrate`: measures the per-task bookkeeping of the user's Dask workers (RSS per
-//! held result beyond the result) with the embedded `graphprof.calibrate`, and the small
+//! held result beyond the result) with the embedded `graphprof.run.calibrate`, and the small
 //! JSON file it writes (schema `graphprof-calibration`, version 1) that `sample
 //! --task-overhead-file` reads.
 
@@ -106,7 +106,7 @@ pub struct CalibrateOptions {
     pub connect_timeout: Duration,
 }
 
-/// Runs `python -m graphprof.dask_run calibrate` and collects its lines.
+/// Runs `python -m graphprof.run calibrate` and collects its lines.
 pub fn run_calibrate(
     options: &CalibrateOptions,
     on_run: &mut dyn FnMut(&CalibrationRun),

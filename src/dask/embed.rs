@@ -1,10 +1,10 @@
 //! The Python side (`python/graphprof/`), embedded in the binary and written out at run time.
 //!
-//! Every `.py` file of the `graphprof` package (and of its `graphprof_dask` alias) is compiled in
-//! with `include_str!`: the same files the wheel installs, one source. [`PythonPackage::for_python`]
+//! Every `.py` file of the `graphprof` package (`python/graphprof/`, subpackages included; build.rs
+//! lists them) is compiled in with `include_str!`: the same files the wheel installs, one source. [`PythonPackage::for_python`]
 //! uses the `graphprof` installed in the user's Python when its version is the binary's, else
 //! [`PythonPackage::write`] puts the embedded copy in a fresh temporary directory; and
-//! [`PythonPackage::command`] builds `<python> -m graphprof.dask_run ...` (with that directory
+//! [`PythonPackage::command`] builds `<python> -m graphprof.run ...` (with that directory
 //! first on `PYTHONPATH` for the embedded copy). An installed package of another version is
 //! passed over with a warning, and `GRAPHPROF_VERBOSE=1` names the copy that runs on stderr
 //! (tests/python_side.rs checks each case). Arguments always go through
@@ -16,128 +16,24 @@ use std::process::Command;
 
 use super::DaskError;
 
-/// The packages' files, `(path under the package root, text)`, as compiled into the binary:
-/// `graphprof/` (the same files the wheel installs) and the `graphprof_dask/` alias.
-pub const PACKAGE_FILES: [(&str, &str); 28] = [
-    (
-        "graphprof/__init__.py",
-        include_str!("../../python/graphprof/__init__.py"),
-    ),
-    (
-        "graphprof/__main__.py",
-        include_str!("../../python/graphprof/__main__.py"),
-    ),
-    (
-        "graphprof/_binary.py",
-        include_str!("../../python/graphprof/_binary.py"),
-    ),
-    (
-        "graphprof/_deps.py",
-        include_str!("../../python/graphprof/_deps.py"),
-    ),
-    (
-        "graphprof/api.py",
-        include_str!("../../python/graphprof/api.py"),
-    ),
-    (
-        "graphprof/calibrate.py",
-        include_str!("../../python/graphprof/calibrate.py"),
-    ),
-    (
-        "graphprof/cli_export.py",
-        include_str!("../../python/graphprof/cli_export.py"),
-    ),
-    (
-        "graphprof/dask_run.py",
-        include_str!("../../python/graphprof/dask_run.py"),
-    ),
-    (
-        "graphprof/driver.py",
-        include_str!("../../python/graphprof/driver.py"),
-    ),
-    (
-        "graphprof/export_isolate.py",
-        include_str!("../../python/graphprof/export_isolate.py"),
-    ),
-    (
-        "graphprof/export_payloads.py",
-        include_str!("../../python/graphprof/export_payloads.py"),
-    ),
-    (
-        "graphprof/export_walk.py",
-        include_str!("../../python/graphprof/export_walk.py"),
-    ),
-    (
-        "graphprof/exporter.py",
-        include_str!("../../python/graphprof/exporter.py"),
-    ),
-    (
-        "graphprof/guard.py",
-        include_str!("../../python/graphprof/guard.py"),
-    ),
-    (
-        "graphprof/guard_model.py",
-        include_str!("../../python/graphprof/guard_model.py"),
-    ),
-    (
-        "graphprof/guard_walk.py",
-        include_str!("../../python/graphprof/guard_walk.py"),
-    ),
-    (
-        "graphprof/guard_watch.py",
-        include_str!("../../python/graphprof/guard_watch.py"),
-    ),
-    (
-        "graphprof/marks.py",
-        include_str!("../../python/graphprof/marks.py"),
-    ),
-    (
-        "graphprof/protocol.py",
-        include_str!("../../python/graphprof/protocol.py"),
-    ),
-    (
-        "graphprof/pytest_plugin.py",
-        include_str!("../../python/graphprof/pytest_plugin.py"),
-    ),
-    (
-        "graphprof/rewriter.py",
-        include_str!("../../python/graphprof/rewriter.py"),
-    ),
-    (
-        "graphprof/sample_api.py",
-        include_str!("../../python/graphprof/sample_api.py"),
-    ),
-    (
-        "graphprof/sampler.py",
-        include_str!("../../python/graphprof/sampler.py"),
-    ),
-    (
-        "graphprof/sampling.py",
-        include_str!("../../python/graphprof/sampling.py"),
-    ),
-    (
-        "graphprof/seed.py",
-        include_str!("../../python/graphprof/seed.py"),
-    ),
-    (
-        "graphprof/workloads.py",
-        include_str!("../../python/graphprof/workloads.py"),
-    ),
-    (
-        "graphprof_dask/__init__.py",
-        include_str!("../../python/graphprof_dask/__init__.py"),
-    ),
-    (
-        "graphprof_dask/__main__.py",
-        include_str!("../../python/graphprof_dask/__main__.py"),
-    ),
-];
+// The packages' files, `(path under the package root, text)`, as compiled into the binary: every
+// `.py` file under `python/graphprof/` (the same files the wheel installs), listed by build.rs
+// so that a file added, moved or removed there is embedded as it is, with no list to keep.
+include!(concat!(env!("OUT_DIR"), "/python_package.rs"));
 
-/// The packages written out (each file's folder is one of these).
-pub const PACKAGES: [&str; 2] = ["graphprof", "graphprof_dask"];
+/// The folders written out: every file's folder, parents first (`graphprof`, `graphprof/api`, ...).
+fn package_folders() -> Vec<&'static str> {
+    let mut folders: Vec<&'static str> = PACKAGE_FILES
+        .iter()
+        .filter_map(|(name, _)| name.rsplit_once('/').map(|(folder, _)| folder))
+        .collect();
+    folders.sort_unstable();
+    folders.dedup();
+    folders
+}
 
-/// The module the binary runs: `python -m graphprof.dask_run ...`.
-pub const RUN_MODULE: &str = "graphprof.dask_run";
+/// The module the binary runs: `python -m graphprof.run ...`.
+pub const RUN_MODULE: &str = "graphprof.run";
 
 /// The pinned requirements the Python side is tested with (`python/requirements.txt`).
 pub const REQUIREMENTS: &str = include_str!("../../python/requirements.txt");
@@ -206,10 +102,16 @@ pub struct PythonPackage {
     origin: Origin,
 }
 
-/// What the probe prints: the installed package's version and file, when `graphprof.dask_run`
-/// imports.
-const PROBE: &str =
-    "import graphprof, graphprof.dask_run; print(graphprof.__version__); print(graphprof.__file__)";
+/// The module the probe imports besides the package: what [`RUN_MODULE`]'s `__main__` runs.
+const PROBE_MODULE: &str = "graphprof.run.commands";
+
+/// What the probe runs: it prints the installed package's version and file, when
+/// [`PROBE_MODULE`] imports.
+fn probe_script() -> String {
+    format!(
+        "import graphprof, {PROBE_MODULE}; print(graphprof.__version__); print(graphprof.__file__)"
+    )
+}
 
 /// The package the probe's output names, if it names one.
 fn parse_probe(probe_stdout: &str) -> Option<InstalledPackage> {
@@ -225,12 +127,12 @@ fn version_matches(installed: &InstalledPackage) -> bool {
 }
 
 /// Runs the probe with `python` (`extra_path` first on `PYTHONPATH`, for tests): the installed
-/// `graphprof` whose `dask_run` imports, if any. Any failure means "not installed".
+/// `graphprof` whose [`PROBE_MODULE`] imports, if any. Any failure means "not installed".
 fn installed_package(python: &OsStr, extra_path: Option<&Path>) -> Option<InstalledPackage> {
     let mut probe = Command::new(python);
     probe
         .arg("-c")
-        .arg(PROBE)
+        .arg(probe_script())
         .env("PYTHONSAFEPATH", "1")
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .stdin(std::process::Stdio::null())
@@ -297,7 +199,7 @@ impl PythonPackage {
         }
     }
 
-    /// Writes every embedded file to `<fresh temp dir>/graphprof/` and `.../graphprof_dask/`. The
+    /// Writes every embedded file under `<fresh temp dir>/graphprof/`, subpackages included. The
     /// folders are 0700 and the files 0600 whatever the umask (set with `chmod`, which the umask
     /// does not touch), so no other local user can swap the code before Python imports it.
     pub fn write() -> Result<PythonPackage, DaskError> {
@@ -313,7 +215,7 @@ impl PythonPackage {
             .tempdir()
             .map_err(io)?;
         std::fs::set_permissions(dir.path(), private_dir()).map_err(io)?;
-        for package in PACKAGES {
+        for package in package_folders() {
             let folder = dir.path().join(package);
             std::fs::create_dir(&folder).map_err(io)?;
             std::fs::set_permissions(&folder, private_dir()).map_err(io)?;
@@ -341,7 +243,7 @@ impl PythonPackage {
         self.dir.as_ref().map(tempfile::TempDir::path)
     }
 
-    /// `<python> -m graphprof.dask_run <args...>`, with the embedded copy first on `PYTHONPATH`
+    /// `<python> -m graphprof.run <args...>`, with the embedded copy first on `PYTHONPATH`
     /// when it is the one used. `PYTHONSAFEPATH` keeps the current directory off `sys.path`
     /// (Python 3.11+), so a `graphprof` folder there cannot shadow the package; the exporter
     /// puts the user's script directory on `sys.path` itself, as `python script.py` would.
@@ -379,34 +281,46 @@ fn python_path(root: &Path) -> OsString {
 mod tests {
     use super::*;
 
-    #[test]
-    fn every_python_file_is_embedded() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("python");
-        let mut on_disk: Vec<String> = Vec::new();
-        for package in PACKAGES {
-            for entry in std::fs::read_dir(root.join(package))
-                .expect("package dir")
-                .filter_map(|e| e.ok())
-            {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                if name.ends_with(".py") {
-                    on_disk.push(format!("{package}/{name}"));
-                }
+    /// The `.py` files under `dir`, as `graphprof/...` paths.
+    fn python_files(dir: &Path, prefix: &str, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).expect("package dir").flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            if path.is_dir() && name != "__pycache__" {
+                python_files(&path, &format!("{prefix}/{name}"), out);
+            } else if name.ends_with(".py") {
+                out.push(format!("{prefix}/{name}"));
             }
         }
+    }
+
+    #[test]
+    fn every_python_file_is_embedded_and_the_run_modules_are_among_them() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/graphprof");
+        let mut on_disk = Vec::new();
+        python_files(&root, "graphprof", &mut on_disk);
         on_disk.sort();
-        let mut embedded: Vec<String> = PACKAGE_FILES.iter().map(|(n, _)| n.to_string()).collect();
-        embedded.sort();
-        assert_eq!(on_disk, embedded, "add the new file to PACKAGE_FILES");
+        let embedded: Vec<String> = PACKAGE_FILES.iter().map(|(n, _)| n.to_string()).collect();
+        assert_eq!(on_disk, embedded, "build.rs lists python/graphprof");
+        // The modules the binary names exist in what it embeds (the wheel holds the same files:
+        // python/tests_package/test_install.py).
+        let file_of = |module: &str, leaf: &str| format!("{}/{leaf}", module.replace('.', "/"));
+        for needed in [
+            file_of(RUN_MODULE, "__main__.py"),
+            file_of(PROBE_MODULE, "").trim_end_matches('/').to_string() + ".py",
+        ] {
+            assert!(embedded.contains(&needed), "{needed} is not embedded");
+        }
+        assert!(probe_script().contains(PROBE_MODULE));
     }
 
     #[test]
     fn the_package_is_written_and_removed() {
         let package = PythonPackage::write().expect("writes");
         let root = package.root().expect("embedded").to_path_buf();
-        assert!(root.join("graphprof/driver.py").is_file());
-        assert!(root.join("graphprof/dask_run.py").is_file());
-        assert!(root.join("graphprof_dask/__init__.py").is_file());
+        assert!(root.join("graphprof/run/driver.py").is_file());
+        assert!(root.join("graphprof/run/__main__.py").is_file());
+        assert!(root.join("graphprof/collect/walk.py").is_file());
         drop(package);
         assert!(!root.exists());
     }
@@ -437,7 +351,10 @@ mod tests {
                 format!("__version__ = {version:?}\n"),
             )
             .expect("writes");
-            std::fs::write(package.join("dask_run.py"), "").expect("writes");
+            std::fs::create_dir(package.join("run")).expect("mkdir");
+            for name in ["__init__.py", "commands.py"] {
+                std::fs::write(package.join("run").join(name), "").expect("writes");
+            }
             let found = installed_package(&python, Some(dir.path())).expect("found");
             assert_eq!(found.version, version);
             assert!(
@@ -493,7 +410,7 @@ mod tests {
                     & 0o777
             };
             assert_eq!(mode(root), 0o700, "umask {umask:o}");
-            for inner in PACKAGES {
+            for inner in package_folders() {
                 assert_eq!(mode(&root.join(inner)), 0o700, "umask {umask:o}");
             }
             for (name, text) in PACKAGE_FILES {
@@ -504,7 +421,7 @@ mod tests {
                 );
                 assert_eq!(
                     std::fs::read_to_string(root.join(name)).expect("reads"),
-                    text
+                    *text
                 );
             }
         }

@@ -11,7 +11,7 @@ use super::child::{self, StdoutLine, describe_status, telling_line};
 use super::embed::PythonPackage;
 use crate::graph::{Graph, load_graph};
 
-/// Exit code of `python -m graphprof.dask_run export` when a package is missing.
+/// Exit code of `python -m graphprof.run export` when a package is missing.
 const EXPORTER_EXIT_MISSING: i32 = 2;
 /// Exit code of the exporter when the scheduler cannot be reached.
 const EXPORTER_EXIT_UNREACHABLE: i32 = 3;

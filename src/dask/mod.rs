@@ -1,11 +1,11 @@
 //! Real Dask: the Python side (`python/graphprof/`, installed or embedded), run with the user's Python.
 //!
-//! - [`export`]: `python -m graphprof.dask_run export SCRIPT.py:VARIABLE -o graph.json`, a real
+//! - [`export`]: `python -m graphprof.run export SCRIPT.py:VARIABLE -o graph.json`, a real
 //!   collection's graph written in graph format v1 (then loaded and validated by the Rust loader).
 //! - [`sample`]: the sampling driver for `graphprof sample --engine dask`; its line protocol
 //!   ([`protocol`]) becomes one [`Series`](crate::sample::series::Series) per strategy label.
 //!
-//! - [`calibrate`]: `python -m graphprof.dask_run calibrate`, the workers' RSS per held task beyond
+//! - [`calibrate`]: `python -m graphprof.run calibrate`, the workers' RSS per held task beyond
 //!   the results, for `graphprof calibrate`.
 //!
 //! Python is a child process started with `Command` and arguments, never a shell. Every failure

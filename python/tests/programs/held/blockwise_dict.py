@@ -1,0 +1,33 @@
+"""``da.blockwise`` with a dict argument (30,000 int -> float, ~2.4 MB in memory): an elementwise
+lookup over a 2-D array of 6 x 6 = 36 chunks of 300 x 300 ints, index ``"ij"``, the dict with
+index ``None``. Each of the 36 tasks embeds its own copy of the dict in its run_spec, kept while
+the chunk (held) is. ``fixed`` passes the dict scattered to every worker (inside a list) or as
+``dask.delayed(table)``."""
+import dask
+import dask.array as da
+import numpy as np
+
+
+def make_table():
+    return {i: i * 1.5 for i in range(30_000)}
+
+
+def look_up(block, table):
+    flat = block.ravel()
+    return np.fromiter((table[v] for v in flat[:1000]), float, count=min(1000, flat.size)).sum() + block * 0.5
+
+
+codes = da.arange(1_800 * 1_800, chunks=300 * 300).reshape((1_800, 1_800)).rechunk((300, 300)) % 30_000
+
+
+def build(table):
+    return da.blockwise(look_up, "ij", codes, "ij", table, None, dtype=float)
+
+
+table = make_table()
+result = build(table)
+
+
+def fixed(strategy, client):
+    arg = client.scatter([table], broadcast=True)[0] if strategy == "scatter" else dask.delayed(table)
+    return build(arg)

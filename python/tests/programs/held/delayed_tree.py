@@ -1,0 +1,36 @@
+"""A dask.delayed fan-out/fan-in: 64 ``measure(i, lookup)`` leaves, each given the same list of
+100,000 floats (~3.2 MB in memory), then a binary tree of ``add`` (63 tasks) down to one total.
+Each leaf embeds its own copy of the list in its run_spec; only the total (a float) is held, and
+the worker that runs the root keeps the run_specs of the ancestors it ran. ``fixed`` passes the
+list scattered to every worker (inside a list: scattering a list scatters its items) or as
+``dask.delayed(lookup)``."""
+import dask
+
+
+def make_lookup():
+    return [i / 3 for i in range(100_000)]
+
+
+def measure(i, lookup):
+    return sum(lookup[i * 1_000:(i + 1) * 1_000])
+
+
+def add(a, b):
+    return a + b
+
+
+def build(lookup, leaves=64):
+    level = [dask.delayed(measure)(i, lookup) for i in range(leaves)]
+    while len(level) > 1:
+        level = [dask.delayed(add)(level[i], level[i + 1]) for i in range(0, len(level), 2)]
+    return level[0]
+
+
+lookup = make_lookup()
+result = build(lookup)
+
+
+def fixed(strategy, client):
+    if strategy == "scatter":
+        return build(client.scatter([lookup], broadcast=True)[0])
+    return build(dask.delayed(lookup))

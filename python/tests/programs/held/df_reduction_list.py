@@ -1,0 +1,34 @@
+"""A dataframe reduction: ``map_partitions(shift, offsets).sum()`` over 32 partitions, where
+``offsets`` is a list of 60,000 floats (~1.9 MB in memory) passed as an argument. Each partition
+task embeds its own copy of the list; only the reduced Series (a few values) is held, and the
+worker that runs the final aggregation keeps the run_specs of the partition tasks it ran.
+``fixed`` passes the list scattered to every worker (inside a list) or as
+``dask.delayed(offsets)``."""
+import dask
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+
+
+def make_offsets():
+    return [i * 0.001 for i in range(60_000)]
+
+
+def shift(part, offsets):
+    return part.assign(v=part["v"] + offsets[len(part) % len(offsets)])
+
+
+def build(offsets):
+    n = 32 * 5_000
+    pdf = pd.DataFrame({"a": np.arange(n), "v": np.ones(n)})
+    return dd.from_pandas(pdf, npartitions=32).map_partitions(shift, offsets).sum()
+
+
+offsets = make_offsets()
+result = build(offsets)
+
+
+def fixed(strategy, client):
+    if strategy == "scatter":
+        return build(client.scatter([offsets], broadcast=True)[0])
+    return build(dask.delayed(offsets))

@@ -1,0 +1,38 @@
+"""The dataframe pipeline of ``df_table_arg.py`` written already fixed:
+``map_partitions(price, dask.delayed(table))``, the 8,000-row table once in the graph (one task
+whose value is the table), fetched once by each worker that needs it; the 32 partitions (real
+data) are held. ``fixed("delayed")`` is the program as given; ``fixed("scatter")`` scatters the
+table instead (inside a list)."""
+import dask
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+
+
+def make_table():
+    n = 8_000
+    return pd.DataFrame({"code": np.arange(n), "rate": np.arange(n) * 0.01,
+                         "label": [f"label-{i:05d}" for i in range(n)]})
+
+
+def price(part, table):
+    rates = table["rate"].to_numpy()
+    return part.assign(cost=part["v"] * rates[part["code"].to_numpy() % len(rates)])
+
+
+def build(table):
+    n = 32 * 4_000
+    pdf = pd.DataFrame({"code": np.arange(n) % 9_973, "v": np.ones(n)})
+    meta = pd.DataFrame({"code": pd.Series(dtype="i8"), "v": pd.Series(dtype="f8"),
+                         "cost": pd.Series(dtype="f8")})
+    return dd.from_pandas(pdf, npartitions=32).map_partitions(price, table, meta=meta)
+
+
+table = make_table()
+result = build(dask.delayed(table))
+
+
+def fixed(strategy, client):
+    if strategy == "scatter":
+        return build(client.scatter([table], broadcast=True)[0])
+    return build(dask.delayed(table))

@@ -1,0 +1,26 @@
+"""``da.apply_gufunc`` (what xarray's ``apply_ufunc(dask="parallelized")`` calls) with a lookup
+array keyword argument: a 1 MB float64 ndarray (131,072 values) that the function indexes with
+each element of a (4,000 x 4,000)-int array in 8 x 8 = 64 chunks. Each of the 64 tasks embeds its
+own copy of the lookup in its run_spec, kept while its chunk (held) is. ``fixed`` passes the
+lookup scattered to every worker (inside a list) or as ``dask.delayed(lut)``."""
+import dask
+import dask.array as da
+import numpy as np
+
+
+def make_lut():
+    return np.sqrt(np.arange(131_072, dtype=float))
+
+
+def translate(block, lut):
+    return lut[block % lut.shape[0]]
+
+
+codes = da.arange(1_600 * 1_600, chunks=200 * 1_600).reshape((1_600, 1_600)).rechunk((200, 200))
+lut = make_lut()
+result = da.apply_gufunc(translate, "()->()", codes, lut=lut, output_dtypes=float)
+
+
+def fixed(strategy, client):
+    arg = client.scatter([lut], broadcast=True)[0] if strategy == "scatter" else dask.delayed(lut)
+    return da.apply_gufunc(translate, "()->()", codes, lut=arg, output_dtypes=float)
