@@ -55,7 +55,7 @@ fn held_rss(run: &RunReport) -> u64 {
 /// The seed case at 1024 chunks. The issue asks for an inline/scatter held ratio between 7x and
 /// 13x; on this machine kind (2 cores, distributed 2026.8.0) three runs measured 13.9x, 14.3x and
 /// 14.2x in worker RSS (inline 266-267 MiB, scatter 18.7-19.2 MiB, delayed 18.3-18.5 MiB held),
-/// and the same case done by hand (`python/measure_seed.py --plain 1024`: a new cluster per
+/// and the same case done by hand (`python/research/measure_seed.py --plain 1024`: a new cluster per
 /// strategy, psutil RSS) 13.43x, 13.57x and 13.50x: the mechanism, not the measurement, is above
 /// 13x (docs/DASK.md, "The seed ratio, by hand"). The ceiling here is 16x: it still fails on the
 /// bug the ceiling is for (runs reusing the previous strategy's workers, 63-78x), not on the

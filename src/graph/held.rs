@@ -16,7 +16,7 @@ use super::model::{Graph, NodeId, NodeKind};
 /// thread, 127.0.0.1) per strategy and chunk count, the workers' RSS read from `/proc` before the
 /// submit and while the results are held, `held RSS = a + b x chunks` fitted by least squares over
 /// 256, 1024 and 4096 chunks; this is `b` minus the 8,000 result bytes per chunk, the mean of the
-/// scatter and delayed fits (`python/measure_bookkeeping.py`, docs/DASK.md). `graphprof calibrate`
+/// scatter and delayed fits (`python/research/measure_bookkeeping.py`, docs/DASK.md). `graphprof calibrate`
 /// measures it on another cluster; `graphprof sample --task-overhead` overrides it.
 pub const TASK_OVERHEAD_BYTES: u64 = 9_130;
 
@@ -27,7 +27,7 @@ pub const TASK_OVERHEAD_BYTES: u64 = 9_130;
 /// one); the container's objects are allocated between those temporaries, so the pymalloc arenas
 /// and glibc heap the temporaries took stay in RSS while the container lives. Measured on
 /// distributed 2026.8.0 with containers that are not the held-memory test programs (100k ints,
-/// 200k floats, a str->float and an int->str dict of 50k entries; `python/measure_itemised.py`,
+/// 200k floats, a str->float and an int->str dict of 50k entries; `python/research/measure_itemised.py`,
 /// docs/DASK.md), two runs each: 119-135 B per object per worker, mean 127. Objects are a
 /// sequence's items and a dict's keys and values (`item_objects` in the graph format).
 pub const ITEMISED_HELD_BYTES_PER_OBJECT: u64 = 127;
