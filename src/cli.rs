@@ -265,6 +265,11 @@ pub struct DaskExportArgs {
     /// The graph's name in reports (default: the target).
     #[arg(long)]
     pub name: Option<String>,
+    /// Do not run any of the collection's tasks. By default the exporter sizes the results of
+    /// dataframe, bag and delayed outputs by running a few outputs' subgraphs in its own process
+    /// (at most 8, 10 s in all); without it, held memory counts those results as unknown.
+    #[arg(long)]
+    pub no_run_outputs: bool,
     #[command(flatten)]
     pub python: PythonArgs,
 }

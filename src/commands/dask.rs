@@ -21,6 +21,7 @@ fn export(args: DaskExportArgs) -> anyhow::Result<i32> {
         connect_timeout: args.timeout,
         name: args.name,
         min_payload_bytes: None,
+        run_outputs: !args.no_run_outputs,
     };
     let outcome = run_export(&options)?;
     let graph = &outcome.graph;

@@ -49,6 +49,7 @@ pub fn load_target(args: &SampleArgs, path: &Path) -> Result<Graph> {
         connect_timeout: args.timeout,
         name: Some(target.to_string()),
         min_payload_bytes: None,
+        run_outputs: true,
     };
     Ok(run_export(&options)?.graph)
 }

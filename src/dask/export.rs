@@ -38,6 +38,8 @@ pub struct ExportOptions {
     pub name: Option<String>,
     /// Literals pickled smaller than this are framing, not payloads (the exporter's default 1024).
     pub min_payload_bytes: Option<u64>,
+    /// Size non-array outputs' results by running a few of their subgraphs in the exporter.
+    pub run_outputs: bool,
 }
 
 /// A finished export.
@@ -74,6 +76,9 @@ pub fn run_export(options: &ExportOptions) -> Result<ExportOutcome, DaskError> {
     if let Some(bytes) = options.min_payload_bytes {
         args.push("--min-payload-bytes".into());
         args.push(bytes.to_string().into());
+    }
+    if !options.run_outputs {
+        args.push("--no-run-outputs".into());
     }
     let command = package.command(&options.python, &args);
     let mut child = child::spawn(command)

@@ -40,6 +40,7 @@ from typing import Any
 
 from .isolate import fresh_expressions
 from .payloads import PayloadCache
+from .results import sample_output_bytes
 from .send import as_collections, as_distributed_would, measure_wire_with_client, serialized_graph
 from .task_sizes import _message_objects, _output_bytes, _shares, _SpecSizer
 from .walk import Walker, dedupe_payloads
@@ -133,8 +134,13 @@ def build_graph(
     min_payload_bytes: int = DEFAULT_MIN_PAYLOAD_BYTES,
     meta: dict | None = None,
     user_module=None,
+    run_outputs: bool = True,
 ) -> dict:
-    """Return the graph document (a dict) for ``collection`` (or a list of collections)."""
+    """Return the graph document (a dict) for ``collection`` (or a list of collections).
+
+    With ``run_outputs`` (the default), outputs whose result size the collection cannot say
+    (dataframe, bag, delayed) are sized by running a few of their subgraphs here
+    (:mod:`.results`, bounded in time); ``meta.output_bytes_sampled`` says what ran."""
     import cloudpickle
     import dask
     import distributed
@@ -152,7 +158,7 @@ def build_graph(
             del header, frames
             dsk = convert_legacy_graph(dict(copy.__dask_graph__()))
             doc = _document(dsk, expr, collections, wire_offline, min_payload_bytes,
-                            _user_module(user_module), client)
+                            _user_module(user_module), client, run_outputs)
             del copy, dsk
     if name is None:
         first = collections[0]
@@ -174,6 +180,9 @@ def build_graph(
         "spec_bytes_model": "each task's own payload-free pickle, as distributed ships it to a worker",
         "in_memory_model": "one deserialised copy, loaded twice under tracemalloc; the second load's allocations still held",
     }
+    sampled = doc.pop("output_bytes_sampled", None)
+    if sampled is not None:
+        m["output_bytes_sampled"] = sampled
     if meta:
         m.update(meta)
     out: dict = {"format": FORMAT, "version": VERSION, "name": name, "meta": m}
@@ -188,13 +197,18 @@ def build_graph(
     return out
 
 
-def _document(dsk, expr, collections, wire_offline, min_payload_bytes, user_module, client) -> dict:
+def _document(dsk, expr, collections, wire_offline, min_payload_bytes, user_module, client,
+              run_outputs: bool = True) -> dict:
     """The data, contents and tasks of the document."""
     from dask._task_spec import Alias
 
     cache = PayloadCache(min_payload_bytes, user_module)
     walker = Walker(cache)
     outsize = _output_bytes(collections)
+    sampled = None
+    if run_outputs:
+        estimates, sampled = sample_output_bytes(dsk, outsize)
+        outsize.update(estimates)
     rows = []
     for key, node in dsk.items():
         label, payloads = walker.task(node, key)
@@ -270,6 +284,8 @@ def _document(dsk, expr, collections, wire_offline, min_payload_bytes, user_modu
     if data:
         doc["data"] = data
     doc["tasks"] = tasks
+    if sampled is not None:
+        doc["output_bytes_sampled"] = sampled
     return doc
 
 
@@ -316,9 +332,10 @@ def write_atomic(doc: dict, path) -> None:
 
 def export(collection, path, *, name: str | None = None, measure_wire: bool = False,
            client=None, min_payload_bytes: int = DEFAULT_MIN_PAYLOAD_BYTES,
-           meta: dict | None = None, user_module=None) -> dict:
+           meta: dict | None = None, user_module=None, run_outputs: bool = True) -> dict:
     """Write ``collection``'s graph to ``path`` (graph format v1); return the document."""
     doc = build_graph(collection, name=name, measure_wire=measure_wire, client=client,
-                      min_payload_bytes=min_payload_bytes, meta=meta, user_module=user_module)
+                      min_payload_bytes=min_payload_bytes, meta=meta, user_module=user_module,
+                      run_outputs=run_outputs)
     write_atomic(doc, path)
     return doc

@@ -119,6 +119,8 @@ def main(argv) -> int:
     p.add_argument("--scheduler", default=None)
     p.add_argument("--timeout-s", type=float, default=10.0)
     p.add_argument("--min-payload-bytes", type=int, default=None)
+    p.add_argument("--no-run-outputs", action="store_true",
+                   help="run none of the collection's tasks (results of non-array outputs stay unknown)")
     a = p.parse_args(argv)
     from .protocol import REQUIRED, pip_command
 
@@ -158,10 +160,15 @@ def main(argv) -> int:
                      measure_wire=a.measure_wire, client=client,
                      min_payload_bytes=a.min_payload_bytes if a.min_payload_bytes is not None
                      else DEFAULT_MIN_PAYLOAD_BYTES,
-                     meta={"source": a.target}, user_module=mod)
+                     meta={"source": a.target}, user_module=mod, run_outputs=not a.no_run_outputs)
     finally:
         if client is not None:
             client.close()
     print(f"graphprof_dask: wrote {a.output}: {len(doc['tasks'])} tasks, "
           f"{len(doc.get('data', []))} data objects", file=sys.stderr)
+    sampled = doc["meta"].get("output_bytes_sampled")
+    if sampled:
+        print(f"graphprof: sized {sampled['sized']} of {sampled['outputs']} outputs' results by running "
+              f"{sampled['runs']} of their subgraphs here ({sampled['seconds']:.1f} s; --no-run-outputs "
+              f"turns this off)", file=sys.stderr)
     return 0

@@ -1,0 +1,144 @@
+"""Sizing what a graph's outputs hold when the collection cannot say (dataframe and bag
+partitions, delayed values): a few outputs' own subgraphs are run here, in the exporter's process
+(which has already imported the user's script), with dask's synchronous scheduler; each result is
+measured in memory (pickled and loaded under tracemalloc, as a payload is), and the layer's mean
+stands for its other outputs. The document says so (``meta.output_bytes_sampled``).
+
+Bounded: at most :data:`SAMPLES_PER_LAYER` outputs per layer and :data:`MAX_SAMPLES` in all, no new
+run once :data:`BUDGET_S` has passed, and a run cut short by a timer when the exporter runs on the
+main thread. An output whose subgraph needs data that is not in the graph (a scattered future) is
+not run. Outputs left without a size stay without one: the analysis counts them as unknown. Never
+used for a graph file (a graph file is data; nothing in it is run): only for a live collection, and
+``run_outputs=False`` (``graphprof dask export --no-run-outputs``) turns it off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import pickle
+import signal
+import threading
+import time
+from typing import Any
+
+from .payloads import in_memory_bytes
+
+SAMPLES_PER_LAYER = 2
+MAX_SAMPLES = 8
+BUDGET_S = 10.0
+
+
+class _OutOfTime(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float):
+    """Raise :class:`_OutOfTime` in the block after ``seconds`` (main thread only; elsewhere the
+    block runs to its end)."""
+    if threading.current_thread() is not threading.main_thread() or seconds <= 0:
+        yield
+        return
+
+    def expire(signum, frame):
+        raise _OutOfTime()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _ancestors(dsk: dict, key) -> set | None:
+    """``key`` and every key it depends on, or None when one is not in ``dsk``."""
+    seen = {key}
+    stack = [key]
+    while stack:
+        node = dsk.get(stack.pop())
+        if node is None:
+            return None
+        for dep in getattr(node, "dependencies", ()) or ():
+            if dep not in seen:
+                seen.add(dep)
+                stack.append(dep)
+    return seen
+
+
+def _result_bytes(result: Any) -> int | None:
+    """In-memory bytes of one copy of ``result``."""
+    buffers: list = []
+    try:
+        head = pickle.dumps(result, protocol=5, buffer_callback=buffers.append)
+    except Exception:  # noqa: BLE001 - a result the standard pickler cannot take
+        try:
+            import cloudpickle
+
+            buffers = []
+            head = cloudpickle.dumps(result, protocol=5, buffer_callback=buffers.append)
+        except Exception:  # noqa: BLE001
+            return None
+    return in_memory_bytes((head, [b.raw() for b in buffers]))
+
+
+def _layer(key) -> str:
+    from dask.utils import key_split
+
+    return key_split(key)
+
+
+def sample_output_bytes(dsk: dict, known: dict, *, budget_s: float = BUDGET_S) -> tuple[dict, dict | None]:
+    """``(key -> estimated result bytes, meta)`` for the outputs of ``dsk`` (the keys nothing
+    depends on) whose size ``known`` lacks; meta is None when nothing needed sizing."""
+    from dask.local import get_sync
+
+    depended = set()
+    for node in dsk.values():
+        depended.update(getattr(node, "dependencies", ()) or ())
+    wanted = [k for k in dsk if k not in depended and k not in known]
+    if not wanted:
+        return {}, None
+    by_layer: dict[str, list] = {}
+    for key in wanted:
+        by_layer.setdefault(_layer(key), []).append(key)
+    started = time.monotonic()
+    layers: dict[str, dict] = {}
+    runs = 0
+    for layer, keys in by_layer.items():
+        picks = [keys[0]] if len(keys) == 1 else [keys[0], keys[-1]][:SAMPLES_PER_LAYER]
+        sizes = []
+        for key in picks:
+            left = budget_s - (time.monotonic() - started)
+            if runs >= MAX_SAMPLES or left <= 0:
+                break
+            needed = _ancestors(dsk, key)
+            if needed is None:
+                continue  # needs data from the cluster (a scattered future)
+            runs += 1
+            try:
+                with _deadline(left):
+                    result = get_sync({k: dsk[k] for k in needed}, key)
+                size = _result_bytes(result)
+                del result
+            except _OutOfTime:
+                break
+            except Exception:  # noqa: BLE001 - the user's task failed here: no size
+                continue
+            if size is not None:
+                sizes.append(size)
+        layers[layer] = {"outputs": len(keys), "sampled": len(sizes),
+                         "mean_bytes": int(sum(sizes) / len(sizes)) if sizes else None}
+    estimates = {key: layers[_layer(key)]["mean_bytes"] for key in wanted
+                 if layers[_layer(key)]["mean_bytes"] is not None}
+    meta = {
+        "model": "a few outputs' subgraphs run in the exporter's process (dask's synchronous "
+                 "scheduler); each result's in-memory size; the layer's mean for its other outputs",
+        "outputs": len(wanted),
+        "sized": len(estimates),
+        "runs": runs,
+        "seconds": round(time.monotonic() - started, 3),
+        "layers": layers,
+    }
+    return estimates, meta
