@@ -8,6 +8,7 @@ pub mod diff;
 pub mod export;
 pub mod html;
 pub mod junit;
+pub mod markdown_escape;
 pub mod plot;
 pub mod sample_files;
 pub mod sample_folder;
