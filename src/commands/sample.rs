@@ -17,9 +17,9 @@ use graphprof::report::export::{
 use graphprof::report::sample_files::write_sample_files;
 use graphprof::report::sample_folder::SampleFolder;
 use graphprof::report::sample_report::{
-    Comparison, RunReport, SAMPLE_SCHEMA, SAMPLE_VERSION, SampleParameters, SampleReport, slopes,
-    sparse_note, table,
+    Comparison, RunReport, SAMPLE_SCHEMA, SAMPLE_VERSION, SampleParameters, SampleReport,
 };
+use graphprof::report::sample_table::{slopes, sparse_note, table};
 use graphprof::sample::builtin::{BuiltinSampling, sample_graph};
 use graphprof::sample::measure::default_memory_limit_bytes;
 use graphprof::sample::sampler::validate_interval;

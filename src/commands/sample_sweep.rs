@@ -11,7 +11,8 @@
 use crate::cli::{ChunkCounts, EngineChoice, SampleArgs};
 use anyhow::{Result, bail};
 use graphprof::report::sample_report::{RunReport, SampleParameters};
-use graphprof::report::sweep::{SweepReport, WorkerMemory, fit_sweep};
+use graphprof::report::sweep::SweepReport;
+use graphprof::report::sweep_fit::{WorkerMemory, fit_sweep};
 use graphprof::sample::Series;
 use graphprof::sample::measure::default_memory_limit_bytes;
 use graphprof::units::{Bytes, count};
