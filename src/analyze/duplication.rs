@@ -4,7 +4,7 @@
 //! waste that scatter or delayed fixes) and equal but distinct objects (each task built its own;
 //! not worth acting on), so that only the first is blamed and counted as duplicated.
 
-use super::sizes::LayerIndex;
+use super::layers::LayerIndex;
 use crate::graph::{Graph, NodeKind};
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;

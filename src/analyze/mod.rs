@@ -4,6 +4,7 @@
 //! here prints; `report` renders an `Analysis`.
 
 pub mod duplication;
+pub mod layers;
 pub mod predict;
 pub mod sizes;
 pub mod structure;
@@ -127,7 +128,7 @@ pub fn analyze(graph: &Graph, source: &str, options: &AnalyzeOptions) -> Analysi
 
 /// Everything but the structure (left empty for [`analyze`] to fill in).
 fn analyze_sizes(graph: &Graph, source: &str, options: &AnalyzeOptions) -> Analysis {
-    let layers = sizes::LayerIndex::new(graph);
+    let layers = layers::LayerIndex::new(graph);
     let duplicates = duplication::find_duplicates(graph, &layers, options.examples);
     let duplicated_bytes = duplicates
         .iter()

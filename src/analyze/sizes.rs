@@ -3,7 +3,9 @@
 //! bytes, and the same per layer, per function and for the largest tasks.
 
 use super::duplication::DuplicatedPayload;
-use crate::graph::{Graph, NodeId, NodeKind, key};
+/// The layer index the per-layer sizes take, also named here for callers of [`by_layer`].
+pub use super::layers::LayerIndex;
+use crate::graph::{Graph, NodeId, NodeKind};
 use foldhash::fast::FixedState;
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
@@ -59,47 +61,6 @@ pub struct TaskSize {
     pub materialised_bytes: u64,
     /// Number of embedded payloads.
     pub payloads: u64,
-}
-
-/// Interned layer names, computed once per node.
-pub struct LayerIndex {
-    /// Layer names.
-    pub names: Vec<String>,
-    /// Layer of each node.
-    pub of_node: Vec<u32>,
-}
-
-impl LayerIndex {
-    /// Computes every node's layer, caching by key name: a million chunks of a few layers cost a
-    /// hash lookup each, with no allocation.
-    pub fn new(graph: &Graph) -> Self {
-        let mut names = Vec::new();
-        let mut by_layer: HashMap<String, u32> = HashMap::new();
-        let mut by_key_name: HashMap<&str, u32, FixedState> = HashMap::default();
-        let of_node = graph
-            .node_ids()
-            .map(|id| {
-                let tagged = graph.tagged_key(id);
-                let token = key::key_name_token(tagged);
-                if let Some(&layer) = by_key_name.get(token) {
-                    return layer;
-                }
-                let layer_name = key::layer_of_name(&key::key_name(tagged));
-                let layer = *by_layer.entry(layer_name.clone()).or_insert_with(|| {
-                    names.push(layer_name);
-                    (names.len() - 1) as u32
-                });
-                by_key_name.insert(token, layer);
-                layer
-            })
-            .collect();
-        LayerIndex { names, of_node }
-    }
-
-    /// The layer name of a node.
-    pub fn name(&self, id: NodeId) -> &str {
-        &self.names[self.of_node[id as usize] as usize]
-    }
 }
 
 /// Materialised bytes of one task: its spec plus every embedded payload.

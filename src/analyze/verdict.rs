@@ -6,7 +6,8 @@
 //! carries on its own. Equal but distinct small objects are never blamed.
 
 use super::duplication::DuplicatedPayload;
-use super::sizes::{LayerIndex, Sizes};
+use super::layers::LayerIndex;
+use super::sizes::Sizes;
 use crate::graph::raw::PayloadRole;
 use crate::graph::{Graph, NodeKind};
 use crate::units::{Bytes, DecimalBytes};

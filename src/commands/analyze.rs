@@ -35,7 +35,7 @@ fn load_or_generate(args: &AnalyzeArgs) -> anyhow::Result<(Graph, String)> {
             Ok((graph, format!("{} rewritten: {strategy}", path.display())))
         }
         (None, strategy) => {
-            let options = super::generate_options(
+            let options = super::generate::generate_options(
                 GeneratorKind::MapBlocks,
                 &args.generator,
                 strategy.unwrap_or(Strategy::Inline),

@@ -13,13 +13,14 @@ mod progress;
 mod render;
 mod rewrite;
 mod sample;
+mod sample_builtin;
 mod sample_dask;
+mod sample_output;
+mod sample_plan;
 mod sample_sweep;
 mod watch;
 
-use crate::cli::{Cli, Command, GeneratorArgs};
-use graphprof::graph::Strategy;
-use graphprof::graph::generate::{GenerateOptions, GeneratorKind};
+use crate::cli::{Cli, Command};
 
 /// Runs a subcommand and returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
@@ -38,34 +39,4 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Man(args) => man::run(args),
         Command::Render(args) => render::run(args),
     }
-}
-
-/// Generator options from the shared arguments.
-pub fn generate_options(
-    kind: GeneratorKind,
-    args: &GeneratorArgs,
-    strategy: Strategy,
-    with_bytes: bool,
-) -> anyhow::Result<GenerateOptions> {
-    let [chunks] = args.chunks.0[..] else {
-        anyhow::bail!(
-            "--chunks takes one count here; a list ({}) is for `graphprof sample`",
-            args.chunks
-                .0
-                .iter()
-                .map(u64::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
-        );
-    };
-    Ok(GenerateOptions {
-        kind,
-        chunks,
-        payload_bytes: args.payload_bytes,
-        strategy,
-        seed: args.seed,
-        with_bytes,
-        fan_in: args.fan_in,
-        chunk_bytes: args.chunk_bytes,
-    })
 }

@@ -5,17 +5,14 @@
 //! the measured figures.
 
 use super::progress::task_bar;
-use super::sample::{Culled, PlannedRun, predictions};
+use super::sample_plan::{Culled, PlannedRun, collection_target, output_count, predictions};
 use crate::cli::{EngineChoice, SampleArgs};
 use anyhow::{Context, Result, bail};
 use graphprof::dask::{
-    DaskLabelOutcome, DaskSampleOptions, DriverEvent, ExportOptions, resolve_python,
-    run_driver_cancellable, run_export,
+    DaskLabelOutcome, DaskSampleOptions, DriverEvent, resolve_python, run_driver_cancellable,
 };
-use graphprof::graph::model::NodeKind;
 use graphprof::graph::raw::RawArg;
 use graphprof::graph::write::{graph_to_raw, raw_payload, write_graph};
-use graphprof::graph::{Graph, load_graph};
 use graphprof::report::sample_report::{
     Comparison, CulledRun, RealDaskRun, RunReport, SampleReport,
 };
@@ -26,48 +23,8 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
-/// `SCRIPT.py:VARIABLE` when `path` names a collection in a script rather than a graph file.
-pub fn collection_target(path: &Path) -> Option<&str> {
-    let text = path.to_str()?;
-    let (script, variable) = text.rsplit_once(':')?;
-    (script.ends_with(".py") && !variable.is_empty()).then_some(text)
-}
-
-/// The graph of what `sample` was given: a graph file, or a collection exported with the user's
-/// Python (`dask export`), whose analysis gives the predictions and which the built-in engine runs.
-pub fn load_target(args: &SampleArgs, path: &Path) -> Result<Graph> {
-    let Some(target) = collection_target(path) else {
-        return Ok(load_graph(path)?);
-    };
-    let folder = tempfile::tempdir().context("cannot create a temporary folder for the export")?;
-    let options = ExportOptions {
-        python: resolve_python(args.python.python.as_deref()),
-        target: target.into(),
-        output: folder.path().join("graph.json"),
-        measure_wire: false,
-        scheduler: None,
-        connect_timeout: args.timeout,
-        name: Some(target.to_string()),
-        min_payload_bytes: None,
-        run_outputs: true,
-    };
-    Ok(run_export(&options)?.graph)
-}
-
 /// Below this interval the notes say what gaps the driver's sampler really achieved.
 const FAST_INTERVAL_MS: f64 = 10.0;
-
-/// Numbers repeated labels: the second `scatter` becomes `scatter#2`, the third `scatter#3`.
-pub fn number_repeats(plans: &mut [PlannedRun]) {
-    let mut seen: HashMap<String, u32> = HashMap::new();
-    for plan in plans {
-        let n = seen.entry(plan.label.clone()).or_insert(0);
-        *n += 1;
-        if *n > 1 {
-            plan.label = format!("{}#{n}", plan.label);
-        }
-    }
-}
 
 /// What the Dask runs gave: one report and series per label, whether the run was interrupted,
 /// and the smallest `memory_limit` of the cluster's workers (the "how many chunks fit" budget
@@ -276,16 +233,6 @@ fn check_subsets(labels: &[DaskLabelOutcome], culled: &Culled, plans: &[PlannedR
         }
     }
     Ok(())
-}
-
-/// Tasks nothing depends on: the chunks a graph's run holds.
-pub(super) fn output_count(graph: &Graph) -> u64 {
-    graph
-        .node_ids()
-        .filter(|&id| {
-            matches!(graph.node(id).kind, NodeKind::Task { .. }) && graph.dependent_count(id) == 0
-        })
-        .count() as u64
 }
 
 fn real_dask(outcome: &DaskLabelOutcome, replay: bool) -> RealDaskRun {

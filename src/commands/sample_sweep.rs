@@ -8,10 +8,15 @@
 //! keys); without `--chunks` it runs at its own size and [`one_run_sweep`] gives its slope from
 //! that one run.
 
+use super::sample_builtin::run_builtin;
+use super::sample_dask::run_all;
+use super::sample_output::{engine_name, finish, prepare_output};
+use super::sample_plan::{cull, load_for_sample, plan, plan_graph};
 use crate::cli::{ChunkCounts, EngineChoice, SampleArgs};
 use anyhow::{Result, bail};
 use graphprof::report::sample_report::{RunReport, SampleParameters};
-use graphprof::report::sweep::{SweepReport, WorkerMemory, fit_sweep};
+use graphprof::report::sweep::SweepReport;
+use graphprof::report::sweep_fit::{WorkerMemory, fit_sweep};
 use graphprof::sample::Series;
 use graphprof::sample::measure::default_memory_limit_bytes;
 use graphprof::units::{Bytes, count};
@@ -29,18 +34,18 @@ pub fn run(args: &SampleArgs, cancel: &Arc<AtomicBool>) -> Result<i32> {
     }
     // A graph file or a collection: loaded (exported) once, every count checked before any runs.
     let graph = match &args.graph {
-        Some(path) => Some((path, super::sample::load_for_sample(args, path)?)),
+        Some(path) => Some((path, load_for_sample(args, path)?)),
         None => None,
     };
     if let Some((path, graph)) = &graph {
         let available = graphprof::graph::cull::outputs(graph).len() as u64;
         if let Some(&n) = counts.iter().find(|&&n| n == 0 || n > available) {
-            super::sample::cull(path, graph, n)?;
+            cull(path, graph, n)?;
         }
     } else if counts.contains(&0) {
         bail!("--chunks: a sweep needs chunk counts of at least 1");
     }
-    let (folder, live) = super::sample::prepare_output(args)?;
+    let (folder, live) = prepare_output(args)?;
     let mut available = None;
     let mut runs: Vec<(RunReport, Series)> = Vec::new();
     let mut interrupted = false;
@@ -53,14 +58,11 @@ pub fn run(args: &SampleArgs, cancel: &Arc<AtomicBool>) -> Result<i32> {
         let mut one = args.clone();
         one.generator.chunks = ChunkCounts(vec![chunks]);
         let (plans, culled) = match &graph {
-            None => (super::sample::plan(&one)?.0, None),
+            None => (plan(&one)?.0, None),
             Some((path, graph)) => {
-                let culled = super::sample::cull(path, graph, chunks)?;
+                let culled = cull(path, graph, chunks)?;
                 available = Some(culled.available);
-                (
-                    super::sample::plan_graph(&one, path, &culled.graph)?,
-                    Some(culled),
-                )
+                (plan_graph(&one, path, &culled.graph)?, Some(culled))
             }
         };
         let mut these = Vec::new();
@@ -69,13 +71,13 @@ pub fn run(args: &SampleArgs, cancel: &Arc<AtomicBool>) -> Result<i32> {
                 if cancel.load(Ordering::SeqCst) {
                     break;
                 }
-                these.push(super::sample::run_builtin(&one, planned, cancel, &live)?);
+                these.push(run_builtin(&one, planned, cancel, &live)?);
             }
         }
         if matches!(args.engine, EngineChoice::Dask | EngineChoice::Both)
             && !cancel.load(Ordering::SeqCst)
         {
-            let dask = super::sample_dask::run_all(&one, &plans, culled.as_ref(), cancel, &live)?;
+            let dask = run_all(&one, &plans, culled.as_ref(), cancel, &live)?;
             these.extend(dask.runs);
             interrupted |= dask.interrupted;
             dask_limit = dask_limit.or(dask.worker_memory_limit);
@@ -119,7 +121,7 @@ pub fn run(args: &SampleArgs, cancel: &Arc<AtomicBool>) -> Result<i32> {
     sweep.swept = Some(source.clone());
     sweep.outputs_of = graph.as_ref().and(available);
     let parameters = SampleParameters {
-        engine: super::sample::engine_name(args.engine).to_string(),
+        engine: engine_name(args.engine).to_string(),
         source: source.clone(),
         chunks: None,
         payload_bytes: graph.is_none().then_some(args.generator.payload_bytes),
@@ -141,7 +143,7 @@ pub fn run(args: &SampleArgs, cancel: &Arc<AtomicBool>) -> Result<i32> {
         ),
         Some(_) => format!("{source}, {} workers", count(u64::from(args.workers))),
     };
-    super::sample::finish(
+    finish(
         args,
         &folder,
         parameters,

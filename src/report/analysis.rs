@@ -1,7 +1,7 @@
 //! Renders an [`Analysis`] for humans: the terminal summary (whose first screen answers the
 //! questions a user has) and Markdown. The JSON report is the struct itself, serialised.
 
-use super::check_markdown::escape_markdown;
+use super::markdown_escape::escape_markdown;
 use super::table::Table;
 use crate::analyze::duplication::DuplicateKind;
 use crate::analyze::verdict::{describe, short_digest};

@@ -1,7 +1,7 @@
 //! Renders a [`CheckReport`] for the terminal: a verdict line, a table per graph, the failed
 //! checks and the top offenders. Also holds the cell formatting the Markdown and HTML reports share.
 
-use super::check_markdown::{code_span, escape_markdown};
+use super::markdown_escape::{code_span, escape_markdown};
 use super::table::Table;
 use crate::check::compare::{
     Amount, CheckReport, FigureRow, GraphCheck, Unit, format_amount, ratios_equal,

@@ -1,8 +1,8 @@
 //! Renders a [`GraphDiff`] as text, Markdown or JSON: the totals before and after, new duplicated
 //! payloads, payloads whose copies changed, layers whose bytes changed, tasks added and removed.
 
-use super::check_markdown::code_span;
 use super::check_text::Cells;
+use super::markdown_escape::code_span;
 use super::table::Table;
 use crate::check::diff::GraphDiff;
 use crate::units::{Bytes, BytesDelta};

@@ -15,8 +15,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::sample::error::SampleError;
 use crate::sample::measure::ProcessTree;
-use crate::sample::sampler::{SampleError, Sampler, validate_interval};
+use crate::sample::sampler::{Sampler, validate_interval};
 use crate::sample::series::Series;
 use crate::sample::watchdog::Watchdog;
 

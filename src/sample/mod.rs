@@ -2,6 +2,7 @@
 
 pub mod builtin;
 pub mod command;
+pub mod error;
 pub mod measure;
 pub mod sampler;
 pub mod series;
@@ -9,6 +10,7 @@ mod sink;
 pub mod watchdog;
 
 pub use command::{CommandLimits, CommandStatus, Stopped, sample_command};
+pub use error::SampleError;
 pub use measure::{Gauge, ProcessTree, Reading, Source};
-pub use sampler::{SampleError, Sampler, SamplerHandle};
+pub use sampler::{Sampler, SamplerHandle};
 pub use series::{Measure, Phase, PhaseMark, Sample, SamplerOverhead, Series};

@@ -14,13 +14,13 @@
 //! write is cut back to the last whole line; appending then stops, and the error (naming the
 //! file) comes back from `stop` with every sample kept in memory.
 
-use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use crate::sample::error::SampleError;
 use crate::sample::measure::{Reading, Source};
 use crate::sample::series::{
     Measure, Phase, PhaseMark, Sample, SamplerOverhead, Series, push_csv_row,
@@ -33,61 +33,6 @@ pub const MIN_INTERVAL: Duration = Duration::from_millis(1);
 pub const MAX_INTERVAL: Duration = Duration::from_secs(60);
 /// The default interval (as the issue asks: 10 ms).
 pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(10);
-
-/// What can go wrong while sampling.
-#[derive(Debug, thiserror::Error)]
-pub enum SampleError {
-    /// The interval is outside [`MIN_INTERVAL`] ..= [`MAX_INTERVAL`].
-    #[error("sampling interval {0:?} is out of range: use 1 ms to 60 s")]
-    Interval(Duration),
-    /// The sink file could not be opened.
-    #[error("cannot open the samples file {}", path.display())]
-    SinkOpen {
-        /// The sink's path.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: io::Error,
-    },
-    /// Writing the sink failed mid-run; sampling went on in memory and `series` holds it all.
-    #[error("writing the samples file {} failed ({} samples kept in memory)", path.display(), series.samples.len())]
-    SinkWrite {
-        /// The sink's path.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: io::Error,
-        /// Everything sampled, including what could not be written.
-        series: Box<Series>,
-    },
-    /// The thread could not be started.
-    #[error("cannot start the sampler thread")]
-    Spawn(#[source] io::Error),
-    /// A source panicked inside the sampler thread (rows already in the sink are kept).
-    #[error("the sampler thread panicked")]
-    Panicked,
-    /// `sample_command` was given no program.
-    #[error("no command to run")]
-    EmptyCommand,
-    /// The command could not be started.
-    #[error("cannot run {program:?}")]
-    CommandSpawn {
-        /// The program as given.
-        program: String,
-        /// Why.
-        #[source]
-        source: io::Error,
-    },
-    /// Waiting for the command failed.
-    #[error("waiting for {program:?} failed")]
-    CommandWait {
-        /// The program as given.
-        program: String,
-        /// Why.
-        #[source]
-        source: io::Error,
-    },
-}
 
 /// Check an interval against [`MIN_INTERVAL`] ..= [`MAX_INTERVAL`].
 pub fn validate_interval(interval: Duration) -> Result<Duration, SampleError> {

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use crate::sample::sampler::SampleError;
+use crate::sample::error::SampleError;
 use crate::sample::series::CSV_HEADER;
 
 /// The on-disk CSV the thread appends to.

@@ -2,7 +2,8 @@
 //! under it, for a merge request comment or `$GITHUB_STEP_SUMMARY`.
 
 use super::Exporter;
-use crate::report::sample_report::{SampleReport, sparse_note, table};
+use crate::report::sample_report::SampleReport;
+use crate::report::sample_table::{sparse_note, table};
 
 /// Writes the table as Markdown.
 pub struct MarkdownExporter;

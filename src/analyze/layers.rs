@@ -1,0 +1,47 @@
+//! Which layer each node belongs to: layer names interned once per graph, so that duplication,
+//! sizes and verdicts group by layer without each working out a node's layer from its key.
+
+use crate::graph::{Graph, NodeId, key};
+use foldhash::fast::FixedState;
+use std::collections::HashMap;
+
+/// Interned layer names, computed once per node.
+pub struct LayerIndex {
+    /// Layer names.
+    pub names: Vec<String>,
+    /// Layer of each node.
+    pub of_node: Vec<u32>,
+}
+
+impl LayerIndex {
+    /// Computes every node's layer, caching by key name: a million chunks of a few layers cost a
+    /// hash lookup each, with no allocation.
+    pub fn new(graph: &Graph) -> Self {
+        let mut names = Vec::new();
+        let mut by_layer: HashMap<String, u32> = HashMap::new();
+        let mut by_key_name: HashMap<&str, u32, FixedState> = HashMap::default();
+        let of_node = graph
+            .node_ids()
+            .map(|id| {
+                let tagged = graph.tagged_key(id);
+                let token = key::key_name_token(tagged);
+                if let Some(&layer) = by_key_name.get(token) {
+                    return layer;
+                }
+                let layer_name = key::layer_of_name(&key::key_name(tagged));
+                let layer = *by_layer.entry(layer_name.clone()).or_insert_with(|| {
+                    names.push(layer_name);
+                    (names.len() - 1) as u32
+                });
+                by_key_name.insert(token, layer);
+                layer
+            })
+            .collect();
+        LayerIndex { names, of_node }
+    }
+
+    /// The layer name of a node.
+    pub fn name(&self, id: NodeId) -> &str {
+        &self.names[self.of_node[id as usize] as usize]
+    }
+}
