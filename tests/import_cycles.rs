@@ -150,50 +150,19 @@ fn circles(root: &Path) -> Vec<Circle> {
     found
 }
 
-/// Circles in rooms this test's change did not touch (`src/dask/` and `src/engine/`: a parent
-/// `mod.rs` calling into a child that takes the parent's types), each to be broken in a change of
-/// its own. Listed whole, so a file joining one of them fails, and checked still there, so the
-/// change that breaks one has to drop it from here.
-const KNOWN: &[&[&str]] = &[
-    &["src/dask/embed.rs", "src/dask/mod.rs"],
-    &[
-        "src/engine/mod.rs",
-        "src/engine/run.rs",
-        "src/engine/scheduler.rs",
-    ],
-];
-
 #[test]
 fn no_import_circle_between_source_files() {
     let found = circles(Path::new(env!("CARGO_MANIFEST_DIR")));
-    let new: Vec<&Circle> = found
-        .iter()
-        .filter(|circle| {
-            !KNOWN.contains(
-                &circle
-                    .files
-                    .iter()
-                    .map(String::as_str)
-                    .collect::<Vec<_>>()
-                    .as_slice(),
-            )
-        })
-        .collect();
     assert!(
-        new.is_empty(),
+        found.is_empty(),
         "{} import circle(s) between files: move what two files share to the one that owns it, \
          or to a small module both use\n{}",
-        new.len(),
-        new.iter()
+        found.len(),
+        found
+            .iter()
             .map(|circle| circle.description.as_str())
             .collect::<String>()
     );
-    for known in KNOWN {
-        assert!(
-            found.iter().any(|circle| circle.files == *known),
-            "the import circle {known:?} is gone: drop it from KNOWN"
-        );
-    }
 }
 
 /// The circles of a small tree written to a temporary directory, as lists of file names.

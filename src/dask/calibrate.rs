@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::DaskError;
 use super::child::{self, StdoutLine, describe_status, telling_line};
 use super::embed::PythonPackage;
+use super::error::DaskError;
 use crate::error::{InputError, Place};
 
 /// The calibration file's `format`.

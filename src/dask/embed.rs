@@ -14,7 +14,7 @@ use std::ffi::{OsStr, OsString};
 use std::path::Path;
 use std::process::Command;
 
-use super::DaskError;
+use super::error::DaskError;
 
 // The packages' files, `(path under the package root, text)`, as compiled into the binary: every
 // `.py` file under `python/graphprof/` (the same files the wheel installs), listed by build.rs
@@ -37,6 +37,17 @@ pub const RUN_MODULE: &str = "graphprof.run";
 
 /// The pinned requirements the Python side is tested with (`python/requirements.txt`).
 pub const REQUIREMENTS: &str = include_str!("../../python/requirements.txt");
+
+impl DaskError {
+    /// The error for a Python that cannot be spawned.
+    pub fn python_not_found(python: &std::ffi::OsStr, error: &std::io::Error) -> DaskError {
+        DaskError::PythonNotFound {
+            python: python.to_string_lossy().into_owned(),
+            reason: error.to_string(),
+            pip: pip_command(std::ffi::OsStr::new(DEFAULT_PYTHON)),
+        }
+    }
+}
 
 /// The Python used when neither `--python` nor `GRAPHPROF_PYTHON` names one.
 pub const DEFAULT_PYTHON: &str = "python3";

@@ -6,9 +6,9 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::DaskError;
 use super::child::{self, StdoutLine, describe_status, telling_line};
 use super::embed::PythonPackage;
+use super::error::DaskError;
 use crate::graph::{Graph, load_graph};
 
 /// Exit code of `python -m graphprof.run export` when a package is missing.

@@ -18,10 +18,10 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::DaskError;
 use super::child::{self, StdoutLine, TEARDOWN_GRACE, describe_status, telling_line};
 use super::collect::{Collector, labels_for};
 use super::embed::{DEFAULT_PYTHON, PythonPackage};
+use super::error::DaskError;
 use super::protocol::{DaskWorker, DriverErrorKind, DriverEvent, parse_line};
 use super::sink::CsvSink;
 use crate::graph::Strategy;

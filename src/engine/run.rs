@@ -4,10 +4,10 @@
 //! skips to release, so managed bytes always return to zero.
 
 use super::ledger::{Account, Ledger};
+use super::options::{EngineEvent, EngineOptions, PhaseTimes, RunOutcome};
 use super::scheduler::{Cluster, Scheduler};
 use super::wire::{self, WireError, content_bytes};
 use super::worker::{ToWorker, work};
-use super::{Engine, EngineEvent, PhaseTimes, RunOutcome};
 use crate::graph::{Graph, NodeKind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,6 +15,13 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// What the phases before release found.
+/// What a run needs of its engine: the options, the ledger and the cancellation flag.
+pub(super) struct Parts<'a> {
+    pub options: &'a EngineOptions,
+    pub ledger: &'a Arc<Ledger>,
+    pub cancel: &'a Arc<AtomicBool>,
+}
+
 #[derive(Default)]
 struct Progress {
     wire_bytes: u64,
@@ -23,11 +30,11 @@ struct Progress {
 }
 
 pub(super) fn run(
-    engine: &Engine,
+    engine: &Parts,
     graph: &Graph,
     observer: &mut dyn FnMut(EngineEvent),
 ) -> RunOutcome {
-    let ledger = &engine.ledger;
+    let ledger = engine.ledger;
     let gauges = ledger.gauges();
     let tasks_total = graph.task_count() as u64;
     gauges.tasks_total.store(tasks_total, Ordering::Release);
@@ -110,15 +117,15 @@ fn held_now(ledger: &Ledger, workers: usize) -> (u64, Vec<u64>) {
 }
 
 fn phases(
-    engine: &Engine,
+    engine: &Parts,
     graph: &Graph,
     cluster: &Cluster,
     observer: &mut dyn FnMut(EngineEvent),
     progress: &mut Progress,
 ) -> Result<(), String> {
-    let ledger = &engine.ledger;
+    let ledger = engine.ledger;
     let workers = cluster.workers.len();
-    let cancel = &*engine.cancel;
+    let cancel = &**engine.cancel;
     let account = Account::engine(ledger);
     let wire_error = |error: WireError| match error {
         WireError::Limit(limit) => format!("{limit} (submitting the graph); the run was stopped"),

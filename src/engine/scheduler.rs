@@ -7,9 +7,9 @@
 //! `dask.order` favours), the sources with the most dependents first, and each worker has a bounded queue so that threads never wait for the
 //! scheduler without piling up serialized payloads.
 
-use super::EngineEvent;
 use super::functions::{FunctionKind, TaskFailure, classify};
 use super::ledger::{Account, Ledger, Tracked};
+use super::options::EngineEvent;
 use super::wire::{GraphMessage, PAYLOAD_FLAG};
 use super::worker::{FromWorker, Input, RunTask, ToWorker};
 use crate::graph::Graph;

@@ -9,6 +9,7 @@ use crate::graph::held::TASK_OVERHEAD_BYTES;
 use crate::graph::key::Key;
 use crate::graph::raw::{Header, RawArg, RawPayload, RawTask};
 use crate::graph::{RawGraph, Strategy, build_raw, rewrite::rewrite};
+use std::time::Duration;
 
 const PAYLOAD: u64 = 64 * 1024;
 const RESULT: u64 = 8000;
