@@ -36,13 +36,30 @@ fn held_memory_uses_in_memory_sizes_and_says_so() {
     // in-memory size is unknown (its 500-byte pickle stands in).
     // Plus Dask's per-task bookkeeping for each of the six held results.
     let bookkeeping = 6 * graphprof::graph::held::TASK_OVERHEAD_BYTES;
+    // Each f task's worker also keeps the run_spec of the from-array task it ran with it: its
+    // spec and its 900-byte slice (a released ancestor kept with a held result).
+    let ancestors = 4 * (50 + 900);
+    assert_eq!(given.held_parts.kept_ancestor_copies_bytes, ancestors);
     assert_eq!(
         given.held_bytes,
-        4 * (60 + 19_000) + 2 * (40 + 500) + bookkeeping
+        4 * (60 + 19_000) + 2 * (40 + 500) + bookkeeping + ancestors
     );
+    assert_eq!(given.held_unknown_results, 6);
     assert_eq!(analysis.payload_memory_basis, "mixed");
+    // Delayed (built in one task, a graph that is not the exporter's) takes the four dict copies
+    // out of the held tasks and leaves its builder's run_spec (64 B); the copies shipped to the
+    // four workers reached are freed, and the allocator keeps their heap (a container: 19x its
+    // pickle), so on four workers it saves no RSS.
     let delayed = &analysis.strategies[2];
-    assert_eq!(delayed.saved_held_bytes, 4 * 19_000);
+    assert_eq!(
+        delayed.held_parts.objects_bytes(),
+        given.held_parts.objects_bytes() - 4 * 19_000 + 64
+    );
+    assert_eq!(
+        delayed.held_parts.allocator_kept_bytes,
+        given.held_parts.allocator_kept_bytes + 4 * 19_000
+    );
+    assert_eq!(delayed.saved_held_bytes, -64);
 }
 
 #[test]

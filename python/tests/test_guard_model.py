@@ -30,9 +30,10 @@ def test_guard_model_agrees_with_the_vectors(vector):
         assert a.duplicated_bytes == expected["duplicated_bytes"]
         assert a.materialised_bytes == expected["materialised_bytes"]
         assert a.held_bytes == expected["held_bytes"]
+        assert a.held_bytes_at_least == expected["held_bytes_at_least"]
         assert a.held_duplicated_bytes == expected["held_duplicated_bytes"]
     total = totals(assessed)
-    for figure in ("duplicated_bytes", "materialised_bytes", "held_bytes"):
+    for figure in ("duplicated_bytes", "materialised_bytes", "held_bytes", "held_bytes_at_least"):
         assert total[figure] == vector["expected"][figure], figure
 
 

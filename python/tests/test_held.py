@@ -8,7 +8,7 @@ fresh ``LocalCluster(n_workers=2, threads_per_worker=1, processes=True)``: the w
 array task, dataframe task, scatter and worker-to-worker transfer done: one-time costs that are
 not the program's) and before anything of the program is sent, then while the persisted results
 are held (past a heartbeat).
-The growth, summed over both workers, must be within 35% of the ``held_rss_bytes`` that
+The growth, summed over both workers, must be within 35% of the ``held_bytes`` that
 ``graphprof analyze --workers 2`` predicts for the matching strategy of the exported as-given graph
 (what the workers hold, plus what the allocator keeps of freed copies and transfers).
 
@@ -42,7 +42,7 @@ def predictions(tmp_path_factory):
     preds = {}
     for name in sorted({n for n, _ in RUNS}):
         _, analysis = fidelity.export_and_analyze(os.path.join(HELD, f"{name}.py"), out, workers=2)
-        preds[name] = {s["strategy"]: s["held_rss_bytes"] for s in analysis["strategies"]}
+        preds[name] = {s["strategy"]: s["held_bytes"] for s in analysis["strategies"]}
     yield preds
     rows = ["| program | strategy | graphprof held | measured RSS growth | err |", "|---|---|---|---|---|"]
     for (name, strategy), got in sorted(_measured.items()):

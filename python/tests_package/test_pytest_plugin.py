@@ -39,8 +39,9 @@ def test_plugin_fails_the_embedded_object_and_passes_the_fix(pytester):
     out = result.stdout.str()
     result.stdout.fnmatch_lines([
         "*graphprof: duplicated 14.* MiB > max_duplicated=1 MB*",
-        "*payload: Mapper, an argument of lookup (type Mapper, 239 KiB each, 64 copies, 14.* MiB held by the copies, layer *",
-        "*fix: send it once: pass client.scatter(obj, broadcast=True)*",
+        "*payload: Mapper, an argument of lookup (type Mapper, 239 KiB pickled each, 64 copies, 14.* MiB in memory beyond the first, layer *",
+        "*held: as given 1*.* MiB; scatter *.* MiB (saves +1*.* MiB); delayed *.* MiB (saves +1*.* MiB) on 4 workers*",
+        "*fix: send it once: pass client.scatter(obj, broadcast=True)*dask.delayed(obj)*",
         "*graphprof: materialised 15.* MiB > max_materialised=2 MB*",
     ])
     assert "Traceback" not in out  # one short message, not a stack

@@ -4,6 +4,7 @@
 //! here prints; `report` renders an `Analysis`.
 
 pub mod duplication;
+pub mod held_layers;
 pub mod layers;
 pub mod predict;
 pub mod sizes;
@@ -14,6 +15,7 @@ use crate::graph::Graph;
 use serde::{Deserialize, Serialize};
 
 pub use duplication::DuplicatedPayload;
+pub use held_layers::HeldLayer;
 pub use predict::StrategyPrediction;
 pub use sizes::{GroupSize, Sizes, TaskSize};
 pub use structure::Structure;
@@ -22,7 +24,7 @@ pub use verdict::{Blame, BlameKind, WarningVerdict};
 /// Value of the `schema` field of an analysis report.
 pub const ANALYSIS_SCHEMA: &str = "graphprof-analysis";
 /// Version of the analysis report schema.
-pub const ANALYSIS_VERSION: u32 = 1;
+pub const ANALYSIS_VERSION: u32 = 2;
 /// Dask's default `distributed.admin.large-graph-warning-threshold`: "10MB", i.e. 10**7 bytes.
 pub const DASK_WARNING_THRESHOLD_BYTES: u64 = 10_000_000;
 
@@ -105,6 +107,9 @@ pub struct Analysis {
     pub payload_memory_basis: String,
     /// The graph as given, scattered, and delayed: wire, held and peak bytes.
     pub strategies: Vec<StrategyPrediction>,
+    /// Held memory per layer as given: tasks in memory and their results, released tasks kept
+    /// with their run_specs (biggest first, at most `top`).
+    pub held_layers: Vec<HeldLayer>,
     /// Shape of the dependency graph.
     pub structure: Structure,
 }
@@ -152,7 +157,9 @@ fn analyze_sizes(graph: &Graph, source: &str, options: &AnalyzeOptions) -> Analy
         options.warning_threshold_bytes,
     );
     let warning = verdict::warning(&sizes, &findings, options.warning_threshold_bytes);
-    let strategies = predict::strategies(graph, &sizes, &duplicates, options.workers);
+    let kept = crate::graph::held::kept_tasks(graph, options.workers);
+    let strategies = predict::strategies(graph, &kept, &sizes, &duplicates, options.workers);
+    let held_layers = held_layers::held_by_layer(graph, &kept);
     let structure = Structure::default();
     Analysis {
         schema: ANALYSIS_SCHEMA.to_string(),
@@ -179,6 +186,7 @@ fn analyze_sizes(graph: &Graph, source: &str, options: &AnalyzeOptions) -> Analy
         findings,
         payload_memory_basis: payload_memory_basis(graph).to_string(),
         strategies,
+        held_layers: truncate(held_layers, options.top),
         structure,
     }
 }

@@ -1,54 +1,100 @@
-//! Predictions: what the graph would cost as given, scattered or delayed. The held-memory model
-//! is the built-in engine's: while results are held, workers keep each leaf task's deserialised
-//! arguments with its result; intermediate tasks are released once their dependents ran; a
-//! scattered object is held once per worker; a delayed builder's result is released. A payload
-//! copy holds its in-memory size where the exporter measured it, else its pickled size (the
-//! analysis says which). Each held result keeps Dask's per-task bookkeeping beside it
-//! ([`TASK_OVERHEAD_BYTES`], measured on distributed 2026.8.0; docs/DASK.md).
+//! Predictions: what the graph would cost as given, scattered or delayed, and above all the one
+//! figure a user acts on, `held_bytes`: what the workers' memory (RSS) grows by while the results
+//! are held, on `workers` workers. It counts what Dask's workers keep
+//! ([`crate::graph::held::Kept`], with the tasks placed as [`crate::graph::placement`] places
+//! them):
+//! - the results of the held tasks (where the file gives no size, they are counted as unknown and
+//!   `held_bytes` is a lower bound: `held_unknown_results`);
+//! - each held task's run_spec: its spec and every payload copy embedded in it, in memory;
+//! - the run_specs of the released ancestors that a held task keeps on its worker (a reduction's
+//!   inputs, a delayed chain's earlier steps), with their payload copies;
+//! - Dask's per-task bookkeeping beside each held result ([`TASK_OVERHEAD_BYTES`]);
+//! - scattered data, once per worker, and what a fix itself puts on the workers;
+//! - what the allocator keeps of freed copies: a Python container (in-memory size at least
+//!   [`CONTAINER_RATIO`] times its pickle) deserialised by a task that was released stays in RSS
+//!   (DASK-FACTS: "after release is not back to baseline"), and a container sent on its own
+//!   travels item by item, whose temporaries stay ([`ITEMISED_HELD_BYTES_PER_OBJECT`],
+//!   [`ITEMISED_RELEASED_BYTES_PER_ITEM`], measured; docs/DASK.md).
 //!
-//! What the workers' RSS shows can exceed what they hold: a delayed object built from many small
-//! Python objects (a dict or list: in-memory size at least [`CONTAINER_RATIO`] times its pickle)
-//! is freed once its dependents ran, but the allocator keeps its pages (DASK-FACTS: "after release
-//! is not back to baseline"). So are the container copies that intermediate tasks deserialised
-//! (a dict handed to the first of two map_partitions). `held_rss_bytes` adds those copies.
+//! `held_parts` splits the figure: objects the workers hold, and heap the allocator kept.
 //!
-//! A fix sends a copied container on its own (scattered to every worker, or a delayed task's
-//! result fetched by the other workers), and distributed sends a list, tuple, set or dict that
-//! travels on its own item by item: the per-item temporaries leave RSS behind on every worker
-//! that takes part. Where the exporter counted the items (`items`, `item_objects`),
-//! `held_rss_bytes` adds [`ITEMISED_HELD_BYTES_PER_OBJECT`] per object per worker for scatter
-//! (the container stays), and for delayed [`ITEMISED_RELEASED_BYTES_PER_ITEM`] per item per
-//! worker it reaches in place of the freed copy (both measured; docs/DASK.md).
+//! A fix takes every copy of a copied payload out of the tasks: `scatter` holds one copy per
+//! worker; `delayed` is run as `sample` would run it on the same input: for a user's collection
+//! (a graph `graphprof dask export` wrote), `dask.delayed(obj)`, the object once in the graph,
+//! whose one copy a worker keeps while a task that used it is kept; for the seed case and
+//! generated graphs, the object built inside one task, whose result is released once its
+//! dependents ran.
 
 use super::duplication::DuplicatedPayload;
 use super::sizes::Sizes;
 use crate::graph::held::{
-    ITEMISED_HELD_BYTES_PER_OBJECT, ITEMISED_RELEASED_BYTES_PER_ITEM, TASK_OVERHEAD_BYTES,
-    held_nodes, held_result_count, result_bytes,
+    ITEMISED_HELD_BYTES_PER_OBJECT, ITEMISED_RELEASED_BYTES_PER_ITEM, Kept, TASK_OVERHEAD_BYTES,
+    has_own_result, kept_tasks, result_bytes,
 };
 use crate::graph::model::DEFAULT_SPEC_BYTES;
-use crate::graph::{Graph, NodeKind, Strategy};
+use crate::graph::{Content, Graph, NodeKind, Strategy};
 use serde::{Deserialize, Serialize};
+
+/// The parts of a held figure, in bytes.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct HeldParts {
+    /// Results of the held tasks (known sizes only).
+    pub results_bytes: u64,
+    /// The held tasks' run_specs: specs and payload copies, in memory.
+    pub held_task_copies_bytes: u64,
+    /// Run_specs of released ancestors kept with a held task on its worker, payload copies
+    /// included, in memory.
+    pub kept_ancestor_copies_bytes: u64,
+    /// Dask's per-task bookkeeping beside each held result.
+    pub bookkeeping_bytes: u64,
+    /// Scattered data (once per worker) and what a fix puts on the workers, in memory.
+    pub shared_objects_bytes: u64,
+    /// Heap the allocator keeps of freed copies and item-by-item transfers (RSS, not objects).
+    pub allocator_kept_bytes: u64,
+}
+
+impl HeldParts {
+    /// Bytes of live objects the workers hold (all but the allocator's part).
+    pub fn objects_bytes(&self) -> u64 {
+        [
+            self.results_bytes,
+            self.held_task_copies_bytes,
+            self.kept_ancestor_copies_bytes,
+            self.bookkeeping_bytes,
+            self.shared_objects_bytes,
+        ]
+        .into_iter()
+        .fold(0, u64::saturating_add)
+    }
+
+    /// The whole held figure: objects plus what the allocator keeps.
+    pub fn total(&self) -> u64 {
+        self.objects_bytes()
+            .saturating_add(self.allocator_kept_bytes)
+    }
+}
 
 /// Predicted figures for one way of running the graph.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct StrategyPrediction {
     /// `as-given`, `scatter` or `delayed`.
     pub strategy: String,
-    /// Modelled bytes of the client's message.
+    /// How the strategy is run, in the user's words ("dask.delayed(obj): sent once, ...").
+    pub variant: String,
+    /// Modelled bytes of the client's message (pickled).
     pub wire_bytes: u64,
-    /// Bytes of task specs and payload copies deserialised over the run.
+    /// Bytes of task specs and payload copies deserialised over the run (pickled).
     pub materialised_bytes: u64,
-    /// Bytes the workers hold while the results are held: leaf tasks' specs, payloads and results,
-    /// and one copy per worker of each scattered object.
+    /// What the workers' memory (RSS) grows by while the results are held: the sum of
+    /// `held_parts`. A lower bound when `held_unknown_results` is not 0.
     pub held_bytes: u64,
+    /// Held results whose size the file does not give (counted as 0 in `held_bytes`).
+    pub held_unknown_results: u64,
+    /// `held_bytes` split by what holds it.
+    pub held_parts: HeldParts,
     /// Extra bytes held for a while during compute (a delayed object shipped to the workers).
     pub transient_bytes: u64,
-    /// What the workers' RSS should grow by while the results are held: `held_bytes` plus the
-    /// freed copies of delayed Python containers that the allocator keeps, and what sending a
-    /// container item by item leaves behind (see the module docs).
-    pub held_rss_bytes: u64,
-    /// `held_bytes` of the graph as given minus this one's.
+    /// `held_bytes` of the graph as given minus this one's (positive: the fix saves memory).
     pub saved_held_bytes: i64,
     /// Wire bytes of the graph as given minus this one's.
     pub saved_wire_bytes: i64,
@@ -58,30 +104,66 @@ pub struct StrategyPrediction {
 /// Python objects (dicts, lists, sets: 4.5x-21x measured; an ndarray is ~0.9x).
 pub const CONTAINER_RATIO: f64 = 3.0;
 
-struct ContentUse {
-    objects: u64,
-    leaf_copies: u64,
-    first_task: Option<u32>,
+/// How `delayed` is run on this graph (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DelayedVariant {
+    /// `dask.delayed(obj)`: the object once in the graph (a user's collection).
+    Object,
+    /// The object built inside one task (the seed case, generated graphs).
+    Builder,
 }
 
-/// Per content: objects, copies in held tasks (when `held` is given), and the first task using it.
-fn content_uses(graph: &Graph, held: Option<&[bool]>) -> Vec<ContentUse> {
-    let mut uses: Vec<ContentUse> = graph
-        .contents
-        .iter()
-        .map(|_| ContentUse {
-            objects: 0,
-            leaf_copies: 0,
-            first_task: None,
-        })
-        .collect();
+impl DelayedVariant {
+    /// The variant `sample` runs for this graph: `dask.delayed(obj)` for a graph the exporter
+    /// wrote from a user's collection, the builder task otherwise.
+    pub fn of(graph: &Graph) -> DelayedVariant {
+        let exported = graph
+            .meta
+            .get("generator")
+            .and_then(|g| g.as_str())
+            .is_some_and(|g| g == "graphprof.export");
+        if exported {
+            DelayedVariant::Object
+        } else {
+            DelayedVariant::Builder
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            DelayedVariant::Object => {
+                "dask.delayed(obj): sent once; one copy kept while a task that used it is kept"
+            }
+            DelayedVariant::Builder => {
+                "built in one task: its result released once its dependents ran"
+            }
+        }
+    }
+}
+
+const AS_GIVEN: &str = "as given: every task carries its own copy";
+const SCATTERED: &str = "client.scatter(obj, broadcast=True): one copy per worker";
+
+/// Per content: objects in the message, and copies by what the workers keep of their task.
+#[derive(Default, Clone)]
+struct ContentUse {
+    objects: u64,
+    copies_in_held: u64,
+    copies_in_kept_ancestors: u64,
+    copies_released: u64,
+}
+
+fn content_uses(graph: &Graph, kept: &[Kept]) -> Vec<ContentUse> {
+    let mut uses = vec![ContentUse::default(); graph.contents.len()];
     let mut seen = super::sizes::ObjectsSeen::default();
     for id in graph.node_ids() {
-        let leaf = held.is_some_and(|held| held[id as usize]);
         for payload in graph.payloads(id) {
             let content_use = &mut uses[payload.content as usize];
-            content_use.first_task.get_or_insert(id);
-            content_use.leaf_copies += u64::from(leaf);
+            match kept[id as usize] {
+                Kept::Result => content_use.copies_in_held += 1,
+                Kept::RunSpec => content_use.copies_in_kept_ancestors += 1,
+                Kept::Nothing => content_use.copies_released += 1,
+            }
             let new_object = payload.sent
                 && match payload.object_id {
                     Some(object) => seen.first(payload.content, object),
@@ -93,55 +175,13 @@ fn content_uses(graph: &Graph, held: Option<&[bool]>) -> Vec<ContentUse> {
     uses
 }
 
-/// Held bytes of the graph as given, with `workers` workers: the held tasks (see
-/// [`held_nodes`]) with their specs, payload copies and results (an alias's result is the
-/// object it names, already counted), and each scattered object once per worker.
-pub fn held_bytes(graph: &Graph, workers: u32) -> u64 {
-    held_bytes_of(graph, workers, &held_nodes(graph))
-}
-
-fn held_bytes_of(graph: &Graph, workers: u32, held_tasks: &[bool]) -> u64 {
-    let mut held = held_result_count(graph, held_tasks).saturating_mul(TASK_OVERHEAD_BYTES);
-    for id in graph.node_ids() {
-        let node = graph.node(id);
-        match node.kind {
-            NodeKind::Task { .. } if held_tasks[id as usize] => {
-                held = held
-                    .saturating_add(task_held_bytes(graph, id))
-                    .saturating_add(result_bytes(graph, id));
-            }
-            NodeKind::Task { .. } => {}
-            NodeKind::Data { content } => {
-                let size = graph.contents[content as usize].held_bytes();
-                held = held.saturating_add(size.saturating_mul(u64::from(workers)));
-            }
-        }
-    }
-    held
-}
-
 /// Whether a content is built from many small Python objects (see [`CONTAINER_RATIO`]).
-fn is_container(content: &crate::graph::Content) -> bool {
+fn is_container(content: &Content) -> bool {
     content.in_memory_known()
         && content.held_bytes() as f64 >= CONTAINER_RATIO * content.size_bytes as f64
 }
 
-/// In-memory bytes of the container copies that tasks which are not held deserialised: freed
-/// when those tasks are released, kept by the allocator.
-fn carried_over_bytes(graph: &Graph, held_tasks: &[bool]) -> u64 {
-    graph
-        .node_ids()
-        .filter(|&id| {
-            !held_tasks[id as usize] && matches!(graph.node(id).kind, NodeKind::Task { .. })
-        })
-        .flat_map(|id| graph.payloads(id))
-        .map(|payload| &graph.contents[payload.content as usize])
-        .filter(|content| is_container(content))
-        .map(|content| content.held_bytes())
-        .fold(0u64, u64::saturating_add)
-}
-
-/// What a held task keeps in memory: its spec and each payload copy's in-memory size.
+/// What a task's run_spec holds: its spec and each payload copy's in-memory size.
 pub fn task_held_bytes(graph: &Graph, id: crate::graph::NodeId) -> u64 {
     graph
         .payloads(id)
@@ -149,24 +189,76 @@ pub fn task_held_bytes(graph: &Graph, id: crate::graph::NodeId) -> u64 {
         .fold(graph.node(id).spec_bytes, u64::saturating_add)
 }
 
+/// The held figure of the graph as given, and how many held results have no known size.
+fn given_parts(graph: &Graph, workers: u32, kept: &[Kept]) -> (HeldParts, u64) {
+    let mut parts = HeldParts::default();
+    let mut unknown = 0u64;
+    for id in graph.node_ids() {
+        let node = graph.node(id);
+        match (node.kind, kept[id as usize]) {
+            (NodeKind::Task { .. }, Kept::Result) => {
+                parts.held_task_copies_bytes = parts
+                    .held_task_copies_bytes
+                    .saturating_add(task_held_bytes(graph, id));
+                parts.results_bytes = parts.results_bytes.saturating_add(result_bytes(graph, id));
+                if has_own_result(graph, id) {
+                    parts.bookkeeping_bytes =
+                        parts.bookkeeping_bytes.saturating_add(TASK_OVERHEAD_BYTES);
+                    unknown += u64::from(node.output_bytes.is_none());
+                }
+            }
+            (NodeKind::Task { .. }, Kept::RunSpec) => {
+                parts.kept_ancestor_copies_bytes = parts
+                    .kept_ancestor_copies_bytes
+                    .saturating_add(task_held_bytes(graph, id));
+            }
+            (NodeKind::Task { .. }, Kept::Nothing) => {
+                let freed = graph
+                    .payloads(id)
+                    .map(|payload| &graph.contents[payload.content as usize])
+                    .filter(|content| is_container(content))
+                    .map(Content::held_bytes)
+                    .fold(0u64, u64::saturating_add);
+                parts.allocator_kept_bytes = parts.allocator_kept_bytes.saturating_add(freed);
+            }
+            (NodeKind::Data { content }, _) => {
+                let size = graph.contents[content as usize].held_bytes();
+                parts.shared_objects_bytes = parts
+                    .shared_objects_bytes
+                    .saturating_add(size.saturating_mul(u64::from(workers)));
+            }
+        }
+    }
+    (parts, unknown)
+}
+
+/// The objects the workers hold while the graph's results are held, as given (all of
+/// [`HeldParts`] but the allocator's part): what the built-in engine's managed bytes are.
+pub fn held_bytes(graph: &Graph, workers: u32) -> u64 {
+    given_parts(graph, workers, &kept_tasks(graph, workers))
+        .0
+        .objects_bytes()
+}
+
 /// Predictions for the graph as given and with its copied payloads scattered or delayed.
 pub fn strategies(
     graph: &Graph,
+    kept: &[Kept],
     sizes: &Sizes,
     duplicates: &[DuplicatedPayload],
     workers: u32,
 ) -> Vec<StrategyPrediction> {
-    let held_tasks = held_nodes(graph);
-    let uses = content_uses(graph, Some(&held_tasks));
-    let given_held = held_bytes_of(graph, workers, &held_tasks);
-    let carried = carried_over_bytes(graph, &held_tasks);
+    let uses = content_uses(graph, kept);
+    let (given_held, unknown) = given_parts(graph, workers, kept);
     let given = StrategyPrediction {
         strategy: "as-given".to_string(),
+        variant: AS_GIVEN.to_string(),
         wire_bytes: sizes.wire_bytes,
         materialised_bytes: sizes.materialised_bytes,
-        held_bytes: given_held,
+        held_bytes: given_held.total(),
+        held_unknown_results: unknown,
+        held_parts: given_held,
         transient_bytes: 0,
-        held_rss_bytes: given_held.saturating_add(carried),
         saved_held_bytes: 0,
         saved_wire_bytes: 0,
     };
@@ -179,21 +271,37 @@ pub fn strategies(
             .map(|(index, content)| (content.digest.to_string(), index))
             .collect()
     };
+    let delayed = DelayedVariant::of(graph);
     for strategy in [Strategy::Scatter, Strategy::Delayed] {
         let mut row = given.clone();
         row.strategy = strategy.to_string();
-        let mut carry = carried;
+        row.variant = match strategy {
+            Strategy::Scatter => SCATTERED.to_string(),
+            _ => delayed.describe().to_string(),
+        };
+        let parts = &mut row.held_parts;
         for duplicate in duplicates.iter().filter(|d| d.is_copied()) {
             let Some(&content) = by_digest.get(&duplicate.digest) else {
                 continue;
             };
+            let content_info = &graph.contents[content];
             let size = duplicate.size_bytes;
-            let in_memory = graph.contents[content].held_bytes();
+            let in_memory = content_info.held_bytes();
             let content_use = &uses[content];
-            if is_container(&graph.contents[content]) {
-                // The intermediate tasks' copies are gone with the rewrite.
-                let released = duplicate.copies.saturating_sub(content_use.leaf_copies);
-                carry = carry.saturating_sub(released.saturating_mul(in_memory));
+            // The copies leave the tasks: those the workers kept, and the freed ones whose heap
+            // the allocator kept.
+            parts.held_task_copies_bytes = parts
+                .held_task_copies_bytes
+                .saturating_sub(content_use.copies_in_held.saturating_mul(in_memory));
+            parts.kept_ancestor_copies_bytes = parts.kept_ancestor_copies_bytes.saturating_sub(
+                content_use
+                    .copies_in_kept_ancestors
+                    .saturating_mul(in_memory),
+            );
+            if is_container(content_info) {
+                parts.allocator_kept_bytes = parts
+                    .allocator_kept_bytes
+                    .saturating_sub(content_use.copies_released.saturating_mul(in_memory));
             }
             row.wire_bytes = row
                 .wire_bytes
@@ -201,41 +309,56 @@ pub fn strategies(
             row.materialised_bytes = row
                 .materialised_bytes
                 .saturating_sub(duplicate.copies.saturating_mul(size));
-            row.held_bytes = row
-                .held_bytes
-                .saturating_sub(content_use.leaf_copies.saturating_mul(in_memory));
             let reached = duplicate.tasks.min(u64::from(workers));
-            let shipped = reached.saturating_mul(in_memory);
-            let info = &graph.contents[content].info;
-            match strategy {
-                Strategy::Scatter => {
-                    row.held_bytes = row
-                        .held_bytes
+            let info = &content_info.info;
+            let kept_by_a_task =
+                content_use.copies_in_held + content_use.copies_in_kept_ancestors > 0;
+            match (strategy, delayed) {
+                (Strategy::Scatter, _) => {
+                    parts.shared_objects_bytes = parts
+                        .shared_objects_bytes
                         .saturating_add(u64::from(workers).saturating_mul(in_memory));
                     if let Some(objects) = info.item_objects {
-                        carry = carry.saturating_add(
+                        parts.allocator_kept_bytes = parts.allocator_kept_bytes.saturating_add(
                             u64::from(workers)
                                 .saturating_mul(objects)
                                 .saturating_mul(ITEMISED_HELD_BYTES_PER_OBJECT),
                         );
                     }
                 }
-                _ => {
+                (_, variant) => {
                     row.wire_bytes = row.wire_bytes.saturating_add(DEFAULT_SPEC_BYTES);
-                    row.transient_bytes = row.transient_bytes.saturating_add(shipped);
-                    if let Some(items) = info.items {
-                        carry = carry.saturating_add(
-                            reached
-                                .saturating_mul(items)
-                                .saturating_mul(ITEMISED_RELEASED_BYTES_PER_ITEM),
-                        );
-                    } else if is_container(&graph.contents[content]) {
-                        carry = carry.saturating_add(shipped);
+                    // One copy stays where the object's task is kept; the copies shipped to the
+                    // other workers reached are freed.
+                    let stays = u64::from(variant == DelayedVariant::Object && kept_by_a_task);
+                    parts.shared_objects_bytes = parts
+                        .shared_objects_bytes
+                        .saturating_add(stays.saturating_mul(in_memory));
+                    if variant == DelayedVariant::Builder && kept_by_a_task {
+                        // The builder task's run_spec (its call, not its result) stays.
+                        parts.kept_ancestor_copies_bytes = parts
+                            .kept_ancestor_copies_bytes
+                            .saturating_add(DEFAULT_SPEC_BYTES);
                     }
+                    let freed = reached.saturating_sub(stays);
+                    row.transient_bytes = row
+                        .transient_bytes
+                        .saturating_add(reached.saturating_mul(in_memory));
+                    let kept_heap = if let Some(items) = info.items {
+                        reached
+                            .saturating_mul(items)
+                            .saturating_mul(ITEMISED_RELEASED_BYTES_PER_ITEM)
+                    } else if is_container(content_info) {
+                        freed.saturating_mul(in_memory)
+                    } else {
+                        0
+                    };
+                    parts.allocator_kept_bytes =
+                        parts.allocator_kept_bytes.saturating_add(kept_heap);
                 }
             }
         }
-        row.held_rss_bytes = row.held_bytes.saturating_add(carry);
+        row.held_bytes = row.held_parts.total();
         row.saved_held_bytes = given.held_bytes as i64 - row.held_bytes as i64;
         row.saved_wire_bytes = given.wire_bytes as i64 - row.wire_bytes as i64;
         rows.push(row);
@@ -283,35 +406,87 @@ mod tests {
     }
 
     #[test]
-    fn sending_a_container_item_by_item_is_in_held_rss() {
+    fn sending_a_container_item_by_item_is_in_the_held_figure_as_kept_heap() {
         let plain = analysis_with("");
         let itemised = analysis_with(r#", "items": 10000, "item_objects": 20000"#);
-        // Held bytes are what lives; the item-by-item residue is RSS only.
+        let parts = |a: &crate::analyze::Analysis, s: &str| row(a, s).held_parts;
+        // Objects are what lives; the item-by-item residue is heap the allocator keeps.
         for strategy in ["as-given", "scatter", "delayed"] {
             assert_eq!(
+                parts(&plain, strategy).objects_bytes(),
+                parts(&itemised, strategy).objects_bytes()
+            );
+            assert_eq!(
                 row(&plain, strategy).held_bytes,
-                row(&itemised, strategy).held_bytes
+                parts(&plain, strategy).total()
             );
         }
         assert_eq!(
-            row(&plain, "as-given").held_rss_bytes,
-            row(&itemised, "as-given").held_rss_bytes
+            row(&plain, "as-given").held_bytes,
+            row(&itemised, "as-given").held_bytes
         );
         // Scatter: each of the 2 workers keeps the residue around the 20,000 objects it holds.
         assert_eq!(
-            row(&itemised, "scatter").held_rss_bytes - row(&plain, "scatter").held_rss_bytes,
+            row(&itemised, "scatter").held_bytes - row(&plain, "scatter").held_bytes,
             2 * 20_000 * ITEMISED_HELD_BYTES_PER_OBJECT
         );
-        // Delayed: the freed copy on each worker reached (2) is replaced by the per-item residue.
-        let delayed = row(&itemised, "delayed");
+        // Delayed (a generated graph: the object built in one task): the freed copy on each
+        // worker reached (2) is replaced by the per-item residue.
         assert_eq!(
-            delayed.held_rss_bytes - delayed.held_bytes,
+            parts(&itemised, "delayed").allocator_kept_bytes,
             2 * 10_000 * ITEMISED_RELEASED_BYTES_PER_ITEM
         );
-        let plain_delayed = row(&plain, "delayed");
-        assert_eq!(
-            plain_delayed.held_rss_bytes - plain_delayed.held_bytes,
-            2 * 1_000_000
+        assert_eq!(parts(&plain, "delayed").allocator_kept_bytes, 2 * 1_000_000);
+        assert!(
+            row(&plain, "delayed")
+                .variant
+                .starts_with("built in one task")
         );
+    }
+
+    /// A reduction: 8 chunk tasks embed the dict, one sum of them is held. The sum's worker keeps
+    /// the run_specs of the chunk tasks it ran (half of them on 2 workers), so their copies are
+    /// held, and every fix saves memory.
+    #[test]
+    fn a_reductions_inputs_keep_their_copies_and_the_fixes_save_them() {
+        let digest = format!("sha256:{}", "cd".repeat(32));
+        let mut tasks: Vec<String> = (0..8)
+            .map(|i| {
+                format!(
+                    r#"{{"key": ["chunk", {i}], "function": "f", "output_bytes": 8, "args": [
+                        {{"payload": {{"size_bytes": 100000, "digest": "{digest}", "object_id": 1,
+                        "type": "dict"}}}}]}}"#
+                )
+            })
+            .collect();
+        let refs: Vec<String> = (0..8)
+            .map(|i| format!(r#"{{"ref": ["chunk", {i}]}}"#))
+            .collect();
+        tasks.push(format!(
+            r#"{{"key": "total", "function": "sum", "output_bytes": 8, "args": [{}]}}"#,
+            refs.join(",")
+        ));
+        let text = format!(
+            r#"{{"format": "graphprof-graph", "version": 1, "tasks": [{}],
+                "contents": [{{"digest": "{digest}", "in_memory_bytes": 1000000}}]}}"#,
+            tasks.join(",")
+        );
+        let graph = read_graph(std::path::Path::new("g.json"), text.as_bytes()).unwrap();
+        let options = AnalyzeOptions {
+            workers: 2,
+            ..AnalyzeOptions::default()
+        };
+        let analysis = analyze(&graph, "g.json", &options);
+        let given = row(&analysis, "as-given");
+        assert_eq!(
+            given.held_parts.kept_ancestor_copies_bytes,
+            4 * (1_000_000 + 64)
+        );
+        // The four chunk copies freed on the other worker stay as heap (a container).
+        assert_eq!(given.held_parts.allocator_kept_bytes, 4 * 1_000_000);
+        for fix in ["scatter", "delayed"] {
+            assert!(row(&analysis, fix).saved_held_bytes > 0, "{fix}");
+        }
+        assert_eq!(given.held_unknown_results, 0);
     }
 }

@@ -126,6 +126,10 @@ fn copied_blame(graph: &Graph, duplicate: &DuplicatedPayload) -> Blame {
         "the function itself carries it (a bound method's instance or a closure's captured \
          value): move the object out into an argument of a module-level function, then pass \
          client.scatter(obj, broadcast=True) or dask.delayed(obj) as that argument"
+    } else if super::predict::DelayedVariant::of(graph) == super::predict::DelayedVariant::Object {
+        // A user's collection: what `graphprof sample` and `rewrite` run as `delayed`.
+        "send it once: pass client.scatter(obj, broadcast=True) instead of the object (one copy \
+         on every worker), or dask.delayed(obj) (the object once in the graph, one copy kept)"
     } else {
         "send it once: pass client.scatter(obj, broadcast=True) instead of the object, or build \
          it in one task with dask.delayed"

@@ -169,8 +169,8 @@ pub fn run_all(
         let predicted_held = model
             .as_ref()
             .and_then(|m| m.strategies.first())
-            // Worker RSS also keeps the container copies the allocator did not give back.
-            .map(|prediction| prediction.held_rss_bytes);
+            // The one held figure: objects and the heap the allocator keeps (held_parts).
+            .map(|prediction| prediction.held_bytes);
         report.held_vs_model = predicted_held
             .zip(report.held_growth_bytes())
             .filter(|_| outcome.complete)

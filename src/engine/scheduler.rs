@@ -1,7 +1,9 @@
-//! The scheduler: holds the graph as the client sent it, sends each ready task to a worker on its
-//! own (serializing that task's arguments, payload copies included), prefers the worker that holds
-//! the task's first dependency, tells the holders to release an intermediate result once all its
-//! dependents ran, and stops on the first failure, the memory limit or cancellation.
+//! The scheduler: holds the graph as the client sent it, sends each ready task on its own
+//! (serializing that task's arguments, payload copies included) to the worker the placement
+//! model gives it ([`crate::graph::placement`], the held model's), tells the holders to release an
+//! intermediate result once all its dependents ran (keeping the run_spec of an ancestor that a held
+//! result keeps on its worker, [`crate::graph::held::Kept::RunSpec`]), and stops on the first
+//! failure, the memory limit or cancellation.
 //!
 //! Ready tasks are taken last-in first-out, so a task's dependents run soon after it (as
 //! `dask.order` favours), the sources with the most dependents first, and each worker has a bounded queue so that threads never wait for the
@@ -13,6 +15,8 @@ use super::options::EngineEvent;
 use super::wire::{GraphMessage, PAYLOAD_FLAG};
 use super::worker::{FromWorker, Input, RunTask, ToWorker};
 use crate::graph::Graph;
+use crate::graph::held::{Kept, kept_with_placement};
+use crate::graph::placement::placement;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
@@ -97,6 +101,10 @@ pub struct Scheduler<'a> {
     remaining_dependents: Vec<u32>,
     /// Tasks held with the results (see [`crate::graph::held`]): never released before the end.
     held: Vec<bool>,
+    /// Per node: the worker that runs it ([`crate::graph::placement`]).
+    place: Vec<u16>,
+    /// Per node: what the workers keep of it while the results are held.
+    kept: Vec<Kept>,
     results: Vec<Option<Arc<Tracked>>>,
     holders: Vec<Vec<u16>>,
     queued_tasks: Vec<u32>,
@@ -158,6 +166,7 @@ impl<'a> Scheduler<'a> {
                 fill[dep as usize] += 1;
             }
         }
+        let place = placement(graph, workers as u32);
         Ok(Scheduler {
             graph,
             message,
@@ -171,6 +180,8 @@ impl<'a> Scheduler<'a> {
             dependents: Links { starts, items },
             waiting,
             remaining_dependents: dependent_counts,
+            kept: kept_with_placement(graph, &place),
+            place,
             held: {
                 let held_nodes = crate::graph::held::held_nodes(graph);
                 message
@@ -197,20 +208,12 @@ impl<'a> Scheduler<'a> {
             || (self.queued_tasks[worker] < QUEUE_TASKS && self.queued_bytes[worker] < QUEUE_BYTES)
     }
 
-    /// The holder of the task's first dependency if it has room, else the least busy worker.
+    /// The worker the placement model gives the task ([`crate::graph::placement`]), once it has
+    /// room: the engine runs every task where the held model places it, whatever the timing.
     fn choose_worker(&self, task: u32) -> Option<usize> {
-        let near = self
-            .dependencies
-            .of(task)
-            .first()
-            .and_then(|&dep| self.holders[dep as usize].first())
-            .map(|&worker| worker as usize)
-            .filter(|&worker| self.has_room(worker));
-        near.or_else(|| {
-            (0..self.queued_tasks.len())
-                .filter(|&worker| self.has_room(worker))
-                .min_by_key(|&worker| self.queued_tasks[worker])
-        })
+        let node = self.message.tasks[task as usize].node;
+        let worker = self.place[node as usize] as usize % self.queued_tasks.len();
+        self.has_room(worker).then_some(worker)
     }
 
     fn dispatch(
@@ -294,8 +297,9 @@ impl<'a> Scheduler<'a> {
             if self.remaining_dependents[dep] == 0 && !self.held[dep] {
                 self.results[dep] = None;
                 let node = self.message.tasks[dep].node;
+                let keep_spec = self.kept[node as usize] == Kept::RunSpec;
                 for holder in std::mem::take(&mut self.holders[dep]) {
-                    cluster.send(holder as usize, ToWorker::Release(node))?;
+                    cluster.send(holder as usize, ToWorker::Release { node, keep_spec })?;
                 }
             }
         }

@@ -58,8 +58,9 @@ pub enum ToWorker {
     Scatter { node: u32, bytes: Arc<Tracked> },
     /// Run a task.
     Run(RunTask),
-    /// Forget this node's result, arguments and copies.
-    Release(u32),
+    /// Forget this node's result and copies, and its arguments unless `keep_spec` (a released
+    /// ancestor whose run_spec the worker keeps with a held result: [`crate::graph::held::Kept`]).
+    Release { node: u32, keep_spec: bool },
     /// Reply `Synced` once everything before has been handled.
     Sync,
     /// Drop everything and exit.
@@ -96,6 +97,7 @@ pub fn work(
 ) {
     let mut data: NodeMap<Arc<Tracked>> = NodeMap::default();
     let mut arguments: NodeMap<Vec<Tracked>> = NodeMap::default();
+    let mut states: NodeMap<Tracked> = NodeMap::default();
     while let Ok(message) = inbox.recv() {
         let report = match message {
             ToWorker::Scatter { node, bytes } => match account.copy_of(&bytes) {
@@ -117,7 +119,12 @@ pub fn work(
                 let task = run.task;
                 let has_dependents = run.has_dependents;
                 let task_state = Bookkeeping(task_overhead_bytes);
-                match run_task(run, &account, task_state, &mut data, &mut arguments) {
+                let held = Held {
+                    data: &mut data,
+                    arguments: &mut arguments,
+                    states: &mut states,
+                };
+                match run_task(run, &account, task_state, held) {
                     Ok(result) => Some(FromWorker::Done {
                         task,
                         worker,
@@ -130,9 +137,12 @@ pub fn work(
                     }),
                 }
             }
-            ToWorker::Release(node) => {
+            ToWorker::Release { node, keep_spec } => {
                 data.remove(&node);
-                arguments.remove(&node);
+                states.remove(&node);
+                if !keep_spec {
+                    arguments.remove(&node);
+                }
                 None
             }
             ToWorker::Sync => Some(FromWorker::Synced { worker }),
@@ -153,13 +163,25 @@ struct Bookkeeping(u64);
 /// The byte the bookkeeping is written with, so that its pages are really resident.
 const BOOKKEEPING_FILL: u8 = 0xB5;
 
+/// What a worker holds per node: results (its own and fetched copies), each task's deserialised
+/// arguments (its run_spec), and the bookkeeping beside each result it made.
+struct Held<'a> {
+    data: &'a mut NodeMap<Arc<Tracked>>,
+    arguments: &'a mut NodeMap<Vec<Tracked>>,
+    states: &'a mut NodeMap<Tracked>,
+}
+
 fn run_task(
     run: RunTask,
     account: &Account,
     bookkeeping: Bookkeeping,
-    data: &mut NodeMap<Arc<Tracked>>,
-    arguments: &mut NodeMap<Vec<Tracked>>,
+    held: Held,
 ) -> Result<Arc<Tracked>, TaskFailure> {
+    let Held {
+        data,
+        arguments,
+        states,
+    } = held;
     let RunTask {
         node,
         function,
@@ -218,11 +240,13 @@ fn run_task(
         }
     };
     drop(slices);
-    let mut parts = parts;
     if own_result && bookkeeping.0 > 0 {
         let len = usize::try_from(bookkeeping.0)
             .map_err(|_| TaskFailure::Failed("task overhead too large".into()))?;
-        parts.push(account.filled(len, |bytes| bytes.resize(len, BOOKKEEPING_FILL))?);
+        states.insert(
+            node,
+            account.filled(len, |bytes| bytes.resize(len, BOOKKEEPING_FILL))?,
+        );
     }
     let result = Arc::new(result);
     data.insert(node, Arc::clone(&result));

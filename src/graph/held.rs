@@ -9,6 +9,7 @@
 //! it): [`TASK_OVERHEAD_BYTES`] per held result, measured on real Dask.
 
 use super::model::{Graph, NodeId, NodeKind};
+use super::placement::placement;
 
 /// Bytes of RSS a Dask worker holds per held result beyond the result itself (its per-task
 /// bookkeeping), measured on distributed 2026.8.0: the seed case (`map_blocks` over chunks of 1,000
@@ -100,6 +101,63 @@ pub fn held_nodes(graph: &Graph) -> Vec<bool> {
     held
 }
 
+/// What a worker keeps of a task while the results are held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kept {
+    /// Released and forgotten: nothing of it stays.
+    Nothing,
+    /// Held with the results (see [`held_nodes`]): its result, its run_spec with every object
+    /// embedded in it, and its bookkeeping.
+    Result,
+    /// Released, but its worker keeps its task state with its run_spec (every object embedded in
+    /// it): an ancestor of a held task that ran on the same worker, reached through ancestors
+    /// that ran there too. A worker keeps the state of every dependency of a task it keeps, and a
+    /// dependency it ran itself keeps its run_spec; one it fetched from another worker has none,
+    /// and the worker does not know that one's dependencies (docs/DASK.md, "what a worker keeps
+    /// of a held result's ancestors").
+    RunSpec,
+}
+
+/// Per node id, what the workers keep of it while the results are held, with the tasks placed
+/// as [`placement`] places them on `workers` workers.
+pub fn kept_tasks(graph: &Graph, workers: u32) -> Vec<Kept> {
+    kept_with_placement(graph, &placement(graph, workers))
+}
+
+/// [`kept_tasks`] for a given placement (per node id, the worker that runs it).
+pub fn kept_with_placement(graph: &Graph, place: &[u16]) -> Vec<Kept> {
+    let held = held_nodes(graph);
+    let mut kept: Vec<Kept> = held
+        .iter()
+        .map(|&h| if h { Kept::Result } else { Kept::Nothing })
+        .collect();
+    let mut stack: Vec<NodeId> = Vec::new();
+    for id in graph.node_ids() {
+        if !held[id as usize] || !matches!(graph.node(id).kind, NodeKind::Task { .. }) {
+            continue;
+        }
+        let worker = place[id as usize];
+        stack.push(id);
+        while let Some(task) = stack.pop() {
+            for dep in graph.dag().neighbors_directed(
+                petgraph::graph::NodeIndex::new(task as usize),
+                petgraph::Direction::Incoming,
+            ) {
+                let dep = dep.index() as NodeId;
+                if kept[dep as usize] != Kept::Nothing
+                    || place[dep as usize] != worker
+                    || !matches!(graph.node(dep).kind, NodeKind::Task { .. })
+                {
+                    continue;
+                }
+                kept[dep as usize] = Kept::RunSpec;
+                stack.push(dep);
+            }
+        }
+    }
+    kept
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,5 +189,38 @@ mod tests {
         // Held: out (an alias), fused and other; results of their own: fused and other.
         assert_eq!(held_result_count(&graph, &held), 2);
         assert_eq!(held_bookkeeping_bytes(&graph, 100), 200);
+    }
+
+    #[test]
+    fn a_held_result_keeps_the_run_specs_of_the_ancestors_its_worker_ran() {
+        // Four chains load -> score, then one sum: with 2 workers, two chains run where the sum
+        // runs, and the sum's worker keeps their run_specs; the other two are forgotten.
+        let mut tasks = Vec::new();
+        for i in 0..4 {
+            tasks.push(format!(r#"{{"key": ["load", {i}], "function": "load"}}"#));
+            tasks.push(format!(
+                r#"{{"key": ["score", {i}], "function": "score", "args": [{{"ref": ["load", {i}]}}]}}"#
+            ));
+        }
+        let refs: Vec<String> = (0..4)
+            .map(|i| format!(r#"{{"ref": ["score", {i}]}}"#))
+            .collect();
+        tasks.push(format!(
+            r#"{{"key": "sum", "function": "sum", "args": [{}]}}"#,
+            refs.join(",")
+        ));
+        let text = format!(
+            r#"{{"format": "graphprof-graph", "version": 1, "tasks": [{}]}}"#,
+            tasks.join(",")
+        );
+        let graph = read_graph(std::path::Path::new("g.json"), text.as_bytes()).unwrap();
+        let kept = kept_tasks(&graph, 2);
+        let count = |what: Kept| kept.iter().filter(|&&k| k == what).count();
+        assert_eq!(count(Kept::Result), 1, "the sum");
+        assert_eq!(count(Kept::RunSpec), 4, "two chains of two tasks");
+        assert_eq!(count(Kept::Nothing), 4);
+        // One worker: every ancestor ran there.
+        let one = kept_tasks(&graph, 1);
+        assert_eq!(one.iter().filter(|&&k| k == Kept::RunSpec).count(), 8);
     }
 }

@@ -10,6 +10,7 @@ pub mod key;
 pub mod load;
 pub mod model;
 pub mod parts;
+pub mod placement;
 pub mod raw;
 pub mod rewrite;
 pub mod scan;

@@ -41,7 +41,7 @@ fn sizes_table(a: &Analysis) -> Table {
     table.row(vec![
         "wire".into(),
         Bytes(s.wire_bytes).to_string(),
-        "the one message the client sends; Dask's warning sees this".into(),
+        "the one message the client sends, pickled; Dask's warning sees this".into(),
     ]);
     if let Some(measured) = s.wire_bytes_measured {
         table.row(vec![
@@ -53,20 +53,20 @@ fn sizes_table(a: &Analysis) -> Table {
     table.row(vec![
         "materialised".into(),
         Bytes(s.materialised_bytes).to_string(),
-        "what the tasks hold once deserialised one by one".into(),
+        "the tasks' pickles, deserialised one by one".into(),
     ]);
     table.row(vec![
         "duplicated".into(),
         Bytes(a.duplicated_bytes).to_string(),
         format!(
-            "wasted by payload copies (x{:.1} duplication)",
+            "pickles of payload copies beyond the first (x{:.1} duplication)",
             a.duplication_ratio
         ),
     ]);
     table.row(vec![
         "results".into(),
         Bytes(s.output_bytes).to_string(),
-        "sum of the tasks' result sizes".into(),
+        "sum of the tasks' result sizes, in memory".into(),
     ]);
     if s.data_bytes > 0 {
         table.row(vec![
@@ -84,11 +84,11 @@ fn duplicates_table(duplicates: &[DuplicatedPayload]) -> Table {
             "payload",
             "type",
             "kind",
-            "size",
+            "size (pickled)",
             "in memory",
             "copies",
             "objects",
-            "held by copies",
+            "extra copies, in memory",
             "layers",
             "e.g.",
         ],
@@ -155,26 +155,101 @@ fn tasks_table(a: &Analysis) -> Table {
     table
 }
 
+/// A held figure: "at least" when some held results have no known size.
+fn held_cell(bytes: u64, unknown_results: u64) -> String {
+    if unknown_results > 0 {
+        format!(">= {}", Bytes(bytes))
+    } else {
+        Bytes(bytes).to_string()
+    }
+}
+
 fn strategies_table(a: &Analysis) -> Table {
     let mut table = Table::new(
         &[
             "strategy",
-            "wire",
-            "materialised",
-            "held",
-            "transient",
+            "wire (pickled)",
+            "materialised (pickled)",
+            "held (RSS)",
             "saves (held)",
+            "transient",
+            "how it runs",
         ],
         &[1, 2, 3, 4, 5],
     );
     for s in &a.strategies {
+        let saves = if s.strategy == "as-given" {
+            "-".to_string()
+        } else {
+            BytesDelta(i128::from(s.saved_held_bytes)).to_string()
+        };
         table.row(vec![
             s.strategy.clone(),
             Bytes(s.wire_bytes).to_string(),
             Bytes(s.materialised_bytes).to_string(),
-            Bytes(s.held_bytes).to_string(),
+            held_cell(s.held_bytes, s.held_unknown_results),
+            saves,
             Bytes(s.transient_bytes).to_string(),
-            BytesDelta(i128::from(s.saved_held_bytes)).to_string(),
+            s.variant.clone(),
+        ]);
+    }
+    table
+}
+
+/// What the held figure as given is made of, and what is unknown.
+fn held_parts_lines(a: &Analysis) -> Vec<String> {
+    let Some(given) = a.strategies.first() else {
+        return Vec::new();
+    };
+    let p = &given.held_parts;
+    let mut lines = vec![format!(
+        "Held as given: results {}, the held tasks' copies {}, copies kept by released ancestors {}, \
+         bookkeeping {}, shared objects {}; heap the allocator keeps of freed copies {} (RSS, not \
+         objects).",
+        Bytes(p.results_bytes),
+        Bytes(p.held_task_copies_bytes),
+        Bytes(p.kept_ancestor_copies_bytes),
+        Bytes(p.bookkeeping_bytes),
+        Bytes(p.shared_objects_bytes),
+        Bytes(p.allocator_kept_bytes),
+    )];
+    if given.held_unknown_results > 0 {
+        lines.push(format!(
+            "{} held results have no size in the file: held figures are lower bounds (export the \
+             collection with `graphprof dask export`, which sizes them).",
+            count(given.held_unknown_results)
+        ));
+    }
+    lines
+}
+
+fn held_layers_table(a: &Analysis) -> Table {
+    let mut table = Table::new(
+        &[
+            "layer",
+            "in memory",
+            "results",
+            "released, run_spec kept",
+            "run_specs (in memory)",
+        ],
+        &[1, 2, 3, 4],
+    );
+    for layer in &a.held_layers {
+        let results = if layer.unknown_results > 0 {
+            format!(
+                "{} + {} unknown",
+                Bytes(layer.results_bytes),
+                count(layer.unknown_results)
+            )
+        } else {
+            Bytes(layer.results_bytes).to_string()
+        };
+        table.row(vec![
+            super::table::cell(&crate::escape::control(&layer.layer)),
+            count(layer.tasks_in_memory),
+            results,
+            count(layer.released_kept),
+            Bytes(layer.run_spec_bytes).to_string(),
         ]);
     }
     table
@@ -277,12 +352,20 @@ pub fn text(a: &Analysis) -> String {
         out.push('\n');
     }
     out.push_str(&format!(
-        "Strategies ({} workers; held = while the results are held):\n",
+        "Strategies ({} workers; held = what the workers' memory grows by while the results are held):\n",
         a.options.workers
     ));
     out.push_str(&strategies_table(a).to_text(2));
+    for line in held_parts_lines(a) {
+        out.push_str(&line);
+        out.push('\n');
+    }
     out.push_str(basis_line(a));
     out.push('\n');
+    if !a.held_layers.is_empty() {
+        out.push_str("\nHeld per layer, as given:\n");
+        out.push_str(&held_layers_table(a).to_text(2));
+    }
     out.push_str("\nLayers:\n");
     out.push_str(&groups_table("layer", &a.layers, true).to_text(2));
     out.push_str("\nFunctions:\n");
@@ -322,7 +405,15 @@ pub fn markdown(a: &Analysis) -> String {
         a.options.workers
     ));
     out.push_str(&md(strategies_table(a)));
+    out.push('\n');
+    for line in held_parts_lines(a) {
+        out.push_str(&format!("{}\n", escape_markdown(&line)));
+    }
     out.push_str(&format!("\n{}\n", basis_line(a)));
+    if !a.held_layers.is_empty() {
+        out.push_str("\n### Held per layer, as given\n\n");
+        out.push_str(&md(held_layers_table(a)));
+    }
     out.push_str("\n### Layers\n\n");
     out.push_str(&md(groups_table("layer", &a.layers, true)));
     out.push_str("\n### Functions\n\n");

@@ -97,11 +97,29 @@ class Strategy:
     """A strategy's predicted footprint (``as-given``, ``scatter``, ``delayed``)."""
 
     strategy: str
+    #: How it runs ("dask.delayed(obj): sent once; ...").
+    variant: str
+    #: Pickled bytes of the client's message.
     wire_bytes: int
+    #: Pickled bytes deserialised over the run.
     materialised_bytes: int
+    #: What the workers' memory (RSS) grows by while the results are held: the one held figure
+    #: (a lower bound when ``held_unknown_results`` is not 0).
     held_bytes: int
+    #: Held results whose size is unknown.
+    held_unknown_results: int
     transient_bytes: int
     saved_held_bytes: int
+
+    @property
+    def held(self) -> str:
+        """``held_bytes`` for a person: ``">= 12.4 MiB"`` when part of it is unknown."""
+        return (">= " if self.held_unknown_results else "") + fmt_bytes(self.held_bytes)
+
+
+def _signed(n: int) -> str:
+    """A saving with its sign: ``+14.5 MiB`` saved, ``-1.2 MiB`` (the fix costs memory)."""
+    return ("+" if n >= 0 else "-") + fmt_bytes(abs(n))
 
 
 def _finding(raw: dict[str, Any]) -> Finding:
@@ -166,7 +184,7 @@ class Analysis:
         return pd.DataFrame(rows, columns=columns)
 
     def to_dict(self) -> dict[str, Any]:
-        """The report as the binary wrote it (schema ``graphprof-analysis`` v1)."""
+        """The report as the binary wrote it (schema ``graphprof-analysis`` v2)."""
         return json.loads(json.dumps(self.report))
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -182,7 +200,8 @@ class Analysis:
         return [
             ("wire", fmt_bytes(s.wire_bytes), "the one message the client sends; Dask's warning sees this"),
             ("materialised", fmt_bytes(s.materialised_bytes), "what the tasks hold once deserialised one by one"),
-            ("duplicated", fmt_bytes(s.duplicated_bytes), f"wasted by payload copies (x{s.duplication_ratio:.1f})"),
+            ("duplicated", fmt_bytes(s.duplicated_bytes),
+             f"pickled bytes of payload copies beyond the first (x{s.duplication_ratio:.1f})"),
             ("results", fmt_bytes(s.output_bytes), "sum of the tasks' result sizes"),
         ]
 
@@ -205,16 +224,17 @@ class Analysis:
         if self.findings:
             parts.append("<p>What to fix (most costly first):</p><ol>")
             parts += [f"<li>{e(f.what)} ({e(fmt_bytes(f.size_bytes))} x{f.copies}, layer {e(str(f.layer))}, "
-                      f"wastes {e(fmt_bytes(f.held_wasted_bytes))}): {e(f.fix[:300])}</li>"
+                      f"extra copies hold {e(fmt_bytes(f.held_wasted_bytes))} in memory): {e(f.fix[:300])}</li>"
                       for f in self.findings[:ROWS]]
             parts.append("</ol>")
             if len(self.findings) > ROWS:
                 parts.append(f"<p>... and {len(self.findings) - ROWS} more (see .findings)</p>")
-        parts.append("<table><tr><th>strategy</th><th>wire</th><th>materialised</th><th>held</th>"
-                     "<th>saves (held)</th></tr>")
+        parts.append("<table><tr><th>strategy</th><th>wire (pickled)</th><th>materialised (pickled)</th>"
+                     "<th>held (RSS)</th><th>saves (held)</th><th>how it runs</th></tr>")
         parts += [f"<tr><td>{e(s.strategy)}</td><td>{fmt_bytes(s.wire_bytes)}</td>"
-                  f"<td>{fmt_bytes(s.materialised_bytes)}</td><td>{fmt_bytes(s.held_bytes)}</td>"
-                  f"<td>{fmt_bytes(s.saved_held_bytes)}</td></tr>" for s in self.strategies[:ROWS]]
+                  f"<td>{fmt_bytes(s.materialised_bytes)}</td><td>{e(s.held)}</td>"
+                  f"<td>{'-' if s.strategy == 'as-given' else _signed(s.saved_held_bytes)}</td>"
+                  f"<td>{e(s.variant)}</td></tr>" for s in self.strategies[:ROWS]]
         parts.append("</table></div>")
         return "".join(parts)
 
@@ -255,12 +275,15 @@ def export(collection: Any, path: str | os.PathLike[str], *, name: str | None = 
 
 def analyze(collection_or_path: Any, *, workers: int = 4, threshold: int | str = "10MB",
             client: Any = None, name: str | None = None, measure_wire: bool = False,
-            top: int = 10) -> Analysis:
+            top: int = 10, run_outputs: bool = True) -> Analysis:
     """Analyse a collection (exported in-process) or a graph file with the binary.
 
     ``workers`` is what the strategy predictions assume; ``threshold`` Dask's
     ``large-graph-warning-threshold`` (bytes or ``"10MB"``); ``client`` the cluster whose
-    serialisation the export follows (the default client when there is one).
+    serialisation the export follows (the default client when there is one). With
+    ``run_outputs`` (the default) the results of dataframe, bag and delayed outputs are sized by
+    running a few of their subgraphs in this process (bounded: at most 8, 10 s); with
+    ``run_outputs=False`` none of the collection's tasks runs and those results count as unknown.
     """
     if isinstance(collection_or_path, (str, os.PathLike)):
         graph = Path(collection_or_path)
@@ -268,7 +291,8 @@ def analyze(collection_or_path: Any, *, workers: int = 4, threshold: int | str =
     _exporter("analyze")  # the clear error when dask is missing, before any work
     with tempfile.TemporaryDirectory(prefix="graphprof-") as tmp:
         graph = Path(tmp) / "graph.json"
-        export(collection_or_path, graph, name=name, client=client, measure_wire=measure_wire)
+        export(collection_or_path, graph, name=name, client=client, measure_wire=measure_wire,
+               run_outputs=run_outputs)
         return _analyze_file(graph, workers, threshold, top, None)
 
 

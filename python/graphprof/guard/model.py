@@ -15,8 +15,13 @@ One :class:`ContentUse` is one payload content (one digest) as the arriving task
 It is **copied** when one object is embedded more than once (``copies > objects``): the waste
 scatter and delayed fix. Its **duplicated bytes** are ``(copies - 1) x size_bytes`` then, else 0
 (equal objects: each task built its own; listed, never blamed). **Materialised** is
-``copies x size_bytes``; **held** is ``held_copies x`` the in-memory size (the pickled size where
-that is unknown), and **held duplicated** ``(copies - 1) x`` that size for a copied content.
+``copies x size_bytes``. **Held** is a range, because a worker also keeps the run_spec (every
+copy in it) of each ancestor it ran of a result it holds, and the scheduler cannot know which
+worker runs what (nor the results' sizes): at least ``held_copies x`` the in-memory size (the
+pickled size where that is unknown), at most ``copies x`` that size (every task on one worker:
+``graphprof analyze --workers 1`` gives the same figure). ``held_bytes`` is the upper end,
+``held_bytes_at_least`` the lower; **held duplicated** is ``(copies - 1) x`` that size for a
+copied content.
 """
 
 from __future__ import annotations
@@ -76,6 +81,7 @@ class Assessment:
     materialised_bytes: int
     held_bytes: int
     held_duplicated_bytes: int
+    held_bytes_at_least: int = 0
 
 
 def held_size(use: ContentUse) -> int:
@@ -92,18 +98,20 @@ def assess(use: ContentUse) -> Assessment:
         copies=use.copies,
         duplicated_bytes=extra * use.size_bytes,
         materialised_bytes=use.copies * use.size_bytes,
-        held_bytes=use.held_copies * held_size(use),
+        held_bytes=use.copies * held_size(use),
         held_duplicated_bytes=extra * held_size(use),
+        held_bytes_at_least=use.held_copies * held_size(use),
     )
 
 
 def totals(assessments) -> dict:
     """Sums over the contents: duplicated, materialised and held bytes."""
-    out = {"duplicated_bytes": 0, "materialised_bytes": 0, "held_bytes": 0}
+    out = {"duplicated_bytes": 0, "materialised_bytes": 0, "held_bytes": 0, "held_bytes_at_least": 0}
     for a in assessments:
         out["duplicated_bytes"] += a.duplicated_bytes
         out["materialised_bytes"] += a.materialised_bytes
         out["held_bytes"] += a.held_bytes
+        out["held_bytes_at_least"] += a.held_bytes_at_least
     return out
 
 

@@ -43,8 +43,9 @@ DEFAULTS = {"warn-duplicated": "100 MB", "warn-materialised": None,
             "refuse-duplicated": None, "refuse-materialised": None}
 # The in-memory size loads the pickle twice: only for objects up to this size.
 IN_MEMORY_LIMIT_BYTES = 64 * 2**20
-FIX_ARGUMENT = ("send it once: pass client.scatter(obj, broadcast=True) instead of the object, "
-                "or build it in one task with dask.delayed")
+FIX_ARGUMENT = ("send it once: pass client.scatter(obj, broadcast=True) instead of the object "
+                "(one copy on every worker), or dask.delayed(obj) (the object once in the graph, "
+                "one copy kept)")
 FIX_FUNCTION = ("the function itself carries it (a bound method's instance or a closure's "
                 "captured value): move the object out into an argument of a module-level "
                 "function, then pass client.scatter(obj, broadcast=True) or dask.delayed(obj) "
@@ -239,6 +240,7 @@ class GraphGuard(SchedulerPlugin):
             "kind": a.kind, "size_bytes": use.size_bytes, "in_memory_bytes": use.in_memory_bytes,
             "copies": a.copies, "objects": use.objects, "duplicated_bytes": a.duplicated_bytes,
             "materialised_bytes": a.materialised_bytes, "held_bytes": a.held_bytes,
+            "held_bytes_at_least": a.held_bytes_at_least,
             "held_duplicated_bytes": a.held_duplicated_bytes,
             "layer": key_split(key), "example_key": str(key),
             "fix": FIX_FUNCTION if role == "function" else FIX_ARGUMENT,
@@ -287,7 +289,11 @@ def message(report: dict) -> str:
             + f"): the workers will deserialise {top['copies']} copies of it, "
             f"{human_bytes(top['duplicated_bytes'])} beyond the first "
             f"({human_bytes(report['duplicated_bytes'])} duplicated, "
-            f"{human_bytes(report['materialised_bytes'])} materialised in this graph; {limits}). "
+            f"{human_bytes(report['materialised_bytes'])} materialised in this graph; {limits}); "
+            f"held in memory while the results are held: "
+            f"{human_bytes(report['held_bytes_at_least'])} to {human_bytes(report['held_bytes'])} "
+            f"of copies (the scheduler cannot know which worker keeps which task's copies, nor the "
+            f"results' sizes; graphprof analyze predicts one figure). "
             f"Fix: {top['fix']}.")
     others = len(report["culprits"]) - 1
     if others:

@@ -79,5 +79,18 @@ def failure_message(analysis: Any, broken: list[str]) -> str:
     if culprit is None:
         return head + " (no duplicated payload: the size comes from the tasks themselves)"
     return (f"{head}\n  payload: {culprit.what} (type {culprit.type_name}, {fmt_bytes(culprit.size_bytes)}"
-            f" each, {culprit.copies} copies, {fmt_bytes(culprit.held_wasted_bytes)} held by the copies, layer "
-            f"{culprit.layer})\n  fix: {culprit.fix}")
+            f" pickled each, {culprit.copies} copies, {fmt_bytes(culprit.held_wasted_bytes)} in memory beyond"
+            f" the first, layer {culprit.layer})\n  held: {held_line(analysis)}\n  fix: {culprit.fix}")
+
+
+def held_line(analysis: Any) -> str:
+    """One held figure per strategy and what each fix saves: ``as given 263 MiB; scatter saves
+    +243 MiB; delayed saves +245 MiB`` (the figures ``graphprof analyze`` prints)."""
+    from ..api.analysis import _signed
+
+    rows = analysis.strategies
+    if not rows:
+        return "unknown"
+    parts = [f"as given {rows[0].held}"]
+    parts += [f"{s.strategy} {s.held} (saves {_signed(s.saved_held_bytes)})" for s in rows[1:]]
+    return "; ".join(parts) + f" on {analysis.report['options']['workers']} workers"
