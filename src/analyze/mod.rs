@@ -157,9 +157,9 @@ fn analyze_sizes(graph: &Graph, source: &str, options: &AnalyzeOptions) -> Analy
         options.warning_threshold_bytes,
     );
     let warning = verdict::warning(&sizes, &findings, options.warning_threshold_bytes);
-    let kept = crate::graph::held::kept_tasks(graph, options.workers);
-    let strategies = predict::strategies(graph, &kept, &sizes, &duplicates, options.workers);
-    let held_layers = held_layers::held_by_layer(graph, &kept);
+    let retained = crate::graph::held::retention(graph, options.workers);
+    let strategies = predict::strategies(graph, &retained, &sizes, &duplicates, options.workers);
+    let held_layers = held_layers::held_by_layer(graph, &retained.kept);
     let structure = Structure::default();
     Analysis {
         schema: ANALYSIS_SCHEMA.to_string(),

@@ -10,9 +10,11 @@
 //!   inputs, a delayed chain's earlier steps), with their payload copies;
 //! - Dask's per-task bookkeeping beside each held result ([`TASK_OVERHEAD_BYTES`]);
 //! - scattered data, once per worker, and what a fix itself puts on the workers;
-//! - what the allocator keeps of freed copies: a Python container (in-memory size at least
-//!   [`CONTAINER_RATIO`] times its pickle) deserialised by a task that was released stays in RSS
-//!   (DASK-FACTS: "after release is not back to baseline"), and a container sent on its own
+//! - what the allocator keeps of freed copies: the heap that Python containers (in-memory size at
+//!   least [`CONTAINER_RATIO`] times their pickle) took stays in RSS after they are freed
+//!   (DASK-FACTS: "after release is not back to baseline"), up to the worker's high-water mark:
+//!   every copy freed late ([`Retention::freed_late`]: alive until a wide fan-in ran, near the end),
+//!   and at most [`EARLY_PEAK_COPIES`] per worker of those freed early; a container sent on its own
 //!   travels item by item, whose temporaries stay ([`ITEMISED_HELD_BYTES_PER_OBJECT`],
 //!   [`ITEMISED_RELEASED_BYTES_PER_ITEM`], measured; docs/DASK.md).
 //!
@@ -28,8 +30,8 @@
 use super::duplication::DuplicatedPayload;
 use super::sizes::Sizes;
 use crate::graph::held::{
-    ITEMISED_HELD_BYTES_PER_OBJECT, ITEMISED_RELEASED_BYTES_PER_ITEM, Kept, TASK_OVERHEAD_BYTES,
-    has_own_result, kept_tasks, result_bytes,
+    DATA_FUNCTION, ITEMISED_HELD_BYTES_PER_OBJECT, ITEMISED_RELEASED_BYTES_PER_ITEM, Kept,
+    Retention, TASK_OVERHEAD_BYTES, has_own_result, result_bytes, retention,
 };
 use crate::graph::model::DEFAULT_SPEC_BYTES;
 use crate::graph::{Content, Graph, NodeKind, Strategy};
@@ -104,6 +106,11 @@ pub struct StrategyPrediction {
 /// Python objects (dicts, lists, sets: 4.5x-21x measured; an ndarray is ~0.9x).
 pub const CONTAINER_RATIO: f64 = 3.0;
 
+/// Copies of one content freed early (their task released soon after it ran) that a worker's heap
+/// holds at its high-water mark: a single-threaded worker has only a few tasks' run_specs alive
+/// at once. Set from the held-memory corpus (python/tests/test_held.py, docs/DASK.md).
+pub const EARLY_PEAK_COPIES: u64 = 8;
+
 /// How `delayed` is run on this graph (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DelayedVariant {
@@ -150,19 +157,29 @@ struct ContentUse {
     objects: u64,
     copies_in_held: u64,
     copies_in_kept_ancestors: u64,
-    copies_released: u64,
+    /// Freed copies whose heap the allocator keeps (see the module docs); counted for
+    /// containers only.
+    copies_heap_kept: u64,
 }
 
-fn content_uses(graph: &Graph, kept: &[Kept]) -> Vec<ContentUse> {
+fn content_uses(graph: &Graph, retained: &Retention) -> Vec<ContentUse> {
     let mut uses = vec![ContentUse::default(); graph.contents.len()];
     let mut seen = super::sizes::ObjectsSeen::default();
+    let mut early: std::collections::HashMap<(u32, u16), u64> = Default::default();
     for id in graph.node_ids() {
         for payload in graph.payloads(id) {
             let content_use = &mut uses[payload.content as usize];
-            match kept[id as usize] {
+            match retained.kept[id as usize] {
                 Kept::Result => content_use.copies_in_held += 1,
                 Kept::RunSpec => content_use.copies_in_kept_ancestors += 1,
-                Kept::Nothing => content_use.copies_released += 1,
+                Kept::Nothing if retained.freed_late[id as usize] => {
+                    content_use.copies_heap_kept += 1;
+                }
+                Kept::Nothing => {
+                    *early
+                        .entry((payload.content, retained.place[id as usize]))
+                        .or_default() += 1;
+                }
             }
             let new_object = payload.sent
                 && match payload.object_id {
@@ -170,6 +187,14 @@ fn content_uses(graph: &Graph, kept: &[Kept]) -> Vec<ContentUse> {
                     None => true,
                 };
             content_use.objects += u64::from(new_object);
+        }
+    }
+    for ((content, _worker), copies) in early {
+        uses[content as usize].copies_heap_kept += copies.min(EARLY_PEAK_COPIES);
+    }
+    for (content_use, content) in uses.iter_mut().zip(&graph.contents) {
+        if !is_container(content) {
+            content_use.copies_heap_kept = 0;
         }
     }
     uses
@@ -189,10 +214,58 @@ pub fn task_held_bytes(graph: &Graph, id: crate::graph::NodeId) -> u64 {
         .fold(graph.node(id).spec_bytes, u64::saturating_add)
 }
 
+/// Heap the allocator keeps on the workers that fetched a data task's object (its value is one
+/// of the graph's objects, `dask.delayed(obj)`) to run its dependents: a container travels item
+/// by item ([`ITEMISED_RELEASED_BYTES_PER_ITEM`] per item on both ends), or its freed copy.
+fn fetched_objects_heap(graph: &Graph, place: &[u16]) -> u64 {
+    let mut heap = 0u64;
+    for id in graph.node_ids() {
+        if graph.function(id) != Some(DATA_FUNCTION) {
+            continue;
+        }
+        let own = place[id as usize];
+        let mut receivers: Vec<u16> = graph
+            .dependents(id)
+            .map(|d| place[d as usize])
+            .filter(|&w| w != own)
+            .collect();
+        receivers.sort_unstable();
+        receivers.dedup();
+        if receivers.is_empty() {
+            continue;
+        }
+        let ends = receivers.len() as u64 + 1;
+        for payload in graph.payloads(id) {
+            let content = &graph.contents[payload.content as usize];
+            let kept_heap = match content.info.items {
+                Some(items) => ends
+                    .saturating_mul(items)
+                    .saturating_mul(ITEMISED_RELEASED_BYTES_PER_ITEM),
+                None if is_container(content) => (ends - 1).saturating_mul(content.held_bytes()),
+                None => 0,
+            };
+            heap = heap.saturating_add(kept_heap);
+        }
+    }
+    heap
+}
+
 /// The held figure of the graph as given, and how many held results have no known size.
-fn given_parts(graph: &Graph, workers: u32, kept: &[Kept]) -> (HeldParts, u64) {
+fn given_parts(
+    graph: &Graph,
+    workers: u32,
+    kept: &[Kept],
+    uses: &[ContentUse],
+) -> (HeldParts, u64) {
     let mut parts = HeldParts::default();
     let mut unknown = 0u64;
+    for (content_use, content) in uses.iter().zip(&graph.contents) {
+        parts.allocator_kept_bytes = parts.allocator_kept_bytes.saturating_add(
+            content_use
+                .copies_heap_kept
+                .saturating_mul(content.held_bytes()),
+        );
+    }
     for id in graph.node_ids() {
         let node = graph.node(id);
         match (node.kind, kept[id as usize]) {
@@ -212,15 +285,7 @@ fn given_parts(graph: &Graph, workers: u32, kept: &[Kept]) -> (HeldParts, u64) {
                     .kept_ancestor_copies_bytes
                     .saturating_add(task_held_bytes(graph, id));
             }
-            (NodeKind::Task { .. }, Kept::Nothing) => {
-                let freed = graph
-                    .payloads(id)
-                    .map(|payload| &graph.contents[payload.content as usize])
-                    .filter(|content| is_container(content))
-                    .map(Content::held_bytes)
-                    .fold(0u64, u64::saturating_add);
-                parts.allocator_kept_bytes = parts.allocator_kept_bytes.saturating_add(freed);
-            }
+            (NodeKind::Task { .. }, Kept::Nothing) => {}
             (NodeKind::Data { content }, _) => {
                 let size = graph.contents[content as usize].held_bytes();
                 parts.shared_objects_bytes = parts
@@ -235,7 +300,10 @@ fn given_parts(graph: &Graph, workers: u32, kept: &[Kept]) -> (HeldParts, u64) {
 /// The objects the workers hold while the graph's results are held, as given (all of
 /// [`HeldParts`] but the allocator's part): what the built-in engine's managed bytes are.
 pub fn held_bytes(graph: &Graph, workers: u32) -> u64 {
-    given_parts(graph, workers, &kept_tasks(graph, workers))
+    // Objects only: the heap the allocator keeps is not the engine's.
+    let retained = retention(graph, workers);
+    let uses = content_uses(graph, &retained);
+    given_parts(graph, workers, &retained.kept, &uses)
         .0
         .objects_bytes()
 }
@@ -243,13 +311,16 @@ pub fn held_bytes(graph: &Graph, workers: u32) -> u64 {
 /// Predictions for the graph as given and with its copied payloads scattered or delayed.
 pub fn strategies(
     graph: &Graph,
-    kept: &[Kept],
+    retained: &Retention,
     sizes: &Sizes,
     duplicates: &[DuplicatedPayload],
     workers: u32,
 ) -> Vec<StrategyPrediction> {
-    let uses = content_uses(graph, kept);
-    let (given_held, unknown) = given_parts(graph, workers, kept);
+    let uses = content_uses(graph, retained);
+    let (mut given_held, unknown) = given_parts(graph, workers, &retained.kept, &uses);
+    given_held.allocator_kept_bytes = given_held
+        .allocator_kept_bytes
+        .saturating_add(fetched_objects_heap(graph, &retained.place));
     let given = StrategyPrediction {
         strategy: "as-given".to_string(),
         variant: AS_GIVEN.to_string(),
@@ -298,11 +369,9 @@ pub fn strategies(
                     .copies_in_kept_ancestors
                     .saturating_mul(in_memory),
             );
-            if is_container(content_info) {
-                parts.allocator_kept_bytes = parts
-                    .allocator_kept_bytes
-                    .saturating_sub(content_use.copies_released.saturating_mul(in_memory));
-            }
+            parts.allocator_kept_bytes = parts
+                .allocator_kept_bytes
+                .saturating_sub(content_use.copies_heap_kept.saturating_mul(in_memory));
             row.wire_bytes = row
                 .wire_bytes
                 .saturating_sub(content_use.objects.saturating_mul(size));

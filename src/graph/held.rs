@@ -40,6 +40,10 @@ pub const ITEMISED_HELD_BYTES_PER_OBJECT: u64 = 127;
 /// measurement as [`ITEMISED_HELD_BYTES_PER_OBJECT`]: 121-197 B per item per worker, mean 152.
 pub const ITEMISED_RELEASED_BYTES_PER_ITEM: u64 = 152;
 
+/// The function name the exporter gives a task whose value is an object of the graph (Dask's
+/// `DataNode`: `dask.delayed(obj)`, a scattered-looking literal): its result is that object.
+pub const DATA_FUNCTION: &str = "data";
+
 /// The function name of a task that only returns another task's result.
 pub const ALIAS_FUNCTION: &str = "alias";
 
@@ -118,6 +122,55 @@ pub enum Kept {
     RunSpec,
 }
 
+/// A task with at least this many dependencies waits for most of the graph (a reduction's last
+/// step, a `collect` over every batch): its inputs, and the same-worker ancestors whose states
+/// they keep, stay alive until it has run, near the end.
+pub const WIDE_FAN_IN: usize = 16;
+
+/// What the workers keep, and how long the rest lives, with the tasks placed on `workers`.
+#[derive(Debug, Clone)]
+pub struct Retention {
+    /// Per node id, the worker that runs it ([`placement`]).
+    pub place: Vec<u16>,
+    /// Per node id, what is kept while the results are held.
+    pub kept: Vec<Kept>,
+    /// Per node id: a released task whose state (and run_spec) lived until near the end, because
+    /// a dependent that waits for most of the graph ([`WIDE_FAN_IN`]) needed it or a same-worker
+    /// task that did. The heap its payload copies took is the worker's high-water mark: the
+    /// allocator keeps it after they are freed.
+    pub freed_late: Vec<bool>,
+}
+
+/// [`Retention`] of a graph on `workers` workers.
+pub fn retention(graph: &Graph, workers: u32) -> Retention {
+    let place = placement(graph, workers);
+    let kept = kept_with_placement(graph, &place);
+    let mut freed_late = vec![false; graph.node_count()];
+    let is_task = |id: NodeId| matches!(graph.node(id).kind, NodeKind::Task { .. });
+    // Dependents come after their dependencies in topological order: walk it backwards.
+    for &id in graph.topological_order().iter().rev() {
+        if !is_task(id) || kept[id as usize] != Kept::Nothing {
+            continue;
+        }
+        let worker = place[id as usize];
+        freed_late[id as usize] = graph.dependents(id).any(|d| {
+            let fan_in = graph
+                .dag()
+                .neighbors_directed(
+                    petgraph::graph::NodeIndex::new(d as usize),
+                    petgraph::Direction::Incoming,
+                )
+                .count();
+            fan_in >= WIDE_FAN_IN || (place[d as usize] == worker && freed_late[d as usize])
+        });
+    }
+    Retention {
+        place,
+        kept,
+        freed_late,
+    }
+}
+
 /// Per node id, what the workers keep of it while the results are held, with the tasks placed
 /// as [`placement`] places them on `workers` workers.
 pub fn kept_tasks(graph: &Graph, workers: u32) -> Vec<Kept> {
@@ -193,16 +246,16 @@ mod tests {
 
     #[test]
     fn a_held_result_keeps_the_run_specs_of_the_ancestors_its_worker_ran() {
-        // Four chains load -> score, then one sum: with 2 workers, two chains run where the sum
-        // runs, and the sum's worker keeps their run_specs; the other two are forgotten.
+        // Eight chains load -> score, then one sum: with 2 workers, the loads are dealt four to
+        // a worker; the sum's worker keeps the run_specs of its four chains, the rest is forgotten.
         let mut tasks = Vec::new();
-        for i in 0..4 {
+        for i in 0..8 {
             tasks.push(format!(r#"{{"key": ["load", {i}], "function": "load"}}"#));
             tasks.push(format!(
                 r#"{{"key": ["score", {i}], "function": "score", "args": [{{"ref": ["load", {i}]}}]}}"#
             ));
         }
-        let refs: Vec<String> = (0..4)
+        let refs: Vec<String> = (0..8)
             .map(|i| format!(r#"{{"ref": ["score", {i}]}}"#))
             .collect();
         tasks.push(format!(
@@ -217,10 +270,10 @@ mod tests {
         let kept = kept_tasks(&graph, 2);
         let count = |what: Kept| kept.iter().filter(|&&k| k == what).count();
         assert_eq!(count(Kept::Result), 1, "the sum");
-        assert_eq!(count(Kept::RunSpec), 4, "two chains of two tasks");
-        assert_eq!(count(Kept::Nothing), 4);
+        assert_eq!(count(Kept::RunSpec), 8, "four chains of two tasks");
+        assert_eq!(count(Kept::Nothing), 8);
         // One worker: every ancestor ran there.
         let one = kept_tasks(&graph, 1);
-        assert_eq!(one.iter().filter(|&&k| k == Kept::RunSpec).count(), 8);
+        assert_eq!(one.iter().filter(|&&k| k == Kept::RunSpec).count(), 16);
     }
 }

@@ -13,6 +13,12 @@
 
 use super::model::{Graph, NodeId, NodeKind};
 
+/// Sources are dealt to each worker this many at a time: a worker that finished its task takes
+/// the next ready source before its peer has finished, so neighbouring chunks often share a
+/// worker (set from the held-memory corpus, whose reductions keep about a quarter of their
+/// inputs on the holder's worker with 2 workers: docs/DASK.md).
+pub const SOURCE_RUN: usize = 4;
+
 /// Most workers a placement deals with (the engine's limit).
 pub const MAX_WORKERS: u32 = 256;
 
@@ -27,8 +33,51 @@ pub fn placement(graph: &Graph, workers: u32) -> Vec<u16> {
     let mut weight = vec![0u64; workers];
     let mut touched: Vec<usize> = Vec::with_capacity(workers);
     let mut next_source = 0usize;
+    let mut next_tie = 0usize;
+    let is_task = |id: NodeId| matches!(graph.node(id).kind, NodeKind::Task { .. });
+    // Sources first, in the order Dask's priorities reach them: depth first from each output
+    // (`dask.order` finishes one output's inputs before the next's), so that the inputs of one
+    // reduction step are dealt together.
+    let mut source = vec![false; graph.node_count()];
+    let mut seen = vec![false; graph.node_count()];
+    let mut stack: Vec<NodeId> = Vec::new();
+    let incoming = |id: NodeId| {
+        graph.dag().neighbors_directed(
+            petgraph::graph::NodeIndex::new(id as usize),
+            petgraph::Direction::Incoming,
+        )
+    };
+    let outputs = graph
+        .node_ids()
+        .filter(|&id| is_task(id) && graph.dependent_count(id) == 0);
+    for output in outputs.chain(graph.node_ids()) {
+        if seen[output as usize] {
+            continue;
+        }
+        seen[output as usize] = true;
+        stack.push(output);
+        while let Some(id) = stack.pop() {
+            let mut has_task_dependency = false;
+            for dep in incoming(id) {
+                let dep = dep.index() as NodeId;
+                if !is_task(dep) {
+                    continue;
+                }
+                has_task_dependency = true;
+                if !seen[dep as usize] {
+                    seen[dep as usize] = true;
+                    stack.push(dep);
+                }
+            }
+            if is_task(id) && !has_task_dependency {
+                source[id as usize] = true;
+                place[id as usize] = ((next_source / SOURCE_RUN) % workers) as u16;
+                next_source += 1;
+            }
+        }
+    }
     for &id in graph.topological_order() {
-        if !matches!(graph.node(id).kind, NodeKind::Task { .. }) {
+        if !is_task(id) || source[id as usize] {
             continue;
         }
         for dep in graph.dag().neighbors_directed(
@@ -49,21 +98,28 @@ pub fn placement(graph: &Graph, workers: u32) -> Vec<u16> {
             weight[worker] = weight[worker].saturating_add(bytes);
         }
         let chosen = if touched.is_empty() {
-            let worker = next_source % workers;
+            let worker = (next_source / SOURCE_RUN) % workers;
             next_source += 1;
             worker
         } else {
-            // The most bytes; on a tie the lowest worker number, so the result does not depend
-            // on the order the dependencies were visited in.
-            let mut best = touched[0];
-            for &worker in &touched {
-                if weight[worker] > weight[best]
-                    || (weight[worker] == weight[best] && worker < best)
-                {
-                    best = worker;
-                }
-            }
-            best
+            // The most bytes; a tie between workers (a task combining inputs from several, as a
+            // reduction's partial does) goes to each of the tied workers in turn, as an idle
+            // worker takes the next one.
+            let most = touched.iter().map(|&w| weight[w]).max().unwrap_or(0);
+            touched.sort_unstable();
+            let tied = touched.iter().filter(|&&w| weight[w] == most).count();
+            let pick = if tied > 1 {
+                next_tie += 1;
+                (next_tie - 1) % tied
+            } else {
+                0
+            };
+            touched
+                .iter()
+                .copied()
+                .filter(|&w| weight[w] == most)
+                .nth(pick)
+                .unwrap_or(touched[0])
         };
         for worker in touched.drain(..) {
             weight[worker] = 0;
@@ -91,37 +147,52 @@ mod tests {
         place[id as usize]
     }
 
+    /// `n` sources `a{i}` (output `bytes` each) and a chain `b{i}` on each.
+    fn sources(n: usize, bytes: u64) -> String {
+        (0..n)
+            .map(|i| {
+                format!(
+                    r#"{{"key": "a{i}", "function": "load", "output_bytes": {bytes}}},
+                       {{"key": "b{i}", "function": "f", "args": [{{"ref": "a{i}"}}]}}"#
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     #[test]
-    fn sources_are_dealt_in_turn_and_chains_stay_on_their_worker() {
-        let g = graph(
-            r#"{"key": "a0", "function": "load"}, {"key": "a1", "function": "load"},
-               {"key": "a2", "function": "load"},
-               {"key": "b0", "function": "f", "args": [{"ref": "a0"}]},
-               {"key": "b1", "function": "f", "args": [{"ref": "a1"}]},
-               {"key": "b2", "function": "f", "args": [{"ref": "a2"}]}"#,
-        );
+    fn sources_are_dealt_in_runs_and_chains_stay_on_their_worker() {
+        let n = 3 * SOURCE_RUN;
+        let g = graph(&sources(n, 10));
         let place = placement(&g, 2);
-        let sources: Vec<u16> = ["a0", "a1", "a2"]
-            .iter()
-            .map(|k| worker_of(&g, &place, k))
-            .collect();
-        assert_eq!(sources.iter().filter(|&&w| w == 0).count(), 2);
-        assert_eq!(sources.iter().filter(|&&w| w == 1).count(), 1);
-        for (a, b) in [("a0", "b0"), ("a1", "b1"), ("a2", "b2")] {
-            assert_eq!(worker_of(&g, &place, a), worker_of(&g, &place, b));
+        let on = |w: u16| {
+            (0..n)
+                .filter(|i| worker_of(&g, &place, &format!("a{i}")) == w)
+                .count()
+        };
+        assert_eq!(on(0), 2 * SOURCE_RUN);
+        assert_eq!(on(1), SOURCE_RUN);
+        for i in 0..n {
+            let (a, b) = (format!("a{i}"), format!("b{i}"));
+            assert_eq!(worker_of(&g, &place, &a), worker_of(&g, &place, &b));
         }
         assert!(placement(&g, 1).iter().all(|&w| w == 0));
     }
 
     #[test]
     fn a_task_runs_where_most_of_its_input_bytes_are() {
-        let g = graph(
-            r#"{"key": "x", "function": "load", "output_bytes": 10},
-               {"key": "y", "function": "load", "output_bytes": 1000},
-               {"key": "z", "function": "join", "args": [{"ref": "x"}, {"ref": "y"}]}"#,
-        );
+        // The first run of sources (10 bytes each) goes to worker 0, the next (1000 bytes) to
+        // worker 1; a join of one of each runs on worker 1.
+        let first = sources(SOURCE_RUN, 10);
+        let second: Vec<String> = (0..SOURCE_RUN)
+            .map(|i| format!(r#"{{"key": "y{i}", "function": "load", "output_bytes": 1000}}"#))
+            .collect();
+        let g = graph(&format!(
+            r#"{first}, {}, {{"key": "z", "function": "join", "args": [{{"ref": "a0"}}, {{"ref": "y0"}}]}}"#,
+            second.join(",")
+        ));
         let place = placement(&g, 2);
-        assert_ne!(worker_of(&g, &place, "x"), worker_of(&g, &place, "y"));
-        assert_eq!(worker_of(&g, &place, "z"), worker_of(&g, &place, "y"));
+        assert_ne!(worker_of(&g, &place, "a0"), worker_of(&g, &place, "y0"));
+        assert_eq!(worker_of(&g, &place, "z"), worker_of(&g, &place, "y0"));
     }
 }
