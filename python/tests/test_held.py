@@ -1,22 +1,26 @@
-"""Held memory: graphprof's prediction against workers' RSS on a real LocalCluster.
+"""Held memory: graphprof's prediction against workers' RSS on a real LocalCluster, for a corpus
+of ordinary programs of every kind (``programs/held/``: arrays, dataframes, bags, delayed chains
+and trees, reductions, groupby-apply, blockwise, map_overlap, apply_gufunc, a bound method, and
+programs already fixed by hand).
 
-Three programs (``programs/held/``: a dict of 50k ints as a map_blocks argument, a closure over a
-list of 100k floats, a 1 MB ndarray argument), each persisted as given and with a fix built by
-hand in the program (``client.scatter(obj, broadcast=True)`` or ``dask.delayed``), each run on a
-fresh ``LocalCluster(n_workers=2, threads_per_worker=1, processes=True)``: the workers' RSS
-(psutil, on the pids from ``client.run(os.getpid)``) is read once the workers are warm (a first
-array task, dataframe task, scatter and worker-to-worker transfer done: one-time costs that are
-not the program's) and before anything of the program is sent, then while the persisted results
-are held (past a heartbeat).
-The growth, summed over both workers, must be within 35% of the ``held_bytes`` that
-``graphprof analyze --workers 2`` predicts for the matching strategy of the exported as-given graph
-(what the workers hold, plus what the allocator keeps of freed copies and transfers).
+Each program is persisted as given and with both fixes (``fixed(strategy, client)``: the shared
+object scattered to every worker, or passed as ``dask.delayed(obj)``), each run on a fresh
+``LocalCluster(n_workers=2, threads_per_worker=1, processes=True)``: the workers' RSS (psutil, on
+the pids from ``client.run(os.getpid)``) is read once the workers are warm (a first array task,
+dataframe task, scatter and worker-to-worker transfer done: one-time costs that are not the
+program's) and before anything of the program is sent, then while the persisted results are held
+(past a heartbeat). The growth, summed over both workers, is compared with the ``held_bytes`` that
+``graphprof analyze --workers 2`` predicts for the matching strategy of the exported as-given graph:
 
-A fix sends the copied container on its own (scattered to every worker, or a delayed task's
-result fetched by the other worker), and distributed sends a list or dict that travels on its own
-item by item: what that leaves in RSS is in the prediction (``ITEMISED_*`` in src/graph/held.rs,
-measured on other containers by ``python/research/measure_itemised.py``), so every run, as given and with
-either fix, is held to the 35% band.
+- every strategy within 25% of the measured growth or 8 MB, whichever is larger; where the
+  analysis says part of the figure is unknown (``held_unknown``: a p2p shuffle's buffers), the
+  prediction must be a lower bound (at most the measurement plus 8 MB);
+- each fix's saving (as given minus the fix) within 35% or 8 MB, and its sign right when the
+  measured saving is larger than 8 MB.
+
+The figures are what the program guarantees, not what an idle machine shows: a busy machine
+moves RSS by a few MB, inside the 8 MB floor. The table of the last run is written to
+``held-table.md`` beside this file (docs/DASK.md quotes it).
 """
 
 import os
@@ -29,25 +33,30 @@ import fidelity
 import truth
 
 HELD = os.path.join(fidelity.PROGRAMS, "held")
-RUNS = [(name, strategy) for name in ("dict_arg", "closure_list", "ndarray_arg")
-        for strategy in ("as-given", "scatter", "delayed")]
-TOLERANCE = 0.35
+PROGRAMS = sorted(name[:-3] for name in os.listdir(HELD) if name.endswith(".py"))
+STRATEGIES = ("as-given", "scatter", "delayed")
+TOLERANCE = 0.25
+SAVING_TOLERANCE = 0.35
+FLOOR = 8_000_000
 _measured: dict = {}
 
 
 @pytest.fixture(scope="module")
 def predictions(tmp_path_factory):
-    """program -> {strategy: held_bytes} from the exported as-given graph, 2 workers."""
+    """program -> {strategy: strategy row of the analysis} from the exported as-given graph."""
     out = str(tmp_path_factory.mktemp("held"))
     preds = {}
-    for name in sorted({n for n, _ in RUNS}):
+    for name in PROGRAMS:
         _, analysis = fidelity.export_and_analyze(os.path.join(HELD, f"{name}.py"), out, workers=2)
-        preds[name] = {s["strategy"]: s["held_bytes"] for s in analysis["strategies"]}
+        preds[name] = {s["strategy"]: s for s in analysis["strategies"]}
     yield preds
-    rows = ["| program | strategy | graphprof held | measured RSS growth | err |", "|---|---|---|---|---|"]
+    rows = ["| program | strategy | graphprof held | measured RSS growth | error |", "|---|---|---|---|---|"]
     for (name, strategy), got in sorted(_measured.items()):
-        want = preds[name][strategy]
-        rows.append(f"| {name} | {strategy} | {want:,} | {got:,} | {100 * fidelity.error(want, got):+.1f}% |")
+        row = preds[name][strategy]
+        want = row["held_bytes"]
+        bound = ">= " if row["held_unknown"] else ""
+        rows.append(f"| {name} | {strategy} | {bound}{want / 1e6:,.1f} MB | {got / 1e6:,.1f} MB | "
+                    f"{100 * fidelity.error(want, got):+.0f}% |")
     text = "\n".join(["## held memory: graphprof's prediction against workers' RSS", "", *rows, ""])
     with open(os.path.join(fidelity.HERE, "held-table.md"), "w", encoding="utf-8") as fh:
         fh.write(text)
@@ -102,14 +111,36 @@ def measure_held(program, strategy: str) -> int:
     return int(held - before)
 
 
-@pytest.mark.parametrize("name,strategy", RUNS, ids=[f"{n}-{s}" for n, s in RUNS])
-def test_held_memory_within_35_percent(predictions, name, strategy):
-    program = truth.load_program(os.path.join(HELD, f"{name}.py"))
-    measured = measure_held(program, strategy)
-    _measured[(name, strategy)] = measured
-    predicted = predictions[name][strategy]
-    err = fidelity.error(predicted, measured)
-    assert abs(err) <= TOLERANCE, (
-        f"{name} {strategy}: graphprof predicts {predicted:,} B held, the workers' RSS grew by "
-        f"{measured:,} B ({err:+.1%})")
+def _within(predicted: int, measured: int, tolerance: float) -> bool:
+    return abs(predicted - measured) <= max(tolerance * abs(measured), FLOOR)
 
+
+@pytest.mark.parametrize("name", PROGRAMS)
+def test_held_memory_and_savings_within_their_bands(predictions, name):
+    program = truth.load_program(os.path.join(HELD, f"{name}.py"))
+    measured = {}
+    for strategy in STRATEGIES:
+        measured[strategy] = measure_held(program, strategy)
+        _measured[(name, strategy)] = measured[strategy]
+    rows = predictions[name]
+    failures = []
+    for strategy in STRATEGIES:
+        row, got = rows[strategy], measured[strategy]
+        want = row["held_bytes"]
+        if row["held_unknown"]:
+            ok = want <= got + FLOOR
+        else:
+            ok = _within(want, got, TOLERANCE)
+        if not ok:
+            failures.append(f"{strategy}: graphprof predicts {want / 1e6:.1f} MB held, the workers' RSS "
+                            f"grew by {got / 1e6:.1f} MB ({fidelity.error(want, got):+.0%})"
+                            + (f"; unknown: {row['held_unknown']}" if row["held_unknown"] else ""))
+    for fix in ("scatter", "delayed"):
+        predicted = rows["as-given"]["held_bytes"] - rows[fix]["held_bytes"]
+        saved = measured["as-given"] - measured[fix]
+        if not rows["as-given"]["held_unknown"] and not _within(predicted, saved, SAVING_TOLERANCE):
+            failures.append(f"{fix} saves {predicted / 1e6:+.1f} MB predicted, {saved / 1e6:+.1f} MB measured")
+        if abs(saved) > FLOOR and (predicted > 0) != (saved > 0):
+            failures.append(f"{fix}: the saving's sign is wrong ({predicted / 1e6:+.1f} MB predicted, "
+                            f"{saved / 1e6:+.1f} MB measured)")
+    assert not failures, f"{name}: " + "; ".join(failures)

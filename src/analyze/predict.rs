@@ -92,6 +92,10 @@ pub struct StrategyPrediction {
     pub held_bytes: u64,
     /// Held results whose size the file does not give (counted as 0 in `held_bytes`).
     pub held_unknown_results: u64,
+    /// What `held_bytes` leaves out because it cannot be known from the graph (the results of
+    /// tasks without a size, a p2p shuffle's buffers): `held_bytes` is a lower bound when this
+    /// is not empty.
+    pub held_unknown: Vec<String>,
     /// `held_bytes` split by what holds it.
     pub held_parts: HeldParts,
     /// Extra bytes held for a while during compute (a delayed object shipped to the workers).
@@ -110,6 +114,29 @@ pub const CONTAINER_RATIO: f64 = 3.0;
 /// holds at its high-water mark: a single-threaded worker has only a few tasks' run_specs alive
 /// at once. Set from the held-memory corpus (python/tests/test_held.py, docs/DASK.md).
 pub const EARLY_PEAK_COPIES: u64 = 8;
+
+/// The function of the barrier task of a p2p shuffle (dataframe shuffles on a distributed cluster).
+const P2P_BARRIER: &str = "p2p_barrier";
+
+/// What the held figure of `graph` cannot know.
+fn unknown_parts(graph: &Graph, unknown_results: u64) -> Vec<String> {
+    let mut parts = Vec::new();
+    if unknown_results > 0 {
+        parts.push(format!(
+            "the results of {unknown_results} held tasks (no size in the graph)"
+        ));
+    }
+    let shuffles = graph
+        .node_ids()
+        .filter(|&id| graph.function(id) == Some(P2P_BARRIER))
+        .count();
+    if shuffles > 0 {
+        parts.push(format!(
+            "what {shuffles} p2p shuffle(s) leave on the workers (buffers, not modelled)"
+        ));
+    }
+    parts
+}
 
 /// How `delayed` is run on this graph (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -328,6 +355,7 @@ pub fn strategies(
         materialised_bytes: sizes.materialised_bytes,
         held_bytes: given_held.total(),
         held_unknown_results: unknown,
+        held_unknown: unknown_parts(graph, unknown),
         held_parts: given_held,
         transient_bytes: 0,
         saved_held_bytes: 0,

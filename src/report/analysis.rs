@@ -155,9 +155,9 @@ fn tasks_table(a: &Analysis) -> Table {
     table
 }
 
-/// A held figure: "at least" when some held results have no known size.
-fn held_cell(bytes: u64, unknown_results: u64) -> String {
-    if unknown_results > 0 {
+/// A held figure: "at least" when part of it cannot be known.
+fn held_cell(bytes: u64, unknown: &[String]) -> String {
+    if !unknown.is_empty() {
         format!(">= {}", Bytes(bytes))
     } else {
         Bytes(bytes).to_string()
@@ -187,7 +187,7 @@ fn strategies_table(a: &Analysis) -> Table {
             s.strategy.clone(),
             Bytes(s.wire_bytes).to_string(),
             Bytes(s.materialised_bytes).to_string(),
-            held_cell(s.held_bytes, s.held_unknown_results),
+            held_cell(s.held_bytes, &s.held_unknown),
             saves,
             Bytes(s.transient_bytes).to_string(),
             s.variant.clone(),
@@ -213,12 +213,13 @@ fn held_parts_lines(a: &Analysis) -> Vec<String> {
         Bytes(p.shared_objects_bytes),
         Bytes(p.allocator_kept_bytes),
     )];
-    if given.held_unknown_results > 0 {
-        lines.push(format!(
-            "{} held results have no size in the file: held figures are lower bounds (export the \
-             collection with `graphprof dask export`, which sizes them).",
-            count(given.held_unknown_results)
-        ));
+    if !given.held_unknown.is_empty() {
+        lines.push(crate::escape::control(&format!(
+            "Held figures are lower bounds: they leave out {} (`graphprof dask export` sizes the \
+             results of a collection's outputs).",
+            given.held_unknown.join(" and ")
+        ))
+        .into_owned());
     }
     lines
 }

@@ -108,13 +108,15 @@ class Strategy:
     held_bytes: int
     #: Held results whose size is unknown.
     held_unknown_results: int
+    #: What ``held_bytes`` leaves out (it is then a lower bound).
+    held_unknown: list
     transient_bytes: int
     saved_held_bytes: int
 
     @property
     def held(self) -> str:
         """``held_bytes`` for a person: ``">= 12.4 MiB"`` when part of it is unknown."""
-        return (">= " if self.held_unknown_results else "") + fmt_bytes(self.held_bytes)
+        return (">= " if self.held_unknown else "") + fmt_bytes(self.held_bytes)
 
 
 def _signed(n: int) -> str:

@@ -40,7 +40,7 @@ from typing import Any
 
 from .isolate import fresh_expressions
 from .payloads import PayloadCache
-from .results import sample_output_bytes
+from .results import partition_bytes, sample_output_bytes
 from .send import as_collections, as_distributed_would, measure_wire_with_client, serialized_graph
 from .task_sizes import _message_objects, _output_bytes, _shares, _SpecSizer
 from .walk import Walker, dedupe_payloads
@@ -207,7 +207,7 @@ def _document(dsk, expr, collections, wire_offline, min_payload_bytes, user_modu
     outsize = _output_bytes(collections)
     sampled = None
     if run_outputs:
-        estimates, sampled = sample_output_bytes(dsk, outsize)
+        estimates, sampled = sample_output_bytes(dsk, outsize, fallback=partition_bytes(collections))
         outsize.update(estimates)
     rows = []
     for key, node in dsk.items():

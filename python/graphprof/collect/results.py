@@ -7,7 +7,11 @@ stands for its other outputs. The document says so (``meta.output_bytes_sampled`
 Bounded: at most :data:`SAMPLES_PER_LAYER` outputs per layer and :data:`MAX_SAMPLES` in all, no new
 run once :data:`BUDGET_S` has passed, and a run cut short by a timer when the exporter runs on the
 main thread. An output whose subgraph needs data that is not in the graph (a scattered future) is
-not run. Outputs left without a size stay without one: the analysis counts them as unknown. Never
+not run. Outputs whose subgraph cannot run outside a cluster (a dataframe shuffle by p2p) are sized
+through the collection itself: its first and last partitions computed on a copy with the
+synchronous scheduler and the ``tasks`` shuffle (:func:`partition_bytes`), when the collection's
+partitions are those outputs. Outputs left without a size stay without one: the analysis counts
+them as unknown. Never
 used for a graph file (a graph file is data; nothing in it is run): only for a live collection, and
 ``run_outputs=False`` (``graphprof dask export --no-run-outputs``) turns it off.
 """
@@ -89,9 +93,51 @@ def _layer(key) -> str:
     return key_split(key)
 
 
-def sample_output_bytes(dsk: dict, known: dict, *, budget_s: float = BUDGET_S) -> tuple[dict, dict | None]:
+def partition_bytes(collections: list):
+    """A fallback for :func:`sample_output_bytes`: ``size(outputs, seconds) -> (mean bytes or
+    None, runs)`` that computes the first and last partitions of the one dataframe or bag
+    collection with ``outputs`` partitions, on a copy (the user's collection is left as it was),
+    with the synchronous scheduler and the ``tasks`` shuffle."""
+
+    def size(outputs: int, seconds: float):
+        import cloudpickle
+        import dask
+
+        from .isolate import copy_collections, fresh_expressions
+
+        found = [c for c in collections if getattr(c, "npartitions", None) == outputs
+                 and hasattr(c, "partitions")]
+        if len(found) != 1 or seconds <= 0:
+            return None, 0
+        sizes, runs = [], 0
+        started = time.monotonic()
+        with fresh_expressions():
+            [copy] = copy_collections(found, cloudpickle)
+            for index in sorted({0, outputs - 1}):
+                left = seconds - (time.monotonic() - started)
+                if left <= 0:
+                    break
+                runs += 1
+                try:
+                    with _deadline(left), dask.config.set({"dataframe.shuffle.method": "tasks"}):
+                        part = copy.partitions[index].compute(scheduler="sync")
+                    value = _result_bytes(part)
+                except _OutOfTime:
+                    break
+                except Exception:  # noqa: BLE001 - the user's code failed here: no size
+                    continue
+                if value is not None:
+                    sizes.append(value)
+        return (int(sum(sizes) / len(sizes)) if sizes else None), runs
+
+    return size
+
+
+def sample_output_bytes(dsk: dict, known: dict, *, budget_s: float = BUDGET_S,
+                        fallback=None) -> tuple[dict, dict | None]:
     """``(key -> estimated result bytes, meta)`` for the outputs of ``dsk`` (the keys nothing
-    depends on) whose size ``known`` lacks; meta is None when nothing needed sizing."""
+    depends on) whose size ``known`` lacks; meta is None when nothing needed sizing. ``fallback``
+    (:func:`partition_bytes`) sizes the one layer left unsized."""
     from dask.local import get_sync
 
     depended = set()
@@ -130,6 +176,14 @@ def sample_output_bytes(dsk: dict, known: dict, *, budget_s: float = BUDGET_S) -
                 sizes.append(size)
         layers[layer] = {"outputs": len(keys), "sampled": len(sizes),
                          "mean_bytes": int(sum(sizes) / len(sizes)) if sizes else None}
+    if fallback is not None:
+        unsized = [layer for layer, info in layers.items() if info["mean_bytes"] is None]
+        if len(unsized) == 1:
+            left = budget_s - (time.monotonic() - started)
+            mean, ran = fallback(layers[unsized[0]]["outputs"], left)
+            runs += ran
+            if mean is not None:
+                layers[unsized[0]].update(mean_bytes=mean, sampled=ran, through="partitions")
     estimates = {key: layers[_layer(key)]["mean_bytes"] for key in wanted
                  if layers[_layer(key)]["mean_bytes"] is not None}
     meta = {
