@@ -1,15 +1,18 @@
 """A two-step array chain ending in a partial reduction: ``x.map_blocks(scale, factors)`` on a
 2-D array of 8 x 8 = 64 chunks (250 x 250), then ``.mean(axis=0)`` (8 output chunks held),
-with ``factors`` a list of 50,000 floats (~1.6 MB in memory) as the map_blocks argument. The 64
+with ``factors`` a 720 KB float64 ndarray (90,000 values) as the map_blocks argument (under
+the 1e6 bytes above which dask.array's ``normalize_arg`` moves an argument into a task of its own,
+as it does any list of 10 items or more). The 64
 chunk tasks (fused with the partial means) embed a copy each; the workers that run the tree
-reduction's last steps keep the run_specs of the chunk tasks they ran. ``fixed`` passes the list
+reduction's last steps keep the run_specs of the chunk tasks they ran. ``fixed`` passes the array
 scattered to every worker (inside a list) or as ``dask.delayed(factors)``."""
 import dask
 import dask.array as da
+import numpy as np
 
 
 def make_factors():
-    return [1.0 + i * 1e-6 for i in range(50_000)]
+    return 1.0 + np.arange(90_000) * 1e-6
 
 
 def scale(block, factors):

@@ -1,5 +1,5 @@
 """A bag ``map_partitions`` whose function is a closure over a 25,000-row pandas frame (an int,
-a float and a str column): each of the 16 partitions joins its 12,500 records to the frame and
+a float and an object-dtype str column, ~2 MB in memory): each of the 16 partitions joins its 12,500 records to the frame and
 returns a list of tuples (real data, held). As given, each partition task embeds its own copy of
 the frame in its run_spec, kept while its result is held. ``fixed`` passes the frame as an
 argument instead, scattered to every worker (inside a list) or as ``dask.delayed(frame)``."""
@@ -12,7 +12,7 @@ import pandas as pd
 def make_frame():
     n = 25_000
     return pd.DataFrame({"id": np.arange(n), "price": np.arange(n) * 0.25,
-                         "name": [f"item-{i}" for i in range(n)]})
+                         "name": pd.Series([f"item-{i}" for i in range(n)], dtype=object)})
 
 
 def make_enricher(frame):

@@ -28,4 +28,4 @@ result = blocks.map_blocks(model.predict, dtype=float)
 
 def fixed(strategy, client):
     arg = client.scatter([model], broadcast=True)[0] if strategy == "scatter" else dask.delayed(model)
-    return blocks.map_blocks(predict_with, arg, dtype=float)
+    return blocks.map_blocks(predict_with, arg, dtype=float, meta=np.empty((0,), dtype=float))

@@ -1,5 +1,5 @@
 """A dask.delayed fan-out/fan-in: 64 ``measure(i, lookup)`` leaves, each given the same list of
-100,000 floats (~3.2 MB in memory), then a binary tree of ``add`` (63 tasks) down to one total.
+40,000 floats (~1.3 MB in memory), then a binary tree of ``add`` (63 tasks) down to one total.
 Each leaf embeds its own copy of the list in its run_spec; only the total (a float) is held, and
 the worker that runs the root keeps the run_specs of the ancestors it ran. ``fixed`` passes the
 list scattered to every worker (inside a list: scattering a list scatters its items) or as
@@ -8,11 +8,11 @@ import dask
 
 
 def make_lookup():
-    return [i / 3 for i in range(100_000)]
+    return [i / 3 for i in range(40_000)]
 
 
 def measure(i, lookup):
-    return sum(lookup[i * 1_000:(i + 1) * 1_000])
+    return sum(lookup[i * 500:(i + 1) * 500])
 
 
 def add(a, b):

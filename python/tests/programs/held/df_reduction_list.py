@@ -21,7 +21,8 @@ def shift(part, offsets):
 def build(offsets):
     n = 32 * 5_000
     pdf = pd.DataFrame({"a": np.arange(n), "v": np.ones(n)})
-    return dd.from_pandas(pdf, npartitions=32).map_partitions(shift, offsets).sum()
+    meta = pd.DataFrame({"a": pd.Series(dtype="i8"), "v": pd.Series(dtype="f8")})
+    return dd.from_pandas(pdf, npartitions=32).map_partitions(shift, offsets, meta=meta).sum()
 
 
 offsets = make_offsets()

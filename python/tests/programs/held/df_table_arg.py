@@ -1,5 +1,5 @@
-"""Dataframe ``map_partitions(price, table)`` where ``table`` is a small pandas frame (8,000 rows:
-an int code, a float rate, a str label; ~1 MB in memory) passed as an argument: each of the 32
+"""Dataframe ``map_partitions(price, table)`` where ``table`` is a small pandas frame (30,000 rows:
+an int code, a float rate, a str label; ~1.1 MB in memory) passed as an argument: each of the 32
 partition tasks embeds its own copy of the table in its run_spec, kept while the partition
 (held, real data) is. ``fixed`` passes the table scattered to every worker (inside a list) or as
 ``dask.delayed(table)`` (see ``df_table_given_delayed.py`` for that written as the program)."""
@@ -10,7 +10,7 @@ import pandas as pd
 
 
 def make_table():
-    n = 8_000
+    n = 30_000
     return pd.DataFrame({"code": np.arange(n), "rate": np.arange(n) * 0.01,
                          "label": [f"label-{i:05d}" for i in range(n)]})
 
@@ -22,7 +22,7 @@ def price(part, table):
 
 def build(table):
     n = 32 * 4_000
-    pdf = pd.DataFrame({"code": np.arange(n) % 9_973, "v": np.ones(n)})
+    pdf = pd.DataFrame({"code": np.arange(n) % 29_989, "v": np.ones(n)})
     meta = pd.DataFrame({"code": pd.Series(dtype="i8"), "v": pd.Series(dtype="f8"),
                          "cost": pd.Series(dtype="f8")})
     return dd.from_pandas(pdf, npartitions=32).map_partitions(price, table, meta=meta)

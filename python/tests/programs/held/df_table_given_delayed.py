@@ -1,5 +1,5 @@
 """The dataframe pipeline of ``df_table_arg.py`` written already fixed:
-``map_partitions(price, dask.delayed(table))``, the 8,000-row table once in the graph (one task
+``map_partitions(price, dask.delayed(table))``, the 30,000-row table (~1.1 MB in memory) once in the graph (one task
 whose value is the table), fetched once by each worker that needs it; the 32 partitions (real
 data) are held. ``fixed("delayed")`` is the program as given; ``fixed("scatter")`` scatters the
 table instead (inside a list)."""
@@ -10,7 +10,7 @@ import pandas as pd
 
 
 def make_table():
-    n = 8_000
+    n = 30_000
     return pd.DataFrame({"code": np.arange(n), "rate": np.arange(n) * 0.01,
                          "label": [f"label-{i:05d}" for i in range(n)]})
 
@@ -22,7 +22,7 @@ def price(part, table):
 
 def build(table):
     n = 32 * 4_000
-    pdf = pd.DataFrame({"code": np.arange(n) % 9_973, "v": np.ones(n)})
+    pdf = pd.DataFrame({"code": np.arange(n) % 29_989, "v": np.ones(n)})
     meta = pd.DataFrame({"code": pd.Series(dtype="i8"), "v": pd.Series(dtype="f8"),
                          "cost": pd.Series(dtype="f8")})
     return dd.from_pandas(pdf, npartitions=32).map_partitions(price, table, meta=meta)

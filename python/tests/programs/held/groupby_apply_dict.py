@@ -2,8 +2,9 @@
 ~2 MB in memory): ``df.groupby("key").apply(closure, meta=...)`` over 8 partitions (with a
 distributed Client the shuffle is p2p). Each apply task embeds its own copy of the closure's dict
 in its run_spec, kept while its output partition (held, real data) is. ``fixed`` passes the dict
-as an argument of ``apply`` instead, scattered to every worker (inside a list) or as
-``dask.delayed(weights)``."""
+as an argument instead, scattered to every worker (inside a list) or as ``dask.delayed(weights)``
+(``groupby.apply`` hands such an argument to the function unresolved, so the fix shuffles on the
+key and runs the same per-group function in ``map_partitions``)."""
 import dask
 import dask.dataframe as dd
 import numpy as np
@@ -39,6 +40,12 @@ weights = make_weights()
 result = frame().groupby("key").apply(make_scorer(weights), meta=META)
 
 
+def apply_groups(part, weights):
+    return part.groupby("key").apply(score_group_with, weights)
+
+
 def fixed(strategy, client):
+    # groupby.apply passes a Future or Delayed argument to the function as is: the fix shuffles
+    # on the key and applies per partition, where map_partitions resolves the argument.
     arg = client.scatter([weights], broadcast=True)[0] if strategy == "scatter" else dask.delayed(weights)
-    return frame().groupby("key").apply(score_group_with, arg, meta=META)
+    return frame().shuffle("key").map_partitions(apply_groups, arg, meta=META)

@@ -1,6 +1,7 @@
 """``da.apply_gufunc`` (what xarray's ``apply_ufunc(dask="parallelized")`` calls) with a lookup
-array keyword argument: a 1 MB float64 ndarray (131,072 values) that the function indexes with
-each element of a (4,000 x 4,000)-int array in 8 x 8 = 64 chunks. Each of the 64 tasks embeds its
+array keyword argument: an 800 KB float64 ndarray (100,000 values; under the 1e6 bytes
+above which dask.array's ``normalize_arg`` would move it into a task of its own) that the function indexes with
+each element of a (1,600 x 1,600)-int array in 8 x 8 = 64 chunks. Each of the 64 tasks embeds its
 own copy of the lookup in its run_spec, kept while its chunk (held) is. ``fixed`` passes the
 lookup scattered to every worker (inside a list) or as ``dask.delayed(lut)``."""
 import dask
@@ -9,7 +10,7 @@ import numpy as np
 
 
 def make_lut():
-    return np.sqrt(np.arange(131_072, dtype=float))
+    return np.sqrt(np.arange(100_000, dtype=float))
 
 
 def translate(block, lut):
