@@ -1,40 +1,75 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README gives it: formatting, lints, unit and integration tests (the
-# real-Dask ones included), the Python side's tests. Installs the pinned Python packages into
-# .venv first, so it runs on a fresh machine.
-set -euo pipefail
+# real-Dask ones included), the Python side's tests, the wheel's tests, the fuzz smoke run and the
+# dogfood check. Installs the pinned Python packages into .venv first, so it runs on a fresh
+# machine. Every stage runs even when an earlier one failed (a red step must not hide the others'
+# results); the script fails at the end, naming the stages that failed.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 unset RUST_BACKTRACE
 
-if [ ! -x .venv/bin/python ]; then
-  python3 -m venv .venv
-fi
-.venv/bin/pip install --quiet --disable-pip-version-check -r python/requirements.txt pytest==9.2.0
-export GRAPHPROF_PYTHON="$PWD/.venv/bin/python"
+failed=()
+stage() {
+  local name=$1
+  shift
+  echo "== $name"
+  local started=$SECONDS
+  if "$@"; then
+    echo "== $name: ok ($((SECONDS - started)) s)"
+  else
+    echo "== $name: FAILED ($((SECONDS - started)) s)"
+    failed+=("$name")
+  fi
+}
 
-cargo fmt --check
-cargo clippy --all-targets -- -D warnings
-cargo test   # benches are not run here: `cargo bench` runs them (see README, Benchmarks)
-(cd python && ../.venv/bin/python -m pytest -q -p no:cacheprovider tests)
+setup_venv() {
+  if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv || return 1
+  fi
+  .venv/bin/pip install --quiet --disable-pip-version-check -r python/requirements.txt pytest==9.2.0
+}
+
+python_tests() {
+  (cd python && ../.venv/bin/python -m pytest -q -p no:cacheprovider tests)
+}
 
 # The wheel (pyproject.toml, maturin): build it, install it into a fresh venv with the pinned
 # packages, and run the package's tests against the installed copy, not this source tree
 # (python/tests_package refuses to run from the source tree). GRAPHPROF_BIN stays unset, so
 # the binary is the wheel's.
-rm -rf target/wheels target/wheel-venv
-.venv/bin/pip wheel --quiet --disable-pip-version-check --no-deps . -w target/wheels
-python3 -m venv target/wheel-venv
-wheel=$(ls target/wheels/graphprof-*.whl)
-target/wheel-venv/bin/pip install --quiet --disable-pip-version-check "$wheel" -r python/requirements.txt \
-  pytest==9.2.0 psutil==7.2.2 matplotlib==3.11.2 jsonschema==4.26.0
-env -u GRAPHPROF_BIN GRAPHPROF_WHEEL="$PWD/$wheel" GRAPHPROF_PYTHON="$PWD/target/wheel-venv/bin/python" \
-  target/wheel-venv/bin/python -m pytest -q -p no:cacheprovider python/tests_package
-
-# Fuzz smoke run: each cargo-fuzz target ~45 s (needs `cargo +nightly`; docs/FUZZING.md).
-if [ "${GRAPHPROF_SKIP_FUZZ:-0}" != 1 ]; then
-  bash scripts/fuzz-smoke.sh
-fi
+wheel_tests() {
+  rm -rf target/wheels target/wheel-venv
+  .venv/bin/pip wheel --quiet --disable-pip-version-check --no-deps . -w target/wheels || return 1
+  python3 -m venv target/wheel-venv || return 1
+  local wheel
+  wheel=$(ls target/wheels/graphprof-*.whl) || return 1
+  target/wheel-venv/bin/pip install --quiet --disable-pip-version-check "$wheel" -r python/requirements.txt \
+    pytest==9.2.0 psutil==7.2.2 matplotlib==3.11.2 jsonschema==4.26.0 || return 1
+  env -u GRAPHPROF_BIN GRAPHPROF_WHEEL="$PWD/$wheel" GRAPHPROF_PYTHON="$PWD/target/wheel-venv/bin/python" \
+    target/wheel-venv/bin/python -m pytest -q -p no:cacheprovider python/tests_package
+}
 
 # Dogfood: graphprof's own fixtures against their baseline and budgets (docs/CHECK.md).
-cargo run --quiet -- check --baseline reports/baseline.json --budget graphprof.toml \
-  --markdown target/graphprof-check.md --junit target/graphprof-check.xml
+dogfood() {
+  cargo run --quiet -- check --baseline reports/baseline.json --budget graphprof.toml \
+    --markdown target/graphprof-check.md --junit target/graphprof-check.xml
+}
+
+stage "python packages" setup_venv
+export GRAPHPROF_PYTHON="$PWD/.venv/bin/python"
+stage "cargo fmt --check" cargo fmt --check
+stage "cargo clippy" cargo clippy --all-targets -- -D warnings
+stage "cargo test" cargo test   # benches are not run here: `cargo bench` runs them (see README, Benchmarks)
+stage "python tests" python_tests
+stage "wheel tests" wheel_tests
+# Fuzz smoke run: each cargo-fuzz target ~45 s (needs `cargo +nightly`; docs/FUZZING.md).
+if [ "${GRAPHPROF_SKIP_FUZZ:-0}" != 1 ]; then
+  stage "fuzz smoke" bash scripts/fuzz-smoke.sh
+fi
+stage "dogfood check" dogfood
+
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "== FAILED: ${failed[*]}"
+  exit 1
+fi
+echo "== all stages passed"

@@ -151,3 +151,28 @@ def test_cli_export_from_embedded_package(tmp_path, embedded_pkg):
     r = subprocess.run([sys.executable, "-m", "graphprof.run", "export", f"{script}:nope", "-o", str(out)],
                        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode != 0 and "nope" in r.stderr
+
+
+def test_a_global_of_a_session_without_a_file_is_named(tmp_path):
+    """A notebook's (or ``python -c``'s) globals live in a ``__main__`` without ``__file__``: the
+    culprit is named all the same ("mapper in __main__"; "in the notebook" under IPython), as the
+    CLI names a script's ("mapper in pipeline.py")."""
+    import subprocess
+    import sys
+
+    code = (
+        "from graphprof.seed import Mapper, seed_collection\n"
+        "from graphprof.collect.graph import build_graph\n"
+        "mapper = Mapper(30000)\n"
+        "table = {i: 3 * i for i in range(50000)}\n"
+        "import dask.array as da\n"
+        "x = seed_collection(16, mapper)\n"
+        "y = da.ones(6400, chunks=100).map_blocks(lambda b, t: b, table, dtype=float)\n"
+        "names = sorted(c.get('variable') or '' for c in build_graph([x, y])['contents'])\n"
+        "print(names)\n"
+    )
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=here), timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "mapper in __main__" in done.stdout and "table in __main__" in done.stdout, done.stdout

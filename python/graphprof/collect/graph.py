@@ -117,12 +117,13 @@ def _no_cyclic_gc():
 
 
 def _user_module(user_module):
+    """Where the user's globals live: the script's module, else ``__main__`` (a notebook's or an
+    interactive session's globals have no file, and are named all the same)."""
     import sys
 
     if user_module is not None:
         return user_module
-    main = sys.modules.get("__main__")
-    return main if getattr(main, "__file__", None) else None
+    return sys.modules.get("__main__")
 
 
 def build_graph(

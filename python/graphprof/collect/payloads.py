@@ -73,6 +73,13 @@ def in_memory_bytes(data: tuple) -> int | None:
     return max(0, after - before)
 
 
+def _in_ipython() -> bool:
+    """Whether this process is an IPython kernel or shell (a notebook's)."""
+    import sys
+
+    return "IPython" in sys.modules and getattr(sys.modules["IPython"], "get_ipython", lambda: None)() is not None
+
+
 def _count(n: int) -> str:
     return f"{n:,}"
 
@@ -274,7 +281,11 @@ class PayloadCache:
         types_wanted = {type(c).__name__ for c in candidates}
         if self._user_digests is None:
             self._user_digests = {}
-        where = os.path.basename(getattr(module, "__file__", "") or "") or getattr(module, "__name__", "")
+        where = os.path.basename(getattr(module, "__file__", "") or "")
+        if not where:
+            # A notebook or an interactive session: its globals live in __main__, with no file.
+            where = "the notebook" if "get_ipython" in vars(module) or _in_ipython() else "__main__"
+
         for candidate in candidates:
             info = self.info(candidate)
             if info is None:
@@ -287,4 +298,16 @@ class PayloadCache:
                 vinfo = self.info(value)
                 if vinfo and vinfo["digest"] == info["digest"]:
                     return f"{name} in {where}"
+        # A deserialised copy can differ from the user's object by state its pickle carries (a
+        # pandas object's caches): the one global of the same type and nearly the same size.
+        for candidate in candidates:
+            info = self.info(candidate)
+            if info is None:
+                continue
+            same = [name for name, value in list(vars(module).items())
+                    if not name.startswith("__") and type(value).__name__ == type(candidate).__name__
+                    and (self.info(value) or {}).get("size_bytes", -1) > 0
+                    and abs(self.info(value)["size_bytes"] - info["size_bytes"]) <= 0.05 * info["size_bytes"]]
+            if len(same) == 1:
+                return f"{same[0]} in {where}"
         return None
