@@ -8,7 +8,7 @@ use crate::analyze::{Analysis, AnalyzeOptions, GroupSize, analyze, sizes};
 use crate::error::{InputError, Place};
 use crate::graph::{Graph, Strategy};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Component, Path, PathBuf};
 
 /// Value of the `schema` field of a baseline.
@@ -42,9 +42,18 @@ impl Baseline {
         }
     }
 
-    /// The entry of a graph by its normalised path.
+    /// The entry of a graph by its normalised path (a scan: for many look-ups, [`Self::by_path`]).
     pub fn graph(&self, path: &str) -> Option<&GraphFigures> {
         self.graphs.iter().find(|g| g.path == path)
+    }
+
+    /// Every entry by its path, built once for many look-ups (the first entry of a path wins).
+    pub fn by_path(&self) -> HashMap<&str, &GraphFigures> {
+        let mut index = HashMap::with_capacity(self.graphs.len());
+        for graph in &self.graphs {
+            index.entry(graph.path.as_str()).or_insert(graph);
+        }
+        index
     }
 
     /// Pretty JSON with a final newline.
@@ -287,6 +296,34 @@ pub fn normalise_path(path: &Path, cwd: &Path) -> String {
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect();
     parts.join("/")
+}
+
+/// Why `path` cannot be a graph file, or `None` when it is a regular file (symlinks followed): it
+/// does not exist, or it is a folder, a FIFO, a device or a socket (`/dev/zero` never ends).
+pub fn not_a_graph_file(path: &Path) -> Option<String> {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = match std::fs::metadata(path) {
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Some("does not exist".to_string());
+        }
+        Err(error) => return Some(format!("cannot be opened: {error}")),
+        Ok(meta) if meta.is_file() => return None,
+        Ok(meta) => meta.file_type(),
+    };
+    let what = if kind.is_dir() {
+        "a folder"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "not a file"
+    };
+    Some(format!("is {what}, not a regular file"))
 }
 
 /// Removes `.` components and resolves `..` lexically where possible.
