@@ -146,3 +146,26 @@ fn analyze_reads_a_process_substitution() {
     let analysis: graphprof::analyze::Analysis = serde_json::from_slice(&output.stdout).unwrap();
     assert!(analysis.graph.tasks > 0);
 }
+
+#[test]
+fn a_long_path_in_a_budget_or_baseline_is_quoted_bounded() {
+    let dir = project();
+    let long = "p".repeat(1_000_000);
+    fs::write(
+        dir.path().join("graphprof.toml"),
+        format!("[[graph]]\npath = \"{long}\"\n"),
+    )
+    .unwrap();
+    let line = refused(
+        dir.path(),
+        &["--baseline", "baseline.json", "--budget", "graphprof.toml"],
+    );
+    assert!(line.len() < 1_000, "a line of {} bytes", line.len());
+    assert!(line.contains("... (1,000,000 bytes)"), "{line}");
+    let text = fs::read_to_string(dir.path().join("baseline.json")).unwrap();
+    let listed = text.replace("\"path\": \"g.json\"", &format!("\"path\": \"{long}\""));
+    fs::write(dir.path().join("listed.json"), listed).unwrap();
+    let line = refused(dir.path(), &["--baseline", "listed.json"]);
+    assert!(line.len() < 1_000, "a line of {} bytes", line.len());
+    assert!(line.contains("... (1,000,000 bytes), which"), "{line}");
+}

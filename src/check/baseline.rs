@@ -6,6 +6,7 @@
 use super::sample::SampledFigures;
 use crate::analyze::{Analysis, AnalyzeOptions, GroupSize, analyze, sizes};
 use crate::error::{InputError, Place};
+use crate::escape::quote;
 use crate::graph::{Graph, Strategy};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -213,7 +214,7 @@ pub fn parse_baseline(path: &Path, text: &str) -> Result<Baseline, InputError> {
     if version != Some(u64::from(BASELINE_VERSION)) {
         let found = value
             .get("version")
-            .map_or("none".to_string(), |v| v.to_string());
+            .map_or("none".to_string(), |v| quote(&v.to_string()).into_owned());
         return Err(InputError::invalid(
             path,
             Place::File,
@@ -242,7 +243,7 @@ fn check_entries(path: &Path, baseline: &Baseline) -> Result<(), InputError> {
                 key("path"),
                 format!(
                     "lists graph {} twice (also graphs[{first}]); remove one of the entries",
-                    entry.path
+                    quote(&entry.path)
                 ),
             ));
         }
@@ -253,7 +254,7 @@ fn check_entries(path: &Path, baseline: &Baseline) -> Result<(), InputError> {
                 key("figures.duplication_ratio"),
                 format!(
                     "duplication_ratio {ratio} of graph {} is not a number of at least 1.0",
-                    entry.path
+                    quote(&entry.path)
                 ),
             ));
         }
@@ -266,7 +267,7 @@ fn check_entries(path: &Path, baseline: &Baseline) -> Result<(), InputError> {
                         key(&format!("sampled.{strategy}.{}", figure.name())),
                         format!(
                             "the median of graph {} is not between its min and max",
-                            entry.path
+                            quote(&entry.path)
                         ),
                     ));
                 }

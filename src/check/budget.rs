@@ -7,6 +7,7 @@ use super::baseline::{clean, normalise_path, not_a_graph_file};
 use super::glob_walk::{GlobError, MAX_GLOB_ENTRIES, matching_paths};
 use super::sample::SampledFigure;
 use crate::error::{InputError, Place};
+use crate::escape::quote;
 use crate::graph::Strategy;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
@@ -333,7 +334,11 @@ pub fn parse_budget(path: &Path, text: &str, cwd: &Path) -> Result<Budget, Input
             }
             None => Place::File,
         };
-        InputError::invalid(path, place, error.message().trim().replace('\n', " "))
+        InputError::invalid(
+            path,
+            place,
+            crate::escape::quote_within(&error.message().trim().replace('\n', " ")),
+        )
     })?;
     let name = path.display().to_string();
     let lines = Lines::of(text);
@@ -376,7 +381,7 @@ pub fn parse_budget(path: &Path, text: &str, cwd: &Path) -> Result<Budget, Input
                     return Err(InputError::invalid(
                         path,
                         place,
-                        format!("graph {} {reason}", joined.display()),
+                        format!("graph {} {reason}", quote(&joined.display().to_string())),
                     ));
                 }
                 BTreeSet::from([normalise_path(&joined, cwd)])
@@ -394,11 +399,12 @@ pub fn parse_budget(path: &Path, text: &str, cwd: &Path) -> Result<Budget, Input
                 let matches = matching_paths(&full, MAX_GLOB_ENTRIES).map_err(|error| {
                     let message = match error {
                         GlobError::Invalid(error) => {
-                            format!("invalid glob '{}': {error}", pattern.get_ref())
+                            format!("invalid glob '{}': {error}", quote(pattern.get_ref()))
                         }
                         GlobError::TooManyEntries(limit) => format!(
-                            "glob '{full}' stopped after reading {} folder entries; \
+                            "glob '{}' stopped after reading {} folder entries; \
                              name a narrower folder",
+                            quote(&full),
                             crate::units::count(limit as u64)
                         ),
                     };
@@ -413,7 +419,7 @@ pub fn parse_budget(path: &Path, text: &str, cwd: &Path) -> Result<Budget, Input
                     return Err(InputError::invalid(
                         path,
                         place,
-                        format!("glob '{full}' matches no graph file"),
+                        format!("glob '{}' matches no graph file", quote(&full)),
                     ));
                 }
                 files

@@ -112,6 +112,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
     if let Some((first, reason)) = missing.first()
         && !args.update_baseline
     {
+        let first = graphprof::escape::quote(first);
         bail!(
             "{baseline}: names graph {first}, which {reason}; remove its entry from the \
              baseline, or drop every missing graph with `graphprof check --baseline {baseline} \
@@ -122,7 +123,8 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
     let given: Vec<PathBuf> = if args.graphs.is_empty() {
         for (path, reason) in &missing {
             super::progress::note(&format!(
-                "note: {path} {reason}; it is dropped from {}",
+                "note: {} {reason}; it is dropped from {}",
+                graphprof::escape::quote(path),
                 args.baseline.display()
             ));
         }
