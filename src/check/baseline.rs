@@ -8,6 +8,7 @@ use crate::analyze::{Analysis, AnalyzeOptions, GroupSize, analyze, sizes};
 use crate::error::{InputError, Place};
 use crate::escape::quote;
 use crate::graph::{Graph, Strategy};
+use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Component, Path, PathBuf};
@@ -188,32 +189,128 @@ impl GraphFigures {
 }
 
 /// Reads a baseline: a missing, unreadable or malformed file or another schema or version is an
-/// error naming the file (and the line where there is one).
+/// error naming the file (and the line where there is one). A regular file is parsed as it is read,
+/// twice (its header, then the entries), so its text is never held next to the parsed baseline:
+/// the peak stays under the file's size plus the baseline's. Anything else (a pipe) is read first.
 pub fn read_baseline(path: &Path) -> Result<Baseline, InputError> {
-    let text = std::fs::read_to_string(path).map_err(|source| InputError::Read {
+    let cannot_read = |source| InputError::Read {
         path: path.to_path_buf(),
         source,
-    })?;
-    parse_baseline(path, &text)
+    };
+    let regular = std::fs::metadata(path).map_err(cannot_read)?.is_file();
+    if !regular {
+        let text = std::fs::read_to_string(path).map_err(cannot_read)?;
+        return parse_baseline(path, &text);
+    }
+    let open = || {
+        std::fs::File::open(path)
+            .map(|file| std::io::BufReader::with_capacity(1 << 16, file))
+            .map_err(cannot_read)
+    };
+    let parsed = |error: serde_json::Error| {
+        if error.is_io() {
+            cannot_read(std::io::Error::other(error.to_string()))
+        } else {
+            InputError::from_json(path, &error)
+        }
+    };
+    check_header(path, serde_json::from_reader(open()?).map_err(parsed)?)?;
+    let baseline: Baseline = serde_json::from_reader(open()?).map_err(parsed)?;
+    check_entries(path, &baseline)?;
+    Ok(baseline)
 }
 
 /// [`read_baseline`] on text already read; `path` names the file in errors. For the fuzz targets.
 #[doc(hidden)]
 pub fn parse_baseline(path: &Path, text: &str) -> Result<Baseline, InputError> {
-    let value: serde_json::Value =
+    let header = serde_json::from_str(text).map_err(|error| InputError::from_json(path, &error))?;
+    check_header(path, header)?;
+    let baseline: Baseline =
         serde_json::from_str(text).map_err(|error| InputError::from_json(path, &error))?;
-    let schema = value.get("schema").and_then(|s| s.as_str());
-    if schema != Some(BASELINE_SCHEMA) {
+    check_entries(path, &baseline)?;
+    Ok(baseline)
+}
+
+/// The `schema` and `version` of a JSON file, read without building the rest: absent when the
+/// file is not an object or does not have them.
+#[derive(Debug, Default)]
+struct Header {
+    schema: Option<serde_json::Value>,
+    version: Option<serde_json::Value>,
+}
+
+impl<'de> Deserialize<'de> for Header {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(HeaderVisitor)
+    }
+}
+
+struct HeaderVisitor;
+
+impl<'de> Visitor<'de> for HeaderVisitor {
+    type Value = Header;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a graphprof baseline")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Header, A::Error> {
+        let mut header = Header::default();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match key.as_ref() {
+                "schema" => header.schema = Some(map.next_value()?),
+                "version" => header.version = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(header)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Header, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Header::default())
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Header, E> {
+        Ok(Header::default())
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Header, E> {
+        Ok(Header::default())
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Header, E> {
+        Ok(Header::default())
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Header, E> {
+        Ok(Header::default())
+    }
+
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Header, E> {
+        Ok(Header::default())
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Header, E> {
+        Ok(Header::default())
+    }
+}
+
+/// Refuses another schema or version.
+fn check_header(path: &Path, header: Header) -> Result<(), InputError> {
+    if header.schema.as_ref().and_then(|s| s.as_str()) != Some(BASELINE_SCHEMA) {
         return Err(InputError::invalid(
             path,
             Place::File,
             format!("not a graphprof baseline (expected \"schema\": \"{BASELINE_SCHEMA}\")"),
         ));
     }
-    let version = value.get("version").and_then(|v| v.as_u64());
+    let version = header.version.as_ref().and_then(|v| v.as_u64());
     if version != Some(u64::from(BASELINE_VERSION)) {
-        let found = value
-            .get("version")
+        let found = header
+            .version
             .map_or("none".to_string(), |v| quote(&v.to_string()).into_owned());
         return Err(InputError::invalid(
             path,
@@ -224,10 +321,7 @@ pub fn parse_baseline(path: &Path, text: &str) -> Result<Baseline, InputError> {
             ),
         ));
     }
-    let baseline: Baseline =
-        serde_json::from_str(text).map_err(|error| InputError::from_json(path, &error))?;
-    check_entries(path, &baseline)?;
-    Ok(baseline)
+    Ok(())
 }
 
 /// Refuses what the parser lets through: a graph listed twice, a duplication ratio that is not a
