@@ -17,7 +17,8 @@ pub const EXIT_INTERRUPTED: i32 = 130;
 pub enum Place {
     /// A line and column (1-based), as JSON parsers report them.
     LineColumn { line: usize, column: usize },
-    /// A task or data key, for problems found after parsing (cycles, missing dependencies).
+    /// A task or data key, for problems found after parsing (cycles, missing dependencies);
+    /// displayed bounded ([`crate::escape::quote`]).
     Key(String),
     /// The whole file.
     File,
@@ -27,7 +28,7 @@ impl std::fmt::Display for Place {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Place::LineColumn { line, column } => write!(f, "line {line}, column {column}"),
-            Place::Key(key) => write!(f, "key {key}"),
+            Place::Key(key) => write!(f, "key {}", crate::escape::quote(key)),
             Place::File => Ok(()),
         }
     }
@@ -74,9 +75,11 @@ impl InputError {
     pub fn from_json(path: &Path, error: &serde_json::Error) -> Self {
         let text = error.to_string();
         let message = match text.rfind(" at line ") {
-            Some(at) => text[..at].to_string(),
-            None => text,
+            Some(at) => &text[..at],
+            None => &text,
         };
+        // What the parser quotes from the file (a string, a field name) is bounded.
+        let message = crate::escape::quote_within(message).into_owned();
         let message = if error.is_eof() {
             format!("truncated file: {message}")
         } else if message.starts_with("invalid type: floating point") && message.ends_with("u64") {

@@ -4,8 +4,70 @@
 //! bidirectional or zero-width formatting character is written as a Python-style escape (`\x1b`,
 //! `\u202e`), so a graph can neither move the cursor, clear the screen, set the window title nor
 //! split a one-line error or a table row. HTML and JUnit reports escape for their own formats.
+//!
+//! It is also where such text is bounded in an error: [`quote`] keeps at most [`QUOTE_CHARS`]
+//! characters of a string from a file and then says its length, so a 50 MB key makes a short line.
 
 use std::borrow::Cow;
+
+/// Most characters of one string from a file that an error message quotes.
+pub const QUOTE_CHARS: usize = 200;
+
+/// Longest message [`quote_within`] leaves whole once its quoted strings are bounded.
+const MESSAGE_CHARS: usize = 2_000;
+
+/// `text` as an error quotes it: whole when it has at most [`QUOTE_CHARS`] characters, else its
+/// first [`QUOTE_CHARS`] and its length: `abc... (50,000,000 bytes)`. Borrowed when whole.
+pub fn quote(text: &str) -> Cow<'_, str> {
+    match text.char_indices().nth(QUOTE_CHARS) {
+        None => Cow::Borrowed(text),
+        Some((end, _)) => Cow::Owned(format!(
+            "{}... ({} bytes)",
+            &text[..end],
+            crate::units::count(text.len() as u64)
+        )),
+    }
+}
+
+/// A message written by a parser (serde_json, toml), with every `"..."` or `` `...` `` string in
+/// it bounded by [`quote`], as the parser quotes what it read (`invalid type: string "..."`,
+/// ``unknown field `...` ``); a message still longer than 2,000 characters is bounded whole.
+pub fn quote_within(message: &str) -> Cow<'_, str> {
+    if message.len() <= QUOTE_CHARS {
+        return Cow::Borrowed(message);
+    }
+    let mut out = String::new();
+    let mut rest = message;
+    while let Some(open) = rest.find(['"', '`']) {
+        let mark = rest.as_bytes()[open];
+        let (before, quoted) = rest.split_at(open + 1);
+        out.push_str(before);
+        // The closing mark: the next one not escaped by a backslash (serde_json writes strings
+        // with Rust's escapes).
+        let mut escaped = false;
+        let close = quoted.bytes().position(|b| {
+            let found = b == mark && !escaped;
+            escaped = !escaped && b == b'\\' && mark == b'"';
+            found
+        });
+        match close {
+            Some(close) => {
+                out.push_str(&quote(&quoted[..close]));
+                out.push(mark as char);
+                rest = &quoted[close + 1..];
+            }
+            None => {
+                rest = quoted;
+                break;
+            }
+        }
+    }
+    out.push_str(rest);
+    if out.len() > MESSAGE_CHARS {
+        return Cow::Owned(quote(&out).into_owned());
+    }
+    Cow::Owned(out)
+}
 
 /// Whether `c` must not reach a terminal as it is.
 fn is_unsafe(c: char) -> bool {
@@ -54,6 +116,32 @@ mod tests {
         assert_eq!(control("a\u{1b}]0;T\u{7}"), "a\\x1b]0;T\\x07");
         assert_eq!(control("f\u{1b}[2J\n\t\r"), "f\\x1b[2J\\x0a\\x09\\x0d");
         assert_eq!(control("\u{7f}\u{9b}\u{202e}"), "\\x7f\\x9b\\u202e");
+    }
+
+    #[test]
+    fn quotes_are_bounded_with_their_length() {
+        assert_eq!(quote("short"), "short");
+        let long = "é".repeat(250);
+        let quoted = quote(&long);
+        assert_eq!(
+            quoted,
+            format!("{}... (500 bytes)", "é".repeat(QUOTE_CHARS))
+        );
+        let message = format!(
+            "invalid type: string \"{}\\\"x\", expected u64",
+            "k".repeat(5000)
+        );
+        assert_eq!(
+            quote_within(&message),
+            format!(
+                "invalid type: string \"{}... (5,003 bytes)\", expected u64",
+                "k".repeat(QUOTE_CHARS)
+            )
+        );
+        let field = format!("unknown field `{}`, expected `a`", "f".repeat(300));
+        assert!(quote_within(&field).ends_with("... (300 bytes)`, expected `a`"));
+        let unclosed = format!("a \"{}", "u".repeat(50_000));
+        assert!(quote_within(&unclosed).len() < 300);
     }
 
     #[test]

@@ -27,19 +27,33 @@ impl Destination {
     }
 }
 
-/// A file that could not be written, with the reason; the message names the file the user gave.
-#[derive(Debug, thiserror::Error)]
-// The OS error is the source, not part of the message: `{:#}` prints it once.
-#[error("{}: {action}", path.display())]
+/// A file that could not be written, with the reason; the message names the file the user gave
+/// and the cause once (`report.json: cannot write: No space left on device (os error 28)`), also
+/// where the error is turned into text before it reaches the user: the cause is in the message,
+/// not a separate source that only a chain-printing caller (`{:#}` of anyhow) would show.
+#[derive(Debug)]
 pub struct OutputError {
     /// The path as the user gave it.
     pub path: PathBuf,
     /// What failed.
     pub action: &'static str,
     /// Why.
-    #[source]
     pub source: io::Error,
 }
+
+impl std::fmt::Display for OutputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {}: {}",
+            self.path.display(),
+            self.action,
+            self.source
+        )
+    }
+}
+
+impl std::error::Error for OutputError {}
 
 fn failed(path: &Path, action: &'static str) -> impl FnOnce(io::Error) -> OutputError + use<> {
     let path = path.to_path_buf();
@@ -199,6 +213,29 @@ mod tests {
     }
 
     #[test]
+    fn a_full_disk_is_named_once_with_the_path_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("samples.csv");
+        let full = || io::Error::from_raw_os_error(libc::ENOSPC);
+        let error = write_file_atomically(&path, |w| {
+            w.write_all(b"half")?;
+            Err(full())
+        })
+        .unwrap_err();
+        // As the user sees it: flattened to text (as report writers do), or through anyhow.
+        for text in [
+            error.to_string(),
+            format!("{error:#}"),
+            format!("{:#}", anyhow::Error::new(error)),
+        ] {
+            let name = path.display().to_string();
+            assert_eq!(text.matches("No space left on device").count(), 1, "{text}");
+            assert_eq!(text.matches(&name).count(), 1, "{text}");
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
     fn a_symlink_is_followed_and_kept() {
         let dir = tempfile::tempdir().unwrap();
         let real = dir.path().join("real.json");
@@ -232,7 +269,7 @@ mod tests {
         );
         let missing = dir.path().join("nowhere/report.json");
         let error = write_file_atomically(&missing, |w| w.write_all(b"x")).unwrap_err();
-        let text = format!("{error}: {}", error.source);
+        let text = error.to_string();
         assert!(text.starts_with(&missing.display().to_string()), "{text}");
         assert!(
             text.contains("does not exist") && !text.contains(".graphprof-"),

@@ -294,3 +294,52 @@ fn an_unreadable_stream_is_refused() {
     let line = refused(path);
     assert!(line.contains("cannot read"), "{line}");
 }
+
+/// A string of 2,000,000 bytes from the file (a key, a field name, a value) is quoted in the error
+/// line by its first 200 characters and its length, wherever the error names it: the key of the
+/// problem, the missing dependency, the value serde_json refuses, the unknown field.
+#[test]
+fn long_strings_from_the_file_are_quoted_by_200_characters_and_their_length() {
+    let long = "k".repeat(2_000_000);
+    let head = "k".repeat(200);
+    let quoted = format!("{head}... (2,000,000 bytes)");
+    let graph = |tasks: String| {
+        format!(r#"{{"format": "graphprof-graph", "version": 1, "tasks": [{tasks}]}}"#)
+    };
+    let cases = [
+        (
+            "missing dependency",
+            graph(format!(
+                r#"{{"key": "{long}", "function": "f", "deps": ["{long}x"]}}"#
+            )),
+            format!("key {quoted}: depends on missing key {head}... (2,000,001 bytes)"),
+        ),
+        (
+            "duplicate key",
+            graph(format!(
+                r#"{{"key": "{long}", "function": "f"}}, {{"key": "{long}", "function": "f"}}"#
+            )),
+            format!("key {quoted}: duplicate key"),
+        ),
+        (
+            "string size",
+            graph(format!(
+                r#"{{"key": "a", "function": "f", "output_bytes": "{long}"}}"#
+            )),
+            format!("invalid type: string \"{quoted}\", expected"),
+        ),
+        (
+            "unknown field",
+            graph(format!(r#"{{"key": "a", "function": "f", "{long}": 1}}"#)),
+            format!("unknown field `{quoted}`"),
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (what, text, expected) in cases {
+        let path = dir.path().join("long.json");
+        std::fs::write(&path, text).unwrap();
+        let line = refused(&path);
+        assert!(line.len() < 1_000, "{what}: a line of {} bytes", line.len());
+        assert!(line.contains(&expected), "{what}: {line}");
+    }
+}

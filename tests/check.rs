@@ -695,7 +695,7 @@ fn a_graph_gone_from_the_baseline_is_dropped_by_the_suggested_update() {
         .code(0);
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(
-        stderr.contains(&format!("note: {SCATTER} no longer exists")),
+        stderr.contains(&format!("note: {SCATTER} does not exist; it is dropped")),
         "{stderr}"
     );
     let baseline: Baseline =

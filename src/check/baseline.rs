@@ -6,9 +6,11 @@
 use super::sample::SampledFigures;
 use crate::analyze::{Analysis, AnalyzeOptions, GroupSize, analyze, sizes};
 use crate::error::{InputError, Place};
+use crate::escape::quote;
 use crate::graph::{Graph, Strategy};
+use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Component, Path, PathBuf};
 
 /// Value of the `schema` field of a baseline.
@@ -42,9 +44,18 @@ impl Baseline {
         }
     }
 
-    /// The entry of a graph by its normalised path.
+    /// The entry of a graph by its normalised path (a scan: for many look-ups, [`Self::by_path`]).
     pub fn graph(&self, path: &str) -> Option<&GraphFigures> {
         self.graphs.iter().find(|g| g.path == path)
+    }
+
+    /// Every entry by its path, built once for many look-ups (the first entry of a path wins).
+    pub fn by_path(&self) -> HashMap<&str, &GraphFigures> {
+        let mut index = HashMap::with_capacity(self.graphs.len());
+        for graph in &self.graphs {
+            index.entry(graph.path.as_str()).or_insert(graph);
+        }
+        index
     }
 
     /// Pretty JSON with a final newline.
@@ -178,33 +189,129 @@ impl GraphFigures {
 }
 
 /// Reads a baseline: a missing, unreadable or malformed file or another schema or version is an
-/// error naming the file (and the line where there is one).
+/// error naming the file (and the line where there is one). A regular file is parsed as it is read,
+/// twice (its header, then the entries), so its text is never held next to the parsed baseline:
+/// the peak stays under the file's size plus the baseline's. Anything else (a pipe) is read first.
 pub fn read_baseline(path: &Path) -> Result<Baseline, InputError> {
-    let text = std::fs::read_to_string(path).map_err(|source| InputError::Read {
+    let cannot_read = |source| InputError::Read {
         path: path.to_path_buf(),
         source,
-    })?;
-    parse_baseline(path, &text)
+    };
+    let regular = std::fs::metadata(path).map_err(cannot_read)?.is_file();
+    if !regular {
+        let text = std::fs::read_to_string(path).map_err(cannot_read)?;
+        return parse_baseline(path, &text);
+    }
+    let open = || {
+        std::fs::File::open(path)
+            .map(|file| std::io::BufReader::with_capacity(1 << 16, file))
+            .map_err(cannot_read)
+    };
+    let parsed = |error: serde_json::Error| {
+        if error.is_io() {
+            cannot_read(std::io::Error::other(error.to_string()))
+        } else {
+            InputError::from_json(path, &error)
+        }
+    };
+    check_header(path, serde_json::from_reader(open()?).map_err(parsed)?)?;
+    let baseline: Baseline = serde_json::from_reader(open()?).map_err(parsed)?;
+    check_entries(path, &baseline)?;
+    Ok(baseline)
 }
 
 /// [`read_baseline`] on text already read; `path` names the file in errors. For the fuzz targets.
 #[doc(hidden)]
 pub fn parse_baseline(path: &Path, text: &str) -> Result<Baseline, InputError> {
-    let value: serde_json::Value =
+    let header = serde_json::from_str(text).map_err(|error| InputError::from_json(path, &error))?;
+    check_header(path, header)?;
+    let baseline: Baseline =
         serde_json::from_str(text).map_err(|error| InputError::from_json(path, &error))?;
-    let schema = value.get("schema").and_then(|s| s.as_str());
-    if schema != Some(BASELINE_SCHEMA) {
+    check_entries(path, &baseline)?;
+    Ok(baseline)
+}
+
+/// The `schema` and `version` of a JSON file, read without building the rest: absent when the
+/// file is not an object or does not have them.
+#[derive(Debug, Default)]
+struct Header {
+    schema: Option<serde_json::Value>,
+    version: Option<serde_json::Value>,
+}
+
+impl<'de> Deserialize<'de> for Header {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(HeaderVisitor)
+    }
+}
+
+struct HeaderVisitor;
+
+impl<'de> Visitor<'de> for HeaderVisitor {
+    type Value = Header;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a graphprof baseline")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Header, A::Error> {
+        let mut header = Header::default();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match key.as_ref() {
+                "schema" => header.schema = Some(map.next_value()?),
+                "version" => header.version = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(header)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Header, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Header::default())
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Header, E> {
+        Ok(Header::default())
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Header, E> {
+        Ok(Header::default())
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Header, E> {
+        Ok(Header::default())
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Header, E> {
+        Ok(Header::default())
+    }
+
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Header, E> {
+        Ok(Header::default())
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Header, E> {
+        Ok(Header::default())
+    }
+}
+
+/// Refuses another schema or version.
+fn check_header(path: &Path, header: Header) -> Result<(), InputError> {
+    if header.schema.as_ref().and_then(|s| s.as_str()) != Some(BASELINE_SCHEMA) {
         return Err(InputError::invalid(
             path,
             Place::File,
             format!("not a graphprof baseline (expected \"schema\": \"{BASELINE_SCHEMA}\")"),
         ));
     }
-    let version = value.get("version").and_then(|v| v.as_u64());
+    let version = header.version.as_ref().and_then(|v| v.as_u64());
     if version != Some(u64::from(BASELINE_VERSION)) {
-        let found = value
-            .get("version")
-            .map_or("none".to_string(), |v| v.to_string());
+        let found = header
+            .version
+            .map_or("none".to_string(), |v| quote(&v.to_string()).into_owned());
         return Err(InputError::invalid(
             path,
             Place::File,
@@ -214,10 +321,7 @@ pub fn parse_baseline(path: &Path, text: &str) -> Result<Baseline, InputError> {
             ),
         ));
     }
-    let baseline: Baseline =
-        serde_json::from_str(text).map_err(|error| InputError::from_json(path, &error))?;
-    check_entries(path, &baseline)?;
-    Ok(baseline)
+    Ok(())
 }
 
 /// Refuses what the parser lets through: a graph listed twice, a duplication ratio that is not a
@@ -233,7 +337,7 @@ fn check_entries(path: &Path, baseline: &Baseline) -> Result<(), InputError> {
                 key("path"),
                 format!(
                     "lists graph {} twice (also graphs[{first}]); remove one of the entries",
-                    entry.path
+                    quote(&entry.path)
                 ),
             ));
         }
@@ -244,7 +348,7 @@ fn check_entries(path: &Path, baseline: &Baseline) -> Result<(), InputError> {
                 key("figures.duplication_ratio"),
                 format!(
                     "duplication_ratio {ratio} of graph {} is not a number of at least 1.0",
-                    entry.path
+                    quote(&entry.path)
                 ),
             ));
         }
@@ -257,7 +361,7 @@ fn check_entries(path: &Path, baseline: &Baseline) -> Result<(), InputError> {
                         key(&format!("sampled.{strategy}.{}", figure.name())),
                         format!(
                             "the median of graph {} is not between its min and max",
-                            entry.path
+                            quote(&entry.path)
                         ),
                     ));
                 }
@@ -287,6 +391,34 @@ pub fn normalise_path(path: &Path, cwd: &Path) -> String {
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect();
     parts.join("/")
+}
+
+/// Why `path` cannot be a graph file, or `None` when it is a regular file (symlinks followed): it
+/// does not exist, or it is a folder, a FIFO, a device or a socket (`/dev/zero` never ends).
+pub fn not_a_graph_file(path: &Path) -> Option<String> {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = match std::fs::metadata(path) {
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Some("does not exist".to_string());
+        }
+        Err(error) => return Some(format!("cannot be opened: {error}")),
+        Ok(meta) if meta.is_file() => return None,
+        Ok(meta) => meta.file_type(),
+    };
+    let what = if kind.is_dir() {
+        "a folder"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "not a file"
+    };
+    Some(format!("is {what}, not a regular file"))
 }
 
 /// Removes `.` components and resolves `..` lexically where possible.

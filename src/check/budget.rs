@@ -3,13 +3,15 @@
 //! per-strategy sampled limits. Reading it (every error names the file and the line), resolving
 //! each entry to the graph files it names, and merging the limits that apply to one graph.
 
-use super::baseline::{clean, normalise_path};
+use super::baseline::{clean, normalise_path, not_a_graph_file};
+use super::glob_walk::{GlobError, MAX_GLOB_ENTRIES, matching_paths};
 use super::sample::SampledFigure;
 use crate::error::{InputError, Place};
+use crate::escape::quote;
 use crate::graph::Strategy;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::Path;
 use toml::Spanned;
@@ -241,11 +243,10 @@ struct LimitFields {
     sample: Option<SampleLimits>,
 }
 
-/// A `[[graph]]` entry, resolved to the files it names.
+/// A `[[graph]]` entry: where it is and its limits.
 #[derive(Debug, Clone)]
 struct Entry {
     origin: String,
-    files: BTreeSet<String>,
     limits: LimitFields,
 }
 
@@ -254,6 +255,9 @@ struct Entry {
 pub struct Budget {
     defaults: Option<(String, LimitFields)>,
     entries: Vec<Entry>,
+    /// For each normalised graph path, the entries that name it, in file order: built once, so
+    /// finding a graph's limits does not scan every entry.
+    by_path: HashMap<String, Vec<usize>>,
 }
 
 impl Budget {
@@ -262,6 +266,7 @@ impl Budget {
         Budget {
             defaults: None,
             entries: Vec::new(),
+            by_path: HashMap::new(),
         }
     }
 
@@ -271,19 +276,40 @@ impl Budget {
         if let Some((origin, defaults)) = &self.defaults {
             limits.apply(defaults, origin);
         }
-        for entry in self.entries.iter().filter(|e| e.files.contains(path)) {
+        for &index in self.by_path.get(path).into_iter().flatten() {
+            let entry = &self.entries[index];
             limits.apply(&entry.limits, &entry.origin);
         }
         limits
     }
 }
 
+/// Where each line of a text starts, found once: a budget with many entries asks for many places.
+struct Lines {
+    starts: Vec<usize>,
+}
+
+impl Lines {
+    fn of(text: &str) -> Self {
+        let newlines = text.bytes().enumerate().filter(|&(_, b)| b == b'\n');
+        Lines {
+            starts: std::iter::once(0)
+                .chain(newlines.map(|(i, _)| i + 1))
+                .collect(),
+        }
+    }
+
+    /// 1-based line and column (in bytes) of a byte offset.
+    fn line_column(&self, offset: usize) -> (usize, usize) {
+        // starts[0] is 0, so at least one start is at or before any offset.
+        let line = self.starts.partition_point(|&start| start <= offset).max(1);
+        (line, offset - self.starts[line - 1] + 1)
+    }
+}
+
 /// 1-based line and column of a byte offset.
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-    (line, column)
+    Lines::of(&text[..offset.min(text.len())]).line_column(offset.min(text.len()))
 }
 
 /// Reads a budget and resolves its entries: paths and globs are relative to the budget file's
@@ -308,11 +334,16 @@ pub fn parse_budget(path: &Path, text: &str, cwd: &Path) -> Result<Budget, Input
             }
             None => Place::File,
         };
-        InputError::invalid(path, place, error.message().trim().replace('\n', " "))
+        InputError::invalid(
+            path,
+            place,
+            crate::escape::quote_within(&error.message().trim().replace('\n', " ")),
+        )
     })?;
     let name = path.display().to_string();
+    let lines = Lines::of(text);
     let at = |offset: usize| {
-        let (line, column) = line_column(text, offset);
+        let (line, column) = lines.line_column(offset.min(text.len()));
         (Place::LineColumn { line, column }, format!("{name}:{line}"))
     };
     let folder = path.parent().unwrap_or(Path::new(""));
@@ -331,6 +362,7 @@ pub fn parse_budget(path: &Path, text: &str, cwd: &Path) -> Result<Budget, Input
         None => None,
     };
     let mut entries = Vec::new();
+    let mut by_path: HashMap<String, Vec<usize>> = HashMap::new();
     for spanned in &raw.graph {
         let entry = spanned.get_ref();
         let (place, origin) = at(spanned.span().start);
@@ -345,11 +377,11 @@ pub fn parse_budget(path: &Path, text: &str, cwd: &Path) -> Result<Budget, Input
             (Some(file), None) => {
                 let (place, _) = at(file.span().start);
                 let joined = clean(&folder.join(file.get_ref()));
-                if !joined.is_file() {
+                if let Some(reason) = not_a_graph_file(&joined) {
                     return Err(InputError::invalid(
                         path,
                         place,
-                        format!("graph {} does not exist", joined.display()),
+                        format!("graph {} {reason}", quote(&joined.display().to_string())),
                     ));
                 }
                 BTreeSet::from([normalise_path(&joined, cwd)])
@@ -364,15 +396,22 @@ pub fn parse_budget(path: &Path, text: &str, cwd: &Path) -> Result<Budget, Input
                     },
                     pattern.get_ref()
                 );
-                let matches = glob::glob(&full).map_err(|error| {
-                    InputError::invalid(
-                        path,
-                        place.clone(),
-                        format!("invalid glob '{}': {error}", pattern.get_ref()),
-                    )
+                let matches = matching_paths(&full, MAX_GLOB_ENTRIES).map_err(|error| {
+                    let message = match error {
+                        GlobError::Invalid(error) => {
+                            format!("invalid glob '{}': {error}", quote(pattern.get_ref()))
+                        }
+                        GlobError::TooManyEntries(limit) => format!(
+                            "glob '{}' stopped after reading {} folder entries; \
+                             name a narrower folder",
+                            quote(&full),
+                            crate::units::count(limit as u64)
+                        ),
+                    };
+                    InputError::invalid(path, place.clone(), message)
                 })?;
                 let files: BTreeSet<String> = matches
-                    .filter_map(Result::ok)
+                    .into_iter()
                     .filter(|file| file.is_file())
                     .map(|file| normalise_path(&file, cwd))
                     .collect();
@@ -380,7 +419,7 @@ pub fn parse_budget(path: &Path, text: &str, cwd: &Path) -> Result<Budget, Input
                     return Err(InputError::invalid(
                         path,
                         place,
-                        format!("glob '{full}' matches no graph file"),
+                        format!("glob '{}' matches no graph file", quote(&full)),
                     ));
                 }
                 files
@@ -400,13 +439,19 @@ pub fn parse_budget(path: &Path, text: &str, cwd: &Path) -> Result<Budget, Input
                 ));
             }
         };
+        for file in files {
+            by_path.entry(file).or_default().push(entries.len());
+        }
         entries.push(Entry {
             origin,
-            files,
             limits: fields,
         });
     }
-    Ok(Budget { defaults, entries })
+    Ok(Budget {
+        defaults,
+        entries,
+        by_path,
+    })
 }
 
 fn limit_fields_of_defaults(raw: &RawLimits) -> LimitFields {

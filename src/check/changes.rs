@@ -5,6 +5,7 @@
 use super::baseline::{GraphFigures, LayerFigures};
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
+use std::collections::HashMap;
 
 /// A duplicated payload that is new, gone, or embedded a different number of times.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,14 +92,23 @@ impl Changes {
     }
 }
 
+/// Each item by its name, the first of a name winning (as a scan would find it): built once, so a
+/// comparison is linear in the payloads and layers, not quadratic.
+fn first_by<'a, T>(items: &'a [T], name: impl Fn(&'a T) -> &'a str) -> HashMap<&'a str, &'a T> {
+    let mut index = HashMap::with_capacity(items.len());
+    for item in items {
+        index.entry(name(item)).or_insert(item);
+    }
+    index
+}
+
 /// Compares two measurements of a graph.
 pub fn changes(before: &GraphFigures, now: &GraphFigures) -> Changes {
     let mut out = Changes::default();
+    let old_by_digest = first_by(&before.duplicates, |p| p.digest.as_str());
+    let now_by_digest = first_by(&now.duplicates, |p| p.digest.as_str());
     for payload in &now.duplicates {
-        let old = before
-            .duplicates
-            .iter()
-            .find(|p| p.digest == payload.digest);
+        let old = old_by_digest.get(payload.digest.as_str()).copied();
         let change = PayloadChange {
             digest: payload.digest.clone(),
             type_name: payload.type_name.clone(),
@@ -114,7 +124,7 @@ pub fn changes(before: &GraphFigures, now: &GraphFigures) -> Changes {
         }
     }
     for old in &before.duplicates {
-        if !now.duplicates.iter().any(|p| p.digest == old.digest) {
+        if !now_by_digest.contains_key(old.digest.as_str()) {
             out.gone_payloads.push(PayloadChange {
                 digest: old.digest.clone(),
                 type_name: old.type_name.clone(),
@@ -140,11 +150,13 @@ fn layer_changes(before: &[LayerFigures], now: &[LayerFigures]) -> Vec<LayerChan
     let mut names: Vec<&str> = now.iter().chain(before).map(|l| l.name.as_str()).collect();
     names.sort_unstable();
     names.dedup();
+    let before_by_name = first_by(before, |l| l.name.as_str());
+    let now_by_name = first_by(now, |l| l.name.as_str());
     let mut changes: Vec<LayerChange> = names
         .into_iter()
         .filter_map(|name| {
-            let old = before.iter().find(|l| l.name == name);
-            let new = now.iter().find(|l| l.name == name);
+            let old = before_by_name.get(name).copied();
+            let new = now_by_name.get(name).copied();
             let same = matches!((old, new), (Some(a), Some(b))
                 if a.materialised_bytes == b.materialised_bytes
                     && a.wire_bytes == b.wire_bytes

@@ -132,8 +132,8 @@ fn kind_of(path: &Path, bytes: &[u8]) -> Result<InputKind, InputError> {
         serde_json::from_slice(bytes).map_err(|error| InputError::from_json(path, &error))?;
     let refuse = |message: String| Err(InputError::invalid(path, Place::File, message));
     let text = |value: &Value| match value {
-        Value::String(text) => format!("\"{text}\""),
-        other => other.to_string(),
+        Value::String(text) => format!("\"{}\"", crate::escape::quote(text)),
+        other => crate::escape::quote(&other.to_string()).into_owned(),
     };
     match (&markers.format, &markers.schema) {
         (Some(Value::String(format)), None) if format == GRAPH_FORMAT => Ok(InputKind::Graph),

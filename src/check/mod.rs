@@ -8,6 +8,7 @@ pub mod budget;
 pub mod changes;
 pub mod compare;
 pub mod diff;
+pub mod glob_walk;
 pub mod sample;
 
 pub use baseline::{Baseline, GraphFigures, measure, normalise_path, read_baseline};

@@ -5,7 +5,7 @@
 
 use crate::cli::CheckArgs;
 use anyhow::{Context, anyhow, bail};
-use graphprof::check::baseline::clean;
+use graphprof::check::baseline::{clean, not_a_graph_file};
 use graphprof::check::sample::sample_strategies;
 use graphprof::check::{
     Baseline, Budget, CheckReport, MemoryProbe, MemorySample, ScriptedProbe, compare_graph,
@@ -99,25 +99,32 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
         Some(read_baseline(&args.baseline)?)
     };
     let listed = old_baseline.iter().flat_map(|b| b.graphs.iter());
-    let missing: Vec<&str> = listed
+    // Listed graphs that are gone, or are no longer regular files (a FIFO, `/dev/zero`).
+    let missing: Vec<(&str, String)> = listed
         .clone()
-        .map(|entry| entry.path.as_str())
-        .filter(|path| !Path::new(path).is_file())
+        .filter_map(|entry| {
+            Some((
+                entry.path.as_str(),
+                not_a_graph_file(Path::new(&entry.path))?,
+            ))
+        })
         .collect();
-    if let Some(first) = missing.first()
+    if let Some((first, reason)) = missing.first()
         && !args.update_baseline
     {
+        let first = graphprof::escape::quote(first);
         bail!(
-            "{baseline}: names graph {first} which does not exist; remove its entry from the \
+            "{baseline}: names graph {first}, which {reason}; remove its entry from the \
              baseline, or drop every missing graph with `graphprof check --baseline {baseline} \
              --update-baseline` (without graph arguments)",
             baseline = args.baseline.display(),
         );
     }
     let given: Vec<PathBuf> = if args.graphs.is_empty() {
-        for path in &missing {
+        for (path, reason) in &missing {
             super::progress::note(&format!(
-                "note: {path} no longer exists; it is dropped from {}",
+                "note: {} {reason}; it is dropped from {}",
+                graphprof::escape::quote(path),
                 args.baseline.display()
             ));
         }
@@ -158,10 +165,14 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
         }
         measured.push(figures);
     }
+    let old_by_path = old_baseline
+        .as_ref()
+        .map(Baseline::by_path)
+        .unwrap_or_default();
     let checks = measured
         .iter()
         .map(|now| {
-            let baseline = old_baseline.as_ref().and_then(|b| b.graph(&now.path));
+            let baseline = old_by_path.get(now.path.as_str()).copied();
             compare_graph(now, baseline, &budget.limits_for(&now.path))
         })
         .collect();
@@ -190,7 +201,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
             .into_iter()
             .map(|mut now| {
                 if now.sampled.is_empty()
-                    && let Some(old) = old_baseline.as_ref().and_then(|b| b.graph(&now.path))
+                    && let Some(old) = old_by_path.get(now.path.as_str())
                 {
                     now.sampled = old.sampled.clone();
                 }

@@ -82,7 +82,8 @@ pub fn read_calibration(path: &Path) -> Result<Calibration, InputError> {
             Place::File,
             format!(
                 "not a {CALIBRATION_FORMAT} version 1 file (format {:?}, version {})",
-                calibration.format, calibration.version
+                crate::escape::quote(&calibration.format),
+                calibration.version
             ),
         ));
     }

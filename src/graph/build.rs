@@ -20,7 +20,7 @@ use std::sync::Arc;
 /// A problem found while building, with the key it concerns when there is one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuildError {
-    /// The key the problem is about, displayed as Python prints it.
+    /// The key the problem is about, displayed as Python prints it (whole: displays bound it).
     pub key: Option<String>,
     /// What is wrong.
     pub message: String,
@@ -45,7 +45,7 @@ impl BuildError {
 impl std::fmt::Display for BuildError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.key {
-            Some(key) => write!(f, "key {key}: {}", self.message),
+            Some(key) => write!(f, "key {}: {}", crate::escape::quote(key), self.message),
             None => f.write_str(&self.message),
         }
     }
@@ -426,7 +426,7 @@ impl GraphBuilder {
                 &display_key(self.keys.get(by)),
                 format!(
                     "depends on missing key {}",
-                    display_key(self.keys.get(id as NodeId))
+                    crate::escape::quote(&display_key(self.keys.get(id as NodeId)))
                 ),
             ));
         }
@@ -515,7 +515,9 @@ fn topological_order(graph: &Graph) -> Result<Vec<NodeId>, BuildError> {
             let mut names: Vec<String> = members
                 .iter()
                 .take(6)
-                .map(|index| graph.key_display(index.index() as NodeId))
+                .map(|index| {
+                    crate::escape::quote(&graph.key_display(index.index() as NodeId)).into_owned()
+                })
                 .collect();
             if members.len() > 6 {
                 names.push(format!("and {} more", members.len() - 6));

@@ -34,25 +34,19 @@ pub fn load_graph(path: &Path) -> Result<Graph, InputError> {
             source: std::io::Error::other("is a directory"),
         });
     }
-    if let Some(graph) = read_fast(&file) {
-        return Ok(graph);
+    // The fast path reads regular files only: a pipe (`<(...)`) cannot be read twice or rewound.
+    if file.metadata().is_ok_and(|meta| meta.is_file()) {
+        if let Some(graph) = fast_from(&file, READ_BUFFER_BYTES) {
+            return Ok(graph);
+        }
+        (&file)
+            .seek(SeekFrom::Start(0))
+            .map_err(|source| InputError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
     }
-    (&file)
-        .seek(SeekFrom::Start(0))
-        .map_err(|source| InputError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
     read_graph(path, BufReader::with_capacity(READ_BUFFER_BYTES, file))
-}
-
-/// The fast path, for regular files only (the others cannot be read twice); `None` when it
-/// declines or the graph is invalid.
-fn read_fast(file: &File) -> Option<Graph> {
-    if !file.metadata().is_ok_and(|meta| meta.is_file()) {
-        return None;
-    }
-    fast_from(file, READ_BUFFER_BYTES)
 }
 
 fn fast_from<R: Read>(reader: R, capacity: usize) -> Option<Graph> {
@@ -276,7 +270,7 @@ mod tests {
 
     /// The fast path's graph, when it takes the file.
     fn fast(path: &Path) -> Option<Graph> {
-        read_fast(&File::open(path).unwrap())
+        fast_from(File::open(path).unwrap(), READ_BUFFER_BYTES)
     }
 
     fn fixture_files(folder: &str) -> Vec<std::path::PathBuf> {

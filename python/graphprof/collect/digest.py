@@ -83,7 +83,7 @@ def _canonical_pickle(obj: Any) -> tuple | None:
     with _deterministic_class_ids():
         try:
             pickler_class(out, protocol=5, buffer_callback=buffers.append).dump(obj)
-        except Exception:
+        except BaseException:  # a user's __reduce__ may raise anything, KeyboardInterrupt too
             return None
     return out.getvalue(), [_flat(b) for b in buffers]
 

@@ -65,7 +65,7 @@ def in_memory_bytes(data: tuple) -> int | None:
         second = pickle.loads(head, buffers=[bytearray(b) for b in buffers])
         after = tracemalloc.get_traced_memory()[0]
         del second, first
-    except Exception:
+    except BaseException:  # a user's __setstate__ may raise anything, SystemExit too
         return None
     finally:
         if not tracing:
@@ -203,7 +203,7 @@ class PayloadCache:
         with _deterministic_class_ids():
             try:
                 head = dumps(obj, buffer_callback=buffers.append, protocol=5)
-            except Exception:
+            except BaseException:  # a user's __reduce__ may raise anything, KeyboardInterrupt too
                 return None
         return head, [_flat(b) for b in buffers]
 
