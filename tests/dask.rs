@@ -765,6 +765,14 @@ fn sample_uses_an_existing_scheduler_and_leaves_it_running() {
             "{} lacks per-worker dask_process",
             run.label
         );
+        // The per-layer probe runs on workers that import graphprof from the shipped package.
+        let layers = &run.real_dask.as_ref().expect("real-Dask facts").held_layers;
+        assert!(
+            layers.iter().any(|l| l.layer == "lookup"
+                && l.measured.is_some_and(|m| m.tasks_in_memory == 64)),
+            "{}: {layers:#?}",
+            run.label
+        );
     }
     assert_eq!(cluster.workers(), "2", "the cluster was not left running");
 }

@@ -294,4 +294,22 @@ mod tests {
         assert!(layers[1].predicted.is_none());
         assert!(layers[2].measured.is_none() && layers[2].per_worker.is_empty());
     }
+
+    #[test]
+    fn the_table_marks_estimates_sums_the_rest_and_totals() {
+        let workers = (0..SHOWN_LAYERS as u32 + 2)
+            .map(|i| on(i % 2, &format!("layer{i:02}"), 1, 1000 - u64::from(i)))
+            .collect();
+        let layers = merge_held_layers(workers, &[]);
+        let text = table(&layers).to_text(0);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1 + SHOWN_LAYERS + 2, "{text}");
+        assert!(lines[0].starts_with("layer") && lines[0].contains("predicted run_specs"));
+        assert!(lines[1].starts_with("layer00") && lines[1].contains(" 1000 B"), "{text}");
+        assert!(lines[2].contains("~999 B"), "worker 1's figures are estimates: {text}");
+        assert!(lines[SHOWN_LAYERS + 1].starts_with("(2 more layers)"), "{text}");
+        let total = lines[SHOWN_LAYERS + 2];
+        assert!(total.starts_with("total") && total.contains(" 14 "), "{text}");
+        assert!(total.ends_with('-'), "no prediction: {text}");
+    }
 }
