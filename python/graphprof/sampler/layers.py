@@ -125,8 +125,6 @@ def _walk(spec: Any, layer: str, objects: dict[int, tuple[Any, str]]) -> int:
             # A fused task's subgraph (a small dict of tasks) or a list of nodes: structure.
             own += sys.getsizeof(obj)
             stack.extend(obj.values() if isinstance(obj, dict) else obj)
-            if isinstance(obj, dict):
-                stack.extend(k for k in obj if not isinstance(k, (str, tuple)))
         elif id(obj) not in objects:
             objects[id(obj)] = (obj, layer)
     return own
