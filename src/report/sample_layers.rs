@@ -305,11 +305,23 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 1 + SHOWN_LAYERS + 2, "{text}");
         assert!(lines[0].starts_with("layer") && lines[0].contains("predicted run_specs"));
-        assert!(lines[1].starts_with("layer00") && lines[1].contains(" 1000 B"), "{text}");
-        assert!(lines[2].contains("~999 B"), "worker 1's figures are estimates: {text}");
-        assert!(lines[SHOWN_LAYERS + 1].starts_with("(2 more layers)"), "{text}");
+        assert!(
+            lines[1].starts_with("layer00") && lines[1].contains(" 1000 B"),
+            "{text}"
+        );
+        assert!(
+            lines[2].contains("~999 B"),
+            "worker 1's figures are estimates: {text}"
+        );
+        assert!(
+            lines[SHOWN_LAYERS + 1].starts_with("(2 more layers)"),
+            "{text}"
+        );
         let total = lines[SHOWN_LAYERS + 2];
-        assert!(total.starts_with("total") && total.contains(" 14 "), "{text}");
+        assert!(
+            total.starts_with("total") && total.contains(" 14 "),
+            "{text}"
+        );
         assert!(total.ends_with('-'), "no prediction: {text}");
     }
 }
