@@ -566,6 +566,14 @@ fn sample_engine_dask_writes_the_report_csv_and_plots_with_per_worker_series() {
         held("inline"),
         held("scatter")
     );
+    held_layers_of_the_seed_case(&report, 128);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("{stdout}");
+    assert!(
+        stdout.contains("Held per layer while the results were held"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("arange-lookup"), "{stdout}");
     let rows = read_samples_csv(&out.path().join("samples.csv")).expect("samples.csv");
     assert!(
         rows.iter()
@@ -575,6 +583,81 @@ fn sample_engine_dask_writes_the_report_csv_and_plots_with_per_worker_series() {
         let meta = std::fs::metadata(out.path().join(file)).expect(file);
         assert!(meta.len() > 1000, "{file} is {} bytes", meta.len());
     }
+}
+
+/// What the workers held per layer in the seed case (report.json's `held_layers`, measured on the
+/// workers): `chunks` results of 8,000 B held as `lookup`; inline's fused `arange-lookup` tasks
+/// released but keeping their run_specs, each with its own Mapper (pickled 244,860 B, its Series
+/// of 30,532 int64 as much in memory); scatter's specs embed no Mapper.
+fn held_layers_of_the_seed_case(
+    report: &graphprof::report::sample_report::SampleReport,
+    chunks: u64,
+) {
+    use graphprof::report::sample_layers::LayerHeld;
+    const MAPPER_PICKLED_BYTES: u64 = 244_860;
+    let layers = |label: &str| -> &Vec<LayerHeld> {
+        let run = report.runs.iter().find(|r| r.label == label).expect("run");
+        &run.real_dask.as_ref().expect("real-Dask facts").held_layers
+    };
+    let layer = |label: &str, name: &str| {
+        layers(label)
+            .iter()
+            .find(|l| l.layer == name)
+            .unwrap_or_else(|| panic!("{label}: no layer {name} in {:#?}", layers(label)))
+            .clone()
+    };
+    let run_specs = |label: &str| -> u64 {
+        layers(label)
+            .iter()
+            .filter_map(|l| l.measured)
+            .map(|m| m.run_spec_bytes)
+            .sum()
+    };
+    for label in ["inline", "scatter"] {
+        let held = layer(label, "lookup").measured.expect("measured");
+        assert_eq!(held.tasks_in_memory, chunks, "{label}");
+        assert_eq!(held.results_bytes, chunks * 8000, "{label}");
+        for layer in layers(label).iter().filter(|l| l.measured.is_some()) {
+            // The sum over workers is the sum of the per-worker figures.
+            let per_worker: u64 = layer
+                .per_worker
+                .iter()
+                .map(|w| w.measured.run_spec_bytes)
+                .sum();
+            assert_eq!(Some(per_worker), layer.measured.map(|m| m.run_spec_bytes));
+            assert!(
+                layer
+                    .per_worker
+                    .iter()
+                    .all(|w| matches!(w.worker, Some(0 | 1)))
+            );
+        }
+        // The prediction of the graph that ran sits beside the measure (the generated graph
+        // names its layers `f` and `arange`).
+        assert!(
+            layers(label).iter().any(|l| l.predicted.is_some()),
+            "{label}: {:#?}",
+            layers(label)
+        );
+    }
+    let fused = layer("inline", "arange-lookup").measured.expect("measured");
+    assert_eq!(fused.released_kept, chunks);
+    assert_eq!(fused.tasks_in_memory, 0);
+    assert!(
+        fused.estimated,
+        "one Mapper measured for the group of alike Mappers"
+    );
+    assert!(
+        fused.run_spec_bytes >= chunks * MAPPER_PICKLED_BYTES,
+        "{} B of run_specs for {chunks} Mappers of {MAPPER_PICKLED_BYTES} B",
+        fused.run_spec_bytes
+    );
+    assert!(
+        run_specs("scatter") * 20 < run_specs("inline"),
+        "scatter {} inline {}",
+        run_specs("scatter"),
+        run_specs("inline")
+    );
 }
 
 /// A LocalCluster in its own Python process, standing in for a user's existing cluster: its
@@ -680,6 +763,14 @@ fn sample_uses_an_existing_scheduler_and_leaves_it_running() {
                 .iter()
                 .any(|m| m.measure == Measure::DaskProcess && m.worker == Some(1)),
             "{} lacks per-worker dask_process",
+            run.label
+        );
+        // The per-layer probe runs on workers that import graphprof from the shipped package.
+        let layers = &run.real_dask.as_ref().expect("real-Dask facts").held_layers;
+        assert!(
+            layers.iter().any(|l| l.layer == "lookup"
+                && l.measured.is_some_and(|m| m.tasks_in_memory == 64)),
+            "{}: {layers:#?}",
             run.label
         );
     }

@@ -102,6 +102,102 @@ fn the_users_collection_runs_as_given_and_rewritten_with_equal_results() {
     assert!(stdout.contains("results equal to the as-given's (3 chunks compared)"));
 }
 
+/// A dask.delayed chain (64 `score` calls, each carrying the script's 50,000-float `table` by
+/// value, then `plus`, then one `sum`): only the sum is held, and the worker that holds it keeps
+/// the run_specs of the released ancestors it ran, one table per `score`; the other worker keeps
+/// nothing. Scattered, the specs embed no table. The report reads back typed and validates.
+#[test]
+fn held_layers_of_a_delayed_chain_are_measured_on_the_holders_worker() {
+    const TABLE_BYTES: u64 = 50_000 * 8;
+    let _cluster = cluster_lock();
+    let out = tempfile::tempdir().expect("temp dir");
+    let output = graphprof(
+        &[
+            "sample",
+            "fixtures/dask/chain_pipeline.py:result",
+            "--engine",
+            "dask",
+            "--strategy",
+            "as-given",
+            "--strategy",
+            "scatter",
+            "--workers",
+            "2",
+            "--interval",
+            "100ms",
+            "--hold",
+            "0.6s",
+        ],
+        out.path(),
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    println!("{stdout}");
+    assert!(stdout.contains("Held per layer"), "{stdout}");
+    let value: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.path().join("report.json")).expect("report.json"),
+    )
+    .expect("json");
+    let problems =
+        common::json_schema::problems(&common::json_schema::schema("sample-report"), &value);
+    assert!(problems.is_empty(), "{problems:#?}");
+    let report = report(out.path());
+    let layers = |label: &str| {
+        run(&report, label)
+            .real_dask
+            .as_ref()
+            .expect("real-Dask facts")
+            .held_layers
+            .clone()
+    };
+    let layer = |label: &str, name: &str| {
+        layers(label)
+            .into_iter()
+            .find(|l| l.layer == name)
+            .unwrap_or_else(|| panic!("{label}: no layer {name}: {:#?}", layers(label)))
+    };
+    for label in ["as-given", "scatter"] {
+        let sum = layer(label, "sum");
+        let held = sum.measured.expect("measured");
+        assert_eq!(
+            (held.tasks_in_memory, held.released_kept),
+            (1, 0),
+            "{label}"
+        );
+        assert_eq!(sum.per_worker.len(), 1);
+        let holder = sum.per_worker[0].worker;
+        assert!(holder.is_some());
+        // Released ancestors are kept only where the result is held.
+        for name in ["score", "plus"] {
+            let kept = layer(label, name);
+            let figures = kept.measured.expect("measured");
+            assert_eq!(figures.tasks_in_memory, 0, "{label} {name}");
+            assert!(
+                (1..=64).contains(&figures.released_kept),
+                "{label} {name}: {figures:?}"
+            );
+            assert!(
+                kept.per_worker.iter().all(|w| w.worker == holder),
+                "{kept:?}"
+            );
+            assert!(kept.predicted.is_some(), "{label} {name}: no prediction");
+        }
+    }
+    let score = layer("as-given", "score").measured.expect("measured");
+    assert!(
+        score.run_spec_bytes >= score.released_kept * TABLE_BYTES,
+        "{score:?}: one table of {TABLE_BYTES} B per kept score"
+    );
+    let scattered = layer("scatter", "score").measured.expect("measured");
+    assert!(
+        scattered.run_spec_bytes < scattered.released_kept * 16 * 1024,
+        "{scattered:?}"
+    );
+    let predicted = layer("as-given", "score").predicted.expect("predicted");
+    assert!(predicted.run_spec_bytes > 8 * TABLE_BYTES, "{predicted:?}");
+}
+
 #[test]
 fn a_graph_file_replays_on_real_dask_with_synthetic_objects() {
     let _cluster = cluster_lock();

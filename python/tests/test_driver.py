@@ -182,3 +182,34 @@ def test_a_replays_synthetic_object_has_the_recorded_sizes(in_memory, pickled):
     assert abs(got_held - in_memory) <= 0.03 * in_memory, (got_held, in_memory)
     if pickled is not None:
         assert abs(got_pickled - pickled) <= 0.03 * pickled, (got_pickled, pickled)
+
+
+def test_layers_event_says_what_each_worker_holds_per_layer(runs):
+    ev = runs[256]
+    layers = {e["label"]: e for e in ev if e["event"] == "layers"}
+    assert set(layers) == {"scatter", "inline"}
+    for label, event in layers.items():
+        order = [(e["event"], e.get("phase")) for e in ev if e.get("label") == label
+                 and (e["event"] == "layers" or e["event"] == "phase")]
+        # Read while the results are held: after the held mark, before the release.
+        assert order.index(("layers", None)) == order.index(("phase", "held")) + 1, order
+        assert len(event["workers"]) == 2 and event["probe_s"] >= 0
+    summed = {}
+    for label, event in layers.items():
+        for rows in event["workers"].values():
+            for row in rows:
+                assert set(row) == {"layer", "tasks_in_memory", "results_bytes", "released_kept",
+                                    "run_spec_bytes", "estimated"}
+                total = summed.setdefault((label, row["layer"]), dict.fromkeys(row, 0))
+                for field in ("tasks_in_memory", "results_bytes", "released_kept", "run_spec_bytes"):
+                    total[field] += row[field]
+    # The results are held as `lookup` (8,000 B each); inline's fused tasks are released but
+    # keep their run_specs, each with its own Mapper.
+    for label in ("inline", "scatter"):
+        assert summed[(label, "lookup")]["tasks_in_memory"] == 256
+        assert summed[(label, "lookup")]["results_bytes"] == 256 * 8000
+    inline_specs = sum(t["run_spec_bytes"] for (label, _), t in summed.items() if label == "inline")
+    scatter_specs = sum(t["run_spec_bytes"] for (label, _), t in summed.items() if label == "scatter")
+    assert summed[("inline", "arange-lookup")]["released_kept"] == 256
+    assert summed[("inline", "arange-lookup")]["run_spec_bytes"] > 0.9 * 256 * PAYLOAD
+    assert scatter_specs < 0.05 * inline_specs, summed

@@ -11,7 +11,7 @@ TOP_LEVEL = {"__init__.py", "__main__.py", "_binary.py", "_deps.py", "seed.py"}
 ALLOWED = {
     "collect": {""},
     "guard": {"", "collect"},
-    "sampler": {""},
+    "sampler": {"", "collect"},  # the per-layer probe sizes objects as the exporter does
     "api": {"", "collect"},
     "run": {"", "collect", "sampler", "guard"},
     "pytest": {"", "api"},

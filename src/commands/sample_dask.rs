@@ -8,11 +8,15 @@ use super::progress::task_bar;
 use super::sample_plan::{Culled, PlannedRun, collection_target, output_count, predictions};
 use crate::cli::{EngineChoice, SampleArgs};
 use anyhow::{Context, Result, bail};
+use graphprof::analyze::Analysis;
 use graphprof::dask::{
     DaskLabelOutcome, DaskSampleOptions, DriverEvent, resolve_python, run_driver_cancellable,
 };
 use graphprof::graph::raw::RawArg;
 use graphprof::graph::write::{graph_to_raw, raw_payload, write_graph};
+use graphprof::report::sample_layers::{
+    LayerFigures, LayerHeld, PredictedLayer, WorkerLayer, merge_held_layers,
+};
 use graphprof::report::sample_report::{
     Comparison, CulledRun, RealDaskRun, RunReport, SampleReport,
 };
@@ -163,7 +167,7 @@ pub fn run_all(
                 .as_ref()
                 .zip(outcome.wire_bytes)
                 .map(|(m, wire)| Comparison::new(m.sizes.wire_bytes, wire)),
-            real_dask: Some(real_dask(outcome, replay)),
+            real_dask: Some(real_dask(outcome, replay, model.as_ref())),
             ..RunReport::from_series("dask", &series)
         };
         let predicted_held = model
@@ -235,8 +239,54 @@ fn check_subsets(labels: &[DaskLabelOutcome], culled: &Culled, plans: &[PlannedR
     Ok(())
 }
 
-fn real_dask(outcome: &DaskLabelOutcome, replay: bool) -> RealDaskRun {
+/// The layers the workers held (summed and per worker) beside `model`'s `held_layers`; empty
+/// when the driver's probe gave nothing.
+fn held_layers(outcome: &DaskLabelOutcome, model: Option<&Analysis>) -> Vec<LayerHeld> {
+    if outcome.held_layers.is_empty() {
+        return Vec::new();
+    }
+    let measured = outcome
+        .held_layers
+        .iter()
+        .flat_map(|worker| {
+            worker.layers.iter().map(|layer| {
+                let on_worker = WorkerLayer {
+                    worker: worker.worker,
+                    address: worker.address.clone(),
+                    measured: LayerFigures {
+                        tasks_in_memory: layer.tasks_in_memory,
+                        results_bytes: layer.results_bytes,
+                        released_kept: layer.released_kept,
+                        run_spec_bytes: layer.run_spec_bytes,
+                        estimated: layer.estimated,
+                    },
+                };
+                (layer.layer.clone(), on_worker)
+            })
+        })
+        .collect();
+    let predicted: Vec<(String, PredictedLayer)> = model
+        .map(|m| m.held_layers.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|layer| {
+            let prediction = PredictedLayer {
+                tasks_in_memory: layer.tasks_in_memory,
+                results_bytes: layer.results_bytes,
+                unknown_results: layer.unknown_results,
+                released_kept: layer.released_kept,
+                run_spec_bytes: layer.run_spec_bytes,
+            };
+            (layer.layer.clone(), prediction)
+        })
+        .collect();
+    merge_held_layers(measured, &predicted)
+}
+
+fn real_dask(outcome: &DaskLabelOutcome, replay: bool, model: Option<&Analysis>) -> RealDaskRun {
     RealDaskRun {
+        held_layers: held_layers(outcome, model),
+        layers_probe_s: outcome.layers_probe_s,
         order: outcome.order,
         fresh_workers: outcome.fresh_workers,
         replay,
@@ -295,6 +345,7 @@ pub fn notes(report: &SampleReport) -> String {
             lines.join("\n")
         )
     };
+    text.push_str(&graphprof::report::sample_layers::text(report));
     for run in &report.runs {
         let Some(dask) = &run.real_dask else { continue };
         let mut facts = Vec::new();

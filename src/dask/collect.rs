@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use super::protocol::{DaskWorker, DriverErrorKind, DriverEvent, MovedObject};
+use super::protocol::{DaskWorker, DriverErrorKind, DriverEvent, LayerOnWorker, MovedObject};
 use super::sink::CsvSink;
 use crate::graph::Strategy;
 use crate::sample::series::{Measure, Phase, PhaseMark, Sample, Series};
@@ -63,6 +63,24 @@ pub struct DaskLabelOutcome {
     /// For a collection culled to chosen outputs: what the driver ran of it.
     #[serde(default)]
     pub subset: Option<SubsetRan>,
+    /// What each worker held per layer once the results were held, read on the workers;
+    /// empty when the probe did not run or failed.
+    #[serde(default)]
+    pub held_layers: Vec<HeldOnWorker>,
+    /// Wall seconds the per-layer probe took.
+    #[serde(default)]
+    pub layers_probe_s: Option<f64>,
+}
+
+/// One worker's layers while the results were held.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldOnWorker {
+    /// graphprof's id of the worker (`None` for an address the `workers` event did not list).
+    pub worker: Option<u32>,
+    /// The worker's address.
+    pub address: String,
+    /// Its layers, biggest first.
+    pub layers: Vec<LayerOnWorker>,
 }
 
 /// What the driver ran of a collection culled to the outputs graphprof chose.
@@ -111,6 +129,8 @@ impl DaskLabelOutcome {
             broadcast: None,
             replay_sized_from: None,
             subset: None,
+            held_layers: Vec::new(),
+            layers_probe_s: None,
         }
     }
 }
@@ -344,6 +364,27 @@ impl Collector {
                     matched_by: matched_by.clone(),
                 });
             }
+            DriverEvent::Layers {
+                label,
+                workers,
+                probe_s,
+            } => {
+                let held: Vec<HeldOnWorker> = workers
+                    .iter()
+                    .map(|(address, layers)| HeldOnWorker {
+                        worker: self
+                            .workers
+                            .iter()
+                            .find(|w| &w.address == address)
+                            .map(|w| w.id),
+                        address: address.clone(),
+                        layers: layers.clone(),
+                    })
+                    .collect();
+                let i = self.label_index(label);
+                self.labels[i].outcome.held_layers = held;
+                self.labels[i].outcome.layers_probe_s = *probe_s;
+            }
             DriverEvent::End => self.ended = true,
             DriverEvent::Unknown => {}
         }
@@ -539,6 +580,31 @@ mod tests {
         );
         let text = std::fs::read_to_string(dir.path().join("live.csv")).expect("sink");
         assert_eq!(text.lines().count(), 1 + inline.samples.len(), "{text}");
+    }
+
+    #[test]
+    fn layers_are_kept_per_worker_with_the_workers_ids() {
+        let mut c = Collector::new(50.0, &labels_for(&[Strategy::Inline]), None);
+        feed(
+            &mut c,
+            &[
+                r#"{"event":"workers","workers":[{"id":0,"address":"tcp://a:1"},{"id":1,"address":"tcp://b:2"}],"local":true}"#,
+                r#"{"event":"phase","label":"inline","phase":"held","t":1.0}"#,
+                r#"{"event":"layers","label":"inline","workers":{"tcp://b:2":[{"layer":"f","tasks_in_memory":2,"results_bytes":16,"released_kept":1,"run_spec_bytes":900,"estimated":true}],"tcp://c:3":[]},"probe_s":0.02}"#,
+                r#"{"event":"done","label":"inline","complete":true,"wire_bytes":1,"held_median":{}}"#,
+            ],
+        );
+        let (_, outcomes) = c.finish("the driver exited");
+        let held = &outcomes[0].held_layers;
+        assert_eq!(held.len(), 2);
+        assert_eq!(
+            (held[0].worker, held[0].address.as_str()),
+            (Some(1), "tcp://b:2")
+        );
+        assert_eq!(held[0].layers[0].run_spec_bytes, 900);
+        assert!(held[0].layers[0].estimated);
+        assert_eq!(held[1].worker, None);
+        assert_eq!(outcomes[0].layers_probe_s, Some(0.02));
     }
 
     #[test]

@@ -174,6 +174,17 @@ pub enum DriverEvent {
         /// same chunk index).
         matched_by: String,
     },
+    /// What each worker holds per layer (task prefix) once a label's results are held, read on
+    /// the workers themselves (`graphprof.sampler.layers`). Absent when the probe failed.
+    Layers {
+        /// The label.
+        label: String,
+        /// Per worker address, its layers (biggest first).
+        workers: BTreeMap<String, Vec<LayerOnWorker>>,
+        /// Wall seconds the probe took, seen from the driver.
+        #[serde(default)]
+        probe_s: Option<f64>,
+    },
     /// The driver's last line when it exits by itself.
     End,
     /// A line of a later protocol version that this binary does not know.
@@ -195,6 +206,26 @@ pub struct DaskWorker {
     /// a driver that did not say.
     #[serde(default)]
     pub memory_limit: Option<u64>,
+}
+
+/// What one worker holds of one layer while the results are held.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerOnWorker {
+    /// The layer: Dask's `key_split` of the keys.
+    pub layer: String,
+    /// Tasks of the layer in state `memory` on this worker.
+    pub tasks_in_memory: u64,
+    /// Their results' bytes as Dask sizes them (`TaskState.nbytes`, `sizeof`).
+    pub results_bytes: u64,
+    /// Tasks of the layer in another state whose run_spec the worker still keeps.
+    pub released_kept: u64,
+    /// In-memory bytes of the kept run_specs (of the tasks in memory and the released kept):
+    /// the specs themselves and every distinct object they embed, counted once per worker.
+    pub run_spec_bytes: u64,
+    /// True when part of `run_spec_bytes` is extrapolated (one object measured for a group of
+    /// alike objects, or a shallow size past the probe's budget).
+    #[serde(default)]
+    pub estimated: bool,
 }
 
 /// An object a rewrite moved out of the tasks that embedded it.
@@ -275,6 +306,7 @@ mod tests {
             r#"{"event":"broadcast","label":"scatter","workers":2,"holders":[1]}"#,
             r#"{"event":"replay","label":"as-given","file":"g.json","tasks":3,"outputs":2,"objects":1,"data":0,"sized_from":["size_bytes"]}"#,
             r#"{"event":"subset","label":"scatter","outputs":12,"tasks":36,"of":48,"matched_by":"keys"}"#,
+            r#"{"event":"layers","label":"inline","workers":{"tcp://127.0.0.1:1":[{"layer":"lookup","tasks_in_memory":3,"results_bytes":24000,"released_kept":0,"run_spec_bytes":900,"estimated":false}]},"probe_s":0.03}"#,
             r#"{"event":"end"}"#,
         ];
         for line in lines {

@@ -12,6 +12,7 @@ pub mod markdown_escape;
 pub mod plot;
 pub mod sample_files;
 pub mod sample_folder;
+pub mod sample_layers;
 pub mod sample_report;
 pub mod sample_table;
 pub mod samples_csv;

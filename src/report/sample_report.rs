@@ -196,6 +196,14 @@ pub struct RealDaskRun {
     /// are the ones it chose).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub culled: Option<CulledRun>,
+    /// Per layer, what the workers held once the results were held (measured on the workers,
+    /// summed and per worker) beside `analyze`'s prediction for the graph that ran; empty when
+    /// the probe did not run. Measured layers first, biggest first; then layers only predicted.
+    #[serde(default)]
+    pub held_layers: Vec<super::sample_layers::LayerHeld>,
+    /// Wall seconds the per-layer probe took on the workers (seen from the driver).
+    #[serde(default)]
+    pub layers_probe_s: Option<f64>,
 }
 
 /// What the driver ran of a collection culled to the outputs graphprof chose.

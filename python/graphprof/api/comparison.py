@@ -4,11 +4,14 @@ The collection is pickled (cloudpickle, by value where it lives in ``__main__``)
 folder beside a two-line script that loads it, and ``graphprof sample SCRIPT.py:result --engine
 dask`` runs it: as given, then rewritten (``scatter``, ``delayed``), on a LocalCluster of its own
 with fresh workers per strategy, or on the client's scheduler (its workers restarted between
-strategies only with ``restart_workers=True``). The result reads the files the CLI writes.
+strategies only with ``restart_workers=True``). The result reads the files the CLI writes: the
+table, the samples, and what the workers held per layer (``SampleResult.layers``, from
+``report.json``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
@@ -52,6 +55,37 @@ class SampleResult:
         frame = pd.DataFrame(columns)
         return frame.ffill().mask(frame.bfill().isna())
 
+    @property
+    def layers(self) -> Any:
+        """What the workers held per layer while each strategy's results were held, measured on
+        the workers, beside ``analyze``'s prediction: one row per strategy and layer (a pandas
+        DataFrame; :meth:`layer_rows` gives the rows as dicts, or per worker)."""
+        pd = require("pandas", "SampleResult.layers")
+        return pd.DataFrame(self.layer_rows(), columns=list(LAYER_COLUMNS))
+
+    def layer_rows(self, *, per_worker: bool = False) -> list[dict[str, Any]]:
+        """The rows of :attr:`layers`, read from ``report.json``; with ``per_worker`` one row per
+        strategy, layer and worker (``worker`` its id, ``address``), measured figures only."""
+        report = json.loads((self.output / "report.json").read_text(encoding="utf-8"))
+        rows: list[dict[str, Any]] = []
+        for run in report.get("runs", []):
+            for layer in (run.get("real_dask") or {}).get("held_layers", []):
+                if per_worker:
+                    for on in layer.get("per_worker", []):
+                        rows.append({"run": run["label"], "layer": layer["layer"],
+                                     "worker": on["worker"], "address": on["address"],
+                                     **on["measured"]})
+                    continue
+                measured = layer.get("measured") or {}
+                predicted = layer.get("predicted") or {}
+                row = {"run": run["label"], "layer": layer["layer"]}
+                for field in MEASURED_FIELDS:
+                    row[field] = measured.get(field)
+                for field in PREDICTED_FIELDS:
+                    row[f"predicted_{field}"] = predicted.get(field)
+                rows.append(row)
+        return rows
+
     def plot(self, **kwargs: Any) -> Any:
         """Plot :meth:`to_pandas` in MiB; returns the matplotlib axes."""
         require("matplotlib", "SampleResult.plot", extra="plot")
@@ -60,6 +94,16 @@ class SampleResult:
 
 
 DEFAULT_STRATEGIES = ("as-given", "scatter", "delayed")
+
+#: Measured per-layer figures (report.json ``held_layers[].measured``); ``results_bytes`` is Dask's
+#: ``sizeof``, ``run_spec_bytes`` in memory, ``estimated`` when part of it is extrapolated.
+MEASURED_FIELDS = ("tasks_in_memory", "results_bytes", "released_kept", "run_spec_bytes",
+                   "estimated")
+#: analyze's per-layer prediction (``held_layers[].predicted``), as ``predicted_<field>`` columns.
+PREDICTED_FIELDS = ("tasks_in_memory", "results_bytes", "unknown_results", "released_kept",
+                    "run_spec_bytes")
+#: The columns of ``SampleResult.layers``.
+LAYER_COLUMNS = ("run", "layer", *MEASURED_FIELDS, *(f"predicted_{f}" for f in PREDICTED_FIELDS))
 
 
 def _strategy_args(strategies: Sequence[str]) -> list[str]:

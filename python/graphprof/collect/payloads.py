@@ -73,6 +73,23 @@ def in_memory_bytes(data: tuple) -> int | None:
     return max(0, after - before)
 
 
+def object_in_memory_bytes(obj: Any) -> int | None:
+    """What one deserialised copy of ``obj`` holds (:func:`in_memory_bytes` of its pickle:
+    the standard pickler, cloudpickle where that fails; protocol 5, buffers out of band)."""
+    buffers: list = []
+    try:
+        head = pickle.dumps(obj, protocol=5, buffer_callback=buffers.append)
+    except BaseException:  # noqa: BLE001 - a user's object may raise anything while pickled
+        try:
+            import cloudpickle
+
+            buffers = []
+            head = cloudpickle.dumps(obj, protocol=5, buffer_callback=buffers.append)
+        except BaseException:  # noqa: BLE001
+            return None
+    return in_memory_bytes((head, [b.raw() for b in buffers]))
+
+
 def _in_ipython() -> bool:
     """Whether this process is an IPython kernel or shell (a notebook's)."""
     import sys

@@ -19,13 +19,11 @@ used for a graph file (a graph file is data; nothing in it is run): only for a l
 from __future__ import annotations
 
 import contextlib
-import pickle
 import signal
 import threading
 import time
-from typing import Any
 
-from .payloads import in_memory_bytes
+from .payloads import object_in_memory_bytes as _result_bytes
 
 SAMPLES_PER_LAYER = 2
 MAX_SAMPLES = 8
@@ -69,22 +67,6 @@ def _ancestors(dsk: dict, key) -> set | None:
                 seen.add(dep)
                 stack.append(dep)
     return seen
-
-
-def _result_bytes(result: Any) -> int | None:
-    """In-memory bytes of one copy of ``result``."""
-    buffers: list = []
-    try:
-        head = pickle.dumps(result, protocol=5, buffer_callback=buffers.append)
-    except Exception:  # noqa: BLE001 - a result the standard pickler cannot take
-        try:
-            import cloudpickle
-
-            buffers = []
-            head = cloudpickle.dumps(result, protocol=5, buffer_callback=buffers.append)
-        except Exception:  # noqa: BLE001
-            return None
-    return in_memory_bytes((head, [b.raw() for b in buffers]))
 
 
 def _layer(key) -> str:

@@ -1,7 +1,9 @@
 """One label's run for the driver (:mod:`.driver`): the baseline, the submit (with the send caught
 as distributed makes it), the compute, the held phase and the release, each marked on the sampling
-thread (:mod:`graphprof.sampler.thread`), the results checked, and the ``done`` event with the
-held medians. Also the sampler the driver makes and how long the baseline is read.
+thread (:mod:`graphprof.sampler.thread`), the results checked, what the workers hold per layer
+once the results are held (the ``layers`` event, :mod:`graphprof.sampler.layers`), and the
+``done`` event with the held medians. Also the sampler the driver makes and how long the
+baseline is read.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import sys
 import time
 
 from ..sampler.cluster import Absences, _current_addrs, _wait_settled, wait_heartbeats
+from ..sampler.layers import probe as probe_layers
 from ..sampler.thread import Sampler
 
 
@@ -93,6 +96,8 @@ def run_strategy(proto, client, sampler, label, strategy, workload,
             proto.emit("results", label=label, reference=None, compared=0, equal=False,
                        text=f"{type(e).__name__}: {e}")
         phase("held")
+        # What each worker holds per layer, read on the workers (RSS moves by ~0.1 MB).
+        probe_layers(client, proto, label)
         end = time.monotonic() + hold_s
         while time.monotonic() < end:
             time.sleep(min(0.05, max(0.0, end - time.monotonic())))
