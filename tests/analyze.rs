@@ -266,7 +266,7 @@ fn markdown_has_the_tables() {
         "{markdown}"
     );
     assert!(
-        markdown.contains("| payload | type | kind | size | in memory | copies |"),
+        markdown.contains("| payload | type | kind | size (pickled) | in memory | copies |"),
         "{markdown}"
     );
     assert!(markdown.contains("| --- |"), "{markdown}");
