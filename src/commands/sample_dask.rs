@@ -345,7 +345,7 @@ pub fn notes(report: &SampleReport) -> String {
             lines.join("\n")
         )
     };
-    text.push_str(&graphprof::report::sample_layers::text(report));
+    text.push_str(&graphprof::report::sample_table::layers_text(report));
     for run in &report.runs {
         let Some(dask) = &run.real_dask else { continue };
         let mut facts = Vec::new();

@@ -132,3 +132,37 @@ pub fn table(report: &SampleReport) -> Table {
     }
     table
 }
+
+/// Per run with per-layer figures, its table, under a line saying what the figures are.
+pub fn layers_text(report: &SampleReport) -> String {
+    let mut out = String::new();
+    for run in &report.runs {
+        let Some(dask) = &run.real_dask else { continue };
+        if dask.held_layers.is_empty() {
+            continue;
+        }
+        let probe = dask
+            .layers_probe_s
+            .map_or(String::new(), |s| format!(", read in {:.0} ms", s * 1e3));
+        let holders = dask
+            .held_layers
+            .iter()
+            .flat_map(|l| l.per_worker.iter().map(|w| w.address.as_str()))
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        out.push_str(&format!(
+            "  {} (held on {holders} worker{}{probe}):\n{}",
+            run.label,
+            if holders == 1 { "" } else { "s" },
+            super::sample_layers::table(&dask.held_layers).to_text(4)
+        ));
+    }
+    if out.is_empty() {
+        return out;
+    }
+    format!(
+        "Held per layer while the results were held, measured on the workers beside analyze's \
+         prediction (results: Dask's sizeof; run_specs: in memory, the kept specs and the objects \
+         they embed; ~ extrapolated from one measured object per group of alike objects):\n{out}"
+    )
+}
