@@ -59,13 +59,7 @@ impl Scratch {
             action: "cannot create a temporary folder",
             error,
         };
-        let private = || std::fs::Permissions::from_mode(0o700);
-        let dir = tempfile::Builder::new()
-            .prefix("graphprof-")
-            .permissions(private())
-            .tempdir()
-            .map_err(io)?;
-        std::fs::set_permissions(dir.path(), private()).map_err(io)?;
+        let dir = super::embed::private_temp_dir("graphprof-").map_err(io)?;
         let watchdog = Watchdog::over_folder(dir.path()).ok();
         Ok(Scratch {
             dir: Some(dir),

@@ -233,12 +233,7 @@ impl PythonPackage {
     /// folders are 0700 and the files 0600 whatever the umask (set with `chmod`, which the umask
     /// does not touch), so no other local user can swap the code before Python imports it.
     pub fn write() -> Result<PythonPackage, DaskError> {
-        let dir = tempfile::Builder::new()
-            .prefix("graphprof-dask-")
-            .permissions(private_folder())
-            .tempdir()
-            .map_err(write_error)?;
-        std::fs::set_permissions(dir.path(), private_folder()).map_err(write_error)?;
+        let dir = private_temp_dir("graphprof-dask-").map_err(write_error)?;
         write_files(dir.path())?;
         Ok(PythonPackage {
             root: Some(dir.path().to_path_buf()),
@@ -296,6 +291,16 @@ impl PythonPackage {
 fn private_folder() -> std::fs::Permissions {
     use std::os::unix::fs::PermissionsExt;
     std::fs::Permissions::from_mode(0o700)
+}
+
+/// A fresh folder `PREFIX...` under TMPDIR, 0700 whatever the umask.
+pub(super) fn private_temp_dir(prefix: &str) -> std::io::Result<tempfile::TempDir> {
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .permissions(private_folder())
+        .tempdir()?;
+    std::fs::set_permissions(dir.path(), private_folder())?;
+    Ok(dir)
 }
 
 fn write_error(error: std::io::Error) -> DaskError {
