@@ -2,13 +2,16 @@
 //! (`SCRIPT.py:VARIABLE`: as given, then rewritten on the real graph objects) or a graph file
 //! replayed with synthetic objects, on a real Dask cluster through the embedded Python driver,
 //! turned into the same run reports as the built-in engine, with `analyze`'s predictions beside
-//! the measured figures.
+//! the measured figures. The graph files replayed, the chosen outputs and the embedded package
+//! live in one private scratch folder (0700, files 0600), removed with the driver's process
+//! group even when graphprof is killed.
 
 use super::progress::task_bar;
 use super::sample_plan::{Culled, PlannedRun, collection_target, output_count, predictions};
 use crate::cli::{EngineChoice, SampleArgs};
 use anyhow::{Context, Result, bail};
 use graphprof::analyze::Analysis;
+use graphprof::dask::child::Scratch;
 use graphprof::dask::{
     DaskLabelOutcome, DaskSampleOptions, DriverEvent, resolve_python, run_driver_cancellable,
 };
@@ -78,8 +81,8 @@ pub fn run_all(
         outputs: None,
         restart_workers: args.restart_workers,
     };
-    // Replayed graph files live until the driver is done.
-    let replay_folder = tempfile::tempdir().context("cannot create a temporary folder")?;
+    // The graph files replayed, the chosen outputs and the package live until the driver is done.
+    let scratch = Scratch::new()?;
     let replay = match args.graph.as_deref() {
         None => false,
         Some(path) => {
@@ -87,28 +90,27 @@ pub fn run_all(
             if let Some(target) = collection_target(path) {
                 options.collection = Some(target.into());
                 if let Some(culled) = culled {
-                    let file = replay_folder.path().join("outputs.json");
                     let keys = serde_json::to_vec(&culled.keys)?;
-                    std::fs::write(&file, keys)
-                        .with_context(|| format!("{}: cannot write", file.display()))?;
+                    let file = write_private(&scratch, "outputs.json", |out| {
+                        Ok(std::io::Write::write_all(out, &keys)?)
+                    })?;
                     options.outputs = Some(file);
                 }
                 false
             } else {
                 for (i, plan) in plans.iter().enumerate() {
-                    let file = replay_folder.path().join(format!("run-{i}.json"));
-                    let mut out = std::fs::File::create(&file)
-                        .with_context(|| format!("{}: cannot write", file.display()))?;
                     let graph = &plan.graph;
-                    let raw = graph_to_raw(graph, Vec::new(), Vec::new(), |payload| {
-                        RawArg::Payload(raw_payload(
-                            &graph.contents[payload.content as usize],
-                            payload.object_id,
-                            payload.sent,
-                        ))
-                    });
-                    write_graph(raw, &mut out)
-                        .with_context(|| format!("{}: cannot write", file.display()))?;
+                    let file = write_private(&scratch, &format!("run-{i}.json"), |out| {
+                        let raw = graph_to_raw(graph, Vec::new(), Vec::new(), |payload| {
+                            RawArg::Payload(raw_payload(
+                                &graph.contents[payload.content as usize],
+                                payload.object_id,
+                                payload.sent,
+                            ))
+                        });
+                        write_graph(raw, out)?;
+                        Ok(())
+                    })?;
                     options.replays.push(file);
                 }
                 true
@@ -116,13 +118,14 @@ pub fn run_all(
         }
     };
     let mut bars: HashMap<String, ProgressBar> = HashMap::new();
-    let run = run_driver_cancellable(&options, cancel, &mut |event| {
+    let run = run_driver_cancellable(&options, &scratch, cancel, &mut |event| {
         if let DriverEvent::Progress { label, done, total } = event {
             bars.entry(label.clone())
                 .or_insert_with(|| task_bar(&format!("dask/{label}"), *total))
                 .set_position(*done);
         }
     })?;
+    drop(scratch);
     for bar in bars.values() {
         bar.finish_and_clear();
     }
@@ -194,6 +197,22 @@ pub fn run_all(
         interrupted: run.interrupted,
         worker_memory_limit: cluster_memory_limit(&run.workers),
     })
+}
+
+/// Writes `name` in the scratch folder (0600 whatever the umask) with `write`; returns its path.
+fn write_private(
+    scratch: &Scratch,
+    name: &str,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> Result<()>,
+) -> Result<std::path::PathBuf> {
+    let (path, file) = scratch
+        .create_file(name)
+        .with_context(|| format!("{}: cannot write", scratch.path().join(name).display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    write(&mut out)
+        .and_then(|()| Ok(std::io::Write::flush(&mut out)?))
+        .with_context(|| format!("{}: cannot write", path.display()))?;
+    Ok(path)
 }
 
 /// Every label that ran of a culled collection ran exactly the outputs chosen, and the graph as

@@ -4,9 +4,11 @@
 //! real Dask and the sweep all run these plans.
 
 use crate::cli::{EngineChoice, SampleArgs, SampleStrategy};
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use graphprof::analyze::{Analysis, AnalyzeOptions, analyze};
-use graphprof::dask::{ExportOptions, resolve_python, run_export};
+use graphprof::dask::child::Scratch;
+use graphprof::dask::export::run_export_in;
+use graphprof::dask::{ExportOptions, resolve_python};
 use graphprof::graph::cull::{CullError, cull_to_outputs};
 use graphprof::graph::generate::{GeneratorKind, generate_graph, kind_name};
 use graphprof::graph::model::NodeKind;
@@ -189,15 +191,17 @@ pub fn collection_target(path: &Path) -> Option<&str> {
 
 /// The graph of what `sample` was given: a graph file, or a collection exported with the user's
 /// Python (`dask export`), whose analysis gives the predictions and which the built-in engine runs.
+/// The export goes in a private scratch folder, removed with the exporter's process group even
+/// when graphprof is killed.
 pub fn load_target(args: &SampleArgs, path: &Path) -> Result<Graph> {
     let Some(target) = collection_target(path) else {
         return Ok(load_graph(path)?);
     };
-    let folder = tempfile::tempdir().context("cannot create a temporary folder for the export")?;
+    let scratch = Scratch::new()?;
     let options = ExportOptions {
         python: resolve_python(args.python.python.as_deref()),
         target: target.into(),
-        output: folder.path().join("graph.json"),
+        output: scratch.path().join("graph.json"),
         measure_wire: false,
         scheduler: None,
         connect_timeout: args.timeout,
@@ -205,7 +209,7 @@ pub fn load_target(args: &SampleArgs, path: &Path) -> Result<Graph> {
         min_payload_bytes: None,
         run_outputs: true,
     };
-    Ok(run_export(&options)?.graph)
+    Ok(run_export_in(&options, &scratch)?.graph)
 }
 
 /// Numbers repeated labels: the second `scatter` becomes `scatter#2`, the third `scatter#3`.

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::child::{self, StdoutLine, describe_status, telling_line};
+use super::child::{self, Scratch, StdoutLine, describe_status, telling_line};
 use super::embed::PythonPackage;
 use super::error::DaskError;
 use crate::error::{InputError, Place};
@@ -112,7 +112,9 @@ pub fn run_calibrate(
     options: &CalibrateOptions,
     on_run: &mut dyn FnMut(&CalibrationRun),
 ) -> Result<Calibration, DaskError> {
-    let package = PythonPackage::for_python(&options.python)?;
+    // The package in a private scratch folder, removed with the cluster should graphprof die.
+    let scratch = Scratch::new()?;
+    let package = PythonPackage::for_python_in(&options.python, scratch.path())?;
     let mut args: Vec<OsString> = vec!["calibrate".into(), "--workers".into()];
     args.push(options.workers.to_string().into());
     for chunks in &options.chunks {
@@ -130,7 +132,7 @@ pub fn run_calibrate(
         args.push(format!("{}", options.connect_timeout.as_secs_f64()).into());
     }
     let command = package.command(&options.python, &args);
-    let mut child = child::spawn(command)
+    let mut child = child::spawn_in(command, &scratch)
         .map_err(|error| DaskError::python_not_found(&options.python, &error))?;
     let mut runs = Vec::new();
     let mut fits = Vec::new();

@@ -6,14 +6,26 @@
 //! the child is also asked to receive SIGTERM should graphprof die without cleaning up
 //! (`PR_SET_PDEATHSIG`). [`ChildGuard`]'s `Drop` terminates, waits, and as a last resort kills
 //! the whole group (the driver's worker processes included).
+//!
+//! A run's temporary files (the embedded Python package, replayed graphs, an export) live in one
+//! [`Scratch`] folder: private (0700, its files 0600, whatever the umask) and watched from its
+//! creation by a [`Watchdog`]. A child spawned in it ([`spawn_in`]) is the group the watchdog
+//! kills should graphprof die, even by SIGKILL, before it removes the folder; a normal end
+//! removes the folder and disarms the watchdog.
 
 use std::collections::VecDeque;
+use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+use super::error::DaskError;
+use crate::sample::watchdog::Watchdog;
 
 /// Lines of stderr kept for error messages.
 const STDERR_TAIL_LINES: usize = 200;
@@ -29,9 +41,79 @@ pub enum StdoutLine {
     Closed,
 }
 
+/// A private temporary folder, `graphprof-XXXXXX` under TMPDIR, for one run's files, with the
+/// watchdog that removes it (after killing the child spawned in it) should graphprof die.
+#[derive(Debug)]
+pub struct Scratch {
+    /// `None` once dropped.
+    dir: Option<tempfile::TempDir>,
+    /// `None` when it could not be forked (the folder then goes only on a normal end).
+    watchdog: Option<Watchdog>,
+}
+
+impl Scratch {
+    /// Creates the folder (0700 whatever the umask: set with `chmod`, which the umask does not
+    /// touch) and its watchdog.
+    pub fn new() -> Result<Scratch, DaskError> {
+        let io = |error| DaskError::Io {
+            action: "cannot create a temporary folder",
+            error,
+        };
+        let dir = super::embed::private_temp_dir("graphprof-").map_err(io)?;
+        let watchdog = Watchdog::over_folder(dir.path()).ok();
+        Ok(Scratch {
+            dir: Some(dir),
+            watchdog,
+        })
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        self.dir
+            .as_ref()
+            .map(tempfile::TempDir::path)
+            .expect("the folder lives until the scratch is dropped")
+    }
+
+    /// Creates the new file `name` in the folder, 0600 whatever the umask.
+    pub fn create_file(&self, name: &str) -> std::io::Result<(PathBuf, File)> {
+        let path = self.path().join(name);
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        Ok((path, file))
+    }
+
+    /// Tells the watchdog which group to kill should graphprof die (`None`: none any more).
+    fn watch_group(&self, pgid: Option<u32>) {
+        if let Some(watchdog) = &self.watchdog {
+            // A watchdog that cannot be told is one that cannot help: nothing to do about it.
+            let _ = watchdog.watch_group(pgid);
+        }
+    }
+}
+
+impl Drop for Scratch {
+    /// Removes the folder, then disarms the watchdog (in that order, so no moment is left where
+    /// graphprof could die with the folder there and the watchdog gone).
+    fn drop(&mut self) {
+        if let Some(dir) = self.dir.take() {
+            let _ = dir.close();
+        }
+        if let Some(watchdog) = self.watchdog.take() {
+            watchdog.disarm();
+        }
+    }
+}
+
 /// A running child with its stdout as a channel of lines and its stderr's last lines kept.
-pub struct ChildGuard {
+pub struct ChildGuard<'scratch> {
     child: Child,
+    /// The scratch whose watchdog kills this child's group should graphprof die.
+    scratch: Option<&'scratch Scratch>,
     reaped: Option<ExitStatus>,
     /// stdout, line by line.
     pub lines: mpsc::Receiver<StdoutLine>,
@@ -40,7 +122,20 @@ pub struct ChildGuard {
 }
 
 /// Spawns `command` with piped stdout and stderr (stdin closed) in its own process group.
-pub fn spawn(mut command: Command) -> std::io::Result<ChildGuard> {
+pub fn spawn(command: Command) -> std::io::Result<ChildGuard<'static>> {
+    spawn_watched(command, None)
+}
+
+/// [`spawn`], with `scratch`'s watchdog told to kill the child's group (before it removes the
+/// folder) should graphprof die; told to forget it once the child is over.
+pub fn spawn_in(command: Command, scratch: &Scratch) -> std::io::Result<ChildGuard<'_>> {
+    spawn_watched(command, Some(scratch))
+}
+
+fn spawn_watched(
+    mut command: Command,
+    scratch: Option<&Scratch>,
+) -> std::io::Result<ChildGuard<'_>> {
     use std::os::unix::process::CommandExt;
     command
         .stdin(Stdio::null())
@@ -56,6 +151,9 @@ pub fn spawn(mut command: Command) -> std::io::Result<ChildGuard> {
         });
     }
     let mut child = command.spawn()?;
+    if let Some(scratch) = scratch {
+        scratch.watch_group(Some(child.id()));
+    }
     let (sender, lines) = mpsc::channel();
     let mut readers = Vec::new();
     if let Some(stdout) = child.stdout.take() {
@@ -70,6 +168,7 @@ pub fn spawn(mut command: Command) -> std::io::Result<ChildGuard> {
     }
     Ok(ChildGuard {
         child,
+        scratch,
         reaped: None,
         lines,
         stderr_tail,
@@ -119,7 +218,7 @@ fn keep_tail(stderr: impl Read, tail: &Mutex<VecDeque<String>>) {
     }
 }
 
-impl ChildGuard {
+impl ChildGuard<'_> {
     /// The child's process id.
     pub fn id(&self) -> u32 {
         self.child.id()
@@ -211,10 +310,13 @@ impl ChildGuard {
     }
 }
 
-impl Drop for ChildGuard {
+impl Drop for ChildGuard<'_> {
     fn drop(&mut self) {
         if self.try_wait().is_none() {
             self.terminate(TEARDOWN_GRACE);
+        }
+        if let Some(scratch) = self.scratch {
+            scratch.watch_group(None);
         }
     }
 }

@@ -3,7 +3,9 @@
 //! Every `.py` file of the `graphprof` package (`python/graphprof/`, subpackages included; build.rs
 //! lists them) is compiled in with `include_str!`: the same files the wheel installs, one source. [`PythonPackage::for_python`]
 //! uses the `graphprof` installed in the user's Python when its version is the binary's, else
-//! [`PythonPackage::write`] puts the embedded copy in a fresh temporary directory; and
+//! [`PythonPackage::write`] puts the embedded copy in a fresh private temporary directory
+//! ([`PythonPackage::for_python_in`] / [`PythonPackage::write_in`]: in a run's private scratch
+//! folder, [`super::child::Scratch`]); and
 //! [`PythonPackage::command`] builds `<python> -m graphprof.run ...` (with that directory
 //! first on `PYTHONPATH` for the embedded copy). An installed package of another version is
 //! passed over with a warning, and `GRAPHPROF_VERBOSE=1` names the copy that runs on stderr
@@ -11,7 +13,7 @@
 //! [`std::process::Command`], never through a shell.
 
 use std::ffi::{OsStr, OsString};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::error::DaskError;
@@ -107,9 +109,12 @@ pub enum Origin {
 
 /// Where the Python side comes from: the `graphprof` package installed in the user's Python (the
 /// wheel's, when its version is the binary's), or the embedded copy written to a temporary
-/// directory (removed when dropped).
+/// directory (removed when dropped) or in a folder of the caller's.
 pub struct PythonPackage {
-    dir: Option<tempfile::TempDir>,
+    /// The temporary directory [`PythonPackage::write`] made, kept to be removed when dropped.
+    _dir: Option<tempfile::TempDir>,
+    /// The folder that holds the embedded `graphprof/`; `None` for the installed package.
+    root: Option<PathBuf>,
     origin: Origin,
 }
 
@@ -164,10 +169,21 @@ impl PythonPackage {
     /// passed over with a warning (`log`, which the binary prints on stderr); with
     /// `GRAPHPROF_VERBOSE=1` the copy used is always named there (`log::info!`).
     pub fn for_python(python: &OsStr) -> Result<PythonPackage, DaskError> {
+        PythonPackage::choose(python, None)
+    }
+
+    /// [`PythonPackage::for_python`], with the embedded copy written in `folder`
+    /// ([`PythonPackage::write_in`]).
+    pub fn for_python_in(python: &OsStr, folder: &Path) -> Result<PythonPackage, DaskError> {
+        PythonPackage::choose(python, Some(folder))
+    }
+
+    fn choose(python: &OsStr, folder: Option<&Path>) -> Result<PythonPackage, DaskError> {
         let installed = installed_package(python, None);
         let package = match installed {
             Some(found) if version_matches(&found) => PythonPackage {
-                dir: None,
+                _dir: None,
+                root: None,
                 origin: Origin::Installed(found),
             },
             other => {
@@ -181,7 +197,10 @@ impl PythonPackage {
                         env!("CARGO_PKG_VERSION")
                     );
                 }
-                let mut package = PythonPackage::write()?;
+                let mut package = match folder {
+                    Some(folder) => PythonPackage::write_in(folder)?,
+                    None => PythonPackage::write()?,
+                };
                 package.origin = Origin::Embedded { installed: other };
                 package
             }
@@ -196,7 +215,7 @@ impl PythonPackage {
     }
 
     /// One line naming the copy that runs: `installed graphprof 0.1.0 (/.../graphprof/__init__.py)`
-    /// or `the copy embedded in graphprof 0.1.0 (/tmp/graphprof-dask-...)`.
+    /// or `the copy embedded in graphprof 0.1.0 (/tmp/graphprof-.../python)`.
     pub fn describe(&self) -> String {
         match (&self.origin, self.root()) {
             (Origin::Installed(found), _) => {
@@ -214,36 +233,26 @@ impl PythonPackage {
     /// folders are 0700 and the files 0600 whatever the umask (set with `chmod`, which the umask
     /// does not touch), so no other local user can swap the code before Python imports it.
     pub fn write() -> Result<PythonPackage, DaskError> {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        let io = |error| DaskError::Io {
-            action: "cannot write the embedded Python package",
-            error,
-        };
-        let private_dir = || std::fs::Permissions::from_mode(0o700);
-        let dir = tempfile::Builder::new()
-            .prefix("graphprof-dask-")
-            .permissions(private_dir())
-            .tempdir()
-            .map_err(io)?;
-        std::fs::set_permissions(dir.path(), private_dir()).map_err(io)?;
-        for package in package_folders() {
-            let folder = dir.path().join(package);
-            std::fs::create_dir(&folder).map_err(io)?;
-            std::fs::set_permissions(&folder, private_dir()).map_err(io)?;
-        }
-        for (name, text) in PACKAGE_FILES {
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(dir.path().join(name))
-                .map_err(io)?;
-            file.set_permissions(std::fs::Permissions::from_mode(0o600))
-                .map_err(io)?;
-            std::io::Write::write_all(&mut file, text.as_bytes()).map_err(io)?;
-        }
+        let dir = private_temp_dir("graphprof-dask-").map_err(write_error)?;
+        write_files(dir.path())?;
         Ok(PythonPackage {
-            dir: Some(dir),
+            root: Some(dir.path().to_path_buf()),
+            _dir: Some(dir),
+            origin: Origin::Embedded { installed: None },
+        })
+    }
+
+    /// Writes every embedded file under `folder/python/graphprof/`, as private as
+    /// [`PythonPackage::write`] does; `folder` is the caller's (a run's scratch folder, holding
+    /// no package yet) and the package goes with it.
+    pub fn write_in(folder: &Path) -> Result<PythonPackage, DaskError> {
+        let root = folder.join("python");
+        std::fs::create_dir(&root).map_err(write_error)?;
+        std::fs::set_permissions(&root, private_folder()).map_err(write_error)?;
+        write_files(&root)?;
+        Ok(PythonPackage {
+            _dir: None,
+            root: Some(root),
             origin: Origin::Embedded { installed: None },
         })
     }
@@ -251,7 +260,7 @@ impl PythonPackage {
     /// The directory that holds the embedded `graphprof/` (what goes on `PYTHONPATH`); `None`
     /// when the installed package is used.
     pub fn root(&self) -> Option<&Path> {
-        self.dir.as_ref().map(tempfile::TempDir::path)
+        self.root.as_deref()
     }
 
     /// `<python> -m graphprof.run <args...>`, with the embedded copy first on `PYTHONPATH`
@@ -276,6 +285,51 @@ impl PythonPackage {
         }
         command
     }
+}
+
+/// 0700: set with `chmod`, which the umask does not touch.
+fn private_folder() -> std::fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::Permissions::from_mode(0o700)
+}
+
+/// A fresh folder `PREFIX...` under TMPDIR, 0700 whatever the umask.
+pub(super) fn private_temp_dir(prefix: &str) -> std::io::Result<tempfile::TempDir> {
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .permissions(private_folder())
+        .tempdir()?;
+    std::fs::set_permissions(dir.path(), private_folder())?;
+    Ok(dir)
+}
+
+fn write_error(error: std::io::Error) -> DaskError {
+    DaskError::Io {
+        action: "cannot write the embedded Python package",
+        error,
+    }
+}
+
+/// Writes the embedded files under `root/graphprof/`: folders 0700, files 0600.
+fn write_files(root: &Path) -> Result<(), DaskError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    for package in package_folders() {
+        let folder = root.join(package);
+        std::fs::create_dir(&folder).map_err(write_error)?;
+        std::fs::set_permissions(&folder, private_folder()).map_err(write_error)?;
+    }
+    for (name, text) in PACKAGE_FILES {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(root.join(name))
+            .map_err(write_error)?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(write_error)?;
+        std::io::Write::write_all(&mut file, text.as_bytes()).map_err(write_error)?;
+    }
+    Ok(())
 }
 
 /// `root` prepended to the current `PYTHONPATH`.
@@ -380,7 +434,8 @@ mod tests {
     #[test]
     fn the_installed_package_runs_without_pythonpath() {
         let package = PythonPackage {
-            dir: None,
+            _dir: None,
+            root: None,
             origin: Origin::Installed(InstalledPackage {
                 version: env!("CARGO_PKG_VERSION").into(),
                 location: String::new(),
@@ -400,41 +455,57 @@ mod tests {
     }
 
     /// Under umask 000 (and under a umask that would shut the owner out) the folders are 0700
-    /// and the files 0600. The umask is the process's: restored at once, and the other tests of
-    /// this binary only ever get narrower or the usual modes meanwhile.
+    /// and the files 0600: the package in its own temporary folder, and in a run's scratch
+    /// folder beside a replayed graph file. The umask is the process's: restored at once, and
+    /// the other tests of this binary only ever get narrower or the usual modes meanwhile.
     #[test]
     fn the_package_is_private_whatever_the_umask() {
+        use super::super::child::Scratch;
         use std::os::unix::fs::PermissionsExt;
+        let mode = |path: &Path| {
+            std::fs::metadata(path)
+                .expect("exists")
+                .permissions()
+                .mode()
+                & 0o777
+        };
         for umask in [0o000, 0o777] {
             // SAFETY: umask only sets the process's file-creation mask; it cannot fail.
             let previous = unsafe { libc::umask(umask) };
             let written = PythonPackage::write();
+            let scratch = Scratch::new().map(|scratch| {
+                let package = PythonPackage::write_in(scratch.path());
+                let replay = scratch.create_file("run-0.json");
+                (scratch, package, replay)
+            });
             // SAFETY: as above, restoring the previous mask.
             unsafe { libc::umask(previous) };
-            let package = written.expect("writes");
-            let root = package.root().expect("embedded");
-            let mode = |path: &Path| {
-                std::fs::metadata(path)
-                    .expect("exists")
-                    .permissions()
-                    .mode()
-                    & 0o777
-            };
-            assert_eq!(mode(root), 0o700, "umask {umask:o}");
-            for inner in package_folders() {
-                assert_eq!(mode(&root.join(inner)), 0o700, "umask {umask:o}");
+            let (scratch, in_scratch, replay) = scratch.expect("a scratch folder");
+            assert_eq!(mode(scratch.path()), 0o700, "umask {umask:o}");
+            let (replay, _) = replay.expect("creates");
+            assert_eq!(mode(&replay), 0o600, "umask {umask:o}");
+            for package in [written.expect("writes"), in_scratch.expect("writes")] {
+                let root = package.root().expect("embedded");
+                assert_eq!(mode(root), 0o700, "umask {umask:o}");
+                for inner in package_folders() {
+                    assert_eq!(mode(&root.join(inner)), 0o700, "umask {umask:o}");
+                }
+                for (name, text) in PACKAGE_FILES {
+                    assert_eq!(
+                        mode(&root.join(name)),
+                        0o600,
+                        "{name} under umask {umask:o}"
+                    );
+                    assert_eq!(
+                        std::fs::read_to_string(root.join(name)).expect("reads"),
+                        *text
+                    );
+                }
             }
-            for (name, text) in PACKAGE_FILES {
-                assert_eq!(
-                    mode(&root.join(name)),
-                    0o600,
-                    "{name} under umask {umask:o}"
-                );
-                assert_eq!(
-                    std::fs::read_to_string(root.join(name)).expect("reads"),
-                    *text
-                );
-            }
+            let folder = scratch.path().to_path_buf();
+            assert!(folder.starts_with(std::env::temp_dir()), "{folder:?}");
+            drop(scratch);
+            assert!(!folder.exists(), "the scratch folder outlived its run");
         }
     }
 

@@ -1,12 +1,14 @@
 //! `graphprof dask export SCRIPT.py:VARIABLE -o graph.json`: runs the embedded exporter with the
 //! user's Python, turns its failures into one-line [`DaskError`]s, and loads the file it wrote
-//! with the Rust loader, so what comes back has passed the same validation as `analyze`.
+//! with the Rust loader, so what comes back has passed the same validation as `analyze`. The
+//! embedded package goes in a private [`Scratch`] folder, removed with the exporter's process
+//! group should graphprof die.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::child::{self, StdoutLine, describe_status, telling_line};
+use super::child::{self, Scratch, StdoutLine, describe_status, telling_line};
 use super::embed::PythonPackage;
 use super::error::DaskError;
 use crate::graph::{Graph, load_graph};
@@ -53,7 +55,17 @@ pub struct ExportOutcome {
 
 /// Runs the exporter and loads what it wrote.
 pub fn run_export(options: &ExportOptions) -> Result<ExportOutcome, DaskError> {
-    let package = PythonPackage::for_python(&options.python)?;
+    let scratch = Scratch::new()?;
+    run_export_in(options, &scratch)
+}
+
+/// [`run_export`] with the embedded package written in `scratch` (which may hold
+/// `options.output` too), whose watchdog kills the exporter's group should graphprof die.
+pub fn run_export_in(
+    options: &ExportOptions,
+    scratch: &Scratch,
+) -> Result<ExportOutcome, DaskError> {
+    let package = PythonPackage::for_python_in(&options.python, scratch.path())?;
     let mut args: Vec<OsString> = vec![
         "export".into(),
         options.target.clone(),
@@ -81,7 +93,7 @@ pub fn run_export(options: &ExportOptions) -> Result<ExportOutcome, DaskError> {
         args.push("--no-run-outputs".into());
     }
     let command = package.command(&options.python, &args);
-    let mut child = child::spawn(command)
+    let mut child = child::spawn_in(command, scratch)
         .map_err(|error| DaskError::python_not_found(&options.python, &error))?;
     // The exporter writes nothing on stdout; drain it until it closes.
     while let Ok(line) = child.lines.recv() {

@@ -7,7 +7,8 @@
 //! Interrupting (the caller sets [`DaskSampleOptions::interrupt`], e.g. from a Ctrl-C handler)
 //! sends the driver SIGINT, which tears its LocalCluster down; the samples taken so far come
 //! back with `interrupted` set. The whole run and the scheduler connection have timeouts, and
-//! the child is never left running (see [`super::child`]).
+//! the child is never left running, nor its temporary files left behind, even when graphprof is
+//! killed (the run's [`Scratch`] folder and its watchdog: see [`super::child`]).
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::child::{self, StdoutLine, TEARDOWN_GRACE, describe_status, telling_line};
+use super::child::{self, Scratch, StdoutLine, TEARDOWN_GRACE, describe_status, telling_line};
 use super::collect::{Collector, labels_for};
 use super::embed::{DEFAULT_PYTHON, PythonPackage};
 use super::error::DaskError;
@@ -214,13 +215,17 @@ pub fn run_driver(
 ) -> Result<DaskRun, DaskError> {
     let never = AtomicBool::new(false);
     let cancel = options.interrupt.as_deref().unwrap_or(&never);
-    run_driver_cancellable(options, cancel, on_event)
+    let scratch = Scratch::new()?;
+    run_driver_cancellable(options, &scratch, cancel, on_event)
 }
 
 /// [`run_driver`] with the interrupt flag given by reference (e.g. the `sample` command's
-/// Ctrl-C flag); `options.interrupt` is then ignored.
+/// Ctrl-C flag; `options.interrupt` is then ignored) and the run's private `scratch` folder
+/// (where the caller put the `replays` and `outputs` files): the embedded package is written
+/// there, and its watchdog kills the driver's group should graphprof die.
 pub fn run_driver_cancellable(
     options: &DaskSampleOptions,
+    scratch: &Scratch,
     cancel: &AtomicBool,
     on_event: &mut dyn FnMut(&DriverEvent),
 ) -> Result<DaskRun, DaskError> {
@@ -239,9 +244,9 @@ pub fn run_driver_cancellable(
     };
     let mut collector = Collector::new(options.interval.as_secs_f64() * 1e3, &expected, sink);
 
-    let package = PythonPackage::for_python(&options.python)?;
+    let package = PythonPackage::for_python_in(&options.python, scratch.path())?;
     let command = package.command(&options.python, driver_args(options));
-    let mut child = child::spawn(command)
+    let mut child = child::spawn_in(command, scratch)
         .map_err(|error| DaskError::python_not_found(&options.python, &error))?;
 
     let started = Instant::now();
