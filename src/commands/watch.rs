@@ -127,8 +127,7 @@ mod tests {
             "watching tcp://h:1: guard already registered, thresholds set \
              (warn-duplicated 1 MB, refuse-materialised 8 GB)"
         );
-        let line =
-            r#"{"event":"watching","scheduler":"tcp://h:1","registered":true,"already_registered":false,"thresholds":{}}"#;
+        let line = r#"{"event":"watching","scheduler":"tcp://h:1","registered":true,"already_registered":false,"thresholds":{}}"#;
         let text = render(line, WatchFormat::Text).unwrap();
         assert_eq!(
             text,
