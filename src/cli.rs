@@ -63,7 +63,7 @@ pub enum Command {
     Calibrate(CalibrateArgs),
     /// Write a sample folder (report.json, samples.csv, the plots), as `sample -o DIR` does, from
     /// samples taken elsewhere: a `graphprof-samples` JSON document (what
-    /// `graphprof.MemorySampler.save` sends; see the README, "From Python").
+    /// `graphprof.MemorySampler.save` sends; see docs/MANUAL.md, "From Python").
     Render(RenderArgs),
 }
 
