@@ -16,7 +16,7 @@ pub const VERSION: &str = concat!(
     ")"
 );
 
-/// graphprof: find and measure memory waste in Dask-style task graphs, and prove the fix.
+/// Find and measure memory waste in Dask-style task graphs, and prove the fix.
 #[derive(Debug, Parser)]
 #[command(name = "graphprof", version = VERSION, about, max_term_width = 100)]
 pub struct Cli {
@@ -63,7 +63,7 @@ pub enum Command {
     Calibrate(CalibrateArgs),
     /// Write a sample folder (report.json, samples.csv, the plots), as `sample -o DIR` does, from
     /// samples taken elsewhere: a `graphprof-samples` JSON document (what
-    /// `graphprof.MemorySampler.save` sends; see the README, "From Python").
+    /// `graphprof.MemorySampler.save` sends; see docs/MANUAL.md, "From Python").
     Render(RenderArgs),
 }
 
@@ -426,7 +426,10 @@ pub struct RewriteArgs {
 /// `graphprof sample`.
 #[derive(Debug, Args, Clone)]
 pub struct SampleArgs {
-    /// Graph file to run; without one, the seed case (map-blocks with a shared object).
+    /// What to run: a graph file, or SCRIPT.py:VAR (a Dask collection your script builds, the
+    /// variable holding it; runs on real Dask). Without one, the seed case (map-blocks with a
+    /// shared object).
+    #[arg(value_name = "GRAPH|SCRIPT.py:VAR")]
     pub graph: Option<PathBuf>,
     /// Strategies to run, in order (repeatable; a repeated one is labelled `#2`). Default:
     /// inline, delayed and scatter for the seed case; the graph as given for a file on the

@@ -4,7 +4,7 @@
 mod cli;
 mod commands;
 
-use clap::error::ErrorKind;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{CommandFactory, FromArgMatches};
 use graphprof::error::EXIT_USAGE;
 
@@ -20,7 +20,8 @@ fn main() {
         Err(error) => usage_error(error),
     };
     if let Some(message) = cli::seed_options_with_a_file(&matches) {
-        eprintln!("graphprof: error: {message} (see graphprof --help)");
+        let name = matches.subcommand_name().unwrap_or_default();
+        eprintln!("graphprof: error: {message} (see graphprof {name} --help)");
         std::process::exit(EXIT_USAGE);
     }
     let mut cli = match cli::Cli::from_arg_matches(&matches) {
@@ -82,8 +83,55 @@ fn usage_error(error: clap::Error) -> ! {
     }
     let text = error.render().to_string();
     let message = one_line(&text);
-    eprintln!("graphprof: error: {message} (see graphprof --help)");
+    let usage = usage_command(&text);
+    let suggested: Vec<String> = match error.get(ContextKind::SuggestedSubcommand) {
+        Some(ContextValue::String(name)) => vec![name.clone()],
+        Some(ContextValue::Strings(names)) => names.clone(),
+        _ => Vec::new(),
+    };
+    let hint = match suggested.as_slice() {
+        [name] => format!("did you mean '{name}'?; see {usage} {name} --help"),
+        [] => {
+            let mut parts = tips(&text);
+            parts.push(format!("see {usage} --help"));
+            parts.join("; ")
+        }
+        names => {
+            let names: Vec<String> = names.iter().map(|name| format!("'{name}'")).collect();
+            format!("did you mean {}?; see {usage} --help", names.join(" or "))
+        }
+    };
+    let hint = graphprof::escape::control(&hint);
+    eprintln!("graphprof: error: {message} ({hint})");
     std::process::exit(EXIT_USAGE);
+}
+
+/// The command whose usage clap shows (`graphprof analyze`, `graphprof dask export`), from its
+/// `Usage:` line: the words before the first placeholder or option.
+fn usage_command(text: &str) -> String {
+    let words: Vec<&str> = text
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Usage: "))
+        .map(|usage| {
+            usage
+                .split_whitespace()
+                .take_while(|word| !word.starts_with(['[', '<', '-']))
+                .collect()
+        })
+        .unwrap_or_default();
+    if words.first() == Some(&"graphprof") {
+        words.join(" ")
+    } else {
+        "graphprof".to_string()
+    }
+}
+
+/// clap's tips (`a similar argument exists: '--format'`), escaped, in the order it gives them.
+fn tips(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| line.trim().strip_prefix("tip: "))
+        .map(|tip| graphprof::escape::control(tip).into_owned())
+        .collect()
 }
 
 /// clap's message on one line: its first line, and when that ends with `:` (as "the following

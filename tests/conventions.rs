@@ -1,6 +1,7 @@
 //! What users of hyperfine and ripgrep expect: whole one-line usage errors, shell completions and
 //! a man page generated from the clap definitions, `--quiet`, the commit in `--version`, and
-//! `diff --exit-code`.
+//! `diff --exit-code`; clap's suggestions on the one error line, and the Python side's errors
+//! named `graphprof`.
 
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns may unwrap too
 
@@ -62,6 +63,21 @@ fn the_man_page_renders_with_every_subcommand() {
         .success();
     let roff = std::fs::read_to_string(&page).unwrap();
     assert!(roff.contains(".TH graphprof 1"), "{roff}");
+    // NAME is "graphprof - what it does", not "graphprof - graphprof: ...".
+    let name = roff
+        .lines()
+        .skip_while(|l| *l != ".SH NAME")
+        .nth(1)
+        .unwrap();
+    assert!(name.starts_with("graphprof \\- Find"), "{name}");
+    assert!(!name.contains("graphprof:"), "{name}");
+    for section in [".SH \"EXIT STATUS\"", ".SH ENVIRONMENT"] {
+        assert!(roff.contains(section), "no {section}");
+    }
+    let environment = &roff[roff.find(".SH ENVIRONMENT").unwrap()..];
+    assert!(environment.contains("GRAPHPROF_PYTHON"), "{environment}");
+    let status = &roff[roff.find("EXIT STATUS").unwrap()..];
+    assert!(status.contains("130"), "{status}");
     for section in [
         "GRAPHPROF ANALYZE",
         "GRAPHPROF CHECK",
@@ -238,4 +254,90 @@ fn seed_case_options_beside_a_graph_file_are_refused_and_strategy_rewrites_it() 
     assert_eq!(via_option.sizes.data_bytes, via_file.sizes.data_bytes);
     assert!(via_option.graph.data_objects >= 1);
     assert!(via_option.graph.source.ends_with("rewritten: scatter"));
+}
+
+/// stderr of `graphprof ARGS`: exit code 2, one line.
+fn usage_error(args: &[&str]) -> String {
+    let output = graphprof().args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+    stderr
+}
+
+#[test]
+fn a_typo_gets_clap_suggestion_and_the_subcommand_help_on_its_one_line() {
+    assert_eq!(
+        usage_error(&["analyz"]).trim(),
+        "graphprof: error: unrecognized subcommand 'analyz' (did you mean 'analyze'?; see graphprof analyze --help)"
+    );
+    let stderr = usage_error(&["analyze", "--formt", "json"]);
+    assert!(
+        stderr.contains("a similar argument exists: '--format'")
+            && stderr.contains("see graphprof analyze --help)"),
+        "{stderr}"
+    );
+    let stderr = usage_error(&["dask", "exprt"]);
+    assert!(
+        stderr.contains("did you mean 'export'?; see graphprof dask export --help"),
+        "{stderr}"
+    );
+    let stderr = usage_error(&["diff"]);
+    assert!(stderr.contains("see graphprof diff --help"), "{stderr}");
+}
+
+#[test]
+fn sample_help_names_a_script_and_variable() {
+    let output = graphprof().args(["sample", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(help.contains("SCRIPT.py:VAR"), "{help}");
+    let output = graphprof().args(["sample", "-h"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&output.stdout).contains("SCRIPT.py:VAR"));
+}
+
+/// Every `.py` file under `python/graphprof/`, recursively.
+fn python_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            python_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "py") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn the_python_side_names_itself_graphprof_in_its_messages() {
+    let mut files = Vec::new();
+    python_files(&common::repo().join("python/graphprof"), &mut files);
+    assert!(files.len() > 10);
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            !text.contains("graphprof_dask"),
+            "{} says graphprof_dask",
+            file.display()
+        );
+    }
+    // What the exporter says reaches the user as one line naming `graphprof dask export`.
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("pipeline.py");
+    std::fs::write(&script, "x = 1\n").unwrap();
+    let output = graphprof()
+        .args(["dask", "export"])
+        .arg(format!("{}:result", script.display()))
+        .arg("-o")
+        .arg(dir.path().join("graph.json"))
+        .env("GRAPHPROF_PYTHON", common::dask_python())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("graphprof dask export: pipeline.py has no variable 'result'"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("graphprof_dask"), "{stderr}");
 }

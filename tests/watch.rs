@@ -269,6 +269,7 @@ fn threshold_flags_make_a_silent_graph_warn_then_refuse() {
     let default = start_watch(&address, &[], &mut processes);
     let watching = next_event(&default, "watching");
     assert_eq!(watching["registered"], true, "{watching}");
+    assert_eq!(watching["already_registered"], false, "{watching}");
     let sent = send(&address, "persist", 30000);
     assert_eq!(sent["events"], serde_json::json!([]), "{sent}");
     assert!(sent["error"].is_null(), "{sent}");
@@ -276,7 +277,9 @@ fn threshold_flags_make_a_silent_graph_warn_then_refuse() {
     // A low --warn-duplicated on the guard already there: the same kind of graph warns.
     let low = start_watch(&address, &["--warn-duplicated", "1MB"], &mut processes);
     let watching = next_event(&low, "watching");
-    assert_eq!(watching["registered"], false, "{watching}");
+    // The JSON says what the text line says: "guard already registered, thresholds set".
+    assert_eq!(watching["registered"], true, "{watching}");
+    assert_eq!(watching["already_registered"], true, "{watching}");
     assert_eq!(watching["changed"], true, "{watching}");
     assert_eq!(watching["thresholds"]["warn_duplicated"], 1_000_000);
     let sent = send(&address, "persist", 29999);

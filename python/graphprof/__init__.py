@@ -64,6 +64,9 @@ def __getattr__(name: str) -> Any:
     if name == "SampleResult":
         return _lazy("api.comparison", name)
     if name == "GraphGuard":  # the scheduler plugin (issue 12): needs distributed
+        from ._deps import require
+
+        require("distributed", "GraphGuard")
         return _lazy("guard", name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 

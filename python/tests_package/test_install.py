@@ -104,6 +104,35 @@ def test_import_without_dask_works_and_names_the_pip_command(bare_venv):
         assert out.startswith(f"graphprof {graphprof.__version__}")
 
 
+def test_graphguard_without_distributed_names_the_pip_command(bare_venv):
+    script = (
+        "import graphprof\n"
+        "try:\n    graphprof.GraphGuard\nexcept graphprof.MissingDependency as e:\n    print(e)\n"
+    )
+    done = subprocess.run([str(bare_venv / "bin" / "python"), "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == (
+        'graphprof.GraphGuard needs distributed, which is not installed: pip install "graphprof[dask]"')
+
+
+def test_the_wheel_requires_ranges_not_exact_versions():
+    """A library declares the versions it supports (tested lower bounds), never pins: ``dask==X`` in
+    an extra forces that version on every environment it is installed into."""
+    requires = metadata.requires("graphprof") or []
+    assert requires, "the wheel declares no requirements (the dask and plot extras are gone?)"
+    # The version part, before the marker (`; extra == "dask"` is not a pin).
+    pinned = [r for r in requires if "==" in r.split(";")[0]]
+    assert not pinned, f"exact pins in the wheel's metadata: {pinned}"
+    by_extra: dict[str, list[str]] = {}
+    for r in requires:
+        if "extra ==" in r:
+            extra = r.split(";")[1].split("==")[-1].strip().strip("'\"")
+            by_extra.setdefault(extra, []).append(r.split(";")[0].strip())
+    # The README's notebook line, `pip install ".[dask,plot]"`, brings dask, distributed and matplotlib.
+    assert any(r.startswith("distributed>=") for r in by_extra.get("dask", [])), by_extra
+    assert any(r.startswith("matplotlib") for r in by_extra.get("plot", [])), by_extra
+
+
 def test_a_graph_file_is_analysed_without_dask(bare_venv):
     py = str(bare_venv / "bin" / "python")
     script = (

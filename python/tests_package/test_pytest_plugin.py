@@ -75,3 +75,63 @@ def test_bad():
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*max_duplicated='lots' is not a size*"])
+
+
+def test_a_marker_typo_is_one_line_without_a_traceback(pytester):
+    pytester.makepyfile(test_typo='''
+import pytest
+
+@pytest.mark.graphprof(max_duplicatd="1 MB")
+def test_typo():
+    raise AssertionError("the test body must not run")
+
+def test_fixture_typo(graphprof_check):
+    graphprof_check(object(), max_wir="1 MB")
+
+@pytest.mark.graphprof("1 MB")
+def test_positional():
+    raise AssertionError("the test body must not run")
+''')
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=3)
+    out = result.stdout.str()
+    result.stdout.fnmatch_lines([
+        "*graphprof marker: unknown option 'max_duplicatd' (expected one of max_duplicated, *",
+        "*graphprof marker: unknown option 'max_wir'*",
+        "*graphprof marker takes keyword options only*",
+    ])
+    assert "Traceback" not in out and "plugin.py" not in out and "marks.py" not in out, out
+    assert "the test body must not run" not in out, out
+
+
+def test_a_bare_marker_checks_the_default_limit(pytester):
+    pytester.makepyfile(test_bare='''
+import pytest
+from graphprof.seed import Mapper, make_mapper, mapper_len_for_bytes, seed_collection
+
+import dask
+
+N = mapper_len_for_bytes(240 * 1024)
+
+@pytest.mark.graphprof
+def test_bare_marker():
+    return seed_collection(64, Mapper(N))
+
+@pytest.mark.graphprof
+def test_bare_marker_on_the_fix():
+    return seed_collection(64, dask.delayed(make_mapper)(N))
+
+@pytest.mark.graphprof(max_duplicated=None)
+def test_default_turned_off():
+    return seed_collection(64, Mapper(N))
+
+def test_bare_fixture(graphprof_check):
+    graphprof_check(seed_collection(64, Mapper(N)))
+''')
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, failed=2)
+    result.stdout.fnmatch_lines([
+        "*graphprof: duplicated 14.* MiB > max_duplicated=10 MB (the default)*",
+    ])
+    failed = [line for line in result.stdout.lines if line.startswith("FAILED")]
+    assert sorted(line.split("::")[1].split(" ")[0] for line in failed) == ["test_bare_fixture", "test_bare_marker"]

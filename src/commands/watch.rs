@@ -49,10 +49,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<i32> {
         return Ok(EXIT_OK);
     }
     let text = telling_line(&watcher.stderr_tail()).unwrap_or_else(|| "no message".to_string());
-    let text = text
-        .strip_prefix("graphprof: ")
-        .or_else(|| text.strip_prefix("graphprof_dask: "))
-        .unwrap_or(&text);
+    let text = text.strip_prefix("graphprof: ").unwrap_or(&text);
     if status.and_then(|s| s.code()) == Some(WATCH_EXIT_UNREACHABLE) {
         anyhow::bail!("{text}");
     }
@@ -92,10 +89,11 @@ fn render(line: &str, format: WatchFormat) -> Option<String> {
                 .filter(|text| !text.is_empty())
                 .unwrap_or_else(|| "no threshold on".to_string());
             let flag = |name: &str| event.get(name).and_then(|r| r.as_bool()) == Some(true);
-            let how = match (flag("registered"), flag("changed")) {
-                (true, _) => "guard registered",
-                (false, true) => "guard already registered, thresholds set",
-                (false, false) => "guard already registered",
+            // `already_registered` says what the JSON says: the guard was there before this watch.
+            let how = match (flag("already_registered"), flag("changed")) {
+                (false, _) => "guard registered",
+                (true, true) => "guard already registered, thresholds set",
+                (true, false) => "guard already registered",
             };
             format!("watching {}: {how} ({thresholds})", field("scheduler"))
         }
@@ -122,15 +120,14 @@ mod tests {
 
     #[test]
     fn the_first_line_shows_the_thresholds_in_force() {
-        let line = r#"{"event":"watching","scheduler":"tcp://h:1","registered":false,"changed":true,"thresholds":{"warn_duplicated":1000000,"refuse_materialised":8000000000}}"#;
+        let line = r#"{"event":"watching","scheduler":"tcp://h:1","registered":true,"already_registered":true,"changed":true,"thresholds":{"warn_duplicated":1000000,"refuse_materialised":8000000000}}"#;
         let text = render(line, WatchFormat::Text).unwrap();
         assert_eq!(
             text,
             "watching tcp://h:1: guard already registered, thresholds set \
              (warn-duplicated 1 MB, refuse-materialised 8 GB)"
         );
-        let line =
-            r#"{"event":"watching","scheduler":"tcp://h:1","registered":true,"thresholds":{}}"#;
+        let line = r#"{"event":"watching","scheduler":"tcp://h:1","registered":true,"already_registered":false,"thresholds":{}}"#;
         let text = render(line, WatchFormat::Text).unwrap();
         assert_eq!(
             text,

@@ -322,13 +322,13 @@ impl Drop for ChildGuard<'_> {
 }
 
 /// The one line of a child's stderr that says what went wrong: the last line graphprof's Python
-/// side wrote itself (`graphprof_dask...`), else the last line (a traceback's exception), with
+/// side wrote itself (`graphprof: ...`, `graphprof dask export: ...`), else the last line (a traceback's exception), with
 /// the traceback's innermost `File "...", line N` when there is one.
 pub fn telling_line(stderr: &[String]) -> Option<String> {
     if let Some(own) = stderr
         .iter()
         .rev()
-        .find(|line| line.starts_with("graphprof_dask"))
+        .find(|line| line.starts_with("graphprof: ") || line.starts_with("graphprof dask "))
     {
         return Some(own.trim().to_string());
     }
@@ -369,10 +369,15 @@ mod tests {
 
     #[test]
     fn the_telling_line_prefers_our_own_then_the_exception_with_its_place() {
-        let own = lines("noise\ngraphprof_dask: missing dask; install with: pip\nmore noise");
+        let own = lines("noise\ngraphprof: missing dask; install with: pip\nmore noise");
         assert_eq!(
             telling_line(&own).as_deref(),
-            Some("graphprof_dask: missing dask; install with: pip")
+            Some("graphprof: missing dask; install with: pip")
+        );
+        let export = lines("graphprof dask export: no such script: x.py\nnoise");
+        assert_eq!(
+            telling_line(&export).as_deref(),
+            Some("graphprof dask export: no such script: x.py")
         );
         let traceback = lines(
             "Traceback (most recent call last):\n  File \"/a/x.py\", line 3, in <module>\n    f()\n  File \"/a/y.py\", line 9\n    (\nSyntaxError: '(' was never closed\n",

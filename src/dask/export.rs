@@ -110,13 +110,13 @@ pub fn run_export_in(
         let summary = stderr
             .iter()
             .rev()
-            .find_map(|line| line.strip_prefix("graphprof_dask: wrote "))
+            .find_map(|line| line.strip_prefix("graphprof: wrote "))
             .map(|rest| format!("wrote {rest}"));
         return Ok(ExportOutcome { graph, summary });
     }
     let text = telling_line(&stderr).unwrap_or_else(|| "no message on stderr".to_string());
     let text = text
-        .strip_prefix("graphprof_dask: ")
+        .strip_prefix("graphprof: ")
         .unwrap_or(&text)
         .to_string();
     if code == Some(EXPORTER_EXIT_MISSING)

@@ -2,7 +2,9 @@
 
 Limits are sizes (``"1 MB"``, ``"10MiB"``, ``2_000_000``): ``max_duplicated`` bounds the bytes
 wasted by payload copies, ``max_materialised`` what the tasks hold once deserialised, ``max_wire``
-the message the client sends. Only the standard library is imported here.
+the message the client sends. With none of them given, ``max_duplicated`` is ``DEFAULT_MAX_DUPLICATED``
+(10 MB, Dask's own large-graph warning threshold); ``max_duplicated=None`` turns it off. Only the
+standard library is imported here.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from typing import Any
 LIMITS = ("max_duplicated", "max_materialised", "max_wire")
 #: Options of the marker and fixture that are passed to ``graphprof.analyze``.
 ANALYZE_OPTIONS = ("workers", "threshold")
+#: The limit a bare ``@pytest.mark.graphprof`` (no limit given) checks: Dask's own threshold for a
+#: large graph (``distributed.admin.large-graph-warning-threshold``), applied to duplicated bytes.
+DEFAULT_MAX_DUPLICATED = "10 MB"
 
 _UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
           "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
@@ -47,6 +52,9 @@ class Limits:
         if unknown:
             raise ValueError(f"graphprof marker: unknown option {unknown[0]!r} (expected one of "
                              f"{', '.join(LIMITS + ANALYZE_OPTIONS)})")
+        if not any(k in options for k in LIMITS):
+            return cls(max_duplicated=parse_size(DEFAULT_MAX_DUPLICATED, "max_duplicated"),
+                       written=(("max_duplicated", f"{DEFAULT_MAX_DUPLICATED} (the default)"),))
         given = {k: v for k, v in options.items() if k in LIMITS and v is not None}
         return cls(**{k: parse_size(v, k) for k, v in given.items()},
                    written=tuple((k, str(v)) for k, v in given.items()))

@@ -30,15 +30,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "graphprof(max_duplicated=None, max_materialised=None, max_wire=None, workers=4, threshold='10MB'): "
-        "check the Dask collection the test returns with graphprof",
+        "graphprof(max_duplicated='10 MB', max_materialised=None, max_wire=None, workers=4, threshold='10MB'): "
+        "check the Dask collection the test returns with graphprof (no limit given: max_duplicated='10 MB')",
     )
     report = config.getoption("--graphprof-report")
     config.stash[_REPORT_DIR] = Path(report) if report else None
 
 
+def _limits(options: dict[str, Any]) -> Limits:
+    """The check's limits; a typo or a bad size fails the test with one line, no traceback."""
+    try:
+        return Limits.parse(options)
+    except ValueError as e:
+        pytest.fail(str(e), pytrace=False)
+
+
 def _check(config: pytest.Config, nodeid: str, collection: Any, options: dict[str, Any]) -> Any:
-    limits = Limits.parse(options)
+    limits = _limits(options)
     from ..api.analysis import analyze
 
     analysis = analyze(collection, **{k: options[k] for k in ANALYZE_OPTIONS if k in options})
@@ -59,7 +67,8 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     if marker is None or inspect.iscoroutinefunction(func):
         return None
     if marker.args:
-        raise pytest.UsageError(f"{pyfuncitem.nodeid}: graphprof marker takes keyword options only")
+        pytest.fail(f"graphprof marker takes keyword options only, got {marker.args!r}", pytrace=False)
+    _limits(dict(marker.kwargs))  # a typo fails before the test runs
     names = pyfuncitem._fixtureinfo.argnames
     collection = func(**{name: pyfuncitem.funcargs[name] for name in names})
     if collection is None:

@@ -118,7 +118,7 @@ def warm_up(client, n_workers):
     try:
         client.run(_import_all, modules)
     except Exception as e:  # noqa: BLE001
-        print(f"graphprof_dask: warm-up imports failed: {e}", file=sys.stderr)
+        print(f"graphprof: warm-up imports failed: {e}", file=sys.stderr)
 
 
 WARM_MODULES = ("numpy", "pandas", "pyarrow", "dask.array", "dask.dataframe", "dask.bag", "scipy",
@@ -188,7 +188,7 @@ def _main(args, proto) -> int:
                 client = Client(args.scheduler, timeout=args.timeout_s)
             except Exception as e:  # OSError / TimeoutError
                 text = f"cannot reach the Dask scheduler at {args.scheduler} within {args.timeout_s:g} s: {type(e).__name__}: {e}"
-                print(f"graphprof_dask: {text}", file=sys.stderr)
+                print(f"graphprof: {text}", file=sys.stderr)
                 proto.emit("error", kind="unreachable", text=text)
                 proto.emit("end")
                 return EXIT_UNREACHABLE
@@ -204,7 +204,7 @@ def _main(args, proto) -> int:
             client.wait_for_workers(1, timeout=args.timeout_s)
         except Exception:
             text = f"the Dask scheduler at {args.scheduler} has no workers after {args.timeout_s:g} s"
-            print(f"graphprof_dask: {text}", file=sys.stderr)
+            print(f"graphprof: {text}", file=sys.stderr)
             proto.emit("error", kind="unreachable", text=text)
             proto.emit("end")
             return EXIT_UNREACHABLE

@@ -23,11 +23,11 @@ import sys
 
 def load_variable(spec: str):
     if ":" not in spec:
-        raise SystemExit(f"graphprof_dask export: expected SCRIPT.py:VARIABLE, got {spec!r}")
+        raise SystemExit(f"graphprof dask export: expected SCRIPT.py:VARIABLE, got {spec!r}")
     path, var = spec.rsplit(":", 1)
     path = os.path.abspath(path)
     if not os.path.isfile(path):
-        raise SystemExit(f"graphprof_dask export: no such script: {path}")
+        raise SystemExit(f"graphprof dask export: no such script: {path}")
     modname = os.path.splitext(os.path.basename(path))[0].replace("-", "_").replace(".", "_")
     d = os.path.dirname(path)
     if d not in sys.path:
@@ -51,10 +51,10 @@ def load_variable(spec: str):
             where = os.path.basename(path)
             if part == var.split(".")[0] and _defined_under_main_guard(path, part):
                 raise SystemExit(
-                    f"graphprof_dask export: {where}: {part!r} is defined under "
+                    f"graphprof dask export: {where}: {part!r} is defined under "
                     f"`if __name__ == \"__main__\":`, which export does not run; define it at "
                     f"module level (the guarded block may still use it)")
-            raise SystemExit(f"graphprof_dask export: {where} has no variable {var!r}")
+            raise SystemExit(f"graphprof dask export: {where} has no variable {var!r}")
         obj = getattr(obj, part)
     return obj, mod
 
@@ -130,7 +130,7 @@ def main(argv) -> int:
         try:
             importlib.import_module(mod)
         except Exception as e:
-            print(f"graphprof_dask: missing Python package {mod} ({e}); install with: {pip_command()}",
+            print(f"graphprof: missing Python package {mod} ({e}); install with: {pip_command()}",
                   file=sys.stderr)
             return 2
     coll, mod = load_variable(a.target)
@@ -141,7 +141,7 @@ def main(argv) -> int:
         what = type(coll).__name__
         if isinstance(coll, (list, tuple)):
             what = f"{what} holding something other than Dask collections"
-        print(f"graphprof_dask export: {a.target} is a {what}, not a Dask collection",
+        print(f"graphprof dask export: {a.target} is a {what}, not a Dask collection",
               file=sys.stderr)
         return 1
     from ..collect.graph import DEFAULT_MIN_PAYLOAD_BYTES, export
@@ -153,7 +153,7 @@ def main(argv) -> int:
         try:
             client = Client(a.scheduler, timeout=a.timeout_s)
         except Exception as e:
-            print(f"graphprof_dask: cannot reach the Dask scheduler at {a.scheduler}: {e}", file=sys.stderr)
+            print(f"graphprof: cannot reach the Dask scheduler at {a.scheduler}: {e}", file=sys.stderr)
             return 3
     try:
         doc = export(coll, a.output, name=a.name or os.path.basename(a.target),
@@ -164,7 +164,7 @@ def main(argv) -> int:
     finally:
         if client is not None:
             client.close()
-    print(f"graphprof_dask: wrote {a.output}: {len(doc['tasks'])} tasks, "
+    print(f"graphprof: wrote {a.output}: {len(doc['tasks'])} tasks, "
           f"{len(doc.get('data', []))} data objects", file=sys.stderr)
     sampled = doc["meta"].get("output_bytes_sampled")
     if sampled:

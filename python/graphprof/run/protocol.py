@@ -79,7 +79,7 @@ def check_dependencies(proto: Proto) -> bool:
             missing.append(f"{mod} ({type(e).__name__}: {e})")
     if missing:
         text = "missing Python packages for --engine dask: " + ", ".join(missing)
-        print(f"graphprof_dask: {text}; install with: {pip_command()}", file=sys.stderr)
+        print(f"graphprof: {text}; install with: {pip_command()}", file=sys.stderr)
         proto.emit("error", kind="missing_dependency", text=text, pip=pip_command())
         return False
     return True

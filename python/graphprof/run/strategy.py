@@ -48,7 +48,7 @@ def run_strategy(proto, client, sampler, label, strategy, workload,
         # (Not hasattr(x, "dsk"): a Delayed answers every attribute with a new Delayed.)
         persisted = x.persist(client) if isinstance(x, _Raw) else client.persist(x)
     for w in sent.warnings:
-        print(f"graphprof_dask: {w.category.__name__}: {w.message}", file=sys.stderr)
+        print(f"graphprof: {w.category.__name__}: {w.message}", file=sys.stderr)
     warn_text = sent.large_graph_warning
     proto.emit("wire", label=label, wire_bytes=sent.sizes[-1] if sent.sizes else None,
                warning=warn_text is not None, warning_text=warn_text)

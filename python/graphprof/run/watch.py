@@ -5,7 +5,9 @@ package's code is uploaded to the scheduler first, as ``Client.upload_file`` doe
 scheduler need not have graphprof installed; a guard already there, from ``--preload`` say, is
 kept), sets on it the thresholds given as ``--warn-duplicated BYTES`` etc. (they stay after
 watch exits), then prints one JSON line per event of topic ``graphprof`` as it arrives: first
-``{"event": "watching", "registered": ..., "changed": ..., "thresholds": ...}``, then ``{"event": "finding", "time": ...,
+``{"event": "watching", "registered": true, "already_registered": ..., "changed": ...,
+"thresholds": ...}`` (``registered``: a guard is on the scheduler, as the text line says;
+``already_registered``: it was there before this watch), then ``{"event": "finding", "time": ...,
 <the guard's report>}``. Exits 0 when the scheduler goes away or on SIGINT/SIGTERM, 3 when it
 cannot be reached, 2 when dask or distributed is missing.
 """
@@ -72,7 +74,9 @@ def main(argv=None) -> int:
             _emit(record)
 
         client.subscribe_topic(TOPIC, on_event)
-        _emit({"event": "watching", "scheduler": args.scheduler, **guard})
+        _emit({"event": "watching", "scheduler": args.scheduler, "registered": True,
+               "already_registered": not guard["registered"], "changed": guard["changed"],
+               "thresholds": guard["thresholds"]})
         while not stop.is_set() and client.status == "running":
             stop.wait(0.2)
     finally:

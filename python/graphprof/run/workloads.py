@@ -231,7 +231,7 @@ def _who_has_summary(client, futures) -> dict:
         who = client.who_has(futures)
         held = [len(v) for v in who.values()]
     except Exception as e:  # noqa: BLE001
-        print(f"graphprof_dask: who_has failed: {e}", file=sys.stderr)
+        print(f"graphprof: who_has failed: {e}", file=sys.stderr)
         return {"workers": None, "holders": []}
     return {"workers": workers, "holders": held}
 
