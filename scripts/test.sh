@@ -59,7 +59,7 @@ stage "python packages" setup_venv
 export GRAPHPROF_PYTHON="$PWD/.venv/bin/python"
 stage "cargo fmt --check" cargo fmt --check
 stage "cargo clippy" cargo clippy --all-targets -- -D warnings
-stage "cargo test" cargo test   # benches are not run here: `cargo bench` runs them (see README, Benchmarks)
+stage "cargo test" cargo test   # benches are not run here: `cargo bench` runs them (docs/BENCHMARKS.md)
 stage "python tests" python_tests
 stage "wheel tests" wheel_tests
 # Fuzz smoke run: each cargo-fuzz target ~45 s (needs `cargo +nightly`; docs/FUZZING.md).

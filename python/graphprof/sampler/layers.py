@@ -204,14 +204,14 @@ def probe(client: Any, proto: Any, label: str) -> None:
     try:
         answers = client.run(held_layers, on_error="return")
     except Exception as e:  # noqa: BLE001
-        print(f"graphprof_dask: the per-layer probe failed for '{label}': {type(e).__name__}: {e}",
+        print(f"graphprof: the per-layer probe failed for '{label}': {type(e).__name__}: {e}",
               file=sys.stderr)
         return
     workers = {addr: rows for addr, rows in answers.items() if isinstance(rows, list)}
     failed = {addr: rows for addr, rows in answers.items() if not isinstance(rows, list)}
     if failed:
         addr, error = sorted(failed.items())[0]
-        print(f"graphprof_dask: the per-layer probe failed on {len(failed)} worker(s) for "
+        print(f"graphprof: the per-layer probe failed on {len(failed)} worker(s) for "
               f"'{label}' ({addr}: {type(error).__name__}: {error})", file=sys.stderr)
     if workers:
         proto.emit("layers", label=label, workers=workers,
