@@ -49,7 +49,7 @@ def test_repr_is_a_few_lines_and_to_dict_save_are_the_report(analysis, tmp_path)
     text = repr(analysis)
     assert 3 <= len(text.splitlines()) <= 8 and "SILENT GROWTH" in text and "Mapper" in text
     report = analysis.to_dict()
-    assert report["schema"] == "graphprof-analysis" and report["version"] == 1
+    assert report["schema"] == "graphprof-analysis" and report["version"] == 2
     path = analysis.save(tmp_path / "a.json")
     assert json.loads(path.read_text()) == report
 
