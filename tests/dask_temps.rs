@@ -6,6 +6,8 @@
 //! Each test gets its own TMPDIR. The Python with dask comes from `GRAPHPROF_PYTHON`, else
 //! `<repo>/.venv` (as in tests/dask.rs: never skipped); clusters start one at a time.
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -18,22 +20,6 @@ use std::time::{Duration, Instant};
 const CLEANUP: Duration = Duration::from_secs(20);
 /// How long a run gets to start its cluster on a loaded 2-core machine.
 const STARTUP: Duration = Duration::from_secs(120);
-
-/// The Python with the pinned dask; fails (never skips) when there is none.
-fn python() -> PathBuf {
-    let python = match std::env::var_os("GRAPHPROF_PYTHON") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"),
-    };
-    assert!(
-        python.exists(),
-        "no Python with dask at {}: from the repository root run \
-         `python3 -m venv .venv && .venv/bin/pip install -r python/requirements.txt` \
-         (or set GRAPHPROF_PYTHON)",
-        python.display()
-    );
-    python
-}
 
 /// Clusters are started one at a time.
 fn cluster_lock() -> std::sync::MutexGuard<'static, ()> {
@@ -72,7 +58,7 @@ impl Place {
             .arg("-q")
             .current_dir(self.dir.path())
             .env("TMPDIR", self.tmp())
-            .env("GRAPHPROF_PYTHON", python())
+            .env("GRAPHPROF_PYTHON", common::dask_python())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);

@@ -22,6 +22,7 @@ import contextlib
 import signal
 import threading
 import time
+from functools import partial
 
 from .payloads import object_in_memory_bytes as _result_bytes
 
@@ -52,6 +53,23 @@ def _deadline(seconds: float):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def _timed_size(compute, seconds: float) -> int | None:
+    """In-memory bytes of ``compute()``'s result, run with ``seconds`` left; None when the user's
+    code failed there or the result cannot be sized. Raises :class:`_OutOfTime`."""
+    try:
+        with _deadline(seconds):
+            result = compute()
+    except _OutOfTime:
+        raise
+    except Exception:  # noqa: BLE001 - the user's code failed here: no size
+        return None
+    return _result_bytes(result)
+
+
+def _mean(sizes: list) -> int | None:
+    return int(sum(sizes) / len(sizes)) if sizes else None
 
 
 def _ancestors(dsk: dict, key) -> set | None:
@@ -100,17 +118,15 @@ def partition_bytes(collections: list):
                 if left <= 0:
                     break
                 runs += 1
+                part = copy.partitions[index]
                 try:
-                    with _deadline(left), dask.config.set({"dataframe.shuffle.method": "tasks"}):
-                        part = copy.partitions[index].compute(scheduler="sync")
-                    value = _result_bytes(part)
+                    with dask.config.set({"dataframe.shuffle.method": "tasks"}):
+                        value = _timed_size(partial(part.compute, scheduler="sync"), left)
                 except _OutOfTime:
                     break
-                except Exception:  # noqa: BLE001 - the user's code failed here: no size
-                    continue
                 if value is not None:
                     sizes.append(value)
-        return (int(sum(sizes) / len(sizes)) if sizes else None), runs
+        return _mean(sizes), runs
 
     return size
 
@@ -145,19 +161,14 @@ def sample_output_bytes(dsk: dict, known: dict, *, budget_s: float = BUDGET_S,
             if needed is None:
                 continue  # needs data from the cluster (a scattered future)
             runs += 1
+            subgraph = {k: dsk[k] for k in needed}
             try:
-                with _deadline(left):
-                    result = get_sync({k: dsk[k] for k in needed}, key)
-                size = _result_bytes(result)
-                del result
+                size = _timed_size(partial(get_sync, subgraph, key), left)
             except _OutOfTime:
                 break
-            except Exception:  # noqa: BLE001 - the user's task failed here: no size
-                continue
             if size is not None:
                 sizes.append(size)
-        layers[layer] = {"outputs": len(keys), "sampled": len(sizes),
-                         "mean_bytes": int(sum(sizes) / len(sizes)) if sizes else None}
+        layers[layer] = {"outputs": len(keys), "sampled": len(sizes), "mean_bytes": _mean(sizes)}
     if fallback is not None:
         unsized = [layer for layer, info in layers.items() if info["mean_bytes"] is None]
         if len(unsized) == 1:
