@@ -3,7 +3,8 @@ distributed's own validation of the scheduler's state after every transition): t
 every task itself, none of them reaches a worker, it logs one line, its state stays consistent
 (``validate_state``, no task left restricted), the client's next graph runs, and a retry of the
 refused futures runs nothing of the user's. A refused graph whose tasks wait on another graph's
-running task errs at once too, and the other graph finishes."""
+running task errs at once too, and the other graph finishes. Should erring fail inside the guard,
+the workers raise the refusal instead (the old way) and the guard says so once."""
 
 from __future__ import annotations
 
@@ -112,3 +113,32 @@ async def test_a_refused_graph_waiting_on_another_graphs_task_errs_at_once(c, s,
     for worker in (a, b):
         _untouched(worker, [f.key for f in refused])
     _scheduler_consistent(s)
+
+
+def _broken_err(*args, **kwargs):
+    raise ZeroDivisionError("a bug in erring the refused graph")
+
+
+@gen_cluster(client=True, nthreads=[("127.0.0.1", 1)])
+async def test_should_erring_fail_the_workers_raise_the_refusal_instead(c, s, a):
+    import dask
+
+    import graphprof.guard.plugin as plugin
+
+    s.add_plugin(GraphGuard(refuse_duplicated=1))
+    RAN.clear()
+    plugin_err, plugin.err = plugin.err, _broken_err
+    try:
+        futures = c.compute([dask.delayed(_length)(DATA, i) for i in range(4)])
+        await wait(futures)
+    finally:
+        plugin.err = plugin_err
+    messages = {str(await f.exception()) for f in futures}
+    assert len(messages) == 1 and messages.pop().startswith(REFUSED)
+    assert RAN == []
+    events = [e for _, e in s.get_events("graphprof")]
+    assert [e["verdict"] for e in events] == ["refuse", "error"], events
+    assert "a bug in erring the refused graph" in events[1]["message"]
+    _scheduler_consistent(s)
+    data = await c.scatter(DATA, broadcast=True)
+    assert await c.compute(dask.delayed(_length)(data, 1)) == len(DATA) + 1

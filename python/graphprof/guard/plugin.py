@@ -36,7 +36,7 @@ from ..collect.payloads import PayloadCache, human_bytes, in_memory_bytes
 from ..collect.payloads import describe as describe_object
 from .walk import SpecWalk
 from .model import COPIED, ContentUse, assess, over, parse_bytes, totals
-from .refusal import err, hold, unhold
+from .refusal import dispatch, err, hold, unhold
 
 # A child of the scheduler's logger: its lines are in the scheduler's log wherever that is read
 # (the process's stderr, ``client.get_scheduler_logs()``, the dashboard).
@@ -277,12 +277,18 @@ class GraphGuard(SchedulerPlugin):
                                              stimulus_id)
 
     def err_refused(self, scheduler, held: dict, error: Exception, stimulus_id: str) -> None:
-        """Errs the held tasks, then gives them their own restrictions back, whatever happens."""
+        """Errs the held tasks and gives them their own restrictions back. Should erring fail,
+        the tasks it left go to the workers, where their specs raise the refusal."""
         try:
             err(scheduler, held, error, stimulus_id)
         except Exception as failure:  # never break the cluster
             self.internal_error(scheduler, failure)
-        finally:
+            unhold(scheduler, held)
+            try:
+                dispatch(scheduler, held, stimulus_id)
+            except Exception as again:
+                logger.debug("graphprof guard: dispatching the refused tasks failed: %r", again)
+        else:
             unhold(scheduler, held)
 
 

@@ -7,7 +7,8 @@ the arriving tasks to :data:`NO_WORKER`, a worker that does not exist, and not l
 transitions leave every runnable one in ``no-worker`` and send nothing anywhere. :func:`err`
 runs once ``update_graph`` has returned and errs them as the scheduler errs a task a worker
 reported failed (``handle_task_erred``); :func:`unhold` gives them their own restrictions back.
-The scheduler's state stays what its own transitions make it, so the next graph runs.
+The scheduler's state stays what its own transitions make it, so the next graph runs. Should
+erring fail, :func:`dispatch` sends the tasks to the workers, whose specs raise the refusal.
 """
 
 from __future__ import annotations
@@ -82,3 +83,14 @@ def unhold(scheduler, held: dict) -> None:
         ts = scheduler.tasks.get(key)
         if ts is not None and ts.worker_restrictions == {NO_WORKER}:
             ts.worker_restrictions, ts.loose_restrictions = workers, loose
+
+
+def dispatch(scheduler, held: dict, stimulus_id: str) -> None:
+    """The way out should :func:`err` fail (after :func:`unhold`): the held tasks still in
+    ``no-worker`` go to the workers, where their specs raise the refusal (graphprof's refusal
+    before the scheduler erred graphs itself: slower, one error per task in the workers' logs)."""
+    all_tasks = scheduler.tasks
+    runnable = {key: "processing" for key in held
+                if key in all_tasks and all_tasks[key].state == "no-worker"}
+    if runnable:
+        scheduler.transitions(runnable, stimulus_id)
