@@ -1,10 +1,11 @@
 """A refused graph on the real in-process scheduler and workers (``gen_cluster``, on 127.0.0.1, with
 distributed's own validation of the scheduler's state after every transition): the scheduler errs
 every task itself, none of them reaches a worker, it logs one line, its state stays consistent
-(``validate_state``, no task left restricted), the client's next graph runs, and a retry of the
-refused futures runs nothing of the user's. A refused graph whose tasks wait on another graph's
-running task errs at once too, and the other graph finishes. Should erring fail inside the guard,
-the workers raise the refusal instead (the old way) and the guard says so once."""
+(``validate_state``, no task left restricted, none left once the futures are released), the
+client's next graph runs, and a retry of the refused futures runs nothing of the user's. A
+refused graph whose tasks wait on another graph's running task errs at once too, and the other
+graph finishes. Should erring fail inside the guard, the workers raise the refusal instead (the
+old way) and the guard says so once."""
 
 from __future__ import annotations
 
@@ -58,13 +59,11 @@ async def test_the_scheduler_errs_a_refused_graph_and_no_worker_hears_of_it(c, s
     RAN.clear()
     parts = [dask.delayed(_length)(DATA, i) for i in range(8)]
     with captured_logger("distributed.scheduler.graphprof") as log:
-        futures = c.compute(parts)
-        total = c.compute(dask.delayed(sum)(parts))
+        *futures, total = c.compute(parts + [dask.delayed(sum)(parts)])
         await wait(futures + [total])
     assert all(f.status == "error" for f in futures + [total])
     messages = {str(await f.exception()) for f in futures + [total]}
     assert len(messages) == 1 and messages.pop().startswith(REFUSED)
-    # One line: the sum's graph brings one new task, which errs through its erred inputs.
     lines = [line for line in log.getvalue().splitlines() if REFUSED in line]
     assert len(lines) == 1 and "bytes of 65,536 bytes" in lines[0], lines
     assert RAN == []
@@ -85,6 +84,21 @@ async def test_the_scheduler_errs_a_refused_graph_and_no_worker_hears_of_it(c, s
     assert {str(await f.exception()) for f in futures} == {message}
     assert RAN == []
     _scheduler_consistent(s)
+
+    # Released, the refused graph leaves nothing behind; only the sum wanted: its inputs
+    # released as a worker's failure would leave them, then forgotten with it.
+    for future in futures:
+        future.release()
+    while s.tasks:
+        await asyncio.sleep(0.01)
+    total = c.compute(dask.delayed(sum)(parts))
+    await wait(total)
+    assert str(await total.exception()) == message
+    _scheduler_consistent(s)
+    total.release()
+    while s.tasks:
+        await asyncio.sleep(0.01)
+    assert RAN == []
 
     # The same client's fixed graph runs.
     data = await c.scatter(DATA, broadcast=True)

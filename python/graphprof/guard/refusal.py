@@ -48,20 +48,20 @@ def err(scheduler, held: dict, error: BaseException, stimulus_id: str) -> None:
     failure = error_message(error)
     failure.pop("status", None)
     all_tasks = scheduler.tasks
-    recommendations: dict = {}
     client_msgs: dict = {}
     worker_msgs: dict = {}
     for key in held:
+        # One by one, as handle_task_erred does: a task that erring the last one released (no
+        # one waits for it any more, nor wants it) is left released, as it would be then.
         ts = all_tasks.get(key)
         if ts is None or ts.state != "no-worker" or ts.worker_restrictions != {NO_WORKER}:
             continue
         recs, to_clients, to_workers = scheduler._transition(
             key, "erred", stimulus_id, cause=key, **failure)
-        recommendations.update(recs)
         for messages, new in ((client_msgs, to_clients), (worker_msgs, to_workers)):
             for address, msgs in new.items():
                 messages.setdefault(address, []).extend(msgs)
-    scheduler._transitions(recommendations, client_msgs, worker_msgs, stimulus_id)
+        scheduler._transitions(recs, client_msgs, worker_msgs, stimulus_id)
     scheduler.send_all(client_msgs, worker_msgs)
 
     waiting = {}
