@@ -1,6 +1,8 @@
 """A real cluster for the guard's tests: ``dask scheduler`` and ``dask worker`` started as
 separate processes on 127.0.0.1 with fixed free ports, the package and these tests importable
-there, torn down (the whole process groups) at the end."""
+there, torn down (the whole process groups) at the end. Given ``log_dir``, each process's stderr
+(its log) is written to a file there, and :meth:`Cluster.log_lines` reads what they logged since
+a :meth:`Cluster.log_marks`."""
 
 from __future__ import annotations
 
@@ -24,8 +26,10 @@ def free_port() -> int:
 class Cluster:
     """``with Cluster(workers=2) as address: ...``"""
 
-    def __init__(self, workers: int = 2, scheduler_args=(), env=None):
+    def __init__(self, workers: int = 2, scheduler_args=(), env=None, log_dir=None):
         self.workers = workers
+        self.log_dir = log_dir
+        self.logs: dict[str, str] = {}  # "scheduler", "worker-0"... -> log file
         self.scheduler_args = list(scheduler_args)
         self.env = dict(os.environ)
         self.env["PYTHONPATH"] = os.pathsep.join([PYDIR, TESTS, self.env.get("PYTHONPATH", "")])
@@ -33,20 +37,41 @@ class Cluster:
         self.procs: list[subprocess.Popen] = []
         self.address = None
 
-    def _start(self, args):
+    def _start(self, name, args):
         dask = os.path.join(os.path.dirname(sys.executable), "dask")
-        proc = subprocess.Popen([dask, *args], env=self.env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True)
+        stderr = subprocess.DEVNULL
+        if self.log_dir is not None:
+            self.logs[name] = os.path.join(self.log_dir, f"{name}.log")
+            stderr = open(self.logs[name], "wb")
+        try:
+            proc = subprocess.Popen([dask, *args], env=self.env, stdout=subprocess.DEVNULL,
+                                    stderr=stderr, start_new_session=True)
+        finally:
+            if stderr is not subprocess.DEVNULL:
+                stderr.close()
         self.procs.append(proc)
         return proc
+
+    def log_marks(self) -> dict[str, int]:
+        """Where each process's log ends now."""
+        return {name: os.path.getsize(path) for name, path in self.logs.items()}
+
+    def log_lines(self, marks=None) -> dict[str, list[str]]:
+        """Each process's log lines, from ``marks`` (a :meth:`log_marks`) on."""
+        lines = {}
+        for name, path in self.logs.items():
+            with open(path, "rb") as log:
+                log.seek((marks or {}).get(name, 0))
+                lines[name] = log.read().decode("utf-8", "replace").splitlines()
+        return lines
 
     def __enter__(self) -> str:
         port = free_port()
         self.address = f"tcp://127.0.0.1:{port}"
-        self._start(["scheduler", "--host", "127.0.0.1", "--port", str(port),
+        self._start("scheduler", ["scheduler", "--host", "127.0.0.1", "--port", str(port),
                      "--no-dashboard", *self.scheduler_args])
-        for _ in range(self.workers):
-            self._start(["worker", self.address, "--host", "127.0.0.1", "--nthreads", "1",
+        for i in range(self.workers):
+            self._start(f"worker-{i}", ["worker", self.address, "--host", "127.0.0.1", "--nthreads", "1",
                          "--no-dashboard", "--memory-limit", "0"])
         from distributed import Client
 

@@ -1,8 +1,9 @@
 """The live guard on a real cluster (``dask scheduler`` and ``dask worker`` processes): the seed
 case inline at 1024 chunks draws one warning naming the Mapper and its copy count at the
 default thresholds; scatter and delayed draw none; a refusing guard fails the inline graph's
-futures (persist and compute) with one message while a fixed graph then runs; a guard that fails
-inside leaves the graph running and says so once."""
+futures (persist and compute) with one message within 2 s, on the scheduler alone (one line in its
+log, none in the workers'), while a fixed graph then runs; a guard that fails inside leaves the
+graph running and says so once."""
 
 from __future__ import annotations
 
@@ -21,9 +22,15 @@ MAPPER_LEN = 30000  # ~236 KiB pickled: 1024 copies are ~241 MB, over the defaul
 
 
 @pytest.fixture(scope="module")
-def address():
-    with Cluster(workers=2) as address:
-        yield address
+def cluster(tmp_path_factory):
+    cluster = Cluster(workers=2, log_dir=tmp_path_factory.mktemp("guard-logs"))
+    with cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+def address(cluster):
+    return cluster.address
 
 
 @pytest.fixture
@@ -126,7 +133,17 @@ def test_scatter_and_delayed_draw_none(client, strategy):
     assert client.get_events("graphprof")[before:] == ()
 
 
-def test_a_refusing_guard_fails_the_inline_graph_then_a_fixed_one_runs(client):
+def _refusal_lines(lines) -> list[str]:
+    from graphprof.guard import REFUSED
+
+    return [line for line in lines if REFUSED in line]
+
+
+def test_a_refused_graph_fails_within_2_s_on_the_scheduler_alone_then_a_fixed_one_runs(
+        cluster, client):
+    # Before the scheduler erred refused graphs itself, each refused task ran on a worker and
+    # raised there: persist's futures failed after ~4 s (17-20 s on a busy machine), the workers
+    # logged 1,024 "Compute Failed" errors (7,168 lines) and the scheduler nothing.
     from distributed import futures_of, wait
 
     from graphprof.guard import REFUSED, GraphGuard
@@ -134,21 +151,48 @@ def test_a_refusing_guard_fails_the_inline_graph_then_a_fixed_one_runs(client):
 
     client.register_plugin(GraphGuard(refuse_duplicated="100 MB"))
     mapper = Mapper(MAPPER_LEN)
+    # Warm: the scheduler's first dask.array graph imports dask.array there (~1 s when busy).
+    assert int(seed_collection(4, mapper).sum().compute()) == _expected_sum(4)
+    marks = cluster.log_marks()
+    started = time.monotonic()
     persisted = seed_collection(CHUNKS, mapper).persist()
     futures = futures_of(persisted)
     wait(futures, timeout=300)
+    persist_seconds = time.monotonic() - started
     assert all(f.status == "error" for f in futures)
     messages = {str(f.exception()) for f in futures}
     assert len(messages) == 1, "one clear error for every future"
     message = messages.pop()
     assert message.startswith(REFUSED) and "Mapper" in message and f"{CHUNKS} copies" in message
-    with pytest.raises(RuntimeError, match=REFUSED):
-        seed_collection(CHUNKS, mapper).sum().compute()
+    assert "Fix: send it once: pass client.scatter(obj, broadcast=True)" in message, message
+    assert persist_seconds < 2, f"persist's futures failed {persist_seconds:.2f} s after it"
+    said = _refusal_lines(cluster.log_lines(marks)["scheduler"])
+    assert len(said) == 1 and "Mapper" in said[0] and f"{CHUNKS} copies" in said[0], said
+    assert " - WARNING - " in said[0] and client.id in said[0], said
+
+    computed = seed_collection(CHUNKS, mapper).sum()
+    after_persist = cluster.log_marks()
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match=REFUSED) as refused:
+        computed.compute()
+    compute_seconds = time.monotonic() - started
+    assert compute_seconds < 2, f"compute() raised {compute_seconds:.2f} s after it was called"
+    assert "Mapper" in str(refused.value) and f"{CHUNKS} copies" in str(refused.value)
+    said = _refusal_lines(cluster.log_lines(after_persist)["scheduler"])
+    assert len(said) == 1 and "Mapper" in said[0], said
+    assert len(_refusal_lines(msg for _, msg in client.get_scheduler_logs(n=1000))) >= 2
+
     del persisted, futures
     fixed = seed_collection(CHUNKS, client.scatter(mapper, broadcast=True))
     assert int(fixed.sum().compute()) == _expected_sum(CHUNKS)
     verdicts = [e["verdict"] for _, e in client.get_events("graphprof")]
     assert verdicts[-2:] == ["refuse", "refuse"]
+    logs = cluster.log_lines(marks)
+    worker_errors = [line for name, lines in logs.items() if name != "scheduler"
+                     for line in lines
+                     if " - ERROR - " in line or "Compute Failed" in line or REFUSED in line]
+    assert worker_errors == [], f"{len(worker_errors)} error lines from the workers"
+    assert len(_refusal_lines(logs["scheduler"])) == 2, "one line per refused graph"
 
 
 def test_a_guard_failing_inside_leaves_the_graph_running(client):

@@ -1,5 +1,6 @@
 """The live guard, on the scheduler: the plugin (:mod:`.plugin`), its pass over a task spec
-(:mod:`.walk`) and its model of duplicated, materialised and held bytes (:mod:`.model`).
+(:mod:`.walk`), its model of duplicated, materialised and held bytes (:mod:`.model`) and what
+refusing a graph does to the scheduler's tasks (:mod:`.refusal`).
 ``graphprof watch``'s side, which registers it, runs in the binary's subprocess (``graphprof.run.watch``).
 
 ``dask scheduler --preload graphprof.guard`` imports this package and calls :func:`dask_setup`;

@@ -10,10 +10,12 @@ with the one model (:mod:`.guard_model`, the rules of ``graphprof analyze``).
 Above ``warn_duplicated`` (default 100 MB of copies beyond the first) or ``warn_materialised``
 (default off), the client that sent the graph gets a Python warning naming the object and the
 fix, and the finding is logged as a scheduler event on topic ``graphprof``. Above
-``refuse_duplicated`` / ``refuse_materialised`` the graph is refused: every arriving task's spec
-is replaced by one that raises the refusal (``dask.local.reraise`` of a ``RuntimeError``, both
-importable on any worker), so the roots err without running the user's code, their dependents err
-through the normal error path, and every future fails with that one message.
+``refuse_duplicated`` / ``refuse_materialised`` the graph is refused on the scheduler
+(:mod:`.refusal`): none of its tasks is sent to a worker, the scheduler errs them as soon as
+``update_graph`` is done, as it would a task a worker reported failed (a ``RuntimeError`` with the
+refusal message), every future fails at once with that one message, the scheduler logs one line
+naming the culprit (logger ``distributed.scheduler.graphprof``), the workers see nothing, and the
+next graph is checked afresh.
 
 Use: ``client.register_plugin(GraphGuard())``, ``dask scheduler --preload graphprof.guard``
 (options through Dask config ``graphprof.guard.warn-duplicated`` etc.), or ``graphprof watch``.
@@ -22,6 +24,7 @@ An error inside the guard is logged once and the graph goes on.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import pickle
 import time
@@ -33,8 +36,11 @@ from ..collect.payloads import PayloadCache, human_bytes, in_memory_bytes
 from ..collect.payloads import describe as describe_object
 from .walk import SpecWalk
 from .model import COPIED, ContentUse, assess, over, parse_bytes, totals
+from .refusal import dispatch, err, hold, unhold
 
-logger = logging.getLogger("graphprof.guard")
+# A child of the scheduler's logger: its lines are in the scheduler's log wherever that is read
+# (the process's stderr, ``client.get_scheduler_logs()``, the dashboard).
+logger = logging.getLogger("distributed.scheduler.graphprof")
 
 TOPIC = "graphprof"
 PLUGIN_NAME = "graphprof-guard"
@@ -99,7 +105,7 @@ class GraphGuard(SchedulerPlugin):
             report["stimulus_id"] = stimulus_id
             report["guard_seconds"] = round(time.perf_counter() - started, 6)
             if report["verdict"] == "refuse":
-                self.refuse(scheduler, tasks, report)
+                self.refuse(scheduler, tasks or (), report)
             else:
                 self.warn_client(scheduler, client, report)
             scheduler.log_event(TOPIC, report)
@@ -258,18 +264,32 @@ class GraphGuard(SchedulerPlugin):
         scheduler.report({"op": "event", "topic": "warn", "event": event}, client=client)
 
     def refuse(self, scheduler, tasks, report: dict) -> None:
-        """Every arriving task's spec raises the refusal: the roots err on the workers without
-        running anything of the user's, and their dependents err through the normal path."""
-        from dask._task_spec import Task
-        from dask.local import reraise
-
+        """Holds the refused graph's tasks on the scheduler (:func:`.refusal.hold`), logs one
+        line naming the culprit, and errs the tasks (:func:`.refusal.err`) as soon as
+        ``update_graph`` has returned (the next turn of the scheduler's event loop)."""
         error = RuntimeError(report["message"])
-        all_tasks = scheduler.tasks
-        for key in tasks:
-            ts = all_tasks.get(key)
-            if ts is None or ts.state != "released" or ts.run_spec is None:
-                continue
-            ts.run_spec = Task(key, reraise, error)
+        held = hold(scheduler, tasks, error)
+        logger.warning("%s [graph sent by %s; %d tasks erred on the scheduler, none sent to a "
+                       "worker]", report["message"].replace("\n", " "), report.get("client"),
+                       len(held))
+        stimulus_id = f"graphprof-refused-{time.time()}"
+        asyncio.get_running_loop().call_soon(self.err_refused, scheduler, held, error,
+                                             stimulus_id)
+
+    def err_refused(self, scheduler, held: dict, error: Exception, stimulus_id: str) -> None:
+        """Errs the held tasks and gives them their own restrictions back. Should erring fail,
+        the tasks it left go to the workers, where their specs raise the refusal."""
+        try:
+            err(scheduler, held, error, stimulus_id)
+        except Exception as failure:  # never break the cluster
+            self.internal_error(scheduler, failure)
+            unhold(scheduler, held)
+            try:
+                dispatch(scheduler, held, stimulus_id)
+            except Exception as again:
+                logger.debug("graphprof guard: dispatching the refused tasks failed: %r", again)
+        else:
+            unhold(scheduler, held)
 
 
 def message(report: dict) -> str:
