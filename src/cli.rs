@@ -45,7 +45,7 @@ pub enum Command {
     /// Run a graph under a sampling memory monitor, several strategies side by side, and write
     /// the table, report.json, samples.csv and plots. Without arguments: the seed case, all
     /// strategies. After `--`: sample any command's process tree instead.
-    Sample(SampleArgs),
+    Sample(Box<SampleArgs>),
     /// Rewrite a graph file for a strategy: payloads embedded in several tasks become one
     /// scattered data object (scatter) or one builder task (delayed), or are embedded again (inline).
     Rewrite(RewriteArgs),

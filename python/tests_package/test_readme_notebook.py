@@ -6,7 +6,7 @@ notebooks (``pip install ".[dask,plot]"``, the wheel with those extras) put grap
 cell's result prints (``text/plain``), compared with the README test's rules (tests/readme.rs): a
 line ``...`` ends the comparison, a shown line ending in ``...`` only has to start the printed one.
 A cell calling ``.plot()`` must show a PNG, a ``graphprof.sample`` cell its progress on stderr and
-its HTML view; no temporary folder is left behind.
+its HTML view; no cell logs an error or a traceback, and no temporary folder is left behind.
 """
 
 from __future__ import annotations
@@ -102,6 +102,7 @@ def test_the_readme_notebook_cells_run_in_a_kernel(tmp_path):
         for output in outputs:
             data.update(output.get("data", {}))
         stderr = "".join(o.get("text", "") for o in outputs if o.get("name") == "stderr")
+        assert "Traceback" not in stderr and " - ERROR - " not in stderr, f"cell {source!r}:\n{stderr}"
         if shown is not None:
             printed = data.get("text/plain", "")
             problem = mismatch(shown, printed)
