@@ -133,3 +133,42 @@ def test_an_output_folder_keeps_the_files_and_a_hostile_name_is_escaped(tmp_path
     page = result._repr_html_()
     assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;&amp;&#x27;&quot;" in page
     assert list(result.table["label"]) == ["as-given", "scatter"]
+
+
+def test_interrupting_the_cell_stops_the_binary_and_its_cluster_and_leaves_no_folder(tmp_path):
+    """A notebook's stop button sends SIGINT to the kernel only: sample() stops the binary (which
+    stops its driver and workers), removes its temporary folder and raises KeyboardInterrupt."""
+    psutil = pytest.importorskip("psutil")
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "cell.py"
+    script.write_text(
+        "import sys\nsys.path[:0] = [p for p in sys.argv[1:] if p]\n"
+        "from test_sample_notebook import _model_collection\nimport graphprof\n"
+        "y = _model_collection()\ngraphprof.sample(y, workers=2, hold='5s')\n", encoding="utf-8")
+    before = _temp_folders()
+    cell = subprocess.Popen([sys.executable, str(script), str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")],
+                            stderr=subprocess.PIPE, text=True)
+    assert cell.stderr is not None
+    seen = []
+    for line in cell.stderr:
+        seen.append(line)
+        if "as-given: held" in line:
+            break
+    children = psutil.Process(cell.pid).children(recursive=True)
+    assert children, "".join(seen)
+    os.kill(cell.pid, signal.SIGINT)
+    rest = cell.stderr.read()
+    assert cell.wait(timeout=60) != 0
+    assert "KeyboardInterrupt" in rest, rest
+    deadline = time.monotonic() + 30
+    alive = children
+    while alive and time.monotonic() < deadline:
+        alive = [c for c in alive if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+        time.sleep(0.5)
+    assert not alive, [c.cmdline() for c in alive]
+    assert _temp_folders() == before
