@@ -241,8 +241,8 @@ class SampleResult:
         if rows:
             names = list(rows[0])
             parts.append("<table><tr>" + "".join(f"<th>{e(n)}</th>" for n in names) + "</tr>")
-            parts += ["<tr>" + "".join(f"<td style='text-align:right'>{e(r[n])}</td>" for n in names) + "</tr>"
-                      for r in rows]
+            parts += ["<tr>" + "".join(f"<td style='text-align:{'left' if n == 'strategy' else 'right'}'>"
+                                       f"{e(r[n])}</td>" for n in names) + "</tr>" for r in rows]
             parts.append("</table>")
         key, rest = self.key_notes()
         if key:
