@@ -43,8 +43,11 @@ wheel_tests() {
   python3 -m venv target/wheel-venv || return 1
   local wheel
   wheel=$(ls target/wheels/graphprof-*.whl) || return 1
-  target/wheel-venv/bin/pip install --quiet --disable-pip-version-check "$wheel" -r python/requirements.txt \
-    pytest==9.2.0 psutil==7.2.2 matplotlib==3.11.2 jsonschema==4.26.0 || return 1
+  # The README's install line for notebooks (`pip install ".[dask,plot]"`), with this wheel for
+  # ".": its extras, pinned by requirements.txt; requirements-notebook.txt runs the README's
+  # notebook cells in a Jupyter kernel (python/tests_package/test_readme_notebook.py).
+  target/wheel-venv/bin/pip install --quiet --disable-pip-version-check "$wheel[dask,plot]" -r python/requirements.txt \
+    -r python/requirements-notebook.txt pytest==9.2.0 psutil==7.2.2 matplotlib==3.11.2 jsonschema==4.26.0 || return 1
   env -u GRAPHPROF_BIN GRAPHPROF_WHEEL="$PWD/$wheel" GRAPHPROF_PYTHON="$PWD/target/wheel-venv/bin/python" \
     target/wheel-venv/bin/python -m pytest -q -p no:cacheprovider python/tests_package
 }

@@ -45,7 +45,7 @@ pub enum Command {
     /// Run a graph under a sampling memory monitor, several strategies side by side, and write
     /// the table, report.json, samples.csv and plots. Without arguments: the seed case, all
     /// strategies. After `--`: sample any command's process tree instead.
-    Sample(SampleArgs),
+    Sample(Box<SampleArgs>),
     /// Rewrite a graph file for a strategy: payloads embedded in several tasks become one
     /// scattered data object (scatter) or one builder task (delayed), or are embedded again (inline).
     Rewrite(RewriteArgs),
@@ -473,6 +473,15 @@ pub struct SampleArgs {
     /// Label of a sampled command (with `-- COMMAND`).
     #[arg(long)]
     pub label: Option<String>,
+    /// What the plots' titles call the graph or collection (default: the graph file or
+    /// SCRIPT.py:VAR as given; `graphprof.sample` passes the collection's variable name).
+    #[arg(long, value_name = "TEXT")]
+    pub title: Option<String>,
+    /// Print progress as plain lines on stderr (one per run, phase and quarter of the tasks, with
+    /// the seconds elapsed) instead of bars: for a caller that is not a terminal, such as
+    /// `graphprof.sample` in a notebook. `--quiet` hides them too.
+    #[arg(long)]
+    pub progress_lines: bool,
     /// An existing Dask scheduler to use and leave running (tcp://HOST:PORT), for `--engine dask`.
     #[arg(long)]
     pub scheduler: Option<String>,

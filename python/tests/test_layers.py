@@ -1,7 +1,6 @@
 """graphprof.sampler.layers on a stand-in worker (no cluster: the real-Dask probe is checked by
 test_driver.py and tests/dask.rs) and ``SampleResult.layers`` read from a report.json."""
 
-import json
 from types import SimpleNamespace
 
 import pytest
@@ -62,7 +61,7 @@ def test_a_shared_object_counts_once_and_the_budget_bounds_the_measurements():
     assert bounded["run_spec_bytes"] < unbounded["run_spec_bytes"]
 
 
-def test_sample_result_layers_reads_report_json(tmp_path):
+def test_sample_result_layers_reads_report_json():
     figures = {"tasks_in_memory": 2, "results_bytes": 16, "released_kept": 1,
                "run_spec_bytes": 900, "estimated": True}
     report = {"runs": [{"label": "as-given", "real_dask": {"held_layers": [
@@ -72,8 +71,7 @@ def test_sample_result_layers_reads_report_json(tmp_path):
                        "released_kept": 0, "run_spec_bytes": 800}},
         {"layer": "g", "measured": None, "per_worker": [], "predicted": None}]}},
         {"label": "builtin", "real_dask": None}]}
-    (tmp_path / "report.json").write_text(json.dumps(report))
-    result = SampleResult(output=tmp_path, table=None, samples_csv=tmp_path / "samples.csv")
+    result = SampleResult(title="t", report=report, table=None)
     rows = result.layer_rows()
     assert [(r["run"], r["layer"]) for r in rows] == [("as-given", "f"), ("as-given", "g")]
     assert rows[0]["run_spec_bytes"] == 900 and rows[0]["predicted_run_spec_bytes"] == 800

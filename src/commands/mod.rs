@@ -33,7 +33,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Watch(args) => watch::run(args),
         Command::Check(args) => check::run(args),
         Command::Diff(args) => diff::run(args),
-        Command::Sample(args) => sample::run(args),
+        Command::Sample(args) => sample::run(*args),
         Command::Rewrite(args) => rewrite::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),

@@ -6,7 +6,7 @@
 //! live in one private scratch folder (0700, files 0600), removed with the driver's process
 //! group even when graphprof is killed.
 
-use super::progress::task_bar;
+use super::progress::{ProgressLines, quiet, task_bar};
 use super::sample_plan::{Culled, PlannedRun, collection_target, output_count, predictions};
 use crate::cli::{EngineChoice, SampleArgs};
 use anyhow::{Context, Result, bail};
@@ -118,7 +118,15 @@ pub fn run_all(
         }
     };
     let mut bars: HashMap<String, ProgressBar> = HashMap::new();
+    let mut lines = (args.progress_lines && !quiet()).then(|| ProgressLines::new(plans.len()));
     let run = run_driver_cancellable(&options, &scratch, cancel, &mut |event| {
+        if let Some(line) = lines.as_mut().and_then(|lines| lines.line(event)) {
+            eprintln!("graphprof: {line}");
+            return;
+        }
+        if lines.is_some() {
+            return;
+        }
         if let DriverEvent::Progress { label, done, total } = event {
             bars.entry(label.clone())
                 .or_insert_with(|| task_bar(&format!("dask/{label}"), *total))

@@ -141,7 +141,11 @@ pub fn run(args: &SampleArgs, cancel: &Arc<AtomicBool>) -> Result<i32> {
             Bytes(args.generator.payload_bytes),
             count(u64::from(args.workers))
         ),
-        Some(_) => format!("{source}, {} workers", count(u64::from(args.workers))),
+        Some(_) => format!(
+            "{}, {} workers",
+            args.title.as_deref().unwrap_or(&source),
+            count(u64::from(args.workers))
+        ),
     };
     finish(
         args,

@@ -1,26 +1,33 @@
 """``graphprof.sample``: the real-Dask comparison of a collection's strategies, from Python.
 
-The collection is pickled (cloudpickle, by value where it lives in ``__main__``) into a temporary
-folder beside a two-line script that loads it, and ``graphprof sample SCRIPT.py:result --engine
-dask`` runs it: as given, then rewritten (``scatter``, ``delayed``), on a LocalCluster of its own
-with fresh workers per strategy, or on the client's scheduler (its workers restarted between
-strategies only with ``restart_workers=True``). The result reads the files the CLI writes: the
-table, the samples, and what the workers held per layer (``SampleResult.layers``, from
-``report.json``).
+The collection is pickled (cloudpickle, by value where it lives in ``__main__``) into a private
+temporary folder (0700) beside a two-line script that loads it, and ``graphprof sample
+SCRIPT.py:result --engine dask`` runs it: as given, then rewritten (``scatter``, ``delayed``), on
+a LocalCluster of its own with fresh workers per strategy, or on the client's scheduler (its
+workers restarted between strategies only with ``restart_workers=True``). While it runs, the
+binary's progress lines (``--progress-lines``: a few per strategy) and warnings go to stderr,
+which a notebook shows under the cell; interrupting the cell stops the binary, which stops its
+cluster. The plots are titled with the collection's name (:func:`collection_title`), never the
+temporary script. Everything the binary wrote is read into the :class:`SampleResult`; without
+``output=`` the temporary folder is then removed, so nothing is left behind.
 """
 
 from __future__ import annotations
 
-import json
 import os
+import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from .. import _binary
 from .._deps import require
+from .sample_result import LAYER_COLUMNS, MEASURED_FIELDS, PREDICTED_FIELDS, SampleResult
+
+__all__ = ["LAYER_COLUMNS", "MEASURED_FIELDS", "PREDICTED_FIELDS", "SampleResult", "collection_title",
+           "sample"]
 
 _LOADER = '''import pickle
 with open({path!r}, "rb") as handle:
@@ -28,82 +35,7 @@ with open({path!r}, "rb") as handle:
 '''
 
 
-@dataclass
-class SampleResult:
-    """A ``graphprof sample --engine dask`` run: the table, the samples, the files."""
-
-    output: Path
-    table: Any
-    samples_csv: Path
-
-    def to_pandas(self, *, align: bool = True, measure: str | None = None) -> Any:
-        """One column per strategy: whole-cluster bytes (``measure``, default the workers' RSS)
-        against time since each run started; with ``align`` from each series' first sample."""
-        pd = require("pandas", "SampleResult.to_pandas")
-        rows = pd.read_csv(self.samples_csv, keep_default_na=False)
-        rows = rows[rows["worker"] == ""]
-        if measure is None:
-            measure = "rss" if "rss" in set(rows["measure"]) else rows["measure"].iloc[0]
-        rows = rows[rows["measure"] == measure]
-        columns = {}
-        for label, part in rows.groupby("label", sort=False):
-            index = pd.to_timedelta(part["time_s"].to_numpy(), unit="s")
-            if align:
-                index = index - index[0]
-            column = pd.Series(part["bytes"].to_numpy(), index=index, name=label)
-            columns[label] = column[~column.index.duplicated()]
-        frame = pd.DataFrame(columns)
-        return frame.ffill().mask(frame.bfill().isna())
-
-    @property
-    def layers(self) -> Any:
-        """What the workers held per layer while each strategy's results were held, measured on
-        the workers, beside ``analyze``'s prediction: one row per strategy and layer (a pandas
-        DataFrame; :meth:`layer_rows` gives the rows as dicts, or per worker)."""
-        pd = require("pandas", "SampleResult.layers")
-        return pd.DataFrame(self.layer_rows(), columns=list(LAYER_COLUMNS))
-
-    def layer_rows(self, *, per_worker: bool = False) -> list[dict[str, Any]]:
-        """The rows of :attr:`layers`, read from ``report.json``; with ``per_worker`` one row per
-        strategy, layer and worker (``worker`` its id, ``address``), measured figures only."""
-        report = json.loads((self.output / "report.json").read_text(encoding="utf-8"))
-        rows: list[dict[str, Any]] = []
-        for run in report.get("runs", []):
-            for layer in (run.get("real_dask") or {}).get("held_layers", []):
-                if per_worker:
-                    for on in layer.get("per_worker", []):
-                        rows.append({"run": run["label"], "layer": layer["layer"],
-                                     "worker": on["worker"], "address": on["address"],
-                                     **on["measured"]})
-                    continue
-                measured = layer.get("measured") or {}
-                predicted = layer.get("predicted") or {}
-                row = {"run": run["label"], "layer": layer["layer"]}
-                for field in MEASURED_FIELDS:
-                    row[field] = measured.get(field)
-                for field in PREDICTED_FIELDS:
-                    row[f"predicted_{field}"] = predicted.get(field)
-                rows.append(row)
-        return rows
-
-    def plot(self, **kwargs: Any) -> Any:
-        """Plot :meth:`to_pandas` in MiB; returns the matplotlib axes."""
-        require("matplotlib", "SampleResult.plot", extra="plot")
-        kwargs.setdefault("ylabel", "memory (MiB)")
-        return (self.to_pandas() / 2**20).plot(**kwargs)
-
-
 DEFAULT_STRATEGIES = ("as-given", "scatter", "delayed")
-
-#: Measured per-layer figures (report.json ``held_layers[].measured``); ``results_bytes`` is Dask's
-#: ``sizeof``, ``run_spec_bytes`` in memory, ``estimated`` when part of it is extrapolated.
-MEASURED_FIELDS = ("tasks_in_memory", "results_bytes", "released_kept", "run_spec_bytes",
-                   "estimated")
-#: analyze's per-layer prediction (``held_layers[].predicted``), as ``predicted_<field>`` columns.
-PREDICTED_FIELDS = ("tasks_in_memory", "results_bytes", "unknown_results", "released_kept",
-                    "run_spec_bytes")
-#: The columns of ``SampleResult.layers``.
-LAYER_COLUMNS = ("run", "layer", *MEASURED_FIELDS, *(f"predicted_{f}" for f in PREDICTED_FIELDS))
 
 
 def _strategy_args(strategies: Sequence[str]) -> list[str]:
@@ -118,33 +50,95 @@ def _strategy_args(strategies: Sequence[str]) -> list[str]:
     return [arg for s in chosen for arg in ("--strategy", s)]
 
 
+
+
+def collection_title(collection: Any, *, depth: int = 1) -> str:
+    """What the plots call ``collection``: the name of the caller's variable holding it (the
+    first frame outside graphprof, ``depth`` frames up; its locals, then its globals), else its
+    type and key name (``dask.array.core.Array arange-3f2a...``)."""
+    frame = sys._getframe(depth)
+    while frame is not None and str(frame.f_globals.get("__name__", "")).split(".")[0] == "graphprof":
+        frame = frame.f_back
+    if frame is not None:
+        for scope in (frame.f_locals, frame.f_globals):
+            for name, value in list(scope.items()):
+                if value is collection and not name.startswith("_"):
+                    return name
+    kind = f"{type(collection).__module__}.{type(collection).__name__}"
+    key = getattr(collection, "name", None) or getattr(collection, "key", None) or ""
+    return f"{kind} {key}".strip()
+
+
+def _run_binary(args: list[str], *, show: Any) -> str:
+    """Run the binary with ``args``; every stderr line (progress, warnings) goes to ``show`` as
+    it comes; returns stdout. Interrupted (Ctrl-C, a notebook's stop button), the binary gets
+    SIGTERM, which it treats as Ctrl-C: it stops its driver and cluster, then this re-raises."""
+    command = [_binary.find_graphprof_bin(), *args]
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as stdout:
+        process = subprocess.Popen(command, stdout=stdout, stderr=subprocess.PIPE, text=True,
+                                   encoding="utf-8", errors="replace", bufsize=1)
+        last = ""
+        try:
+            assert process.stderr is not None
+            for line in process.stderr:
+                line = line.rstrip("\n")
+                last = line or last
+                show(line)
+            process.wait()
+        except BaseException:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            raise
+        stdout.seek(0)
+        text = stdout.read()
+    if process.returncode != 0:
+        raise RuntimeError(f"graphprof sample: {last or f'exit {process.returncode}'}")
+    return text
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 def sample(collection: Any, strategies: Sequence[str] = DEFAULT_STRATEGIES, *,
            client: Any = None, restart_workers: bool | None = None, workers: int = 2,
-           interval: str = "50ms", hold: str = "0.5s", output: str | os.PathLike[str] | None = None) -> SampleResult:
+           interval: str = "50ms", hold: str = "0.5s", output: str | os.PathLike[str] | None = None,
+           name: str | None = None, progress: bool = True) -> SampleResult:
     """Run ``collection`` under each strategy on real Dask and return the measured table.
 
     Without ``client``: a LocalCluster of ``workers`` processes, fresh workers per strategy. With
     ``client``: its scheduler, left running; ``restart_workers=True`` restarts its workers
-    before every strategy (else they are reused, and the report says so).
+    before every strategy (else they are reused, and the report says so). ``output``: a folder
+    that keeps the run's files (report.json, samples.csv, table.csv, memory.png, ...); without
+    it they are read into the result and removed. ``name``: what the plots call the collection
+    (default: the caller's variable holding it). ``progress``: print the binary's progress lines
+    (a few per strategy) on stderr while it runs.
     """
     require("dask", "sample")
     require("pandas", "sample")
     cloudpickle = require("cloudpickle", "sample")
-    out = Path(output) if output is not None else Path(tempfile.mkdtemp(prefix="graphprof-sample-"))
-    with tempfile.TemporaryDirectory(prefix="graphprof-collection-") as tmp:
-        pickled = Path(tmp) / "collection.pkl"
+    title = name or collection_title(collection, depth=2)
+    with tempfile.TemporaryDirectory(prefix="graphprof-sample-") as scratch:
+        pickled = Path(scratch) / "collection.pkl"
         pickled.write_bytes(cloudpickle.dumps(collection))
-        script = Path(tmp) / "graphprof_collection.py"
+        script = Path(scratch) / "graphprof_collection.py"
         script.write_text(_LOADER.format(path=str(pickled)), encoding="utf-8")
-        args = ["sample", f"{script}:result", "--engine", "dask", "-q", "--force", "-o", str(out),
+        out = Path(output) if output is not None else Path(scratch) / "out"
+        table = out / "table.csv"
+        args = ["sample", f"{script}:result", "--engine", "dask", "--force", "-o", str(out),
                 "--workers", str(workers), "--interval", interval, "--hold", hold,
-                "--export-csv", str(out / "table.csv")]
+                "--export-csv", str(table), f"--title={title}"]
         args += _strategy_args(strategies)
         args += ["--python", os.environ.get("GRAPHPROF_PYTHON") or sys.executable]
+        if progress:
+            args.append("--progress-lines")
         if client is not None:
             args += ["--scheduler", client.scheduler.address]
             if restart_workers:
                 args.append("--restart-workers")
-        _binary.run(args)
-    pd = require("pandas", "sample")
-    return SampleResult(output=out, table=pd.read_csv(out / "table.csv"), samples_csv=out / "samples.csv")
+        stdout = _run_binary(args, show=_to_stderr)
+        return SampleResult.read(out, title, stdout, table, keep=output is not None)

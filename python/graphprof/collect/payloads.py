@@ -27,9 +27,13 @@ buffers out of band, counted): sizes are the bytes a worker receives per copy.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import pickle
+import threading
 import types
+from collections.abc import Iterator
 from typing import Any
 
 from .digest import _deterministic_class_ids, _flat, content_digest
@@ -196,6 +200,24 @@ def carried_objects(obj: Any) -> list[Any]:
     return out
 
 
+@contextlib.contextmanager
+def _quiet_pickle_errors() -> Iterator[None]:
+    """Drop, from this thread only, the ERROR and traceback distributed's pickler logs before it
+    raises: an object that cannot be pickled (a notebook's ``get_ipython``, a connection) is
+    expected here and skipped, and a notebook cell must not show it as a failure."""
+    logger = logging.getLogger("distributed.protocol.pickle")
+    thread = threading.get_ident()
+
+    def other_threads(record: logging.LogRecord) -> bool:
+        return record.thread != thread
+
+    logger.addFilter(other_threads)
+    try:
+        yield
+    finally:
+        logger.removeFilter(other_threads)
+
+
 class PayloadCache:
     """Pickle each distinct Python object once; give each payload an object_id; describe each
     distinct content once."""
@@ -217,7 +239,7 @@ class PayloadCache:
         from distributed.protocol.pickle import dumps
 
         buffers: list = []
-        with _deterministic_class_ids():
+        with _deterministic_class_ids(), _quiet_pickle_errors():
             try:
                 head = dumps(obj, buffer_callback=buffers.append, protocol=5)
             except BaseException:  # a user's __reduce__ may raise anything, KeyboardInterrupt too
