@@ -33,8 +33,8 @@ def _materialised(collection) -> dict:
     from distributed.scheduler import _materialize_graph
 
     expr = collections_to_expr([collection], True).optimize()
-    dsk, _ = _materialize_graph(expr=expr, validate=False)
-    return dsk
+    # The graph comes first: distributed 2025.4 returns (dsk, dependencies, annotations), later ones (dsk, annotations).
+    return _materialize_graph(expr=expr, validate=False)[0]
 
 
 class Model:

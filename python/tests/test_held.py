@@ -38,6 +38,8 @@ import pytest
 import fidelity
 import truth
 
+pytestmark = pytest.mark.measured_on_pins  # bands measured on the pinned versions (conftest.py)
+
 HELD = os.path.join(fidelity.PROGRAMS, "held")
 PROGRAMS = sorted(name[:-3] for name in os.listdir(HELD) if name.endswith(".py"))
 STRATEGIES = ("as-given", "scatter", "delayed")
