@@ -83,13 +83,7 @@ pub fn plot_memory(
     register_font()?;
     let chart = ChartData::new(series, measure)?;
 
-    let temp_png = temp_beside(png, ".png")?;
-    {
-        let root = BitMapBackend::new(temp_png.path(), (WIDTH, HEIGHT)).into_drawing_area();
-        draw(&root, &chart, title).map_err(|message| draw_error(png, message))?;
-        root.present().map_err(|e| draw_error(png, e.to_string()))?;
-    }
-    persist(temp_png, png)?;
+    write_png(png, |root| draw(root, &chart, title))?;
 
     let mut text = String::new();
     {
@@ -411,6 +405,41 @@ pub(super) fn persist(temp: tempfile::NamedTempFile, target: &Path) -> Result<()
         path: target.to_path_buf(),
         source: error.source,
     })
+}
+
+/// Draw with `paint` into an RGB buffer and write it to `png` as a PNG, through a temporary file
+/// beside it (the `png` crate encodes it: plotters' own encoder would bring the whole `image`
+/// crate into every build).
+pub(super) fn write_png(
+    png: &Path,
+    paint: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<(), String>,
+) -> Result<(), PlotError> {
+    let mut pixels = vec![0u8; WIDTH as usize * HEIGHT as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, (WIDTH, HEIGHT)).into_drawing_area();
+        paint(&root).map_err(|message| draw_error(png, message))?;
+        root.present().map_err(|e| draw_error(png, e.to_string()))?;
+    }
+    let encoded = encode_png(&pixels).map_err(|e| draw_error(png, e.to_string()))?;
+    let temp = temp_beside(png, ".png")?;
+    std::fs::write(temp.path(), encoded).map_err(|source| PlotError::Io {
+        action: "cannot write",
+        path: png.to_path_buf(),
+        source,
+    })?;
+    persist(temp, png)
+}
+
+/// `pixels` (RGB, [`WIDTH`] x [`HEIGHT`]) as a PNG file's bytes.
+fn encode_png(pixels: &[u8]) -> Result<Vec<u8>, png::EncodingError> {
+    let mut bytes = Vec::new();
+    let mut encoder = png::Encoder::new(&mut bytes, WIDTH, HEIGHT);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header()?;
+    writer.write_image_data(pixels)?;
+    writer.finish()?;
+    Ok(bytes)
 }
 
 pub(super) fn draw_error(path: &Path, message: String) -> PlotError {

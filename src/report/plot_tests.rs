@@ -59,6 +59,14 @@ fn draws_png_and_svg_with_labels_and_title() {
     let bytes = std::fs::read(&png).expect("png exists");
     assert!(bytes.len() > 10_000, "{} bytes", bytes.len());
     assert_eq!(png_size(&bytes), (WIDTH, HEIGHT));
+    // The file decodes, and holds the drawing: the three line colours are among its pixels.
+    let mut reader = png::Decoder::new(std::io::Cursor::new(&bytes))
+        .read_info()
+        .expect("a PNG header");
+    let mut pixels = vec![0u8; reader.output_buffer_size()];
+    reader.next_frame(&mut pixels).expect("decodes");
+    let has = |c: &RGBColor| pixels.chunks_exact(3).any(|p| p == [c.0, c.1, c.2]);
+    assert!(COLOURS[..3].iter().all(has), "a line colour is missing");
     let text = std::fs::read_to_string(&svg).expect("svg exists");
     for needle in [
         "inline",

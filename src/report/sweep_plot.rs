@@ -10,7 +10,7 @@ use plotters::prelude::*;
 
 use super::plot::{
     COLOURS, FONT, HEIGHT, PlotError, WIDTH, axis_unit, dash, draw_error, label_decimals, marker,
-    persist, register_font, temp_beside,
+    persist, register_font, temp_beside, write_png,
 };
 use super::sweep::SweepReport;
 use crate::units::Bytes;
@@ -26,13 +26,7 @@ pub fn plot_sweep(
     svg: &Path,
 ) -> Result<(), PlotError> {
     register_font()?;
-    let temp_png = temp_beside(png, ".png")?;
-    {
-        let root = BitMapBackend::new(temp_png.path(), (WIDTH, HEIGHT)).into_drawing_area();
-        draw(&root, sweep, title).map_err(|message| draw_error(png, message))?;
-        root.present().map_err(|e| draw_error(png, e.to_string()))?;
-    }
-    persist(temp_png, png)?;
+    write_png(png, |root| draw(root, sweep, title))?;
     let mut text = String::new();
     {
         let root = SVGBackend::with_string(&mut text, (WIDTH, HEIGHT)).into_drawing_area();

@@ -5,7 +5,7 @@
 //! of a process and all its descendants straight from `/proc/<pid>/statm` through file
 //! handles kept open between ticks, and rediscovers descendants from
 //! `/proc/<pid>/task/*/children` only every so often, so a tick costs a few microseconds;
-//! where `/proc` is missing it falls back to sysinfo. A [`Gauge`] is a number the engine
+//! where `/proc` is missing (systems other than Linux) it falls back to sysinfo. A [`Gauge`] is a number the engine
 //! keeps up to date (managed bytes, per worker or in total) through an `Arc<AtomicU64>`.
 
 use std::collections::HashMap;
@@ -295,11 +295,15 @@ fn page_size() -> u64 {
         .map_or(4096, |(_, value)| value)
 }
 
-/// The fallback where `/proc` is missing: sysinfo, refreshing only memory of all processes.
+/// The fallback where `/proc` is missing: sysinfo, refreshing only memory of all processes. On
+/// Linux it is not built (sysinfo is a dependency of the other systems only, which keeps it out of
+/// `pip install .`'s build there): a Linux without `/proc` reads nothing.
+#[cfg(not(target_os = "linux"))]
 struct SysinfoTree {
     system: Option<sysinfo::System>,
 }
 
+#[cfg(not(target_os = "linux"))]
 impl SysinfoTree {
     fn new() -> Self {
         SysinfoTree {
@@ -333,6 +337,21 @@ impl SysinfoTree {
             }
         }
         Some(total)
+    }
+}
+
+/// Linux without `/proc`: nothing to read (see the other systems' [`SysinfoTree`]).
+#[cfg(target_os = "linux")]
+struct SysinfoTree;
+
+#[cfg(target_os = "linux")]
+impl SysinfoTree {
+    fn new() -> Self {
+        SysinfoTree
+    }
+
+    fn resident_bytes(&mut self, _root: u32, _include_children: bool) -> Option<u64> {
+        None
     }
 }
 
@@ -416,6 +435,7 @@ mod tests {
         );
     }
 
+    #[cfg(not(target_os = "linux"))]
     #[test]
     fn sysinfo_fallback_agrees_roughly() {
         let mut fallback = SysinfoTree::new();
