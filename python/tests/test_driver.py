@@ -124,14 +124,23 @@ def test_missing_dependency(embedded_pkg, tmp_path):
     assert "distributed" in errs[0]["pip"]
 
 
-def test_pins_match_requirements():
-    from graphprof.run.protocol import PINS
+def test_the_missing_dependency_line_asks_for_the_supported_ranges():
+    """The driver's pip line names the `[dask]` extra's ranges (what pyproject.toml declares),
+    quoted for a shell, never an exact pin that would force a user's versions."""
+    import tomllib
 
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    with open(os.path.join(here, "requirements.txt"), encoding="utf-8") as fh:
-        reqs = {ln.split("==")[0].strip().lower(): ln.strip() for ln in fh if "==" in ln}
-    for name, pin in PINS.items():
-        assert reqs[name] == pin
+    from graphprof.run.protocol import REQUIRED, SUPPORTED, pip_command
+
+    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with open(os.path.join(here, "pyproject.toml"), "rb") as fh:
+        extra = tomllib.load(fh)["project"]["optional-dependencies"]["dask"]
+    declared = {req.split(">=")[0].strip().lower(): req for req in extra}
+    for name, wanted in SUPPORTED.items():
+        assert declared[name] == wanted
+    line = pip_command()
+    assert "==" not in line
+    for name in REQUIRED:
+        assert f"'{SUPPORTED[name]}'" in line
 
 
 def test_worker_dies_mid_run(embedded_pkg):

@@ -37,8 +37,9 @@ fn package_folders() -> Vec<&'static str> {
 /// The module the binary runs: `python -m graphprof.run ...`.
 pub const RUN_MODULE: &str = "graphprof.run";
 
-/// The pinned requirements the Python side is tested with (`python/requirements.txt`).
-pub const REQUIREMENTS: &str = include_str!("../../python/requirements.txt");
+/// The project's metadata: its `[dask]` extra says which versions of the Python side's packages
+/// graphprof supports (ranges; `python/requirements.txt` pins the set CI tests).
+const PYPROJECT: &str = include_str!("../../pyproject.toml");
 
 impl DaskError {
     /// The error for a Python that cannot be spawned.
@@ -68,19 +69,39 @@ pub fn resolve_python(flag: Option<&OsStr>) -> OsString {
     }
 }
 
-/// The exact command that installs the pinned packages into `python`:
-/// `<python> -m pip install dask==... distributed==... ...`.
+/// The command that installs the supported packages into `python`, as ranges that keep what a
+/// user already has when it is recent enough (the `[dask]` extra of `pyproject.toml`):
+/// `<python> -m pip install 'dask>=...' 'distributed>=...' ...`.
 pub fn pip_command(python: &OsStr) -> String {
-    let pins: Vec<&str> = REQUIREMENTS
-        .lines()
-        .map(|line| line.split('#').next().unwrap_or("").trim())
-        .filter(|line| !line.is_empty())
+    let ranges: Vec<String> = supported_ranges()
+        .iter()
+        .map(|range| format!("'{range}'"))
         .collect();
     format!(
         "{} -m pip install {}",
         python.to_string_lossy(),
-        pins.join(" ")
+        ranges.join(" ")
     )
+}
+
+/// The `[dask]` extra's requirements (`dask>=2025.4.1`, ...); empty if the embedded metadata could
+/// not be read (a unit test reads it).
+fn supported_ranges() -> Vec<String> {
+    let Ok(table) = PYPROJECT.parse::<toml::Table>() else {
+        return Vec::new();
+    };
+    table
+        .get("project")
+        .and_then(|project| project.get("optional-dependencies"))
+        .and_then(|extras| extras.get("dask"))
+        .and_then(toml::Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(toml::Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Environment variable that makes the binary say which copy of its Python side it runs.
@@ -510,10 +531,13 @@ mod tests {
     }
 
     #[test]
-    fn the_pip_command_names_every_pin() {
+    fn the_pip_command_asks_for_the_supported_ranges_quoted() {
         let pip = pip_command(OsStr::new("python3"));
-        assert!(pip.starts_with("python3 -m pip install dask=="), "{pip}");
-        assert!(pip.contains(" distributed=="), "{pip}");
+        assert!(pip.starts_with("python3 -m pip install 'dask>="), "{pip}");
+        for name in ["distributed", "pandas", "numpy", "cloudpickle"] {
+            assert!(pip.contains(&format!(" '{name}>=")), "{name}: {pip}");
+        }
+        assert!(!pip.contains("=="), "no exact pin: {pip}");
         assert!(!pip.contains('\n'));
     }
 }

@@ -8,7 +8,7 @@ use crate::error::InputError;
 pub enum DaskError {
     /// The Python executable cannot be started.
     #[error(
-        "cannot run Python {python:?}: {reason}; install Python 3, then the pinned Dask packages: {pip}"
+        "cannot run Python {python:?}: {reason}; install Python 3, then the Dask packages graphprof supports: {pip}"
     )]
     PythonNotFound {
         /// The Python that was tried.

@@ -12,14 +12,15 @@ import sys
 import threading
 
 REQUIRED = ("dask", "distributed", "pandas", "numpy", "cloudpickle")
-# The versions graphprof is tested with; the same pins as python/requirements.txt
-# (a test keeps them equal).  The driver is embedded without that file.
-PINS = {
-    "dask": "dask==2026.8.0",
-    "distributed": "distributed==2026.8.0",
-    "pandas": "pandas==3.1.1",
-    "numpy": "numpy==2.4.6",
-    "cloudpickle": "cloudpickle==3.1.3",
+# The versions graphprof supports: the `[dask]` extra of pyproject.toml (a test keeps them equal),
+# ranges that keep what a user already has when it is recent enough. python/requirements.txt pins
+# the set CI tests. The driver is embedded without either file.
+SUPPORTED = {
+    "dask": "dask>=2025.4.1",
+    "distributed": "distributed>=2025.4.1",
+    "pandas": "pandas>=2.0.3",
+    "numpy": "numpy>=1.26.4",
+    "cloudpickle": "cloudpickle>=3.0.0",
 }
 
 
@@ -65,7 +66,7 @@ class Proto:
 
 def pip_command() -> str:
     exe = sys.executable or "python3"
-    return f"{exe} -m pip install " + " ".join(PINS[p] for p in REQUIRED)
+    return f"{exe} -m pip install " + " ".join(f"'{SUPPORTED[p]}'" for p in REQUIRED)
 
 
 def check_dependencies(proto: Proto) -> bool:
