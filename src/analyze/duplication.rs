@@ -112,7 +112,7 @@ pub fn find_duplicates(
                     tally.examples.push(id);
                 }
             }
-            match payload.object_id {
+            match payload.object_id() {
                 Some(object) => *tally.objects.entry(object).or_default() += 1,
                 None => tally.anonymous_uses += 1,
             }

@@ -52,7 +52,7 @@ pub fn held_by_layer(graph: &Graph, layer_index: &LayerIndex, kept: &[Kept]) -> 
             layer.tasks_in_memory += 1;
             layer.results_bytes = layer.results_bytes.saturating_add(result_bytes(graph, id));
             let own = crate::graph::held::has_own_result(graph, id);
-            layer.unknown_results += u64::from(own && graph.node(id).output_bytes.is_none());
+            layer.unknown_results += u64::from(own && graph.node(id).output_bytes().is_none());
         } else {
             layer.released_kept += 1;
         }

@@ -23,12 +23,11 @@ impl LayerIndex {
         let of_node = graph
             .node_ids()
             .map(|id| {
-                let tagged = graph.tagged_key(id);
-                let token = key::key_name_token(tagged);
+                let token = graph.key_name_token(id);
                 if let Some(&layer) = by_key_name.get(token) {
                     return layer;
                 }
-                let layer_name = key::layer_of_name(&key::key_name(tagged));
+                let layer_name = key::layer_of_name(&key::key_name(&graph.tagged_key(id)));
                 let layer = *by_layer.entry(layer_name.clone()).or_insert_with(|| {
                     names.push(layer_name);
                     (names.len() - 1) as u32

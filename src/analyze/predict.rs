@@ -209,7 +209,7 @@ fn content_uses(graph: &Graph, retained: &Retention) -> Vec<ContentUse> {
                 }
             }
             let new_object = payload.sent
-                && match payload.object_id {
+                && match payload.object_id() {
                     Some(object) => seen.first(payload.content, object),
                     None => true,
                 };
@@ -304,7 +304,7 @@ fn given_parts(
                 if has_own_result(graph, id) {
                     parts.bookkeeping_bytes =
                         parts.bookkeeping_bytes.saturating_add(TASK_OVERHEAD_BYTES);
-                    unknown += u64::from(node.output_bytes.is_none());
+                    unknown += u64::from(node.output_bytes().is_none());
                 }
             }
             (NodeKind::Task { .. }, Kept::RunSpec) => {

@@ -163,7 +163,7 @@ fn sent_objects(graph: &Graph, content: u32) -> u64 {
             if payload.content != content || !payload.sent {
                 continue;
             }
-            objects += u64::from(match payload.object_id {
+            objects += u64::from(match payload.object_id() {
                 Some(object) => seen.first(content, object),
                 None => true,
             });
