@@ -1,22 +1,24 @@
 //! Benchmark of `graphprof analyze` on the large graph: a 1,000,000-task map-blocks graph
 //! with digests (~200 MB) is generated into a temporary folder, then `graphprof analyze FILE
-//! --format json -o /dev/null` (the release binary) and a bare serde_json parse of the same file
-//! into `serde::de::IgnoredAny` are each run as a child process, interleaved, `--runs` times. The
-//! wall time and the peak RSS of every child come from `wait4`'s rusage; medians are printed with
-//! the targets (analyze <= 1.5x the bare parse, peak <= 300 MB). A benchmark, not a timed test.
+//! --format json` (the release binary) and a bare serde_json parse of the same file into
+//! `serde::de::IgnoredAny` (the file read whole, then `from_slice`) are each run as a child
+//! process, interleaved, `--runs` times; with `--baseline BINARY` another build's `analyze` runs
+//! in the same rotation, for before/after figures. The wall time and the peak RSS of every child
+//! come from `wait4`'s rusage; medians are printed with the targets (analyze <= 0.5x the bare
+//! parse; peak RSS <= 100 bytes per task, at 5,000,000 tasks: `--chunks 2500000`). A benchmark, not a
+//! timed test.
 //!
-//! `cargo bench --bench analyze -- [--chunks N] [--runs R] [--graph FILE]`; `scripts/bench-analyze.sh`.
+//! `cargo bench --bench analyze -- [--chunks N] [--runs R] [--graph FILE] [--baseline BINARY]`;
+//! `scripts/bench-analyze.sh`.
 
-use std::fs::File;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const GRAPHPROF: &str = env!("CARGO_BIN_EXE_graphprof");
 const BARE_PARSE: &str = "bare-parse";
-const TARGET_RATIO: f64 = 1.5;
-const TARGET_PEAK_BYTES: u64 = 300_000_000;
+const TARGET_RATIO: f64 = 0.5;
+const TARGET_PEAK_BYTES_PER_TASK: f64 = 100.0;
 
 /// One child run: wall time and peak resident set size.
 #[derive(Debug, Clone, Copy)]
@@ -51,11 +53,10 @@ fn measure(command: &mut Command) -> Run {
     }
 }
 
-/// The child mode: parse the file and throw everything away.
+/// The child mode: read the file, parse it and throw everything away.
 fn bare_parse(path: &Path) {
-    let file = File::open(path).expect("graph file opens");
-    let _: serde::de::IgnoredAny =
-        serde_json::from_reader(BufReader::with_capacity(1 << 20, file)).expect("valid JSON");
+    let bytes = std::fs::read(path).expect("graph file reads");
+    let _: serde::de::IgnoredAny = serde_json::from_slice(&bytes).expect("valid JSON");
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -72,6 +73,7 @@ struct Options {
     chunks: u64,
     runs: usize,
     graph: Option<PathBuf>,
+    baseline: Option<PathBuf>,
 }
 
 fn options() -> Options {
@@ -79,6 +81,7 @@ fn options() -> Options {
         chunks: 500_000,
         runs: 3,
         graph: None,
+        baseline: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -91,6 +94,7 @@ fn options() -> Options {
             }
             "--runs" => options.runs = args.next().and_then(|v| v.parse().ok()).expect("--runs R"),
             "--graph" => options.graph = args.next().map(PathBuf::from),
+            "--baseline" => options.baseline = args.next().map(PathBuf::from),
             _ => {} // cargo passes --bench and filters
         }
     }
@@ -139,46 +143,79 @@ fn main() {
     let file_bytes = std::fs::metadata(&graph).expect("graph exists").len();
     println!("graph file: {:.1} MB", file_bytes as f64 / 1e6);
     let me = std::env::current_exe().expect("the bench binary's path");
+    let report = dir.path().join("analysis.json");
+    let analyze_with = |binary: &Path| {
+        measure(
+            Command::new(binary)
+                .arg("analyze")
+                .arg(&graph)
+                .args(["--format", "json", "-o"])
+                .arg(&report),
+        )
+    };
+    let mb = |run: &Run| run.peak_rss_bytes as f64 / 1e6;
 
-    let (mut analyze, mut bare) = (Vec::new(), Vec::new());
+    let (mut analyze, mut bare, mut baseline) = (Vec::new(), Vec::new(), Vec::new());
     for run in 1..=options.runs {
-        let a = measure(Command::new(GRAPHPROF).arg("analyze").arg(&graph).args([
-            "--format",
-            "json",
-            "-o",
-            "/dev/null",
-        ]));
+        let before = options.baseline.as_deref().map(analyze_with);
+        let a = analyze_with(Path::new(GRAPHPROF));
         let b = measure(Command::new(&me).arg(BARE_PARSE).arg(&graph));
-        println!(
+        print!(
             "run {run}: analyze {:.3} s, {:.1} MB peak | bare parse {:.3} s, {:.1} MB peak",
             a.wall.as_secs_f64(),
-            a.peak_rss_bytes as f64 / 1e6,
+            mb(&a),
             b.wall.as_secs_f64(),
-            b.peak_rss_bytes as f64 / 1e6
+            mb(&b)
         );
+        if let Some(before) = before {
+            print!(
+                " | baseline {:.3} s, {:.1} MB peak",
+                before.wall.as_secs_f64(),
+                mb(&before)
+            );
+            baseline.push(before);
+        }
+        println!();
         analyze.push(a);
         bare.push(b);
     }
+    let tasks = tasks_in(&report);
     let secs = |runs: &[Run]| median(runs.iter().map(|r| r.wall.as_secs_f64()).collect());
     let peak = |runs: &[Run]| runs.iter().map(|r| r.peak_rss_bytes).max().unwrap_or(0);
+    let per_task = |runs: &[Run]| peak(runs) as f64 / tasks.max(1) as f64;
     let (analyze_s, bare_s) = (secs(&analyze), secs(&bare));
     let ratio = analyze_s / bare_s;
-    let analyze_peak = peak(&analyze);
     let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
-    println!("median of {} runs:", options.runs);
+    println!("median of {} runs ({tasks} tasks):", options.runs);
     println!(
-        "  analyze     {analyze_s:.3} s   peak {:.1} MB",
-        analyze_peak as f64 / 1e6
+        "  analyze     {analyze_s:.3} s   peak {:.1} MB ({:.1} B/task)",
+        peak(&analyze) as f64 / 1e6,
+        per_task(&analyze)
     );
+    if !baseline.is_empty() {
+        let baseline_s = secs(&baseline);
+        println!(
+            "  baseline    {baseline_s:.3} s   peak {:.1} MB ({:.1} B/task); analyze/baseline {:.2}x",
+            peak(&baseline) as f64 / 1e6,
+            per_task(&baseline),
+            analyze_s / baseline_s
+        );
+    }
     println!(
         "  bare parse  {bare_s:.3} s   peak {:.1} MB",
         peak(&bare) as f64 / 1e6
     );
     println!(
-        "  ratio {ratio:.2}x (target <= {TARGET_RATIO}x: {}); analyze peak {:.1} MB (target <= {} MB: {})",
+        "  ratio {ratio:.2}x (target <= {TARGET_RATIO}x: {}); analyze peak {:.1} B/task (target <= {TARGET_PEAK_BYTES_PER_TASK}: {})",
         verdict(ratio <= TARGET_RATIO),
-        analyze_peak as f64 / 1e6,
-        TARGET_PEAK_BYTES / 1_000_000,
-        verdict(analyze_peak <= TARGET_PEAK_BYTES)
+        per_task(&analyze),
+        verdict(per_task(&analyze) <= TARGET_PEAK_BYTES_PER_TASK)
     );
+}
+
+/// Tasks in the graph, from the analysis report (`graph.tasks`).
+fn tasks_in(report: &Path) -> u64 {
+    let text = std::fs::read_to_string(report).expect("the analysis report");
+    let value: serde_json::Value = serde_json::from_str(&text).expect("a JSON report");
+    value["graph"]["tasks"].as_u64().expect("graph.tasks")
 }

@@ -5,7 +5,8 @@
 //! not worth acting on), so that only the first is blamed and counted as duplicated.
 
 use super::layers::LayerIndex;
-use crate::graph::{Graph, NodeKind};
+use crate::graph::{Digest, Graph, NodeKind};
+use foldhash::fast::FixedState;
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
 use std::collections::HashMap;
@@ -111,7 +112,7 @@ pub fn find_duplicates(
                     tally.examples.push(id);
                 }
             }
-            match payload.object_id {
+            match payload.object_id() {
                 Some(object) => *tally.objects.entry(object).or_default() += 1,
                 None => tally.anonymous_uses += 1,
             }
@@ -183,6 +184,29 @@ pub fn find_duplicates(
         (rank(a), &a.digest).cmp(&(rank(b), &b.digest))
     });
     duplicates
+}
+
+/// Each duplicate with the index of its content in `graph.contents` (`None` should its digest name
+/// none, which never happens for a duplicate found in this graph), in one pass over the contents:
+/// no digest is formatted per content.
+pub fn duplicate_contents<'a>(
+    graph: &Graph,
+    duplicates: impl IntoIterator<Item = &'a DuplicatedPayload>,
+) -> Vec<(&'a DuplicatedPayload, Option<usize>)> {
+    let mut found: Vec<(&DuplicatedPayload, Option<usize>)> =
+        duplicates.into_iter().map(|d| (d, None)).collect();
+    if found.is_empty() {
+        return found;
+    }
+    let wanted: HashMap<Digest, usize, FixedState> = (found.iter().enumerate())
+        .filter_map(|(at, (d, _))| Digest::parse(&d.digest).ok().map(|digest| (digest, at)))
+        .collect();
+    for (index, content) in graph.contents.iter().enumerate() {
+        if let Some(&at) = wanted.get(&content.digest) {
+            found[at].1.get_or_insert(index);
+        }
+    }
+    found
 }
 
 impl DuplicatedPayload {

@@ -3,11 +3,11 @@
 //! its released tasks kept with their run_specs, with the payload copies those embed. The same
 //! split `graphprof sample --engine dask` measures on the workers, so the two sit side by side.
 
+use super::layers::LayerIndex;
 use super::predict::task_held_bytes;
 use crate::graph::Graph;
 use crate::graph::held::{Kept, result_bytes};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// What the workers keep of one layer while the results are held.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -34,14 +34,17 @@ impl HeldLayer {
 }
 
 /// Per layer, what is kept, biggest first; layers that keep nothing are left out.
-pub fn held_by_layer(graph: &Graph, kept: &[Kept]) -> Vec<HeldLayer> {
-    let mut by_layer: HashMap<String, HeldLayer> = HashMap::new();
+pub fn held_by_layer(graph: &Graph, layer_index: &LayerIndex, kept: &[Kept]) -> Vec<HeldLayer> {
+    // Per layer of the index: its figures, and whether any of its tasks is kept.
+    let mut by_layer: Vec<(bool, HeldLayer)> =
+        vec![(false, HeldLayer::default()); layer_index.names.len()];
     for id in graph.node_ids() {
         let kind = kept[id as usize];
         if kind == Kept::Nothing || graph.function(id).is_none() {
             continue;
         }
-        let layer = by_layer.entry(graph.layer(id)).or_default();
+        let (any, layer) = &mut by_layer[layer_index.of_node[id as usize] as usize];
+        *any = true;
         layer.run_spec_bytes = layer
             .run_spec_bytes
             .saturating_add(task_held_bytes(graph, id));
@@ -49,15 +52,15 @@ pub fn held_by_layer(graph: &Graph, kept: &[Kept]) -> Vec<HeldLayer> {
             layer.tasks_in_memory += 1;
             layer.results_bytes = layer.results_bytes.saturating_add(result_bytes(graph, id));
             let own = crate::graph::held::has_own_result(graph, id);
-            layer.unknown_results += u64::from(own && graph.node(id).output_bytes.is_none());
+            layer.unknown_results += u64::from(own && graph.node(id).output_bytes().is_none());
         } else {
             layer.released_kept += 1;
         }
     }
-    let mut layers: Vec<HeldLayer> = by_layer
-        .into_iter()
-        .map(|(name, mut layer)| {
-            layer.layer = name;
+    let mut layers: Vec<HeldLayer> = (by_layer.into_iter().zip(&layer_index.names))
+        .filter(|((any, _), _)| *any)
+        .map(|((_, mut layer), name)| {
+            layer.layer = name.clone();
             layer
         })
         .collect();

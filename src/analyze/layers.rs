@@ -15,25 +15,33 @@ pub struct LayerIndex {
 
 impl LayerIndex {
     /// Computes every node's layer, caching by key name: a million chunks of a few layers cost a
-    /// hash lookup each, with no allocation.
+    /// string comparison each (the last name first), with no allocation.
     pub fn new(graph: &Graph) -> Self {
         let mut names = Vec::new();
         let mut by_layer: HashMap<String, u32> = HashMap::new();
         let mut by_key_name: HashMap<&str, u32, FixedState> = HashMap::default();
+        // Neighbouring nodes are mostly chunks of one name: the last name is checked first.
+        let mut last: Option<(&str, u32)> = None;
         let of_node = graph
             .node_ids()
             .map(|id| {
-                let tagged = graph.tagged_key(id);
-                let token = key::key_name_token(tagged);
-                if let Some(&layer) = by_key_name.get(token) {
+                let token = graph.key_name_token(id);
+                if let Some((known, layer)) = last
+                    && known == token
+                {
                     return layer;
                 }
-                let layer_name = key::layer_of_name(&key::key_name(tagged));
+                if let Some(&layer) = by_key_name.get(token) {
+                    last = Some((token, layer));
+                    return layer;
+                }
+                let layer_name = key::layer_of_name(&key::key_name(&graph.tagged_key(id)));
                 let layer = *by_layer.entry(layer_name.clone()).or_insert_with(|| {
                     names.push(layer_name);
                     (names.len() - 1) as u32
                 });
                 by_key_name.insert(token, layer);
+                last = Some((token, layer));
                 layer
             })
             .collect();

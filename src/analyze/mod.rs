@@ -159,7 +159,7 @@ fn analyze_sizes(graph: &Graph, source: &str, options: &AnalyzeOptions) -> Analy
     let warning = verdict::warning(&sizes, &findings, options.warning_threshold_bytes);
     let retained = crate::graph::held::retention(graph, options.workers);
     let strategies = predict::strategies(graph, &retained, &sizes, &duplicates, options.workers);
-    let held_layers = held_layers::held_by_layer(graph, &retained.kept);
+    let held_layers = held_layers::held_by_layer(graph, &layers, &retained.kept);
     let structure = Structure::default();
     Analysis {
         schema: ANALYSIS_SCHEMA.to_string(),

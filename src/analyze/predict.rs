@@ -27,7 +27,7 @@
 //! generated graphs, the object built inside one task, whose result is released once its
 //! dependents ran.
 
-use super::duplication::DuplicatedPayload;
+use super::duplication::{DuplicatedPayload, duplicate_contents};
 use super::sizes::Sizes;
 use crate::graph::held::{
     DATA_FUNCTION, ITEMISED_HELD_BYTES_PER_OBJECT, ITEMISED_RELEASED_BYTES_PER_ITEM, Kept,
@@ -209,7 +209,7 @@ fn content_uses(graph: &Graph, retained: &Retention) -> Vec<ContentUse> {
                 }
             }
             let new_object = payload.sent
-                && match payload.object_id {
+                && match payload.object_id() {
                     Some(object) => seen.first(payload.content, object),
                     None => true,
                 };
@@ -304,7 +304,7 @@ fn given_parts(
                 if has_own_result(graph, id) {
                     parts.bookkeeping_bytes =
                         parts.bookkeeping_bytes.saturating_add(TASK_OVERHEAD_BYTES);
-                    unknown += u64::from(node.output_bytes.is_none());
+                    unknown += u64::from(node.output_bytes().is_none());
                 }
             }
             (NodeKind::Task { .. }, Kept::RunSpec) => {
@@ -362,14 +362,8 @@ pub fn strategies(
         saved_wire_bytes: 0,
     };
     let mut rows = vec![given.clone()];
-    // Each duplicate's content, found once (not once per strategy and duplicate).
-    let by_digest: std::collections::HashMap<String, usize> = if duplicates.is_empty() {
-        Default::default()
-    } else {
-        (graph.contents.iter().enumerate())
-            .map(|(index, content)| (content.digest.to_string(), index))
-            .collect()
-    };
+    // Each copied duplicate's content, found once (not once per strategy and duplicate).
+    let copied = duplicate_contents(graph, duplicates.iter().filter(|d| d.is_copied()));
     let delayed = DelayedVariant::of(graph);
     for strategy in [Strategy::Scatter, Strategy::Delayed] {
         let mut row = given.clone();
@@ -379,8 +373,8 @@ pub fn strategies(
             _ => delayed.describe().to_string(),
         };
         let parts = &mut row.held_parts;
-        for duplicate in duplicates.iter().filter(|d| d.is_copied()) {
-            let Some(&content) = by_digest.get(&duplicate.digest) else {
+        for &(duplicate, content) in &copied {
+            let Some(content) = content else {
                 continue;
             };
             let content_info = &graph.contents[content];

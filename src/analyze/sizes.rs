@@ -107,7 +107,7 @@ fn walk_tasks(graph: &Graph, mut visit: impl FnMut(NodeId, u64, u64)) {
                 continue;
             }
             let size = graph.contents[payload.content as usize].size_bytes;
-            let first = match payload.object_id {
+            let first = match payload.object_id() {
                 Some(object) => objects_seen.first(payload.content, object),
                 None => true,
             };

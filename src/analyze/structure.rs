@@ -65,17 +65,44 @@ pub fn structure(graph: &Graph) -> Structure {
             (fan_out, fan_out_node) = (dependents, id);
         }
     }
+    let depth = width.len() as u64;
+    drop(level);
     Structure {
         nodes: graph.node_count() as u64,
         edges: dag.edge_count() as u64,
         roots,
         leaves,
-        depth: width.len() as u64,
+        depth,
         widest_level: width.iter().copied().max().unwrap_or(0),
         max_fan_in: fan_in,
         max_fan_in_key: graph.key_display(fan_in_node),
         max_fan_out: fan_out,
         max_fan_out_key: graph.key_display(fan_out_node),
-        components: petgraph::algo::connected_components(dag) as u64,
+        components: components(graph),
     }
+}
+
+/// Weakly connected components: the nodes less the edges that joined two components, found by a
+/// union-find over one u32 per node with path halving (petgraph's `connected_components` keeps a
+/// usize and a rank per node, then sorts a label per node: 2.25x the memory, on a graph's peak).
+fn components(graph: &Graph) -> u64 {
+    fn root(parent: &mut [u32], mut node: u32) -> u32 {
+        while parent[node as usize] != node {
+            let grandparent = parent[parent[node as usize] as usize];
+            parent[node as usize] = grandparent;
+            node = grandparent;
+        }
+        node
+    }
+    let mut parent: Vec<u32> = (0..graph.node_count() as u32).collect();
+    let mut joined = 0u64;
+    for edge in graph.dag().raw_edges() {
+        let a = root(&mut parent, edge.source().index() as u32);
+        let b = root(&mut parent, edge.target().index() as u32);
+        if a != b {
+            parent[a.max(b) as usize] = a.min(b);
+            joined += 1;
+        }
+    }
+    graph.node_count() as u64 - joined
 }

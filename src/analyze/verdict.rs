@@ -5,12 +5,13 @@
 //! data embedded in the graph (load it with Dask instead), and large literals that each task
 //! carries on its own. Equal but distinct small objects are never blamed.
 
-use super::duplication::DuplicatedPayload;
+use super::duplication::{DuplicatedPayload, duplicate_contents};
 use super::layers::LayerIndex;
 use super::sizes::Sizes;
 use crate::graph::raw::PayloadRole;
-use crate::graph::{Graph, NodeKind};
+use crate::graph::{Graph, NodeId, NodeKind};
 use crate::units::{Bytes, DecimalBytes};
+use foldhash::fast::FixedState;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -98,12 +99,13 @@ pub fn findings(
     let mut found: Vec<(u64, Blame)> = Vec::new();
     let absolute = (threshold_bytes as f64 * WORTH_ACTING_SHARE_OF_THRESHOLD) as u64;
     let floor = |figure: u64| absolute.max((figure as f64 * WORTH_ACTING_SHARE) as u64);
-    for duplicate in duplicates.iter().filter(|d| d.is_copied()) {
+    let copied = duplicates.iter().filter(|d| d.is_copied());
+    for (duplicate, content) in duplicate_contents(graph, copied) {
         let cost = duplicate.held_wasted_bytes;
         if cost < floor(sizes.materialised_bytes) {
             continue;
         }
-        found.push((cost, copied_blame(graph, duplicate)));
+        found.push((cost, copied_blame(graph, duplicate, content)));
     }
     for group in literal_groups(graph, layers, duplicates) {
         if group.wire_bytes.max(group.materialised_bytes) < floor(sizes.wire_bytes) {
@@ -115,11 +117,8 @@ pub fn findings(
     found.into_iter().map(|(_, blame)| blame).collect()
 }
 
-fn copied_blame(graph: &Graph, duplicate: &DuplicatedPayload) -> Blame {
-    let content = graph
-        .contents
-        .iter()
-        .position(|c| c.digest.to_string() == duplicate.digest);
+/// `content`: the duplicate's index in `graph.contents`.
+fn copied_blame(graph: &Graph, duplicate: &DuplicatedPayload, content: Option<usize>) -> Blame {
     let sent_objects = content.map_or(duplicate.objects, |c| sent_objects(graph, c as u32));
     let function = duplicate.role.as_deref() == Some(PayloadRole::Function.name());
     let fix = if function {
@@ -164,7 +163,7 @@ fn sent_objects(graph: &Graph, content: u32) -> u64 {
             if payload.content != content || !payload.sent {
                 continue;
             }
-            objects += u64::from(match payload.object_id {
+            objects += u64::from(match payload.object_id() {
                 Some(object) => seen.first(content, object),
                 None => true,
             });
@@ -174,53 +173,103 @@ fn sent_objects(graph: &Graph, content: u32) -> u64 {
 }
 
 /// Payloads embedded once each (not copied), grouped: input data (role `data`) over the whole
-/// graph, other literals per layer and type.
+/// graph, other literals per layer and type. Groups come in the order of their first payload.
 fn literal_groups(
     graph: &Graph,
     layers: &LayerIndex,
     duplicates: &[DuplicatedPayload],
 ) -> Vec<Blame> {
-    let copied: std::collections::HashSet<&str> = duplicates
-        .iter()
-        .filter(|d| d.is_copied())
-        .map(|d| d.digest.as_str())
-        .collect();
-    let mut groups: HashMap<(bool, u32, Option<String>), Blame> = HashMap::new();
-    let mut largest: HashMap<(bool, u32, Option<String>), u64> = HashMap::new();
+    // Per content: copied into several tasks (blamed as such, not as a literal).
+    let mut copied = vec![false; graph.contents.len()];
+    let copies = duplicates.iter().filter(|d| d.is_copied());
+    for (_, content) in duplicate_contents(graph, copies) {
+        if let Some(content) = content {
+            copied[content] = true;
+        }
+    }
+    /// A group while it is filled: contents by index, keys by node id, written out at the end.
+    struct Group {
+        input: bool,
+        first_content: u32,
+        first_task: NodeId,
+        largest: u64,
+        largest_content: u32,
+        largest_task: NodeId,
+        copies: u64,
+        materialised_bytes: u64,
+        wire_bytes: u64,
+    }
+    let mut groups: Vec<Group> = Vec::new();
+    let mut group_ids: HashMap<(bool, u32, Option<&str>), usize, FixedState> = HashMap::default();
     for id in graph.node_ids() {
         if !matches!(graph.node(id).kind, NodeKind::Task { .. }) {
             continue;
         }
         for payload in graph.payloads(id) {
-            let content = &graph.contents[payload.content as usize];
-            let digest = content.digest.to_string();
-            if copied.contains(digest.as_str()) {
+            if copied[payload.content as usize] {
                 continue;
             }
+            let content = &graph.contents[payload.content as usize];
             let input = content.info.role == Some(PayloadRole::Data);
             let layer = if input {
                 0
             } else {
                 layers.of_node[id as usize]
             };
-            let key = (input, layer, content.type_name.clone());
-            let blame = groups.entry(key.clone()).or_insert_with(|| Blame {
+            let key = (input, layer, content.type_name.as_deref());
+            let next = groups.len();
+            let at = *group_ids.entry(key).or_insert(next);
+            if at == next {
+                groups.push(Group {
+                    input,
+                    first_content: payload.content,
+                    first_task: id,
+                    largest: 0,
+                    largest_content: payload.content,
+                    largest_task: id,
+                    copies: 0,
+                    materialised_bytes: 0,
+                    wire_bytes: 0,
+                });
+            }
+            let group = &mut groups[at];
+            group.copies += 1;
+            group.materialised_bytes = group.materialised_bytes.saturating_add(content.size_bytes);
+            // Input data the scheduler sliced from one object the message holds once is in the
+            // message all the same: its bytes are the message's.
+            if payload.sent || input {
+                group.wire_bytes = group.wire_bytes.saturating_add(content.size_bytes);
+            }
+            if content.size_bytes > group.largest {
+                group.largest = content.size_bytes;
+                group.largest_content = payload.content;
+                group.largest_task = id;
+            }
+        }
+    }
+    groups
+        .into_iter()
+        .map(|group| {
+            let first = &graph.contents[group.first_content as usize];
+            let largest = &graph.contents[group.largest_content as usize];
+            let input = group.input;
+            Blame {
                 kind: if input {
                     BlameKind::EmbeddedInput
                 } else {
                     BlameKind::PerTaskLiterals
                 },
-                digest: digest.clone(),
-                type_name: content.type_name.clone(),
-                size_bytes: content.size_bytes,
-                copies: 0,
-                wire_bytes: 0,
-                materialised_bytes: 0,
+                digest: largest.digest.to_string(),
+                type_name: first.type_name.clone(),
+                size_bytes: largest.size_bytes,
+                copies: group.copies,
+                wire_bytes: group.wire_bytes,
+                materialised_bytes: group.materialised_bytes,
                 held_wasted_bytes: 0,
-                layer: layers.name(id).to_string(),
-                example_key: graph.key_display(id),
-                description: content.info.description.clone(),
-                variable: content.info.variable.clone(),
+                layer: layers.name(group.first_task).to_string(),
+                example_key: graph.key_display(group.largest_task),
+                description: first.info.description.clone(),
+                variable: first.info.variable.clone(),
                 fix: if input {
                     "load the data with Dask inside the graph (da.from_zarr, dd.read_parquet, \
                      dask.bag.read_text, ...) instead of embedding it from client memory \
@@ -230,24 +279,9 @@ fn literal_groups(
                      or scatter the objects and pass the futures"
                 }
                 .to_string(),
-            });
-            blame.copies += 1;
-            blame.materialised_bytes = blame.materialised_bytes.saturating_add(content.size_bytes);
-            // Input data the scheduler sliced from one object the message holds once is in the
-            // message all the same: its bytes are the message's.
-            if payload.sent || input {
-                blame.wire_bytes = blame.wire_bytes.saturating_add(content.size_bytes);
             }
-            let biggest = largest.entry(key).or_default();
-            if content.size_bytes > *biggest {
-                *biggest = content.size_bytes;
-                blame.digest = digest;
-                blame.size_bytes = content.size_bytes;
-                blame.example_key = graph.key_display(id);
-            }
-        }
-    }
-    groups.into_values().collect()
+        })
+        .collect()
 }
 
 /// The warning verdict: whether it fires, and the finding to blame.

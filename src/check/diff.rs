@@ -257,8 +257,8 @@ fn task_identities(graph: &crate::graph::Graph) -> BTreeSet<String> {
             continue;
         }
         let tagged = graph.tagged_key(id);
-        let layer = key::layer_of_name(&key::key_name(tagged));
-        let index = key::index_of(tagged);
+        let layer = key::layer_of_name(&key::key_name(&tagged));
+        let index = key::index_of(&tagged);
         let base = if index.is_empty() {
             layer
         } else {

@@ -104,7 +104,7 @@ pub fn run_all(
                         let raw = graph_to_raw(graph, Vec::new(), Vec::new(), |payload| {
                             RawArg::Payload(raw_payload(
                                 &graph.contents[payload.content as usize],
-                                payload.object_id,
+                                payload.object_id(),
                                 payload.sent,
                             ))
                         });

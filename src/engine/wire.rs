@@ -84,7 +84,7 @@ pub fn serialize_graph(graph: &Graph, account: &Account) -> Result<Tracked, Wire
         tasks += 1;
         for payload in graph.payloads(id) {
             let fresh = objects.len() as u32;
-            let object = match payload.object_id {
+            let object = match payload.object_id() {
                 Some(object_id) => *object_of
                     .entry((payload.content, object_id))
                     .or_insert(fresh),
@@ -164,7 +164,7 @@ fn write_record<'a>(
     out.extend_from_slice(&word(id, "node id")?.to_le_bytes());
     out.extend_from_slice(&small::<u16>(function as usize, "functions")?.to_le_bytes());
     out.extend_from_slice(&small::<u16>(args.len(), "arguments")?.to_le_bytes());
-    let output = graph.node(id).output_bytes.unwrap_or(0);
+    let output = graph.node(id).output_bytes().unwrap_or(0);
     out.extend_from_slice(&output.to_le_bytes());
     out.extend_from_slice(&small::<u16>(deps.len(), "dependencies")?.to_le_bytes());
     out.extend_from_slice(&0u16.to_le_bytes());

@@ -6,8 +6,8 @@
 use super::intern::KeyInterner;
 use super::key::display_key;
 use super::model::{
-    Arg, Content, ContentInfo, DEFAULT_SPEC_BYTES, Digest, DigestAlgo, Graph, Node, NodeId,
-    NodeKind, PayloadUse,
+    Arg, Content, ContentInfo, DEFAULT_SPEC_BYTES, Digest, DigestAlgo, Graph, NO_OUTPUT, Node,
+    NodeId, NodeKind, PayloadUse,
 };
 use super::parts::{PartArg, TaskParts};
 use super::raw::{Header, RawArg, RawContentInfo, RawData, RawPayload, RawTask};
@@ -59,11 +59,10 @@ const DEFINED: NodeId = NodeId::MAX;
 /// A node that is only named so far; replaced when it is defined.
 const PLACEHOLDER: Node = Node {
     kind: NodeKind::Task { function: u32::MAX },
-    output_bytes: None,
+    output: NO_OUTPUT,
     spec_bytes: 0,
     wire_bytes: 0,
     args: (0, 0),
-    extra_deps: (0, 0),
 };
 
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
@@ -79,6 +78,8 @@ pub struct GraphBuilder {
     referrer: Vec<NodeId>,
     args: Vec<Arg>,
     extra_deps: Vec<NodeId>,
+    /// Tasks with extra dependencies, with their range of `extra_deps`, in file order.
+    extra_dep_ranges: Vec<(NodeId, u32, u32)>,
     functions: Vec<String>,
     function_ids: FastMap<String, u32>,
     contents: Vec<Content>,
@@ -247,11 +248,7 @@ impl GraphBuilder {
                     let object_id = payload.object_id;
                     let sent = payload.sent.unwrap_or(true);
                     let content = self.intern_content(payload).map_err(with_key)?;
-                    Arg::Payload(PayloadUse {
-                        content,
-                        object_id,
-                        sent,
-                    })
+                    Arg::Payload(PayloadUse::new(content, object_id, sent))
                 }
             };
             self.args.push(arg);
@@ -289,11 +286,7 @@ impl GraphBuilder {
                     let content = self
                         .intern_known(payload.digest, payload.size_bytes, type_name, None)
                         .map_err(with_key)?;
-                    Arg::Payload(PayloadUse {
-                        content,
-                        object_id: payload.object_id,
-                        sent: payload.sent,
-                    })
+                    Arg::Payload(PayloadUse::new(content, payload.object_id, payload.sent))
                 }
             };
             self.args.push(arg);
@@ -335,12 +328,15 @@ impl GraphBuilder {
         }
         self.nodes[id as usize] = Node {
             kind: NodeKind::Task { function },
-            output_bytes,
+            output: output_bytes.unwrap_or(NO_OUTPUT),
             spec_bytes,
             wire_bytes,
             args: (args_start, self.args.len() as u32),
-            extra_deps: (deps_start, self.extra_deps.len() as u32),
         };
+        let deps_end = self.extra_deps.len() as u32;
+        if deps_end > deps_start {
+            self.extra_dep_ranges.push((id, deps_start, deps_end));
+        }
         self.referrer[id as usize] = DEFINED;
     }
 
@@ -358,14 +354,12 @@ impl GraphBuilder {
             .intern_content(data.payload())
             .map_err(|message| BuildError::at(&data.key.to_string(), message))?;
         let at = self.args.len() as u32;
-        let deps_at = self.extra_deps.len() as u32;
         self.nodes[id as usize] = Node {
             kind: NodeKind::Data { content },
-            output_bytes: Some(self.contents[content as usize].size_bytes),
+            output: self.contents[content as usize].size_bytes,
             spec_bytes: 0,
             wire_bytes: 0,
             args: (at, at),
-            extra_deps: (deps_at, deps_at),
         };
         self.referrer[id as usize] = DEFINED;
         Ok(())
@@ -423,13 +417,17 @@ impl GraphBuilder {
             .find(|(_, by)| **by != DEFINED)
         {
             return Err(BuildError::at(
-                &display_key(self.keys.get(by)),
+                &display_key(&self.keys.get(by)),
                 format!(
                     "depends on missing key {}",
-                    crate::escape::quote(&display_key(self.keys.get(id as NodeId)))
+                    crate::escape::quote(&display_key(&self.keys.get(id as NodeId)))
                 ),
             ));
         }
+        // Free the builder's tables before the DAG is built: the peak of a load is here.
+        drop(std::mem::take(&mut self.referrer));
+        drop(std::mem::take(&mut self.function_ids));
+        drop(std::mem::take(&mut self.content_ids));
         let nodes = self.nodes;
         if !nodes
             .iter()
@@ -447,6 +445,12 @@ impl GraphBuilder {
             nodes,
             args: self.args,
             extra_deps: self.extra_deps,
+            extra_dep_ranges: {
+                // Ids are unique (each node is defined once): sorted, a range is found by id.
+                let mut ranges = self.extra_dep_ranges;
+                ranges.sort_unstable_by_key(|&(node, _, _)| node);
+                ranges
+            },
             dag: DiGraph::default(),
             topo_order: Vec::new(),
         };

@@ -47,7 +47,7 @@ pub fn outputs(graph: &Graph) -> Vec<NodeId> {
         .filter(|&id| {
             matches!(graph.node(id).kind, NodeKind::Task { .. }) && graph.dependent_count(id) == 0
         })
-        .map(|id| (key_parts(graph.tagged_key(id)), id))
+        .map(|id| (key_parts(&graph.tagged_key(id)), id))
         .collect();
     outputs.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
     outputs.into_iter().map(|(_, id)| id).collect()
@@ -126,7 +126,7 @@ fn culled_raw<'a>(graph: &'a Graph, kept: &'a HashSet<NodeId>) -> RawGraph<'a> {
             raw_task(graph, id, |payload| {
                 RawArg::Payload(raw_payload(
                     &graph.contents[payload.content as usize],
-                    payload.object_id,
+                    payload.object_id(),
                     payload.sent,
                 ))
             })

@@ -107,7 +107,12 @@ fn a_shared_object_stays_one_object_and_its_description_stays() {
     assert_eq!(culled.contents.len(), 2, "the payload and the data object");
     let ids: HashSet<Option<u64>> = culled
         .node_ids()
-        .flat_map(|id| culled.payloads(id).map(|p| p.object_id).collect::<Vec<_>>())
+        .flat_map(|id| {
+            culled
+                .payloads(id)
+                .map(|p| p.object_id())
+                .collect::<Vec<_>>()
+        })
         .collect();
     assert_eq!(ids, HashSet::from([Some(7)]));
     let payload = culled
@@ -139,7 +144,7 @@ fn the_seed_case_culled_is_the_smaller_seed_case() {
     assert_eq!(culled.contents.len(), 1);
     let firsts: Vec<String> = outputs(&culled)
         .iter()
-        .map(|&id| crate::graph::key::index_of(culled.tagged_key(id)))
+        .map(|&id| crate::graph::key::index_of(&culled.tagged_key(id)))
         .collect();
     let expected: Vec<String> = (0..16).map(|i| i.to_string()).collect();
     assert_eq!(firsts, expected);

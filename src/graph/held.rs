@@ -61,7 +61,7 @@ pub fn result_bytes(graph: &Graph, id: NodeId) -> u64 {
     if is_alias(graph, id) {
         0
     } else {
-        graph.node(id).output_bytes.unwrap_or(0)
+        graph.node(id).output_bytes().unwrap_or(0)
     }
 }
 

@@ -57,6 +57,10 @@ impl KeyInterner {
         let slot = match self.chunk_names.get(name) {
             Some(&slot) => slot as usize,
             None => {
+                // The arena numbers the names as the slots are numbered.
+                if self.keys.add_name(name).is_none() {
+                    return self.intern_hashed(tagged);
+                }
                 self.chunks.push(ChunkName::default());
                 self.chunk_names
                     .insert(name.into(), (self.chunks.len() - 1) as u32);
@@ -81,7 +85,7 @@ impl KeyInterner {
                 chunk.ids.resize(index + 1, VACANT);
             }
             chunk.ids[index] = id;
-            self.keys.push(tagged);
+            self.keys.push_chunk(slot as u32, index as u32);
             (id, true)
         } else {
             chunk.hashed += 1;
@@ -93,7 +97,7 @@ impl KeyInterner {
         let hash = self.hasher.hash_one(tagged);
         self.table
             .find(hash, |&(known, id)| {
-                known == hash && self.keys.get(id) == tagged
+                known == hash && self.keys.text_is(id, tagged)
             })
             .map(|&(_, id)| id)
     }
@@ -103,7 +107,7 @@ impl KeyInterner {
         let keys = &self.keys;
         let entry = self.table.entry(
             hash,
-            |&(known, id)| known == hash && keys.get(id) == tagged,
+            |&(known, id)| known == hash && keys.text_is(id, tagged),
             |&(known, _)| known,
         );
         match entry {
@@ -118,7 +122,7 @@ impl KeyInterner {
     }
 
     /// The tagged key with this id.
-    pub fn get(&self, id: NodeId) -> &str {
+    pub fn get(&self, id: NodeId) -> std::borrow::Cow<'_, str> {
         self.keys.get(id)
     }
 
@@ -175,5 +179,29 @@ mod tests {
         assert_eq!(keys.intern("sx"), (2, false));
         assert_eq!(keys.len(), 202);
         assert_eq!(keys.get(1), far);
+    }
+
+    #[test]
+    fn chunk_keys_are_kept_as_name_and_index_and_read_back_whole() {
+        let mut keys = KeyInterner::default();
+        let chunk = r#"t["a,\"b-1",12]"#;
+        let (id, _) = keys.intern(chunk);
+        let (other, _) = keys.intern(r#"t["f",01]"#);
+        let (string, _) = keys.intern("sx-1");
+        assert_eq!(keys.get(id), chunk);
+        assert!(
+            matches!(keys.get(id), std::borrow::Cow::Owned(_)),
+            "kept as name and index"
+        );
+        assert_eq!(keys.get(other), r#"t["f",01]"#);
+        assert_eq!(keys.get(string), "sx-1");
+        let arena = keys.into_keys();
+        assert_eq!(arena.name_token(id), r#""a,\"b-1""#);
+        assert_eq!(arena.name_token(other), r#""f""#);
+        assert_eq!(arena.name_token(string), "x-1");
+        assert_eq!(arena.get(id), chunk);
+        // What a graph holds per node and per argument.
+        assert_eq!(std::mem::size_of::<crate::graph::model::Node>(), 40);
+        assert_eq!(std::mem::size_of::<crate::graph::Arg>(), 16);
     }
 }

@@ -154,15 +154,34 @@ impl Content {
     }
 }
 
-/// A payload embedded in one task's arguments.
+/// A payload embedded in one task's arguments; 16 bytes (an [`Arg`] too), as a graph holds one
+/// per embedded copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PayloadUse {
     /// Index into [`Graph::contents`].
     pub content: u32,
-    /// Object identity from the file, if any.
-    pub object_id: Option<u64>,
     /// Whether the object travels in the client's message (see [`super::raw::RawPayload::sent`]).
     pub sent: bool,
+    /// Whether the file gave an object identity: then `object` is it.
+    has_object: bool,
+    object: u64,
+}
+
+impl PayloadUse {
+    /// A use of `content` with the object identity from the file, if any.
+    pub fn new(content: u32, object_id: Option<u64>, sent: bool) -> Self {
+        PayloadUse {
+            content,
+            sent,
+            has_object: object_id.is_some(),
+            object: object_id.unwrap_or(0),
+        }
+    }
+
+    /// Object identity from the file, if any.
+    pub fn object_id(&self) -> Option<u64> {
+        self.has_object.then_some(self.object)
+    }
 }
 
 /// One argument of a task.
@@ -188,50 +207,134 @@ pub enum NodeKind {
 pub struct Node {
     /// Task or data object.
     pub kind: NodeKind,
-    /// Size of the result (tasks) when known.
-    pub output_bytes: Option<u64>,
+    /// Size of the result (tasks), [`NO_OUTPUT`] when unknown: see [`Node::output_bytes`].
+    pub(super) output: u64,
     /// Serialized size of the task without its payloads, shipped on its own (0 for data objects).
     pub spec_bytes: u64,
     /// The task's share of the client's message, payloads excepted (0 for data objects).
     pub wire_bytes: u64,
     pub(super) args: (u32, u32),
-    pub(super) extra_deps: (u32, u32),
 }
 
-/// Tagged keys (see [`Key::tagged`]) stored end to end in one string: one allocation for all
-/// keys instead of one per key, and neighbouring ids are neighbours in memory.
+/// [`Node::output`] of a result whose size is unknown (sizes are at most 1 TiB).
+pub(super) const NO_OUTPUT: u64 = u64::MAX;
+
+impl Node {
+    /// Size of the result (tasks) when known.
+    pub fn output_bytes(&self) -> Option<u64> {
+        (self.output != NO_OUTPUT).then_some(self.output)
+    }
+}
+
+/// Marks a [`KeyArena`] entry that is a chunk key: name number << 32 | index.
+const CHUNK_ENTRY: u64 = 1 << 63;
+
+/// Most chunk names a [`KeyArena`] numbers (31 bits of an entry); keys of any further names are
+/// kept as text.
+pub const MAX_CHUNK_NAMES: usize = 1 << 31;
+
+/// Tagged keys (see [`Key::tagged`]), compactly: a Dask chunk key `t["name",index]` (nearly every
+/// key of a large graph) as its name's number and its index in one 8-byte entry, written out
+/// when asked for; any other key's text end to end in one string (one allocation for all keys).
 #[derive(Debug, Clone, Default)]
 pub struct KeyArena {
+    /// Per key: [`CHUNK_ENTRY`] | name << 32 | index for a chunk key, else its number among the
+    /// text keys.
+    entries: Vec<u64>,
+    /// Chunk names as JSON strings (quoted, as in the key), by number.
+    names: Vec<Box<str>>,
     text: String,
     ends: Vec<usize>,
 }
 
 impl KeyArena {
-    /// Appends a tagged key; its id is the previous length.
+    /// Appends a tagged key as text; its id is the previous length.
     pub fn push(&mut self, tagged: &str) {
         self.text.push_str(tagged);
         self.ends.push(self.text.len());
+        self.entries.push((self.ends.len() - 1) as u64);
     }
 
-    /// The tagged key with this id.
-    pub fn get(&self, id: NodeId) -> &str {
-        let id = id as usize;
-        let start = if id == 0 { 0 } else { self.ends[id - 1] };
-        &self.text[start..self.ends[id]]
+    /// Numbers a chunk name (a JSON string, quoted) for [`Self::push_chunk`]; `None` past
+    /// [`MAX_CHUNK_NAMES`].
+    pub fn add_name(&mut self, name: &str) -> Option<u32> {
+        if self.names.len() >= MAX_CHUNK_NAMES {
+            return None;
+        }
+        self.names.push(name.into());
+        Some((self.names.len() - 1) as u32)
+    }
+
+    /// Appends the chunk key `t[NAME,index]` of a name numbered by [`Self::add_name`]; its id is
+    /// the previous length.
+    pub fn push_chunk(&mut self, name: u32, index: u32) {
+        self.entries
+            .push(CHUNK_ENTRY | u64::from(name) << 32 | u64::from(index));
+    }
+
+    /// The name and index of a chunk key, `None` for a key kept as text.
+    fn chunk(&self, id: NodeId) -> Option<(&str, u32)> {
+        let entry = self.entries[id as usize];
+        (entry & CHUNK_ENTRY != 0).then(|| {
+            let name = ((entry & !CHUNK_ENTRY) >> 32) as usize;
+            (&*self.names[name], entry as u32)
+        })
+    }
+
+    /// The tagged key with this id: borrowed for a key kept as text, written out for a chunk key.
+    pub fn get(&self, id: NodeId) -> std::borrow::Cow<'_, str> {
+        let Some((name, index)) = self.chunk(id) else {
+            return std::borrow::Cow::Borrowed(self.text_key(id));
+        };
+        let mut digits = [0u8; 20];
+        let digits = key::itoa_u64(u64::from(index), &mut digits);
+        let mut tagged = String::with_capacity(name.len() + digits.len() + 4);
+        tagged.push_str("t[");
+        tagged.push_str(name);
+        tagged.push(',');
+        tagged.push_str(digits);
+        tagged.push(']');
+        std::borrow::Cow::Owned(tagged)
+    }
+
+    /// The text of a key kept as text (see [`Self::push`]).
+    fn text_key(&self, id: NodeId) -> &str {
+        let number = self.entries[id as usize] as usize;
+        let start = if number == 0 {
+            0
+        } else {
+            self.ends[number - 1]
+        };
+        &self.text[start..self.ends[number]]
+    }
+
+    /// Whether the key with this id, kept as text, is `tagged`; `false` for a chunk key.
+    pub fn text_is(&self, id: NodeId, tagged: &str) -> bool {
+        self.entries[id as usize] & CHUNK_ENTRY == 0 && self.text_key(id) == tagged
+    }
+
+    /// The name token of a key ([`key::key_name_token`]), without writing out a chunk key.
+    pub fn name_token(&self, id: NodeId) -> &str {
+        match self.chunk(id) {
+            Some((name, _)) => name,
+            None => key::key_name_token(self.text_key(id)),
+        }
     }
 
     /// Number of keys.
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.entries.len()
     }
 
     /// Whether there are no keys.
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.entries.is_empty()
     }
 
     /// Frees unused capacity once no more keys come.
     pub fn shrink_to_fit(&mut self) {
+        self.entries.shrink_to_fit();
+        self.names.shrink_to_fit();
         self.text.shrink_to_fit();
         self.ends.shrink_to_fit();
     }
@@ -254,6 +357,9 @@ pub struct Graph {
     pub(super) nodes: Vec<Node>,
     pub(super) args: Vec<Arg>,
     pub(super) extra_deps: Vec<NodeId>,
+    /// The nodes that have extra dependencies (few do), by id, with their range of `extra_deps`:
+    /// kept beside the nodes rather than in each.
+    pub(super) extra_dep_ranges: Vec<(NodeId, u32, u32)>,
     pub(super) dag: DiGraph<(), (), u32>,
     pub(super) topo_order: Vec<NodeId>,
 }
@@ -284,22 +390,27 @@ impl Graph {
 
     /// The key of a node.
     pub fn key(&self, id: NodeId) -> Key {
-        Key::from_tagged(self.keys.get(id))
+        Key::from_tagged(&self.keys.get(id))
     }
 
-    /// The tagged form of a node's key (see [`Key::tagged`]), without allocating.
-    pub fn tagged_key(&self, id: NodeId) -> &str {
+    /// The tagged form of a node's key (see [`Key::tagged`]); a chunk key is written out.
+    pub fn tagged_key(&self, id: NodeId) -> std::borrow::Cow<'_, str> {
         self.keys.get(id)
+    }
+
+    /// The name token of a node's key ([`key::key_name_token`]), without allocating.
+    pub fn key_name_token(&self, id: NodeId) -> &str {
+        self.keys.name_token(id)
     }
 
     /// The key of a node as Python prints it.
     pub fn key_display(&self, id: NodeId) -> String {
-        key::display_key(self.keys.get(id))
+        key::display_key(&self.keys.get(id))
     }
 
     /// The layer of a node (Dask's `key_split`).
     pub fn layer(&self, id: NodeId) -> String {
-        key::layer_of_name(&key::key_name(self.keys.get(id)))
+        key::layer_of_name(&key::key_name(&self.keys.get(id)))
     }
 
     /// The function name of a task, or `None` for a data object.
@@ -326,8 +437,13 @@ impl Graph {
 
     /// Dependencies that are not `ref` arguments.
     pub fn extra_deps(&self, id: NodeId) -> &[NodeId] {
-        let (start, end) = self.node(id).extra_deps;
-        &self.extra_deps[start as usize..end as usize]
+        match (self.extra_dep_ranges).binary_search_by_key(&id, |&(node, _, _)| node) {
+            Ok(at) => {
+                let (_, start, end) = self.extra_dep_ranges[at];
+                &self.extra_deps[start as usize..end as usize]
+            }
+            Err(_) => &[],
+        }
     }
 
     /// Every dependency of a node, without repeats.

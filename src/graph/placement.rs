@@ -94,7 +94,7 @@ pub fn placement(graph: &Graph, workers: u32) -> Vec<u16> {
             if weight[worker] == 0 {
                 touched.push(worker);
             }
-            let bytes = graph.node(dep).output_bytes.unwrap_or(1).max(1);
+            let bytes = graph.node(dep).output_bytes().unwrap_or(1).max(1);
             weight[worker] = weight[worker].saturating_add(bytes);
         }
         let chosen = if touched.is_empty() {

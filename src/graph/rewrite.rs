@@ -142,7 +142,7 @@ fn to_scatter(graph: &Graph) -> RawGraph<'_> {
             Some(key) => RawArg::Ref(key.clone()),
             None => RawArg::Payload(raw_payload(
                 &graph.contents[payload.content as usize],
-                payload.object_id,
+                payload.object_id(),
                 payload.sent,
             )),
         }
@@ -172,7 +172,7 @@ fn to_delayed(graph: &Graph) -> RawGraph<'_> {
             Some(key) => RawArg::Ref(key.clone()),
             None => RawArg::Payload(raw_payload(
                 &graph.contents[payload.content as usize],
-                payload.object_id,
+                payload.object_id(),
                 payload.sent,
             )),
         }
@@ -190,7 +190,7 @@ fn builder_payload(graph: &Graph, id: u32, by_hex: &HashMap<String, usize>) -> O
     if !graph.args(id).is_empty() || !graph.extra_deps(id).is_empty() {
         return None;
     }
-    let size = node.output_bytes?;
+    let size = node.output_bytes()?;
     let name = graph.key(id).name();
     let hex_part = name.rsplit('-').next().unwrap_or("");
     if let Some(&content) = by_hex.get(hex_part) {
@@ -226,7 +226,7 @@ fn to_inline(graph: &Graph) -> RawGraph<'_> {
     }
     let mut next_object = graph
         .node_ids()
-        .flat_map(|id| graph.payloads(id).filter_map(|payload| payload.object_id))
+        .flat_map(|id| graph.payloads(id).filter_map(|payload| payload.object_id()))
         .max()
         .map_or(1, |max| max.saturating_add(1));
     let mut embedded: HashMap<Key, RawPayload> = HashMap::new();
@@ -249,7 +249,7 @@ fn to_inline(graph: &Graph) -> RawGraph<'_> {
     let mut raw = graph_to_raw(graph, Vec::new(), Vec::new(), move |payload| {
         RawArg::Payload(raw_payload(
             &graph.contents[payload.content as usize],
-            payload.object_id,
+            payload.object_id(),
             payload.sent,
         ))
     });

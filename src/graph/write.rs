@@ -150,7 +150,7 @@ pub(super) fn raw_task(
         function,
         args,
         deps,
-        output_bytes: node.output_bytes,
+        output_bytes: node.output_bytes(),
         spec_bytes: Some(node.spec_bytes),
         wire_bytes: (node.wire_bytes != node.spec_bytes).then_some(node.wire_bytes),
     })
