@@ -43,7 +43,8 @@ def runs(embedded_pkg):
         r, ev, _ = run_driver(embedded_pkg, [
             "--strategy", "scatter", "--strategy", "inline", "--chunks", str(chunks),
             "--payload-bytes", str(PAYLOAD), "--workers", "2", "--interval-ms", "100", "--hold-s", "1.5"])
-        assert r.returncode == 0, r.stderr[-3000:]
+        errors = [e for e in ev if e["event"] == "error"]
+        assert r.returncode == 0, (errors, r.stderr[-3000:])
         out[chunks] = ev
     return out
 

@@ -131,9 +131,20 @@ pub fn sample_command<S: AsRef<std::ffi::OsStr>>(
     let interval = validate_interval(interval)?;
     let (program, args) = argv.split_first().ok_or(SampleError::EmptyCommand)?;
     let program_name = program.as_ref().to_string_lossy().into_owned();
-    let mut child: Child = Command::new(program)
-        .args(args)
-        .process_group(0)
+    let mut command = Command::new(program);
+    command.args(args).process_group(0);
+    // SAFETY: between fork and exec the closure only calls signal(2), which is async-signal-safe,
+    // and touches no memory of the parent's.
+    unsafe {
+        // The command gets SIGINT's default action even when graphprof was started with it
+        // ignored (a background job of a script without job control): Ctrl-C is forwarded to it
+        // as SIGINT, which must stop it, not wait out the grace before SIGKILL.
+        command.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut child: Child = command
         .spawn()
         .map_err(|source| SampleError::CommandSpawn {
             program: program_name.clone(),
