@@ -61,7 +61,7 @@ def test_an_export_whose_sizing_budget_runs_out_leaves_the_next_send_alone(tmp_p
     """Sizing the merge's partitions stops at the budget between runs, never in the middle of
     one: a timer that interrupted dask mid-compute left its state changed for the whole process,
     and the next send of any such merge doubled (778,845 -> 1,556,228 bytes; reproduced with a
-    0.01 s budget in one of three processes, so this test cannot always catch it)."""
+    0.01 s budget in 2 of 5 processes, so this test cannot always catch it)."""
     from graphprof.collect import results
 
     first = serialized_graph(_merge())[3]
