@@ -85,19 +85,7 @@ pub fn plot_memory(
 
     write_png(png, |root| draw(root, &chart, title))?;
 
-    let mut text = String::new();
-    {
-        let root = SVGBackend::with_string(&mut text, (WIDTH, HEIGHT)).into_drawing_area();
-        draw(&root, &chart, title).map_err(|message| draw_error(svg, message))?;
-        root.present().map_err(|e| draw_error(svg, e.to_string()))?;
-    }
-    let temp_svg = temp_beside(svg, ".svg")?;
-    std::fs::write(temp_svg.path(), text).map_err(|source| PlotError::Io {
-        action: "cannot write",
-        path: svg.to_path_buf(),
-        source,
-    })?;
-    persist(temp_svg, svg)
+    write_svg(svg, |root| draw(root, &chart, title))
 }
 
 /// Register DejaVu Sans as the sans-serif font, once per process.
@@ -386,30 +374,8 @@ fn draw_legend<DB: DrawingBackend>(
     Ok(())
 }
 
-pub(super) fn temp_beside(
-    target: &Path,
-    suffix: &str,
-) -> Result<tempfile::NamedTempFile, PlotError> {
-    crate::output::temp_beside(target, suffix).map_err(|error| PlotError::Io {
-        action: error.action,
-        path: target.to_path_buf(),
-        source: error.source,
-    })
-}
-
-/// Put `temp` in place of `target` (see [`crate::output::persist`]: symlinks followed, devices
-/// written to, regular files renamed over).
-pub(super) fn persist(temp: tempfile::NamedTempFile, target: &Path) -> Result<(), PlotError> {
-    crate::output::persist(temp, target).map_err(|error| PlotError::Io {
-        action: error.action,
-        path: target.to_path_buf(),
-        source: error.source,
-    })
-}
-
-/// Draw with `paint` into an RGB buffer and write it to `png` as a PNG, through a temporary file
-/// beside it (the `png` crate encodes it: plotters' own encoder would bring the whole `image`
-/// crate into every build).
+/// Draw with `paint` into an RGB buffer and write it to `png` as a PNG, atomically (the `png`
+/// crate encodes it: plotters' own encoder would bring the whole `image` crate into every build).
 pub(super) fn write_png(
     png: &Path,
     paint: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<(), String>,
@@ -421,13 +387,33 @@ pub(super) fn write_png(
         root.present().map_err(|e| draw_error(png, e.to_string()))?;
     }
     let encoded = encode_png(&pixels).map_err(|e| draw_error(png, e.to_string()))?;
-    let temp = temp_beside(png, ".png")?;
-    std::fs::write(temp.path(), encoded).map_err(|source| PlotError::Io {
-        action: "cannot write",
-        path: png.to_path_buf(),
-        source,
-    })?;
-    persist(temp, png)
+    write_bytes(png, &encoded)
+}
+
+/// Draw with `paint` into an SVG document and write it to `svg`, atomically.
+pub(super) fn write_svg(
+    svg: &Path,
+    paint: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), String>,
+) -> Result<(), PlotError> {
+    let mut text = String::new();
+    {
+        let root = SVGBackend::with_string(&mut text, (WIDTH, HEIGHT)).into_drawing_area();
+        paint(&root).map_err(|message| draw_error(svg, message))?;
+        root.present().map_err(|e| draw_error(svg, e.to_string()))?;
+    }
+    write_bytes(svg, text.as_bytes())
+}
+
+/// `bytes` into `target` through a temporary file beside it ([`crate::output::write_file_atomically`]:
+/// symlinks followed, devices written to, regular files renamed over).
+fn write_bytes(target: &Path, bytes: &[u8]) -> Result<(), PlotError> {
+    crate::output::write_file_atomically(target, |out| out.write_all(bytes)).map_err(|error| {
+        PlotError::Io {
+            action: error.action,
+            path: target.to_path_buf(),
+            source: error.source,
+        }
+    })
 }
 
 /// `pixels` (RGB, [`WIDTH`] x [`HEIGHT`]) as a PNG file's bytes.

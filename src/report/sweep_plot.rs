@@ -9,8 +9,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::plot::{
-    COLOURS, FONT, HEIGHT, PlotError, WIDTH, axis_unit, dash, draw_error, label_decimals, marker,
-    persist, register_font, temp_beside, write_png,
+    COLOURS, FONT, PlotError, WIDTH, axis_unit, dash, label_decimals, marker, register_font,
+    write_png, write_svg,
 };
 use super::sweep::SweepReport;
 use crate::units::Bytes;
@@ -27,19 +27,7 @@ pub fn plot_sweep(
 ) -> Result<(), PlotError> {
     register_font()?;
     write_png(png, |root| draw(root, sweep, title))?;
-    let mut text = String::new();
-    {
-        let root = SVGBackend::with_string(&mut text, (WIDTH, HEIGHT)).into_drawing_area();
-        draw(&root, sweep, title).map_err(|message| draw_error(svg, message))?;
-        root.present().map_err(|e| draw_error(svg, e.to_string()))?;
-    }
-    let temp_svg = temp_beside(svg, ".svg")?;
-    std::fs::write(temp_svg.path(), text).map_err(|source| PlotError::Io {
-        action: "cannot write",
-        path: svg.to_path_buf(),
-        source,
-    })?;
-    persist(temp_svg, svg)
+    write_svg(svg, |root| draw(root, sweep, title))
 }
 
 fn draw<DB: DrawingBackend>(
