@@ -111,6 +111,37 @@ def test_array_reduction(tmp_path):
     assert final, "the scalar result's size is known"
 
 
+def _pick(n, table):
+    return table[n % 5_000]
+
+
+def _relabel(n, table):
+    return table[n % 5_000] + "!"
+
+
+def test_a_result_is_sized_without_the_objects_it_shares_with_its_tasks(tmp_path):
+    """A bag that returns the dict's own strings holds a list of references on the worker (the
+    strings live in the task's copy of the dict, counted there); one that builds new strings
+    holds them too. The exporter runs the outputs' subgraphs and must tell the two apart."""
+    import dask.bag as db
+
+    table = {i: f"name-{i:06d}" for i in range(5_000)}
+    numbers = db.from_sequence(range(10_000), npartitions=2)
+    shared = export(numbers.map(_pick, table), tmp_path / "shared.json")
+    built = export(numbers.map(_relabel, table), tmp_path / "built.json")
+
+    def outputs(doc):
+        sizes = [t["output_bytes"] for t in doc["tasks"]
+                 if t.get("function") != "alias" and "output_bytes" in t]
+        assert len(sizes) == 2, doc["meta"].get("output_bytes_sampled")
+        return sizes
+
+    # 5,000 references in a list (8 bytes each and the list's header), not the strings.
+    assert all(5_000 * 8 <= size < 5_000 * 8 * 1.5 for size in outputs(shared)), outputs(shared)
+    # 5,000 new 12-character strings (~60 bytes each) besides the references.
+    assert all(size > 5_000 * 8 + 5_000 * 50 for size in outputs(built)), outputs(built)
+
+
 def test_dataframe_groupby(tmp_path):
     pdf = pd.DataFrame({"k": np.arange(20_000) % 13, "v": np.arange(20_000, dtype=float)})
     ddf = dd.from_pandas(pdf, npartitions=8)

@@ -8,7 +8,12 @@
 //! - each held task's run_spec: its spec and every payload copy embedded in it, in memory;
 //! - the run_specs of the released ancestors that a held task keeps on its worker (a reduction's
 //!   inputs, a delayed chain's earlier steps), with their payload copies;
-//! - Dask's per-task bookkeeping beside each held result ([`TASK_OVERHEAD_BYTES`]);
+//! - Dask's per-task bookkeeping ([`TASK_OVERHEAD_BYTES`]) beside each held result and each
+//!   released ancestor kept with it: a worker's task state of a held task refers to its
+//!   dependencies' states, and so on; the corpus's fixes, whose copies are gone, held 10-20 kB
+//!   more per kept ancestor than the model had without it (map_overlap_kernel: 537 kept, 10 MB);
+//!   counting the measured per-task figure for them halves that (graphs of Dask's own tasks
+//!   only: [`kept_ancestors_keep_state`]);
 //! - scattered data, once per worker, and what a fix itself puts on the workers;
 //! - what the allocator keeps of freed copies: the heap that Python containers (in-memory size at
 //!   least [`CONTAINER_RATIO`] times their pickle) took stays in RSS after they are freed
@@ -16,7 +21,8 @@
 //!   every copy freed late ([`Retention::freed_late`]: alive until a wide fan-in ran, near the end),
 //!   and at most [`EARLY_PEAK_COPIES`] per worker of those freed early; a container sent on its own
 //!   travels item by item, whose temporaries stay ([`ITEMISED_HELD_BYTES_PER_OBJECT`],
-//!   [`ITEMISED_RELEASED_BYTES_PER_ITEM`], measured; docs/DASK.md).
+//!   [`ITEMISED_RELEASED_BYTES_PER_ITEM`], and once per worker that sends or receives one,
+//!   [`first_itemised_transfer_bytes`]; measured, docs/DASK.md).
 //!
 //! `held_parts` splits the figure: objects the workers hold, and heap the allocator kept.
 //!
@@ -31,7 +37,8 @@ use super::duplication::{DuplicatedPayload, duplicate_contents};
 use super::sizes::Sizes;
 use crate::graph::held::{
     DATA_FUNCTION, ITEMISED_HELD_BYTES_PER_OBJECT, ITEMISED_RELEASED_BYTES_PER_ITEM, Kept,
-    Retention, TASK_OVERHEAD_BYTES, has_own_result, result_bytes, retention,
+    Retention, TASK_OVERHEAD_BYTES, exported_from_dask, first_itemised_transfer_bytes,
+    has_own_result, kept_ancestors_keep_state, result_bytes, retention,
 };
 use crate::graph::model::DEFAULT_SPEC_BYTES;
 use crate::graph::{Content, Graph, NodeKind, Strategy};
@@ -112,8 +119,11 @@ pub const CONTAINER_RATIO: f64 = 3.0;
 
 /// Copies of one content freed early (their task released soon after it ran) that a worker's heap
 /// holds at its high-water mark: a single-threaded worker has only a few tasks' run_specs alive
-/// at once. Set from the held-memory corpus (python/tests/test_held.py, docs/DASK.md).
-pub const EARLY_PEAK_COPIES: u64 = 8;
+/// at once. Measured on the held-memory corpus's per-worker probes (python/research/
+/// measure_held_corpus.py, docs/DASK.md): delayed_tree's 64 leaves, each freed once its `add`
+/// ran, leave 16-17 MB per worker of the ~44 MB of 1.3 MB copies a worker freed: 12-13 copies
+/// (8 until 2026-12-06, which left delayed_tree as given 32-46% under its measured growth).
+pub const EARLY_PEAK_COPIES: u64 = 12;
 
 /// The function of the barrier task of a p2p shuffle (dataframe shuffles on a distributed cluster).
 const P2P_BARRIER: &str = "p2p_barrier";
@@ -151,12 +161,7 @@ impl DelayedVariant {
     /// The variant `sample` runs for this graph: `dask.delayed(obj)` for a graph the exporter
     /// wrote from a user's collection, the builder task otherwise.
     pub fn of(graph: &Graph) -> DelayedVariant {
-        let exported = graph
-            .meta
-            .get("generator")
-            .and_then(|g| g.as_str())
-            .is_some_and(|g| g == "graphprof.export");
-        if exported {
+        if exported_from_dask(graph) {
             DelayedVariant::Object
         } else {
             DelayedVariant::Builder
@@ -243,9 +248,12 @@ pub fn task_held_bytes(graph: &Graph, id: crate::graph::NodeId) -> u64 {
 
 /// Heap the allocator keeps on the workers that fetched a data task's object (its value is one
 /// of the graph's objects, `dask.delayed(obj)`) to run its dependents: a container travels item
-/// by item ([`ITEMISED_RELEASED_BYTES_PER_ITEM`] per item on both ends), or its freed copy.
+/// by item ([`ITEMISED_RELEASED_BYTES_PER_ITEM`] per item on both ends, and each end's first
+/// such transfer once), or its freed copy.
 fn fetched_objects_heap(graph: &Graph, place: &[u16]) -> u64 {
     let mut heap = 0u64;
+    // Per worker: the largest first-transfer part of the item-by-item transfers it takes part in.
+    let mut first: std::collections::HashMap<u16, u64> = Default::default();
     for id in graph.node_ids() {
         if graph.function(id) != Some(DATA_FUNCTION) {
             continue;
@@ -265,16 +273,23 @@ fn fetched_objects_heap(graph: &Graph, place: &[u16]) -> u64 {
         for payload in graph.payloads(id) {
             let content = &graph.contents[payload.content as usize];
             let kept_heap = match content.info.items {
-                Some(items) => ends
-                    .saturating_mul(items)
-                    .saturating_mul(ITEMISED_RELEASED_BYTES_PER_ITEM),
+                Some(items) => {
+                    for &worker in receivers.iter().chain([&own]) {
+                        let part = first.entry(worker).or_default();
+                        *part = (*part).max(first_itemised_transfer_bytes(items));
+                    }
+                    ends.saturating_mul(items)
+                        .saturating_mul(ITEMISED_RELEASED_BYTES_PER_ITEM)
+                }
                 None if is_container(content) => (ends - 1).saturating_mul(content.held_bytes()),
                 None => 0,
             };
             heap = heap.saturating_add(kept_heap);
         }
     }
-    heap
+    first
+        .values()
+        .fold(heap, |sum, &part| sum.saturating_add(part))
 }
 
 /// The held figure of the graph as given, and how many held results have no known size.
@@ -286,6 +301,7 @@ fn given_parts(
 ) -> (HeldParts, u64) {
     let mut parts = HeldParts::default();
     let mut unknown = 0u64;
+    let kept_state = kept_ancestors_keep_state(graph);
     for (content_use, content) in uses.iter().zip(&graph.contents) {
         parts.allocator_kept_bytes = parts.allocator_kept_bytes.saturating_add(
             content_use
@@ -311,6 +327,11 @@ fn given_parts(
                 parts.kept_ancestor_copies_bytes = parts
                     .kept_ancestor_copies_bytes
                     .saturating_add(task_held_bytes(graph, id));
+                // Its task state stays too, referred to by the held task's (see the module docs).
+                if kept_state && has_own_result(graph, id) {
+                    parts.bookkeeping_bytes =
+                        parts.bookkeeping_bytes.saturating_add(TASK_OVERHEAD_BYTES);
+                }
             }
             (NodeKind::Task { .. }, Kept::Nothing) => {}
             (NodeKind::Data { content }, _) => {
@@ -373,6 +394,8 @@ pub fn strategies(
             _ => delayed.describe().to_string(),
         };
         let parts = &mut row.held_parts;
+        // The first item-by-item transfer's part, once per worker taking part (the largest).
+        let mut first_transfer = 0u64;
         for &(duplicate, content) in &copied {
             let Some(content) = content else {
                 continue;
@@ -416,6 +439,11 @@ pub fn strategies(
                                 .saturating_mul(ITEMISED_HELD_BYTES_PER_OBJECT),
                         );
                     }
+                    if let Some(items) = info.items {
+                        first_transfer = first_transfer.max(
+                            u64::from(workers).saturating_mul(first_itemised_transfer_bytes(items)),
+                        );
+                    }
                 }
                 (_, variant) => {
                     row.wire_bytes = row.wire_bytes.saturating_add(DEFAULT_SPEC_BYTES);
@@ -436,6 +464,8 @@ pub fn strategies(
                         .transient_bytes
                         .saturating_add(reached.saturating_mul(in_memory));
                     let kept_heap = if let Some(items) = info.items {
+                        first_transfer = first_transfer
+                            .max(reached.saturating_mul(first_itemised_transfer_bytes(items)));
                         reached
                             .saturating_mul(items)
                             .saturating_mul(ITEMISED_RELEASED_BYTES_PER_ITEM)
@@ -449,6 +479,7 @@ pub fn strategies(
                 }
             }
         }
+        parts.allocator_kept_bytes = parts.allocator_kept_bytes.saturating_add(first_transfer);
         row.held_bytes = row.held_parts.total();
         row.saved_held_bytes = given.held_bytes as i64 - row.held_bytes as i64;
         row.saved_wire_bytes = given.wire_bytes as i64 - row.wire_bytes as i64;
@@ -516,16 +547,19 @@ mod tests {
             row(&plain, "as-given").held_bytes,
             row(&itemised, "as-given").held_bytes
         );
-        // Scatter: each of the 2 workers keeps the residue around the 20,000 objects it holds.
+        // Scatter: each of the 2 workers keeps the residue around the 20,000 objects it holds,
+        // and its first item-by-item transfer's part (10,000 items: the cap).
+        let first = first_itemised_transfer_bytes(10_000);
+        assert_eq!(first, crate::graph::held::ITEMISED_FIRST_TRANSFER_MAX_BYTES);
         assert_eq!(
             row(&itemised, "scatter").held_bytes - row(&plain, "scatter").held_bytes,
-            2 * 20_000 * ITEMISED_HELD_BYTES_PER_OBJECT
+            2 * 20_000 * ITEMISED_HELD_BYTES_PER_OBJECT + 2 * first
         );
         // Delayed (a generated graph: the object built in one task): the freed copy on each
-        // worker reached (2) is replaced by the per-item residue.
+        // worker reached (2) is replaced by the per-item residue and the first transfer's part.
         assert_eq!(
             parts(&itemised, "delayed").allocator_kept_bytes,
-            2 * 10_000 * ITEMISED_RELEASED_BYTES_PER_ITEM
+            2 * 10_000 * ITEMISED_RELEASED_BYTES_PER_ITEM + 2 * first
         );
         assert_eq!(parts(&plain, "delayed").allocator_kept_bytes, 2 * 1_000_000);
         assert!(

@@ -14,9 +14,10 @@
 //! A real Dask worker also holds bookkeeping per task it keeps (its `TaskState` and the rest,
 //! about 10 KB of RSS per task on distributed 2026.8.0, measured: see
 //! [`crate::graph::held::TASK_OVERHEAD_BYTES`]); each worker models it as a buffer of
-//! [`EngineOptions::task_overhead_bytes`] real, written bytes per result it holds (not for an
-//! alias), created with the result and freed with it. The engine's own indexes, channels and maps
-//! are not counted.
+//! [`EngineOptions::task_overhead_bytes`] real, written bytes per result it makes (not for an
+//! alias), created with the result and freed with it, or, for a released task kept with a held
+//! one ([`crate::graph::held::Kept::RunSpec`]), kept with its run_spec. The engine's own indexes,
+//! channels and maps are not counted.
 //!
 //! While results are held, managed bytes equal `analyze`'s `predict::held_bytes` plus the
 //! bookkeeping ([`crate::graph::held::held_bookkeeping_bytes`]): each leaf task's spec record,

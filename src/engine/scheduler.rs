@@ -15,7 +15,7 @@ use super::options::EngineEvent;
 use super::wire::{GraphMessage, PAYLOAD_FLAG};
 use super::worker::{FromWorker, Input, RunTask, ToWorker};
 use crate::graph::Graph;
-use crate::graph::held::{Kept, kept_with_placement};
+use crate::graph::held::{Kept, kept_ancestors_keep_state, kept_with_placement};
 use crate::graph::placement::placement;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -105,6 +105,8 @@ pub struct Scheduler<'a> {
     place: Vec<u16>,
     /// Per node: what the workers keep of it while the results are held.
     kept: Vec<Kept>,
+    /// Whether a kept ancestor keeps its bookkeeping too.
+    keep_states: bool,
     results: Vec<Option<Arc<Tracked>>>,
     holders: Vec<Vec<u16>>,
     queued_tasks: Vec<u32>,
@@ -181,6 +183,7 @@ impl<'a> Scheduler<'a> {
             waiting,
             remaining_dependents: dependent_counts,
             kept: kept_with_placement(graph, &place),
+            keep_states: kept_ancestors_keep_state(graph),
             place,
             held: {
                 let held_nodes = crate::graph::held::held_nodes(graph);
@@ -298,8 +301,14 @@ impl<'a> Scheduler<'a> {
                 self.results[dep] = None;
                 let node = self.message.tasks[dep].node;
                 let keep_spec = self.kept[node as usize] == Kept::RunSpec;
+                let keep_state = keep_spec && self.keep_states;
                 for holder in std::mem::take(&mut self.holders[dep]) {
-                    cluster.send(holder as usize, ToWorker::Release { node, keep_spec })?;
+                    let release = ToWorker::Release {
+                        node,
+                        keep_spec,
+                        keep_state,
+                    };
+                    cluster.send(holder as usize, release)?;
                 }
             }
         }

@@ -202,6 +202,32 @@ fn other_generators_run_and_match_the_model() {
     assert_eq!(outcome.held_managed_bytes, model(&graph, 2) + record_excess);
 }
 
+/// In a graph of Dask's own tasks (exported from a collection), a released ancestor kept with a
+/// held task keeps its bookkeeping too; the engine keeps it, as the model counts it.
+#[test]
+fn kept_ancestors_keep_their_bookkeeping_in_an_exported_graph() {
+    use crate::graph::held::{Kept, has_own_result, retention};
+    let generated = seed_graph(GeneratorKind::TreeReduce, Strategy::Inline, 64);
+    let mut exported = generated.clone();
+    exported.meta.insert(
+        "generator".to_string(),
+        serde_json::Value::from("graphprof.export"),
+    );
+    let kept = retention(&exported, 2);
+    let kept_tasks = exported
+        .node_ids()
+        .filter(|&id| kept.kept[id as usize] == Kept::RunSpec && has_own_result(&exported, id))
+        .count() as u64;
+    assert!(kept_tasks > 0, "a tree keeps some of its ancestors");
+    assert_eq!(
+        model(&exported, 2) - model(&generated, 2),
+        kept_tasks * OVERHEAD
+    );
+    for graph in [&generated, &exported] {
+        assert_eq!(run_complete(graph, 2).held_managed_bytes, model(graph, 2));
+    }
+}
+
 #[test]
 fn real_bytes_from_the_file_are_used() {
     let graph = generate_graph(&GenerateOptions {

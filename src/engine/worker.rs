@@ -59,8 +59,14 @@ pub enum ToWorker {
     /// Run a task.
     Run(RunTask),
     /// Forget this node's result and copies, and its arguments unless `keep_spec` (a released
-    /// ancestor whose run_spec the worker keeps with a held result: [`crate::graph::held::Kept`]).
-    Release { node: u32, keep_spec: bool },
+    /// ancestor whose run_spec the worker keeps with a held result: [`crate::graph::held::Kept`]),
+    /// and its bookkeeping unless `keep_state` as well
+    /// ([`crate::graph::held::kept_ancestors_keep_state`]).
+    Release {
+        node: u32,
+        keep_spec: bool,
+        keep_state: bool,
+    },
     /// Reply `Synced` once everything before has been handled.
     Sync,
     /// Drop everything and exit.
@@ -137,9 +143,15 @@ pub fn work(
                     }),
                 }
             }
-            ToWorker::Release { node, keep_spec } => {
+            ToWorker::Release {
+                node,
+                keep_spec,
+                keep_state,
+            } => {
                 data.remove(&node);
-                states.remove(&node);
+                if !keep_state {
+                    states.remove(&node);
+                }
                 if !keep_spec {
                     arguments.remove(&node);
                 }

@@ -22,23 +22,64 @@ use super::placement::placement;
 pub const TASK_OVERHEAD_BYTES: u64 = 9_130;
 
 /// Bytes of RSS a worker keeps per Python object of a container it holds after receiving it on
-/// its own (`client.scatter(obj, broadcast=True)`), beyond the container's in-memory size.
-/// distributed sends a list, tuple, set or dict that travels on its own item by item
-/// (`to_serialize`: one sub-header and one frame per item, unpacked and deserialised one by
-/// one); the container's objects are allocated between those temporaries, so the pymalloc arenas
-/// and glibc heap the temporaries took stay in RSS while the container lives. Measured on
-/// distributed 2026.8.0 with containers that are not the held-memory test programs (100k ints,
-/// 200k floats, a str->float and an int->str dict of 50k entries; `python/research/measure_itemised.py`,
-/// docs/DASK.md), two runs each: 119-135 B per object per worker, mean 127. Objects are a
-/// sequence's items and a dict's keys and values (`item_objects` in the graph format).
-pub const ITEMISED_HELD_BYTES_PER_OBJECT: u64 = 127;
+/// its own (`client.scatter(obj, broadcast=True)`), beyond the container's in-memory size and
+/// [`first_itemised_transfer_bytes`]. distributed sends a list, tuple, set or dict that travels
+/// on its own item by item (`to_serialize`: one sub-header and one frame per item, unpacked and
+/// deserialised one by one); the container's objects are allocated between those temporaries,
+/// so the pymalloc arenas and glibc heap the temporaries took stay in RSS while the container
+/// lives. Measured on distributed 2026.8.0 with containers that are not the held-memory test
+/// programs (str->float dicts of 10k and 50k entries; `python/research/measure_itemised.py`,
+/// docs/DASK.md, 2026-12-06): 97-118 B per object per worker once the first transfer's part is
+/// taken out. Objects are a sequence's items and a dict's keys and values (`item_objects` in the
+/// graph format).
+pub const ITEMISED_HELD_BYTES_PER_OBJECT: u64 = 105;
 
-/// Bytes of RSS a worker keeps per item of a container that a delayed task built and another
-/// worker fetched (both ends take part), after the container is released: the per-item
-/// temporaries of the item-by-item transfer that the allocator keeps (glibc keeps freed heap
-/// below its top; distributed's context meter keeps a float per item) and the freed copy. Same
-/// measurement as [`ITEMISED_HELD_BYTES_PER_OBJECT`]: 121-197 B per item per worker, mean 152.
-pub const ITEMISED_RELEASED_BYTES_PER_ITEM: u64 = 152;
+/// Bytes of RSS a worker keeps per item of a container that crossed between workers item by item
+/// (a delayed task's container, a data task's object fetched by another worker: both ends take
+/// part), after the container is released: the per-item temporaries that the allocator keeps
+/// (glibc keeps freed heap below its top; distributed's context meter keeps a float per item).
+/// Same measurement as [`ITEMISED_HELD_BYTES_PER_OBJECT`] (lists of 10k and 100k ints,
+/// str->float dicts of 2k to 50k entries, and a second and third transfer on the same workers):
+/// 87-192 B per item per end, median 128, beside [`first_itemised_transfer_bytes`].
+pub const ITEMISED_RELEASED_BYTES_PER_ITEM: u64 = 128;
+
+/// What a worker's RSS grows by, once, the first time it sends or receives a container item by
+/// item (beyond the per-item parts above), up to this cap: measured with the same workloads,
+/// 2.3-3.1 MB per worker from 5,000 items on (a 10,000-entry dict: 9.6 MB over both workers for
+/// the first transfer, 3.8 and 2.6 MB for a second and a third on the same workers; 50,000
+/// entries: 18.9 then 13.2 MB), less below (2,000 items: 0.4 MB; 4,000: 1.9 MB).
+pub const ITEMISED_FIRST_TRANSFER_MAX_BYTES: u64 = 2_900_000;
+
+/// The rise of the first transfer's part per item, up to [`ITEMISED_FIRST_TRANSFER_MAX_BYTES`].
+pub const ITEMISED_FIRST_TRANSFER_BYTES_PER_ITEM: u64 = 500;
+
+/// What a worker's RSS grows by, once, for its first item-by-item transfer of `items` items
+/// (see [`ITEMISED_FIRST_TRANSFER_MAX_BYTES`]).
+pub fn first_itemised_transfer_bytes(items: u64) -> u64 {
+    items
+        .saturating_mul(ITEMISED_FIRST_TRANSFER_BYTES_PER_ITEM)
+        .min(ITEMISED_FIRST_TRANSFER_MAX_BYTES)
+}
+
+/// Whether `graph` was exported from a user's Dask collection (`graphprof dask export`): its
+/// tasks are the ones Dask runs. Generated graphs (the seed case) stand for Dask's fused graph
+/// with a source and a map task per chunk.
+pub fn exported_from_dask(graph: &Graph) -> bool {
+    graph
+        .meta
+        .get("generator")
+        .and_then(|g| g.as_str())
+        .is_some_and(|g| g == "graphprof.export")
+}
+
+/// Whether a released ancestor kept with a held task ([`Kept::RunSpec`]) keeps its bookkeeping
+/// ([`TASK_OVERHEAD_BYTES`]) too: a Dask worker's state of a held task refers to its
+/// dependencies' states. Only for a graph of Dask's own tasks ([`exported_from_dask`]): a
+/// generated graph's source task is part of one fused Dask task per chunk, whose bookkeeping
+/// [`TASK_OVERHEAD_BYTES`] already is (it was measured per chunk).
+pub fn kept_ancestors_keep_state(graph: &Graph) -> bool {
+    exported_from_dask(graph)
+}
 
 /// The function name the exporter gives a task whose value is an object of the graph (Dask's
 /// `DataNode`: `dask.delayed(obj)`, a scattered-looking literal): its result is that object.
@@ -215,6 +256,20 @@ pub fn kept_with_placement(graph: &Graph, place: &[u16]) -> Vec<Kept> {
 mod tests {
     use super::*;
     use crate::graph::load::read_graph;
+
+    #[test]
+    fn the_first_itemised_transfer_rises_with_items_up_to_its_cap() {
+        assert_eq!(first_itemised_transfer_bytes(0), 0);
+        assert_eq!(first_itemised_transfer_bytes(2_000), 1_000_000);
+        assert_eq!(
+            first_itemised_transfer_bytes(50_000),
+            ITEMISED_FIRST_TRANSFER_MAX_BYTES
+        );
+        assert_eq!(
+            first_itemised_transfer_bytes(u64::MAX),
+            ITEMISED_FIRST_TRANSFER_MAX_BYTES
+        );
+    }
 
     #[test]
     fn leaves_and_tasks_behind_held_aliases_are_held() {

@@ -56,17 +56,23 @@ def human_bytes(n: int) -> str:
 def in_memory_bytes(data: tuple) -> int | None:
     """Bytes one deserialised copy of ``data`` (a pickle and its out-of-band buffers) holds (see
     the module docstring)."""
+    head, buffers = data
+    # Buffers are copied, as a worker receives them: a copy owns its memory.
+    return traced_load_bytes(lambda: pickle.loads(head, buffers=[bytearray(b) for b in buffers]))
+
+
+def traced_load_bytes(load) -> int | None:
+    """Bytes the second of two ``load()`` calls still holds, under tracemalloc (the first warms
+    caches and interned objects); None when loading raised."""
     import tracemalloc
 
-    head, buffers = data
     tracing = tracemalloc.is_tracing()
     if not tracing:
         tracemalloc.start()
     try:
-        # Buffers are copied, as a worker receives them: a copy owns its memory.
-        first = pickle.loads(head, buffers=[bytearray(b) for b in buffers])
+        first = load()
         before = tracemalloc.get_traced_memory()[0]
-        second = pickle.loads(head, buffers=[bytearray(b) for b in buffers])
+        second = load()
         after = tracemalloc.get_traced_memory()[0]
         del second, first
     except BaseException:  # a user's __setstate__ may raise anything, SystemExit too
