@@ -100,6 +100,31 @@ def capture_send():
         dc.serialize = orig
 
 
+#: How long the exporter waits for the scheduler to take a measured copy's graph.
+SCHEDULED_TIMEOUT_S = 60.0
+
+
+def _has_tasks(dask_scheduler=None, keys=()) -> bool:
+    return any(key in dask_scheduler.tasks for key in keys)
+
+
+def _wait_until_scheduled(client, keys: list, timeout_s: float = SCHEDULED_TIMEOUT_S) -> None:
+    """Return once the scheduler knows one of ``keys`` (its update_graph has deserialised the
+    graph), or after ``timeout_s`` (a graph the scheduler refused never arrives)."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    pause = 0.005
+    while keys and time.monotonic() < deadline:
+        try:
+            if client.run_on_scheduler(_has_tasks, keys=keys):
+                return
+        except Exception:  # noqa: BLE001 - the scheduler cannot be asked: nothing to wait for
+            return
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
+
+
 def measure_wire_with_client(collection, client) -> tuple[int, str | None]:
     """Persist a copy of ``collection`` on ``client`` while wrapping
     ``distributed.client.serialize``; return the size distributed computed for
@@ -114,11 +139,17 @@ def measure_wire_with_client(collection, client) -> tuple[int, str | None]:
         copies = copy_collections(as_collections(collection), cloudpickle)
         with capture_send() as sent:
             persisted = client.persist(copies)
+        futures = futures_of(persisted)
+        # A scheduler in this process (LocalCluster(processes=False)) deserialises the copy
+        # after persist() returns: done outside this block, it would find the user's own
+        # expressions in the registries and cache the copy's state in them (a merge's next send
+        # doubled, in about half the runs). So the block ends once the scheduler has the tasks.
+        _wait_until_scheduled(client, [f.key for f in futures])
         try:
-            client.cancel(futures_of(persisted))
+            client.cancel(futures)
         except Exception:
             pass
-        del persisted, copies
+        del persisted, copies, futures
     if not sent.sizes:
         raise RuntimeError("distributed.client.serialize was not called")
     return sent.sizes[0], sent.large_graph_warning
