@@ -114,8 +114,8 @@ fn captured<T: serde::de::DeserializeOwned, R: Read>(
     serde_json::from_slice(raw).map_err(|_| Bail)
 }
 
-/// Tasks handed from the reading thread to the building thread at a time: few enough that the
-/// batches in flight stay in the cores' caches (2,048 left them to memory, and was slower).
+/// Tasks handed from the reading thread to the building thread at a time: few, so that the
+/// batches in flight between the two cores take little memory.
 const BATCH_TASKS: usize = 256;
 /// Batches in flight between the two threads.
 const BATCHES_IN_FLIGHT: usize = 4;
