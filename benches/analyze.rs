@@ -3,10 +3,11 @@
 //! --format json` (the release binary) and a bare serde_json parse of the same file into
 //! `serde::de::IgnoredAny` (the file read whole, then `from_slice`) are each run as a child
 //! process, interleaved, `--runs` times; with `--baseline BINARY` another build's `analyze` runs
-//! in the same rotation, for before/after figures. The wall time and the peak RSS of every child
-//! come from `wait4`'s rusage; medians are printed with the targets (analyze <= 0.5x the bare
-//! parse; peak RSS <= 100 bytes per task, at 5,000,000 tasks: `--chunks 2500000`). A benchmark, not a
-//! timed test.
+//! in the same rotation, for before/after figures, and so does a child that only loads the graph
+//! (`load_graph`: the reading side), to tell the load from the analysis passes. The wall time and
+//! the peak RSS of every child come from `wait4`'s rusage; medians are printed with the targets
+//! (analyze <= 0.5x the bare parse; peak RSS <= 100 bytes per task, at 5,000,000 tasks:
+//! `--chunks 2500000`). A benchmark, not a timed test.
 //!
 //! `cargo bench --bench analyze -- [--chunks N] [--runs R] [--graph FILE] [--baseline BINARY]`;
 //! `scripts/bench-analyze.sh`.
@@ -17,6 +18,7 @@ use std::time::{Duration, Instant};
 
 const GRAPHPROF: &str = env!("CARGO_BIN_EXE_graphprof");
 const BARE_PARSE: &str = "bare-parse";
+const LOAD_ONLY: &str = "load-only";
 const TARGET_RATIO: f64 = 0.5;
 const TARGET_PEAK_BYTES_PER_TASK: f64 = 100.0;
 
@@ -51,6 +53,13 @@ fn measure(command: &mut Command) -> Run {
         wall,
         peak_rss_bytes: usage.ru_maxrss as u64 * 1024,
     }
+}
+
+/// The child mode that only loads the graph (the reading side of `analyze`: scanner, builder,
+/// DAG), to tell the load from the analysis passes.
+fn load_only(path: &Path) {
+    let graph = graphprof::graph::load_graph(path).expect("the graph loads");
+    assert!(graph.task_count() > 0);
 }
 
 /// The child mode: read the file, parse it and throw everything away.
@@ -104,9 +113,10 @@ fn options() -> Options {
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    if args.next().as_deref() == Some(BARE_PARSE) {
-        bare_parse(Path::new(&args.next().expect("bare-parse FILE")));
-        return;
+    match args.next().as_deref() {
+        Some(BARE_PARSE) => return bare_parse(Path::new(&args.next().expect("bare-parse FILE"))),
+        Some(LOAD_ONLY) => return load_only(Path::new(&args.next().expect("load-only FILE"))),
+        _ => {}
     }
     let options = options();
     let dir = tempfile::tempdir().expect("a temporary folder");
@@ -156,17 +166,21 @@ fn main() {
     let mb = |run: &Run| run.peak_rss_bytes as f64 / 1e6;
 
     let (mut analyze, mut bare, mut baseline) = (Vec::new(), Vec::new(), Vec::new());
+    let mut load = Vec::new();
     for run in 1..=options.runs {
         let before = options.baseline.as_deref().map(analyze_with);
         let a = analyze_with(Path::new(GRAPHPROF));
         let b = measure(Command::new(&me).arg(BARE_PARSE).arg(&graph));
+        let l = measure(Command::new(&me).arg(LOAD_ONLY).arg(&graph));
         print!(
-            "run {run}: analyze {:.3} s, {:.1} MB peak | bare parse {:.3} s, {:.1} MB peak",
+            "run {run}: analyze {:.3} s, {:.1} MB peak | bare parse {:.3} s, {:.1} MB peak | load only {:.3} s",
             a.wall.as_secs_f64(),
             mb(&a),
             b.wall.as_secs_f64(),
-            mb(&b)
+            mb(&b),
+            l.wall.as_secs_f64()
         );
+        load.push(l);
         if let Some(before) = before {
             print!(
                 " | baseline {:.3} s, {:.1} MB peak",
@@ -204,6 +218,12 @@ fn main() {
     println!(
         "  bare parse  {bare_s:.3} s   peak {:.1} MB",
         peak(&bare) as f64 / 1e6
+    );
+    println!(
+        "  load only   {:.3} s   peak {:.1} MB (scanner, builder and DAG: {:.2}x the bare parse)",
+        secs(&load),
+        peak(&load) as f64 / 1e6,
+        secs(&load) / bare_s
     );
     println!(
         "  ratio {ratio:.2}x (target <= {TARGET_RATIO}x: {}); analyze peak {:.1} B/task (target <= {TARGET_PEAK_BYTES_PER_TASK}: {})",

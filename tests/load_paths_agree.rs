@@ -136,3 +136,47 @@ fn fast_and_serde_loaders_agree_across_batches() {
         }
     }
 }
+
+/// The fast path alone, with read buffers so small that tasks are cut everywhere and read again
+/// whole: on a generated map-blocks graph, written compact and with spaces, and its mutations, it
+/// must decline or give exactly the graph the serde path gives.
+#[test]
+fn fast_path_with_small_buffers_agrees_with_serde() {
+    use graphprof::graph::generate::{GenerateOptions, GeneratorKind, generate};
+    use graphprof::graph::load::read_fast_bytes;
+    use graphprof::graph::write::write_graph;
+    let options = GenerateOptions {
+        kind: GeneratorKind::MapBlocks,
+        chunks: 40,
+        ..GenerateOptions::default()
+    };
+    let mut compact = Vec::new();
+    write_graph(generate(&options).expect("generates"), &mut compact).expect("writes");
+    let value: serde_json::Value = serde_json::from_slice(&compact).expect("JSON");
+    let spaced = serde_json::to_vec_pretty(&value).expect("JSON");
+    let mut rng = SplitMix64::new(23);
+    let mut taken = 0;
+    for original in [compact, spaced] {
+        for round in 0..300u64 {
+            let bytes = if round == 0 {
+                original.clone()
+            } else {
+                mutate(&original, &mut rng)
+            };
+            let serde = read_graph(Path::new("g.json"), bytes.as_slice()).map(|g| format!("{g:?}"));
+            for capacity in [64, 97, 256, 1000, bytes.len() + 1] {
+                let Some(fast) = read_fast_bytes(&bytes, capacity) else {
+                    assert!(round > 0, "the unmutated graph takes the fast path");
+                    continue;
+                };
+                taken += 1;
+                assert_eq!(
+                    Ok(format!("{fast:?}")),
+                    serde.as_ref().map_err(ToString::to_string).cloned(),
+                    "round {round}, buffer {capacity}"
+                );
+            }
+        }
+    }
+    assert!(taken > 300, "too few inputs take the fast path: {taken}");
+}

@@ -9,7 +9,7 @@ use super::model::{
     Arg, Content, ContentInfo, DEFAULT_SPEC_BYTES, Digest, DigestAlgo, Graph, NO_OUTPUT, Node,
     NodeId, NodeKind, PayloadUse,
 };
-use super::parts::{PartArg, TaskParts};
+use super::parts::{ChunkSplit, PartArg, TaskParts};
 use super::raw::{Header, RawArg, RawContentInfo, RawData, RawPayload, RawTask};
 use crate::units::{Bytes, MAX_SIZE_BYTES};
 use base64::Engine as _;
@@ -111,12 +111,35 @@ impl GraphBuilder {
         id
     }
 
+    /// Interns a key of a task's parts, split already when it is a chunk key.
+    fn intern_part_key(&mut self, tagged: &str, split: Option<ChunkSplit>) -> NodeId {
+        let Some(split) = split else {
+            return self.intern_key(tagged);
+        };
+        let name = &tagged[2..2 + split.name_token];
+        let (id, new) = self.keys.intern_split(tagged, name, split.index as usize);
+        if new {
+            self.nodes.push(PLACEHOLDER);
+            self.referrer.push(id);
+        }
+        id
+    }
+
     /// Interns a key that is being defined; refuses a key defined twice.
     fn define_key(&mut self, tagged: &str) -> Result<NodeId, BuildError> {
+        self.define_part_key(tagged, None)
+    }
+
+    /// [`Self::define_key`] for a key of a task's parts.
+    fn define_part_key(
+        &mut self,
+        tagged: &str,
+        split: Option<ChunkSplit>,
+    ) -> Result<NodeId, BuildError> {
         if self.keys.len() >= u32::MAX as usize - 1 {
             return Err(BuildError::whole("more than 4 billion keys"));
         }
-        let id = self.intern_key(tagged);
+        let id = self.intern_part_key(tagged, split);
         if self.referrer[id as usize] == DEFINED {
             return Err(BuildError::at(&display_key(tagged), "duplicate key"));
         }
@@ -273,14 +296,16 @@ impl GraphBuilder {
     /// Adds one task from the loader's reusable parts, exactly as [`Self::add_task`] would add
     /// the same task, without allocating.
     pub fn add_parts(&mut self, task: &TaskParts) -> Result<(), BuildError> {
-        let id = self.define_key(&task.key)?;
+        let id = self.define_part_key(&task.key, task.key_split)?;
         let with_key = |message: String| BuildError::at(&display_key(&task.key), message);
         let sizes =
             check_sizes(task.spec_bytes, task.wire_bytes, task.output_bytes).map_err(with_key)?;
         let args_start = self.args.len() as u32;
         for arg in &task.args {
             let arg = match arg {
-                PartArg::Ref(dep) => Arg::Ref(self.intern_key(&task.refs[dep.clone()])),
+                PartArg::Ref(dep) => {
+                    Arg::Ref(self.intern_part_key(&task.refs[dep.range.clone()], dep.split))
+                }
                 PartArg::Payload(payload) => {
                     let type_name = payload.type_name.clone().map(|range| &task.types[range]);
                     let content = self
@@ -293,7 +318,7 @@ impl GraphBuilder {
         }
         let deps_start = self.extra_deps.len() as u32;
         for dep in &task.deps {
-            let dep_id = self.intern_key(&task.refs[dep.clone()]);
+            let dep_id = self.intern_part_key(&task.refs[dep.range.clone()], dep.split);
             self.extra_deps.push(dep_id);
         }
         let function = self.intern_function(&task.function);

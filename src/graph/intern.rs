@@ -15,8 +15,9 @@ const VACANT: NodeId = NodeId::MAX;
 const DENSE_SLACK: usize = 64;
 
 /// The node ids of one chunk name's keys.
-#[derive(Default)]
 struct ChunkName {
+    /// The name's token (see [`key_name_token`]).
+    token: Box<str>,
     /// Node id by index, or [`VACANT`].
     ids: Vec<NodeId>,
     /// Keys of this name that went to the hash table instead.
@@ -24,14 +25,32 @@ struct ChunkName {
 }
 
 /// Interned keys and their ids.
-#[derive(Default)]
 pub struct KeyInterner {
     hasher: foldhash::fast::FixedState,
     /// (hash, id) of keys that are not in a dense table.
     table: HashTable<(u64, NodeId)>,
     chunk_names: HashMap<Box<str>, u32, foldhash::fast::FixedState>,
     chunks: Vec<ChunkName>,
+    /// The slots of the two names looked up last ([`NO_SLOT`] when none): a chunk key's name
+    /// is nearly always one of them, found with one comparison instead of a hash lookup.
+    recent: [u32; 2],
     keys: KeyArena,
+}
+
+/// An empty entry of [`KeyInterner::recent`].
+const NO_SLOT: u32 = u32::MAX;
+
+impl Default for KeyInterner {
+    fn default() -> Self {
+        KeyInterner {
+            hasher: foldhash::fast::FixedState::default(),
+            table: HashTable::new(),
+            chunk_names: HashMap::default(),
+            chunks: Vec::new(),
+            recent: [NO_SLOT; 2],
+            keys: KeyArena::default(),
+        }
+    }
 }
 
 /// `t["name",123]` -> (`"name"`, 123); `None` for any other key shape.
@@ -51,21 +70,48 @@ fn split_chunk_key(tagged: &str) -> Option<(&str, usize)> {
 impl KeyInterner {
     /// The id of a tagged key, and whether it is new.
     pub fn intern(&mut self, tagged: &str) -> (NodeId, bool) {
-        let Some((name, index)) = split_chunk_key(tagged) else {
-            return self.intern_hashed(tagged);
-        };
-        let slot = match self.chunk_names.get(name) {
-            Some(&slot) => slot as usize,
-            None => {
-                // The arena numbers the names as the slots are numbered.
-                if self.keys.add_name(name).is_none() {
-                    return self.intern_hashed(tagged);
-                }
-                self.chunks.push(ChunkName::default());
-                self.chunk_names
-                    .insert(name.into(), (self.chunks.len() - 1) as u32);
-                self.chunks.len() - 1
+        match split_chunk_key(tagged) {
+            Some((name, index)) => self.intern_chunk(tagged, name, index),
+            None => self.intern_hashed(tagged),
+        }
+    }
+
+    /// [`Self::intern`] for a tagged key already split: `name` and `index` must be what
+    /// `split_chunk_key` gives for it.
+    pub fn intern_split(&mut self, tagged: &str, name: &str, index: usize) -> (NodeId, bool) {
+        debug_assert_eq!(split_chunk_key(tagged), Some((name, index)));
+        self.intern_chunk(tagged, name, index)
+    }
+
+    /// The slot of a chunk name, numbered as the arena numbers names; `None` when the arena
+    /// takes no more names.
+    fn chunk_slot(&mut self, name: &str) -> Option<usize> {
+        for &slot in &self.recent {
+            if slot != NO_SLOT && *self.chunks[slot as usize].token == *name {
+                return Some(slot as usize);
             }
+        }
+        let slot = match self.chunk_names.get(name) {
+            Some(&slot) => slot,
+            None => {
+                self.keys.add_name(name)?;
+                self.chunks.push(ChunkName {
+                    token: name.into(),
+                    ids: Vec::new(),
+                    hashed: 0,
+                });
+                let slot = (self.chunks.len() - 1) as u32;
+                self.chunk_names.insert(name.into(), slot);
+                slot
+            }
+        };
+        self.recent = [slot, self.recent[0]];
+        Some(slot as usize)
+    }
+
+    fn intern_chunk(&mut self, tagged: &str, name: &str, index: usize) -> (NodeId, bool) {
+        let Some(slot) = self.chunk_slot(name) else {
+            return self.intern_hashed(tagged);
         };
         let chunk = &self.chunks[slot];
         if let Some(&id) = chunk.ids.get(index)

@@ -20,11 +20,30 @@ pub struct PartPayload {
     pub type_name: Option<Range<usize>>,
 }
 
-/// One argument: a reference (a range of [`TaskParts::refs`]) or a payload.
+/// A chunk key `t["name",index]` as the reader split it, so the interner need not: exactly what
+/// the interner's own split gives for the same tagged key (an index under 10^9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkSplit {
+    /// Length of the name with its quotes, which starts after `t[`.
+    pub name_token: usize,
+    /// The index.
+    pub index: u32,
+}
+
+/// A tagged key in one of [`TaskParts`]' buffers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartKey {
+    /// Where its text is.
+    pub range: Range<usize>,
+    /// Its name and index, for a chunk key.
+    pub split: Option<ChunkSplit>,
+}
+
+/// One argument: a reference (a key in [`TaskParts::refs`]) or a payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PartArg {
     /// A tagged key in `refs`.
-    Ref(Range<usize>),
+    Ref(PartKey),
     /// An embedded payload.
     Payload(PartPayload),
 }
@@ -34,12 +53,14 @@ pub enum PartArg {
 pub struct TaskParts {
     /// The tagged key (see [`super::key::Key::tagged`]).
     pub key: String,
+    /// The key's name and index, for a chunk key.
+    pub key_split: Option<ChunkSplit>,
     /// The function name.
     pub function: String,
     /// Arguments in order.
     pub args: Vec<PartArg>,
-    /// Extra dependencies: ranges of `refs`.
-    pub deps: Vec<Range<usize>>,
+    /// Extra dependencies: keys in `refs`.
+    pub deps: Vec<PartKey>,
     /// Tagged keys of references and dependencies, end to end.
     pub refs: String,
     /// Payload type labels, end to end.
@@ -50,14 +71,13 @@ pub struct TaskParts {
     pub spec_bytes: Option<u64>,
     /// Share of the client's message, when given.
     pub wire_bytes: Option<u64>,
-    /// The digest text parsed last and its value, kept across tasks: most payloads repeat it.
-    last_digest: Option<(Vec<u8>, Digest)>,
 }
 
 impl TaskParts {
     /// Empties every buffer, keeping their capacity.
     pub fn clear(&mut self) {
         self.key.clear();
+        self.key_split = None;
         self.function.clear();
         self.args.clear();
         self.deps.clear();
@@ -66,17 +86,5 @@ impl TaskParts {
         self.output_bytes = None;
         self.spec_bytes = None;
         self.wire_bytes = None;
-    }
-
-    /// Parses a digest's text (see [`Digest::parse`]); `None` when it is not one.
-    pub fn digest(&mut self, text: &[u8]) -> Option<Digest> {
-        if let Some((last_text, digest)) = &self.last_digest
-            && last_text.as_slice() == text
-        {
-            return Some(*digest);
-        }
-        let digest = Digest::parse(std::str::from_utf8(text).ok()?).ok()?;
-        self.last_digest = Some((text.to_vec(), digest));
-        Some(digest)
     }
 }

@@ -6,11 +6,10 @@
 
 use super::build::GraphBuilder;
 use super::key::Key;
-use super::key::itoa_u64;
 use super::model::{Digest, DigestAlgo};
-use super::parts::{PartArg, PartPayload, TaskParts};
+use super::parts::{ChunkSplit, PartArg, PartKey, PartPayload, TaskParts};
 use super::raw::{FORMAT_NAME, FORMAT_VERSION, Header, Measured, RawData};
-use super::scan::{Bail, Scan, Scanner};
+use super::scan::{Bail, Cursor, Field, Scan, Scanner, Step, Stop};
 use std::io::Read;
 
 /// Stands in until a payload's `digest` field is read; a payload without one is refused.
@@ -19,31 +18,55 @@ const PLACEHOLDER_DIGEST: Digest = Digest {
     hash: [0; 32],
 };
 
+/// The fields of a graph file, of a task, of a payload, of a data object, each as `"name":`, in
+/// the order graphprof writes them; the index of each is its bit in [`Fields`].
+const FILE_FIELDS: &[Field] = &[
+    Field::new(b"\"format\":"),
+    Field::new(b"\"version\":"),
+    Field::new(b"\"name\":"),
+    Field::new(b"\"meta\":"),
+    Field::new(b"\"measured\":"),
+    Field::new(b"\"data\":"),
+    Field::new(b"\"tasks\":"),
+    Field::new(b"\"contents\":"),
+];
+const TASK_FIELDS: &[Field] = &[
+    Field::new(b"\"key\":"),
+    Field::new(b"\"function\":"),
+    Field::new(b"\"args\":"),
+    Field::new(b"\"deps\":"),
+    Field::new(b"\"output_bytes\":"),
+    Field::new(b"\"spec_bytes\":"),
+    Field::new(b"\"wire_bytes\":"),
+];
+const ARG_FIELDS: &[Field] = &[Field::new(b"\"ref\":"), Field::new(b"\"payload\":")];
+const PAYLOAD_FIELDS: &[Field] = &[
+    Field::new(b"\"size_bytes\":"),
+    Field::new(b"\"digest\":"),
+    Field::new(b"\"object_id\":"),
+    Field::new(b"\"type\":"),
+    Field::new(b"\"sent\":"),
+];
+const DATA_FIELDS: &[Field] = &[
+    Field::new(b"\"key\":"),
+    Field::new(b"\"size_bytes\":"),
+    Field::new(b"\"digest\":"),
+    Field::new(b"\"type\":"),
+];
+
 /// Reads a whole graph file into `builder`; `Err(Bail)` leaves the decision to serde_json.
 pub fn read_fast<R: Read>(scan: &mut Scanner<R>, builder: &mut GraphBuilder) -> Scan<()> {
     let mut header = Header::default();
     let mut seen = Fields::default();
     let mut raw = Vec::new();
-    scan.expect(b'{')?;
+    scan.step(|c| c.expect(b'{'))?;
     loop {
-        let field = scan.string_bytes()?;
-        let bit = match field {
-            b"format" => 0,
-            b"version" => 1,
-            b"name" => 2,
-            b"meta" => 3,
-            b"measured" => 4,
-            b"data" => 5,
-            b"tasks" => 6,
-            b"contents" => 7,
-            _ => return Err(Bail),
-        };
+        let bit = scan.step(|c| c.field(FILE_FIELDS, 0))? as u32;
         seen.first(bit)?;
-        scan.expect(b':')?;
         match bit {
-            0 if scan.string()? == FORMAT_NAME => {}
-            1 if scan.unsigned()? == FORMAT_VERSION => {}
-            2 => header.name = Some(scan.string()?.to_string()),
+            0 if scan.step(|c| Ok(c.string_bytes()? == FORMAT_NAME.as_bytes()))? => {}
+            1 if scan.step(|c| c.unsigned())? == FORMAT_VERSION => {}
+            2 => header.name = Some(scan.step(|c| c.string().map(str::to_string))?),
             3 => header.meta = captured(scan, &mut raw)?,
             4 => header.measured = Some(captured::<Measured, R>(scan, &mut raw)?),
             5 => data_objects(scan, builder)?,
@@ -51,7 +74,7 @@ pub fn read_fast<R: Read>(scan: &mut Scanner<R>, builder: &mut GraphBuilder) -> 
             7 => header.contents = captured(scan, &mut raw)?,
             _ => return Err(Bail),
         }
-        if !scan.more(b'}')? {
+        if !scan.step(|c| c.more(b'}'))? {
             break;
         }
     }
@@ -91,8 +114,9 @@ fn captured<T: serde::de::DeserializeOwned, R: Read>(
     serde_json::from_slice(raw).map_err(|_| Bail)
 }
 
-/// Tasks handed from the reading thread to the building thread at a time.
-const BATCH_TASKS: usize = 2048;
+/// Tasks handed from the reading thread to the building thread at a time: few, so that the
+/// batches in flight between the two cores take little memory.
+const BATCH_TASKS: usize = 256;
 /// Batches in flight between the two threads.
 const BATCHES_IN_FLIGHT: usize = 4;
 
@@ -103,11 +127,79 @@ struct Batch {
     len: usize,
 }
 
+/// Strings read last, kept across tasks because the next tasks tend to repeat them: a match costs
+/// one comparison instead of a scan, a UTF-8 check and a parse. Only an optimisation: the result
+/// is the same whatever they hold.
+#[derive(Default)]
+struct Recent {
+    /// The digest text parsed last and its value.
+    digest: Option<(Vec<u8>, Digest)>,
+    /// The last two names of tuple keys (a task's key and its references alternate).
+    names: [String; 2],
+    /// Which of `names` the next new name replaces.
+    next_name: usize,
+    /// The last function name.
+    function: String,
+    /// The last type label of a payload.
+    type_name: String,
+}
+
+impl Recent {
+    /// A digest (see [`Digest::parse`]); a bail when it is not one.
+    fn digest(&mut self, c: &mut Cursor<'_>) -> Step<Digest> {
+        if let Some((text, digest)) = &self.digest
+            && c.eat_string(text)?
+        {
+            return Ok(*digest);
+        }
+        let text = c.string_bytes()?;
+        let digest = std::str::from_utf8(text)
+            .ok()
+            .and_then(|text| Digest::parse(text).ok())
+            .ok_or(Stop::Bail)?;
+        self.digest = Some((text.to_vec(), digest));
+        Ok(digest)
+    }
+
+    /// Appends a string that is likely the same as the last one read in its place (a function
+    /// name, a type label) to `out`, without its quotes; `last` holds that one.
+    fn repeated(c: &mut Cursor<'_>, last: &mut String, out: &mut String) -> Step<()> {
+        if !last.is_empty() && c.eat_string(last.as_bytes())? {
+            out.push_str(last);
+            return Ok(());
+        }
+        let text = c.string()?;
+        out.push_str(text);
+        last.clear();
+        last.push_str(text);
+        Ok(())
+    }
+
+    /// Appends a string (the name of a tuple key) to `out`, without its quotes.
+    fn name(&mut self, c: &mut Cursor<'_>, out: &mut String) -> Step<()> {
+        for known in &self.names {
+            if !known.is_empty() && c.eat_string(known.as_bytes())? {
+                out.push_str(known);
+                return Ok(());
+            }
+        }
+        let text = c.string()?;
+        out.push_str(text);
+        let slot = &mut self.names[self.next_name];
+        slot.clear();
+        slot.push_str(text);
+        self.next_name ^= 1;
+        Ok(())
+    }
+}
+
 /// Reads the tasks on this thread and builds them on a second one, in file order, so scanning
 /// the text and interning the keys overlap on two cores. Any problem on either side is a bail.
 fn tasks<R: Read>(scan: &mut Scanner<R>, builder: &mut GraphBuilder) -> Scan<()> {
-    scan.expect(b'[')?;
-    if scan.eat(b']')? {
+    if scan.step(|c| {
+        c.expect(b'[')?;
+        c.eat(b']')
+    })? {
         return Err(Bail);
     }
     let (full, to_build) = std::sync::mpsc::sync_channel::<Batch>(BATCHES_IN_FLIGHT);
@@ -135,6 +227,7 @@ fn read_batches<R: Read>(
     full: &std::sync::mpsc::SyncSender<Batch>,
     recycled: &std::sync::mpsc::Receiver<Batch>,
 ) -> Scan<()> {
+    let mut recent = Recent::default();
     loop {
         let mut batch = recycled.try_recv().unwrap_or_else(|_| Batch {
             tasks: Vec::with_capacity(BATCH_TASKS),
@@ -147,10 +240,13 @@ fn read_batches<R: Read>(
                 batch.tasks.push(TaskParts::default());
             }
             let parts = &mut batch.tasks[batch.len];
-            parts.clear();
-            task(scan, parts)?;
+            // A task cut by the end of the buffer is read again whole once more is buffered.
+            more = scan.step(|c| {
+                parts.clear();
+                task(c, parts, &mut recent)?;
+                c.more(b']')
+            })?;
             batch.len += 1;
-            more = scan.more(b']')?;
         }
         // A send fails only when the builder stopped on an invalid task.
         full.send(batch).map_err(|_| Bail)?;
@@ -160,69 +256,74 @@ fn read_batches<R: Read>(
     }
 }
 
-fn task<R: Read>(scan: &mut Scanner<R>, parts: &mut TaskParts) -> Scan<()> {
+fn task(c: &mut Cursor<'_>, parts: &mut TaskParts, recent: &mut Recent) -> Step<()> {
     let mut seen = Fields::default();
-    scan.expect(b'{')?;
-    if scan.eat(b'}')? {
-        return Err(Bail);
+    c.expect(b'{')?;
+    if c.eat(b'}')? {
+        return Err(Stop::Bail);
     }
+    let mut next = 0;
     loop {
-        let bit = match scan.string_bytes()? {
-            b"key" => 0,
-            b"function" => 1,
-            b"args" => 2,
-            b"deps" => 3,
-            b"output_bytes" => 4,
-            b"spec_bytes" => 5,
-            b"wire_bytes" => 6,
-            _ => return Err(Bail),
-        };
-        seen.first(bit)?;
-        scan.expect(b':')?;
+        let bit = c.field(TASK_FIELDS, next)?;
+        next = bit + 1;
+        seen.first(bit as u32)?;
         match bit {
-            0 => key(scan, &mut parts.key)?,
-            1 => parts.function.push_str(scan.string()?),
-            2 => args(scan, parts)?,
-            3 => deps(scan, parts)?,
-            4 => parts.output_bytes = Some(scan.unsigned()?),
-            5 => parts.spec_bytes = Some(scan.unsigned()?),
-            _ => parts.wire_bytes = Some(scan.unsigned()?),
+            0 => parts.key_split = key(c, &mut parts.key, recent)?,
+            1 => Recent::repeated(c, &mut recent.function, &mut parts.function)?,
+            2 => args(c, parts, recent)?,
+            3 => deps(c, parts, recent)?,
+            4 => parts.output_bytes = Some(c.unsigned()?),
+            5 => parts.spec_bytes = Some(c.unsigned()?),
+            _ => parts.wire_bytes = Some(c.unsigned()?),
         }
-        if !scan.more(b'}')? {
+        if !c.more(b'}')? {
             break;
         }
     }
     if seen.has(0) && seen.has(1) {
         Ok(())
     } else {
-        Err(Bail)
+        Err(Stop::Bail)
     }
 }
 
-/// Appends a key in its tagged form (see [`Key::tagged`]).
-fn key<R: Read>(scan: &mut Scanner<R>, out: &mut String) -> Scan<()> {
-    if scan.peek()? == Some(b'"') {
+/// Appends a key in its tagged form (see [`Key::tagged`]); for a chunk key `["name", index]`
+/// with an index under 10^9, also where its name ends and its index, as the interner splits it.
+fn key(c: &mut Cursor<'_>, out: &mut String, recent: &mut Recent) -> Step<Option<ChunkSplit>> {
+    if c.peek()? == b'"' {
         out.push('s');
-        out.push_str(scan.string()?);
-        return Ok(());
+        out.push_str(c.string()?);
+        return Ok(None);
     }
-    scan.expect(b'[')?;
-    out.push_str("t[");
-    push_plain_string(out, scan.string()?);
-    while scan.more(b']')? {
+    c.expect(b'[')?;
+    let start = out.len();
+    out.push_str("t[\"");
+    recent.name(c, out)?;
+    out.push('"');
+    let name_token = out.len() - start - 2;
+    let mut elements = 1;
+    let mut index = None;
+    while c.more(b']')? {
         out.push(',');
-        if scan.peek()? == Some(b'"') {
-            push_plain_string(out, scan.string()?);
+        elements += 1;
+        if c.peek()? == b'"' {
+            push_plain_string(out, c.string()?);
         } else {
-            let index = scan.unsigned()?;
-            if index > i64::MAX as u64 {
-                return Err(Bail);
+            let (value, digits) = c.unsigned_digits()?;
+            if value > i64::MAX as u64 {
+                return Err(Stop::Bail);
             }
-            out.push_str(itoa_u64(index, &mut [0u8; 20]));
+            // The digits are canonical (no leading zero), as the number would be written.
+            for &digit in digits {
+                out.push(char::from(digit));
+            }
+            index = (elements == 2 && digits.len() <= 9).then_some(value as u32);
         }
     }
     out.push(']');
-    Ok(())
+    Ok(index
+        .filter(|_| elements == 2)
+        .map(|index| ChunkSplit { name_token, index }))
 }
 
 /// Appends a JSON string the scanner read: it has no escapes and no control characters, so it is
@@ -233,50 +334,50 @@ fn push_plain_string(out: &mut String, text: &str) {
     out.push('"');
 }
 
-fn deps<R: Read>(scan: &mut Scanner<R>, parts: &mut TaskParts) -> Scan<()> {
-    scan.expect(b'[')?;
-    if scan.eat(b']')? {
+/// A key into `parts.refs`.
+fn part_key(c: &mut Cursor<'_>, parts: &mut TaskParts, recent: &mut Recent) -> Step<PartKey> {
+    let start = parts.refs.len();
+    let split = key(c, &mut parts.refs, recent)?;
+    Ok(PartKey {
+        range: start..parts.refs.len(),
+        split,
+    })
+}
+
+fn deps(c: &mut Cursor<'_>, parts: &mut TaskParts, recent: &mut Recent) -> Step<()> {
+    c.expect(b'[')?;
+    if c.eat(b']')? {
         return Ok(());
     }
     loop {
-        let start = parts.refs.len();
-        key(scan, &mut parts.refs)?;
-        parts.deps.push(start..parts.refs.len());
-        if !scan.more(b']')? {
+        let dep = part_key(c, parts, recent)?;
+        parts.deps.push(dep);
+        if !c.more(b']')? {
             return Ok(());
         }
     }
 }
 
-fn args<R: Read>(scan: &mut Scanner<R>, parts: &mut TaskParts) -> Scan<()> {
-    scan.expect(b'[')?;
-    if scan.eat(b']')? {
+fn args(c: &mut Cursor<'_>, parts: &mut TaskParts, recent: &mut Recent) -> Step<()> {
+    c.expect(b'[')?;
+    if c.eat(b']')? {
         return Ok(());
     }
     loop {
-        scan.expect(b'{')?;
-        let arg = match scan.string_bytes()? {
-            b"ref" => {
-                scan.expect(b':')?;
-                let start = parts.refs.len();
-                key(scan, &mut parts.refs)?;
-                PartArg::Ref(start..parts.refs.len())
-            }
-            b"payload" => {
-                scan.expect(b':')?;
-                PartArg::Payload(payload(scan, parts)?)
-            }
-            _ => return Err(Bail),
+        c.expect(b'{')?;
+        let arg = match c.field(ARG_FIELDS, 0)? {
+            0 => PartArg::Ref(part_key(c, parts, recent)?),
+            _ => PartArg::Payload(payload(c, parts, recent)?),
         };
-        scan.expect(b'}')?;
+        c.expect(b'}')?;
         parts.args.push(arg);
-        if !scan.more(b']')? {
+        if !c.more(b']')? {
             return Ok(());
         }
     }
 }
 
-fn payload<R: Read>(scan: &mut Scanner<R>, parts: &mut TaskParts) -> Scan<PartPayload> {
+fn payload(c: &mut Cursor<'_>, parts: &mut TaskParts, recent: &mut Recent) -> Step<PartPayload> {
     let mut seen = Fields::default();
     let (mut digest, mut size_bytes) = (None, None);
     let mut payload = PartPayload {
@@ -286,59 +387,59 @@ fn payload<R: Read>(scan: &mut Scanner<R>, parts: &mut TaskParts) -> Scan<PartPa
         type_name: None,
         sent: true,
     };
-    scan.expect(b'{')?;
-    if scan.eat(b'}')? {
-        return Err(Bail);
+    c.expect(b'{')?;
+    if c.eat(b'}')? {
+        return Err(Stop::Bail);
     }
+    let mut next = 0;
     loop {
-        let bit = match scan.string_bytes()? {
-            b"size_bytes" => 0,
-            b"digest" => 1,
-            b"object_id" => 2,
-            b"type" => 3,
-            b"sent" => 4,
-            _ => return Err(Bail),
-        };
-        seen.first(bit)?;
-        scan.expect(b':')?;
+        let bit = c.field(PAYLOAD_FIELDS, next)?;
+        next = bit + 1;
+        seen.first(bit as u32)?;
         match bit {
-            0 => size_bytes = Some(scan.unsigned()?),
-            1 => digest = Some(parts.digest(scan.string_bytes()?).ok_or(Bail)?),
-            2 => payload.object_id = Some(scan.unsigned()?),
-            4 => payload.sent = scan.boolean()?,
+            0 => size_bytes = Some(c.unsigned()?),
+            1 => digest = Some(recent.digest(c)?),
+            2 => payload.object_id = Some(c.unsigned()?),
+            4 => payload.sent = c.boolean()?,
             _ => {
                 let start = parts.types.len();
-                parts.types.push_str(scan.string()?);
+                Recent::repeated(c, &mut recent.type_name, &mut parts.types)?;
                 payload.type_name = Some(start..parts.types.len());
             }
         }
-        if !scan.more(b'}')? {
+        if !c.more(b'}')? {
             break;
         }
     }
-    payload.digest = digest.ok_or(Bail)?;
-    payload.size_bytes = size_bytes.ok_or(Bail)?;
+    payload.digest = digest.ok_or(Stop::Bail)?;
+    payload.size_bytes = size_bytes.ok_or(Stop::Bail)?;
     Ok(payload)
 }
 
 /// Shared data objects are few: each is read into a [`RawData`] and added as the serde path does.
 fn data_objects<R: Read>(scan: &mut Scanner<R>, builder: &mut GraphBuilder) -> Scan<()> {
-    scan.expect(b'[')?;
-    if scan.eat(b']')? {
+    if scan.step(|c| {
+        c.expect(b'[')?;
+        c.eat(b']')
+    })? {
         return Ok(());
     }
     let mut tagged = String::new();
+    let mut recent = Recent::default();
     loop {
-        tagged.clear();
-        let data = data_object(scan, &mut tagged)?;
+        let (data, more) = scan.step(|c| {
+            tagged.clear();
+            let data = data_object(c, &mut tagged, &mut recent)?;
+            Ok((data, c.more(b']')?))
+        })?;
         builder.add_data(data).map_err(|_| Bail)?;
-        if !scan.more(b']')? {
+        if !more {
             return Ok(());
         }
     }
 }
 
-fn data_object<R: Read>(scan: &mut Scanner<R>, tagged: &mut String) -> Scan<RawData> {
+fn data_object(c: &mut Cursor<'_>, tagged: &mut String, recent: &mut Recent) -> Step<RawData> {
     let mut seen = Fields::default();
     let mut data = RawData {
         key: Key::string(""),
@@ -347,29 +448,28 @@ fn data_object<R: Read>(scan: &mut Scanner<R>, tagged: &mut String) -> Scan<RawD
         bytes_b64: None,
         type_name: None,
     };
-    scan.expect(b'{')?;
+    c.expect(b'{')?;
+    let mut next = 0;
     loop {
-        let bit = match scan.string_bytes()? {
-            b"key" => 0,
-            b"size_bytes" => 1,
-            b"digest" => 2,
-            b"type" => 3,
-            _ => return Err(Bail),
-        };
-        seen.first(bit)?;
-        scan.expect(b':')?;
+        let bit = c.field(DATA_FIELDS, next)?;
+        next = bit + 1;
+        seen.first(bit as u32)?;
         match bit {
             0 => {
-                key(scan, tagged)?;
+                key(c, tagged, recent)?;
                 data.key = Key::from_tagged(tagged);
             }
-            1 => data.size_bytes = Some(scan.unsigned()?),
-            2 => data.digest = Some(scan.string()?.to_string()),
-            _ => data.type_name = Some(scan.string()?.to_string()),
+            1 => data.size_bytes = Some(c.unsigned()?),
+            2 => data.digest = Some(c.string()?.to_string()),
+            _ => data.type_name = Some(c.string()?.to_string()),
         }
-        if !scan.more(b'}')? {
+        if !c.more(b'}')? {
             break;
         }
     }
-    if seen.has(0) { Ok(data) } else { Err(Bail) }
+    if seen.has(0) {
+        Ok(data)
+    } else {
+        Err(Stop::Bail)
+    }
 }
