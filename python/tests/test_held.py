@@ -53,7 +53,7 @@ FLOOR = 8_000_000
 #: to 17.0 MB over five runs (pandas partitions' own heap on fresh workers, not modelled). Until
 #: 2026-12-06 seven more programs were here; the model now has what they missed (an item-by-item
 #: transfer's first-time part, the bookkeeping of kept ancestors, results net of the objects they
-#: share with their tasks, 12 early-freed copies).
+#: share with their tasks, 10 early-freed copies).
 KNOWN_GAPS = {"bag_closure_frame": ("scatter", "delayed"), "df_table_arg": ("scatter", "delayed")}
 GAP_TOLERANCE = 0.5
 GAP_FLOOR = 16_000_000

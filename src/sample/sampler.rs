@@ -226,8 +226,7 @@ impl Worker {
         loop {
             let stopping = self.shared.stop.load(Ordering::Acquire);
             let requested = self.boundary_requested();
-            let time_s = self.start.elapsed().as_secs_f64();
-            self.tick(time_s, &mut readings);
+            let time_s = self.tick(&mut readings);
             self.boundary_done(requested);
             if !stopping && !boundary {
                 tick_times.push(time_s);
@@ -325,13 +324,18 @@ impl Worker {
         }
     }
 
-    /// Read every source once and record the readings at `time_s`.
-    fn tick(&mut self, time_s: f64, readings: &mut Vec<Reading>) {
+    /// Read every source once and record the readings at the time the reading ended, which it
+    /// returns. Timed after reading, never before: a reading whose thread was held up between
+    /// taking the time and reading (a loaded machine) would otherwise carry a time before a
+    /// phase mark and values from after it (the engine's held level read after its release had
+    /// begun, lower than the run held).
+    fn tick(&mut self, readings: &mut Vec<Reading>) -> f64 {
         readings.clear();
         for source in &mut self.sources {
             source.read(readings);
         }
         derive_unmanaged(readings);
+        let time_s = self.start.elapsed().as_secs_f64();
         for r in readings.iter() {
             let sample = Sample {
                 time_s,
@@ -350,6 +354,7 @@ impl Worker {
             self.series.samples.push(sample);
         }
         self.series.overhead.samples_taken += 1;
+        time_s
     }
 }
 
