@@ -78,15 +78,30 @@ fn main() {
         .or_else(|| git(&["rev-parse", "--short", "HEAD"]));
     if commit.is_some() {
         // Rebuild when HEAD moves: HEAD itself, and the branch it points to (loose or packed).
-        for path in ["HEAD", "packed-refs"] {
-            if let Some(file) = git(&["rev-parse", "--git-path", path]) {
-                println!("cargo:rerun-if-changed={file}");
-            }
+        // A path named that does not exist counts as changed on every build (cargo compares its
+        // mtime): packed-refs is named only where it exists (a worktree may have none; packing
+        // later removes a loose branch file, which is a change), and a branch with no loose file
+        // yet is watched through its folder, where the next commit writes it.
+        if let Some(file) = git(&["rev-parse", "--git-path", "HEAD"]) {
+            println!("cargo:rerun-if-changed={file}");
+        }
+        if let Some(file) = git(&["rev-parse", "--git-path", "packed-refs"])
+            && Path::new(&file).exists()
+        {
+            println!("cargo:rerun-if-changed={file}");
         }
         if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"])
             && let Some(file) = git(&["rev-parse", "--git-path", &branch])
         {
-            println!("cargo:rerun-if-changed={file}");
+            let path = Path::new(&file);
+            let watch = if path.exists() {
+                Some(path)
+            } else {
+                path.parent().filter(|p| p.is_dir())
+            };
+            if let Some(watch) = watch {
+                println!("cargo:rerun-if-changed={}", watch.display());
+            }
         }
     }
     let commit = commit.unwrap_or_else(|| "unknown commit".to_string());
