@@ -1,6 +1,9 @@
 """Dataframe map_partitions with a dict of 50k ints as an argument (embedded in every task);
 ``fixed`` builds the same collection with the dict scattered to every worker (inside a list:
-scattering a dict scatters its items) or built by a delayed task."""
+scattering a dict scatters its items) or as ``dask.delayed(rates)``: the variant ``analyze``
+predicts for a user's collection and ``sample`` runs (a delayed task that builds the dict is another
+program: its copies are freed once used, 17.0-20.4 MB measured where the object held once measured
+20.2-21.7 MB)."""
 import dask
 import dask.dataframe as dd
 import numpy as np
@@ -28,4 +31,4 @@ result = build(rates)
 def fixed(strategy, client):
     if strategy == "scatter":
         return build(client.scatter([rates], broadcast=True)[0])
-    return build(dask.delayed(make_rates)())
+    return build(dask.delayed(rates))
