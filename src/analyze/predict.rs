@@ -36,9 +36,9 @@
 use super::duplication::{DuplicatedPayload, duplicate_contents};
 use super::sizes::Sizes;
 use crate::graph::held::{
-    DATA_FUNCTION, ITEMISED_HELD_BYTES_PER_OBJECT, ITEMISED_RELEASED_BYTES_PER_ITEM, Kept,
-    Retention, TASK_OVERHEAD_BYTES, exported_from_dask, first_itemised_transfer_bytes,
-    has_own_result, kept_ancestors_keep_state, result_bytes, retention,
+    DATA_FUNCTION, ITEMISED_HELD_BYTES_PER_OBJECT, Kept, Retention, TASK_OVERHEAD_BYTES,
+    exported_from_dask, first_itemised_transfer_bytes, has_own_result,
+    itemised_released_bytes_per_item, kept_ancestors_keep_state, result_bytes, retention,
 };
 use crate::graph::model::DEFAULT_SPEC_BYTES;
 use crate::graph::{Content, Graph, NodeKind, Strategy};
@@ -251,7 +251,7 @@ pub fn task_held_bytes(graph: &Graph, id: crate::graph::NodeId) -> u64 {
 /// of the graph's objects, `dask.delayed(obj)`) to run its dependents: a container travels item
 /// by item ([`ITEMISED_RELEASED_BYTES_PER_ITEM`] per item on both ends, and each end's first
 /// such transfer once), or its freed copy.
-fn fetched_objects_heap(graph: &Graph, place: &[u16]) -> u64 {
+fn fetched_objects_heap(graph: &Graph, place: &[u16], kept: &[Kept]) -> u64 {
     let mut heap = 0u64;
     // Per worker: the largest first-transfer part of the item-by-item transfers it takes part in.
     let mut first: std::collections::HashMap<u16, u64> = Default::default();
@@ -271,6 +271,8 @@ fn fetched_objects_heap(graph: &Graph, place: &[u16]) -> u64 {
             continue;
         }
         let ends = receivers.len() as u64 + 1;
+        // The data task's own copy stays where its run_spec is kept.
+        let one_copy_stays = kept[id as usize] != Kept::Nothing;
         for payload in graph.payloads(id) {
             let content = &graph.contents[payload.content as usize];
             let kept_heap = match content.info.items {
@@ -280,7 +282,7 @@ fn fetched_objects_heap(graph: &Graph, place: &[u16]) -> u64 {
                         *part = (*part).max(first_itemised_transfer_bytes(items));
                     }
                     ends.saturating_mul(items)
-                        .saturating_mul(ITEMISED_RELEASED_BYTES_PER_ITEM)
+                        .saturating_mul(itemised_released_bytes_per_item(one_copy_stays))
                 }
                 None if is_container(content) => (ends - 1).saturating_mul(content.held_bytes()),
                 None => 0,
@@ -369,7 +371,7 @@ pub fn strategies(
     let (mut given_held, unknown) = given_parts(graph, workers, &retained.kept, &uses);
     given_held.allocator_kept_bytes = given_held
         .allocator_kept_bytes
-        .saturating_add(fetched_objects_heap(graph, &retained.place));
+        .saturating_add(fetched_objects_heap(graph, &retained.place, &retained.kept));
     let given = StrategyPrediction {
         strategy: "as-given".to_string(),
         variant: AS_GIVEN.to_string(),
@@ -469,7 +471,7 @@ pub fn strategies(
                             .max(reached.saturating_mul(first_itemised_transfer_bytes(items)));
                         reached
                             .saturating_mul(items)
-                            .saturating_mul(ITEMISED_RELEASED_BYTES_PER_ITEM)
+                            .saturating_mul(itemised_released_bytes_per_item(stays > 0))
                     } else if is_container(content_info) {
                         freed.saturating_mul(in_memory)
                     } else {
@@ -497,6 +499,11 @@ mod tests {
 
     /// Four tasks embed one 100 kB-pickle dict (1 MB in memory); `items` as the file gives them.
     fn analysis_with(items: &str) -> crate::analyze::Analysis {
+        analysis_of(items, "")
+    }
+
+    /// [`analysis_with`], the graph's `meta` given (`"generator"`: a collection's export).
+    fn analysis_of(items: &str, meta: &str) -> crate::analyze::Analysis {
         let digest = format!("sha256:{}", "ab".repeat(32));
         let tasks: Vec<String> = (0..4)
             .map(|i| {
@@ -508,7 +515,7 @@ mod tests {
             })
             .collect();
         let text = format!(
-            r#"{{"format": "graphprof-graph", "version": 1, "tasks": [{}],
+            r#"{{"format": "graphprof-graph", "version": 1, "meta": {{{meta}}}, "tasks": [{}],
                 "contents": [{{"digest": "{digest}", "in_memory_bytes": 1000000{items}}}]}}"#,
             tasks.join(",")
         );
@@ -560,7 +567,7 @@ mod tests {
         // worker reached (2) is replaced by the per-item residue and the first transfer's part.
         assert_eq!(
             parts(&itemised, "delayed").allocator_kept_bytes,
-            2 * 10_000 * ITEMISED_RELEASED_BYTES_PER_ITEM + 2 * first
+            2 * 10_000 * crate::graph::held::ITEMISED_RELEASED_BYTES_PER_ITEM + 2 * first
         );
         assert_eq!(parts(&plain, "delayed").allocator_kept_bytes, 2 * 1_000_000);
         assert!(
@@ -568,6 +575,36 @@ mod tests {
                 .variant
                 .starts_with("built in one task")
         );
+    }
+
+    /// A user's collection: `delayed` is `dask.delayed(obj)`, whose one copy stays where its task
+    /// is kept; the per-item residue is then the smaller one measured with a copy kept, on both
+    /// ends, beside the kept copy itself and each end's first transfer.
+    #[test]
+    fn a_delayed_object_keeps_one_copy_and_the_smaller_per_item_residue() {
+        let meta = r#""generator": "graphprof.export""#;
+        let plain = analysis_of("", meta);
+        let itemised = analysis_of(r#", "items": 10000, "item_objects": 20000"#, meta);
+        let parts = |a: &crate::analyze::Analysis| row(a, "delayed").held_parts;
+        assert!(
+            row(&itemised, "delayed")
+                .variant
+                .starts_with("dask.delayed(obj)")
+        );
+        let first = first_itemised_transfer_bytes(10_000);
+        assert_eq!(
+            parts(&itemised).allocator_kept_bytes,
+            2 * 10_000 * crate::graph::held::ITEMISED_RELEASED_ONE_KEPT_BYTES_PER_ITEM + 2 * first
+        );
+        // Less than the same container built in one task, where every copy is freed.
+        let built = analysis_with(r#", "items": 10000, "item_objects": 20000"#);
+        assert!(
+            parts(&itemised).allocator_kept_bytes
+                < row(&built, "delayed").held_parts.allocator_kept_bytes
+        );
+        // The copy that stays is an object the workers hold, whether it travels item by item or not.
+        assert_eq!(parts(&itemised).shared_objects_bytes, 1_000_000);
+        assert_eq!(parts(&plain).shared_objects_bytes, 1_000_000);
     }
 
     /// A reduction: 8 chunk tasks embed the dict, one sum of them is held. The sum's worker keeps

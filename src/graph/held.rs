@@ -43,6 +43,25 @@ pub const ITEMISED_HELD_BYTES_PER_OBJECT: u64 = 105;
 /// 87-192 B per item per end, median 128, beside [`first_itemised_transfer_bytes`].
 pub const ITEMISED_RELEASED_BYTES_PER_ITEM: u64 = 128;
 
+/// [`ITEMISED_RELEASED_BYTES_PER_ITEM`] where one copy of the container stays on the workers
+/// (`dask.delayed(obj)`: the data task's run_spec holds it where the task ran, counted on its
+/// own), so that only the received copies are freed. Measured on distributed 2026.8.0 (2026-12-06,
+/// `dask.delayed(obj)` of a float list, an int list and a str->float dict of 40,000 items, each
+/// used by 32 chunk tasks, two runs each, fresh clusters): RSS growth less the first transfer's
+/// part on both ends, the kept copy, the results and the bookkeeping, per item per end: 84 to 94
+/// B, where the builder's runs (every copy freed) measured 128.
+pub const ITEMISED_RELEASED_ONE_KEPT_BYTES_PER_ITEM: u64 = 90;
+
+/// Bytes of RSS kept per item per end of an item-by-item transfer (see
+/// [`ITEMISED_RELEASED_BYTES_PER_ITEM`]), by whether a copy of the container stays.
+pub fn itemised_released_bytes_per_item(one_copy_stays: bool) -> u64 {
+    if one_copy_stays {
+        ITEMISED_RELEASED_ONE_KEPT_BYTES_PER_ITEM
+    } else {
+        ITEMISED_RELEASED_BYTES_PER_ITEM
+    }
+}
+
 /// What a worker's RSS grows by, once, the first time it sends or receives a container item by
 /// item (beyond the per-item parts above), up to this cap: measured with the same workloads,
 /// 2.3-3.1 MB per worker from 5,000 items on (a 10,000-entry dict: 9.6 MB over both workers for

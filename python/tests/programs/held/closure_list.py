@@ -1,5 +1,5 @@
 """A closure over a list of 100k floats, mapped over the blocks; ``fixed`` passes the list as an
-argument instead, scattered to every worker (inside a list: scattering a dict or list scatters its items) or built by a delayed task."""
+argument instead, scattered to every worker (inside a list: scattering a dict or list scatters its items) or as ``dask.delayed(coefficients)``, the variant analyze predicts and sample runs."""
 import dask
 import dask.array as da
 
@@ -24,4 +24,4 @@ result = blocks.map_blocks(make_scaler(coefficients), dtype=float)
 def fixed(strategy, client):
     if strategy == "scatter":
         return blocks.map_blocks(scale_with, client.scatter([coefficients], broadcast=True)[0], dtype=float)
-    return blocks.map_blocks(scale_with, dask.delayed(make_coefficients)(), dtype=float)
+    return blocks.map_blocks(scale_with, dask.delayed(coefficients), dtype=float)

@@ -1,5 +1,5 @@
 """map_blocks with a 1 MB ndarray argument; ``fixed`` builds the same collection with the array
-scattered to every worker (inside a list: scattering a dict or list scatters its items) or built by a delayed task."""
+scattered to every worker (inside a list: scattering a dict or list scatters its items) or as ``dask.delayed(weights)``, the variant analyze predicts and sample runs."""
 import dask
 import dask.array as da
 import numpy as np
@@ -24,4 +24,4 @@ result = build(weights)
 def fixed(strategy, client):
     if strategy == "scatter":
         return build(client.scatter([weights], broadcast=True)[0])
-    return build(dask.delayed(make_weights)())
+    return build(dask.delayed(weights))
