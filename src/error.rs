@@ -100,6 +100,42 @@ impl InputError {
     }
 }
 
+/// Refuses to read `path` as a whole text file when it is a device, a socket or a folder: reading
+/// `/dev/zero` never ends. A regular file and a FIFO (`--baseline <(...)`) are read; a missing
+/// file is left to the read, whose error names it.
+pub fn refuse_endless(path: &Path) -> Result<(), InputError> {
+    match std::fs::metadata(path) {
+        Ok(meta)
+            if !meta.is_file() && !std::os::unix::fs::FileTypeExt::is_fifo(&meta.file_type()) =>
+        {
+            Err(InputError::invalid(
+                path,
+                Place::File,
+                format!("is {}, not a regular file", file_kind(meta.file_type())),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// What a file that is not a regular one is, in words ("a FIFO", "a character device").
+pub fn file_kind(kind: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_dir() {
+        "a folder"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "not a file"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -129,6 +129,86 @@ fn a_baseline_naming_a_fifo_or_a_device_says_what_it_is() {
     }
 }
 
+/// The files themselves, not the graphs they name: a device or a folder given as the baseline, the
+/// budget, a diff side, `render`'s samples or a calibration file is refused at once (reading
+/// `/dev/zero` never ended), one line, exit 2; a process substitution (a pipe) is still read.
+#[test]
+fn an_input_file_that_is_a_device_or_a_folder_is_refused_at_once() {
+    let dir = project();
+    // An absolute path: a budget's paths are anchored at its folder, /dev/fd for a pipe.
+    let graph = dir.path().join("g.json");
+    fs::write(
+        dir.path().join("graphprof.toml"),
+        format!(
+            "[[graph]]\npath = \"{}\"\nmax_duplicated_bytes = 1000000000\n",
+            graph.display()
+        ),
+    )
+    .unwrap();
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["check", "g.json", "--baseline", "/dev/zero"],
+            "/dev/zero: is a character device",
+        ),
+        (
+            &[
+                "check",
+                "--baseline",
+                "baseline.json",
+                "--budget",
+                "/dev/zero",
+            ],
+            "/dev/zero: is a character device",
+        ),
+        (&["check", "g.json", "--baseline", "."], ".: is a folder"),
+        (
+            &["diff", "/dev/zero", "g.json"],
+            "/dev/zero: is a character device",
+        ),
+        (
+            &["render", "/dev/zero", "-o", "out"],
+            "/dev/zero: is a character device",
+        ),
+        (
+            &[
+                "sample",
+                "--task-overhead-file",
+                "/dev/zero",
+                "--chunks",
+                "4",
+            ],
+            "/dev/zero: is a character device",
+        ),
+    ];
+    for (args, want) in cases {
+        let output = graphprof()
+            .current_dir(dir.path())
+            .args(args)
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{want}, not a regular file")),
+            "{args:?}: {stderr}"
+        );
+    }
+    // A pipe is read: the baseline and the budget through process substitution.
+    let output = std::process::Command::new("bash")
+        .current_dir(dir.path())
+        .arg("-c")
+        .arg(
+            "\"$0\" check g.json --baseline <(cat baseline.json) --budget <(cat graphprof.toml) -q",
+        )
+        .arg(assert_cmd::cargo::cargo_bin("graphprof"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+}
+
 #[test]
 fn analyze_reads_a_process_substitution() {
     let graph = fixture("hand-written.json");

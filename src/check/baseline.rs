@@ -199,6 +199,7 @@ pub fn read_baseline(path: &Path) -> Result<Baseline, InputError> {
     };
     let regular = std::fs::metadata(path).map_err(cannot_read)?.is_file();
     if !regular {
+        crate::error::refuse_endless(path)?;
         let text = std::fs::read_to_string(path).map_err(cannot_read)?;
         return parse_baseline(path, &text);
     }
@@ -396,7 +397,6 @@ pub fn normalise_path(path: &Path, cwd: &Path) -> String {
 /// Why `path` cannot be a graph file, or `None` when it is a regular file (symlinks followed): it
 /// does not exist, or it is a folder, a FIFO, a device or a socket (`/dev/zero` never ends).
 pub fn not_a_graph_file(path: &Path) -> Option<String> {
-    use std::os::unix::fs::FileTypeExt;
     let kind = match std::fs::metadata(path) {
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             return Some("does not exist".to_string());
@@ -405,20 +405,10 @@ pub fn not_a_graph_file(path: &Path) -> Option<String> {
         Ok(meta) if meta.is_file() => return None,
         Ok(meta) => meta.file_type(),
     };
-    let what = if kind.is_dir() {
-        "a folder"
-    } else if kind.is_fifo() {
-        "a FIFO"
-    } else if kind.is_char_device() {
-        "a character device"
-    } else if kind.is_block_device() {
-        "a block device"
-    } else if kind.is_socket() {
-        "a socket"
-    } else {
-        "not a file"
-    };
-    Some(format!("is {what}, not a regular file"))
+    Some(format!(
+        "is {}, not a regular file",
+        crate::error::file_kind(kind)
+    ))
 }
 
 /// Removes `.` components and resolves `..` lexically where possible.

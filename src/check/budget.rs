@@ -315,6 +315,7 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
 /// Reads a budget and resolves its entries: paths and globs are relative to the budget file's
 /// folder; a path that is not a file or a glob that matches no file is an error at its line.
 pub fn read_budget(path: &Path, cwd: &Path) -> Result<Budget, InputError> {
+    crate::error::refuse_endless(path)?;
     let text = std::fs::read_to_string(path).map_err(|source| InputError::Read {
         path: path.to_path_buf(),
         source,

@@ -215,6 +215,7 @@ fn unknown_field(given: &Value, known: &Value, at: &str) -> Option<String> {
 /// Loads and measures one side.
 pub fn load_input(path: &Path) -> Result<DiffInput, InputError> {
     let name = path.display().to_string();
+    crate::error::refuse_endless(path)?;
     let bytes = std::fs::read(path).map_err(|source| InputError::Read {
         path: path.to_path_buf(),
         source,

@@ -73,6 +73,7 @@ pub fn run(args: RenderArgs) -> Result<i32> {
             .context("cannot read the samples from stdin")?;
         text
     } else {
+        graphprof::error::refuse_endless(&args.input)?;
         std::fs::read_to_string(&args.input)
             .with_context(|| format!("{}: cannot read the samples", args.input.display()))?
     };

@@ -70,6 +70,7 @@ pub struct Calibration {
 
 /// Reads a calibration file; an error names the file and the place.
 pub fn read_calibration(path: &Path) -> Result<Calibration, InputError> {
+    crate::error::refuse_endless(path)?;
     let text = std::fs::read(path).map_err(|source| InputError::Read {
         path: path.to_path_buf(),
         source,

@@ -91,6 +91,15 @@ pub fn write_samples_csv(path: &Path, series: &[Series]) -> Result<(), CsvError>
 
 /// Read a samples CSV back into rows, in file order.
 pub fn read_samples_csv(path: &Path) -> Result<Vec<SampleRow>, CsvError> {
+    if let Err(crate::error::InputError::Invalid { message, .. }) =
+        crate::error::refuse_endless(path)
+    {
+        return Err(CsvError::Io {
+            action: "cannot read",
+            path: path.to_path_buf(),
+            source: io::Error::other(message),
+        });
+    }
     let text = std::fs::read_to_string(path).map_err(|source| CsvError::Io {
         action: "cannot read",
         path: path.to_path_buf(),
