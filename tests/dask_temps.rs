@@ -49,13 +49,17 @@ impl Place {
 
     /// `graphprof ARGS... -o out -q` with TMPDIR set, stderr in `log`, under `umask`.
     fn start(&self, args: &[&str], umask: libc::mode_t) -> Child {
+        let out = self.path("out");
+        let out = out.to_str().expect("a UTF-8 path");
+        self.start_plain(&[args, &["-o", out, "-q"]].concat(), umask)
+    }
+
+    /// [`Place::start`] without `-o` (for commands that write no folder).
+    fn start_plain(&self, args: &[&str], umask: libc::mode_t) -> Child {
         let log = std::fs::File::create(self.path("log")).expect("log");
         let mut command = Command::new(env!("CARGO_BIN_EXE_graphprof"));
         command
             .args(args)
-            .arg("-o")
-            .arg(self.path("out"))
-            .arg("-q")
             .current_dir(self.dir.path())
             .env("TMPDIR", self.tmp())
             .env("GRAPHPROF_PYTHON", common::dask_python())
@@ -286,6 +290,41 @@ fn sigkill_during_a_collections_export_leaves_no_temp_folder() {
     let exporter = python_child(&graphprof, "export");
     assert!(exporter.is_some(), "no exporter found: {}", place.log());
     kill_and_check(graphprof, exporter, &place);
+}
+
+#[test]
+fn sigkill_of_watch_leaves_no_temp_folder_and_no_watcher() {
+    let place = Place::new();
+    // A port nothing listens on: the watcher keeps trying to reach it for its --timeout.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let scheduler = format!("tcp://127.0.0.1:{port}");
+    let args = [
+        "watch",
+        "--scheduler",
+        &scheduler,
+        "--timeout",
+        "120s",
+        "-q",
+    ];
+    let mut graphprof = place.start_plain(&args, 0o022);
+    let mut watcher = None;
+    let started = poll(STARTUP, || {
+        watcher = python_child(&graphprof, "watch");
+        watcher.is_some() || graphprof.try_wait().ok().flatten().is_some()
+    });
+    assert!(
+        started && watcher.is_some(),
+        "no watcher found: {}",
+        place.log()
+    );
+    assert!(
+        !place.leftovers().is_empty(),
+        "no temporary folder to see go"
+    );
+    kill_and_check(graphprof, watcher, &place);
 }
 
 /// `root` and everything under it (symbolic links not followed).

@@ -6,7 +6,7 @@
 //! there, and stay after watch exits; the first line shows the thresholds in force.
 
 use crate::cli::{WatchArgs, WatchFormat};
-use graphprof::dask::child::{self, StdoutLine, describe_status, telling_line};
+use graphprof::dask::child::{self, Scratch, StdoutLine, describe_status, telling_line};
 use graphprof::dask::{PythonPackage, resolve_python};
 use graphprof::error::EXIT_OK;
 use graphprof::units::DecimalBytes;
@@ -17,7 +17,10 @@ const WATCH_EXIT_UNREACHABLE: i32 = 3;
 
 pub fn run(args: WatchArgs) -> anyhow::Result<i32> {
     let python = resolve_python(args.python.python.as_deref());
-    let package = PythonPackage::write()?;
+    // The package goes in a private scratch folder whose watchdog removes it, and ends the
+    // watcher's process group, should graphprof be killed (SIGKILL included).
+    let scratch = Scratch::new()?;
+    let package = PythonPackage::write_in(scratch.path())?;
     let mut python_args = vec![
         "watch".to_string(),
         "--scheduler".to_string(),
@@ -30,7 +33,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<i32> {
         python_args.push(bytes.to_string());
     }
     let command = package.command(&python, python_args);
-    let mut watcher = child::spawn(command)
+    let mut watcher = child::spawn_in(command, &scratch)
         .map_err(|error| graphprof::dask::DaskError::python_not_found(&python, &error))?;
     let stdout = std::io::stdout();
     while let Ok(StdoutLine::Line(line)) = watcher.lines.recv() {
