@@ -166,7 +166,8 @@ pub struct GenerateArgs {
 /// `graphprof analyze`.
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
-    /// Graph file; without one, the seed case (map-blocks, 1024 chunks, a 240 KiB object, inline).
+    /// Graph file (`-`: read it from standard input); without one, the seed case (map-blocks,
+    /// 1024 chunks, a 240 KiB object, inline).
     pub graph: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = AnalysisFormat::Text)]
@@ -413,7 +414,7 @@ pub enum EngineChoice {
 /// `graphprof rewrite`.
 #[derive(Debug, Args)]
 pub struct RewriteArgs {
-    /// The graph file to rewrite.
+    /// The graph file to rewrite (`-`: read it from standard input).
     pub graph: PathBuf,
     /// The strategy to rewrite it for.
     #[arg(long, value_enum)]

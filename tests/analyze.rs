@@ -438,3 +438,34 @@ fn a_huge_key_is_shortened_in_human_output() {
         assert!(String::from_utf8_lossy(&output.stdout).contains("start-kkk"));
     }
 }
+
+/// `analyze -` reads the graph from standard input: the same analysis as from the file, named
+/// `<stdin>`; a bad graph on stdin is one line naming `<stdin>` and the place, exit 2.
+#[test]
+fn analyze_reads_a_graph_from_standard_input() {
+    let path = fixture("seed-scatter-64.json");
+    let from_file = analyze_json(&path, &[]);
+    let output = graphprof()
+        .args(["analyze", "-", "--format", "json"])
+        .write_stdin(std::fs::read(&path).unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let from_stdin: Analysis = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(from_stdin.graph.tasks, from_file.graph.tasks);
+    assert_eq!(from_stdin.sizes.wire_bytes, from_file.sizes.wire_bytes);
+    assert_eq!(from_stdin.strategies.len(), from_file.strategies.len());
+    let output = graphprof()
+        .args(["analyze", "-"])
+        .write_stdin("{\"tasks\": [")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("<stdin>: line 1"), "{stderr}");
+}

@@ -26,13 +26,16 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<i32> {
 }
 
 fn load_or_generate(args: &AnalyzeArgs) -> anyhow::Result<(Graph, String)> {
+    let name = |path: &std::path::Path| match path.to_str() {
+        Some("-") => "<stdin>".to_string(),
+        _ => path.display().to_string(),
+    };
     match (&args.graph, args.strategy) {
-        (Some(path), None) => Ok((load_graph(path)?, path.display().to_string())),
+        (Some(path), None) => Ok((load_graph(path)?, name(path))),
         (Some(path), Some(strategy)) => {
-            let graph = rewrite(&load_graph(path)?, strategy).map_err(|error| {
-                anyhow!("{}: rewriting it ({strategy}): {error}", path.display())
-            })?;
-            Ok((graph, format!("{} rewritten: {strategy}", path.display())))
+            let graph = rewrite(&load_graph(path)?, strategy)
+                .map_err(|error| anyhow!("{}: rewriting it ({strategy}): {error}", name(path)))?;
+            Ok((graph, format!("{} rewritten: {strategy}", name(path))))
         }
         (None, strategy) => {
             let options = super::generate::generate_options(

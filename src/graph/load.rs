@@ -22,8 +22,17 @@ use std::path::Path;
 /// Size of the read buffer; large enough that parsing, not I/O calls, dominates.
 const READ_BUFFER_BYTES: usize = 1 << 20;
 
-/// Loads and validates the graph file at `path`.
+/// Loads and validates the graph file at `path`; `-` reads standard input (named `<stdin>` in
+/// errors).
 pub fn load_graph(path: &Path) -> Result<Graph, InputError> {
+    if path == Path::new("-") {
+        // Standard input, read once through the serde path (a pipe cannot be read twice).
+        let stdin = std::io::stdin().lock();
+        return read_graph(
+            Path::new("<stdin>"),
+            BufReader::with_capacity(READ_BUFFER_BYTES, stdin),
+        );
+    }
     let file = File::open(path).map_err(|source| InputError::Read {
         path: path.to_path_buf(),
         source,
