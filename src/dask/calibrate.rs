@@ -126,6 +126,9 @@ pub fn run_calibrate(
         args.push("--strategy".into());
         args.push(strategy.into());
     }
+    // A LocalCluster's scratch space in the private folder (see `run_driver_cancellable`).
+    args.push("--local-directory".into());
+    args.push(scratch.path().join("workers").into());
     if let Some(scheduler) = &options.scheduler {
         args.push("--scheduler".into());
         args.push(scheduler.into());

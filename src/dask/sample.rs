@@ -245,7 +245,12 @@ pub fn run_driver_cancellable(
     let mut collector = Collector::new(options.interval.as_secs_f64() * 1e3, &expected, sink);
 
     let package = PythonPackage::for_python_in(&options.python, scratch.path())?;
-    let command = package.command(&options.python, driver_args(options));
+    let mut args = driver_args(options);
+    // A LocalCluster's workers keep their scratch space (`dask-scratch-space`, spilled data) in
+    // the run's private folder, not world-writable in TMPDIR under a lax umask.
+    args.push("--local-directory".into());
+    args.push(scratch.path().join("workers").into());
+    let command = package.command(&options.python, args);
     let mut child = child::spawn_in(command, scratch)
         .map_err(|error| DaskError::python_not_found(&options.python, &error))?;
 

@@ -115,16 +115,22 @@ def fit(points):
     return my - b * mx, b
 
 
-def run_all(strategies, chunk_counts, n_workers, scheduler=None, timeout_s=30.0, emit=print):
-    """Measures every strategy at every chunk count; returns the runs, the fits and the figure."""
+def run_all(strategies, chunk_counts, n_workers, scheduler=None, timeout_s=30.0, emit=print,
+            local_directory=None):
+    """Measures every strategy at every chunk count; returns the runs, the fits and the figure.
+    ``local_directory``: where LocalClusters keep their scratch space (see the driver's
+    ``local_directory_kwargs``)."""
     from distributed import Client, LocalCluster
+
+    from .driver import local_directory_kwargs
 
     runs = []
     if scheduler is None:
         for strategy in strategies:
             for chunks in chunk_counts:
                 with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cluster, \
+                                  host="127.0.0.1", dashboard_address=None,
+                                  **local_directory_kwargs(local_directory)) as cluster, \
                         Client(cluster) as client:
                     run = measure_once(client, n_workers, strategy, chunks, local=True)
                 emit(json.dumps(run))
@@ -176,6 +182,8 @@ def parse_args(argv):
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--scheduler", default=None)
     p.add_argument("--timeout-s", type=float, default=30.0)
+    p.add_argument("--local-directory", default=None, metavar="DIR",
+                   help="LocalClusters' scratch space (created 0700); default Dask's")
     return p.parse_args(argv)
 
 
@@ -200,7 +208,7 @@ def main(argv=None) -> int:
         out.flush()
 
     run_all(args.strategy or ["scatter", "delayed"], chunks, args.workers, args.scheduler,
-            args.timeout_s, emit)
+            args.timeout_s, emit, local_directory=args.local_directory)
     return 0
 
 

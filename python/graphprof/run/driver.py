@@ -62,10 +62,28 @@ def parse_args(argv):
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--interval-ms", type=float, default=100.0)
     p.add_argument("--scheduler", default=None, help="tcp://HOST:PORT of an existing cluster (left running)")
+    p.add_argument("--local-directory", default=None, metavar="DIR",
+                   help="a LocalCluster's workers' scratch space (created 0700); default Dask's")
     p.add_argument("--timeout-s", type=float, default=10.0, help="connect timeout")
     p.add_argument("--hold-s", type=float, default=2.0)
     p.add_argument("--compute-timeout-s", type=float, default=600.0)
     return p.parse_args(argv)
+
+
+def local_directory_kwargs(folder) -> dict:
+    """LocalCluster's ``local_directory`` keyword: the folder graphprof gave (created private,
+    0700 whatever the umask), or nothing (Dask's default, ``dask-scratch-space`` in TMPDIR).
+    Dask's ``temporary-directory`` is set to it too: the scheduler and the nannies make their own
+    ``dask-scratch-space`` there (0777 under umask 000), which ``local_directory`` alone leaves in
+    TMPDIR."""
+    if not folder:
+        return {}
+    import dask
+
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    os.chmod(folder, 0o700)
+    dask.config.set({"temporary-directory": folder})
+    return {"local_directory": folder}
 
 
 def ship_package(client):
@@ -195,7 +213,8 @@ def _main(args, proto) -> int:
             local = False
         else:
             cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                                   host="127.0.0.1", dashboard_address=None)
+                                   host="127.0.0.1", dashboard_address=None,
+                                   **local_directory_kwargs(args.local_directory))
             client = Client(cluster)
             client.wait_for_workers(args.workers, timeout=120)
             local = True
@@ -258,7 +277,8 @@ def _main(args, proto) -> int:
                     except Exception:  # noqa: BLE001
                         pass
                     cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1,
-                                           processes=True, host="127.0.0.1", dashboard_address=None)
+                                           processes=True, host="127.0.0.1", dashboard_address=None,
+                                           **local_directory_kwargs(args.local_directory))
                     client = Client(cluster)
                     client.wait_for_workers(args.workers, timeout=120)
                 else:
