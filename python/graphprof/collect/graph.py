@@ -212,9 +212,11 @@ def _document(dsk, expr, collections, wire_offline, min_payload_bytes, user_modu
         outsize.update(estimates)
     rows = []
     main_functions = []  # per row: the functions of __main__ it calls (Walker.names_main)
+    shared: dict = {}  # one tuple for the rows that call the same ones (a layer's tasks)
     for key, node in dsk.items():
         label, payloads = walker.task(node, key)
-        main_functions.append(walker.main_functions or None)
+        main = tuple(walker.main_functions)
+        main_functions.append(shared.setdefault(main, main) if main else None)
         deps = list(getattr(node, "dependencies", ()) or ())
         if len(deps) > 1:
             deps.sort(key=repr)  # a frozenset's order changes with the hash seed
