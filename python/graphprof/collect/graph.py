@@ -211,8 +211,12 @@ def _document(dsk, expr, collections, wire_offline, min_payload_bytes, user_modu
         estimates, sampled = sample_output_bytes(dsk, outsize, fallback=partition_bytes(collections))
         outsize.update(estimates)
     rows = []
+    main_functions = []  # per row: the functions of __main__ it calls (Walker.names_main)
+    shared: dict = {}  # one tuple for the rows that call the same ones (a layer's tasks)
     for key, node in dsk.items():
         label, payloads = walker.task(node, key)
+        main = tuple(walker.main_functions)
+        main_functions.append(shared.setdefault(main, main) if main else None)
         deps = list(getattr(node, "dependencies", ()) or ())
         if len(deps) > 1:
             deps.sort(key=repr)  # a frozenset's order changes with the hash seed
@@ -241,7 +245,8 @@ def _document(dsk, expr, collections, wire_offline, min_payload_bytes, user_modu
     literal_nodes = [node for node, value in walker.literals.nodes.values()
                      if value is not None and cache.is_payload_object(value)]
     sizer = _SpecSizer([obj for obj, _ in cache.payload_objects()] + literal_nodes)
-    spec = [sizer(node, bool(payloads)) for _, node, _, _, payloads in rows]
+    spec = [sizer(node, bool(payloads), bool(main) and walker.names_main(main))
+            for (_, node, _, _, payloads), main in zip(rows, main_functions)]
     # The message carries what is not sent as itself in another form (the frame a partition is
     # sliced from): weigh each task by its spec and the payloads it gets that way.
     weights = [s + sum(a["payload"]["size_bytes"] for a in payloads

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import types
 from typing import Any
 
 from .payloads import PayloadCache
@@ -85,7 +86,13 @@ class _SpecSizer:
 
     When no payload is a builtin container, payloads are caught by a ``dispatch_table`` entry for
     their types, which the C pickler consults only for objects of those types; otherwise by
-    ``persistent_id``, which it calls for every object."""
+    ``persistent_id``, which it calls for every object.
+
+    A task known to hold a function of the user's ``__main__`` (``by_value``) goes to cloudpickle
+    at once: the standard pickler would raise on it or write ``__main__``, and cloudpickle would
+    follow all the same. Classes and functions that cloudpickle pickles by reference are
+    remembered across tasks (its lookup of their module is the same every time), so each is
+    looked up once rather than once per task."""
 
     def __init__(self, payload_objects: list):
         import cloudpickle
@@ -93,11 +100,33 @@ class _SpecSizer:
         ids = {id(obj) for obj in payload_objects}
         payload_types = {type(obj) for obj in payload_objects}
 
-        def persistent_id(self, obj):
-            return (id(obj) & 0xFFFF) if id(obj) in ids else None
+        def persistent_id(self, obj, _ids=ids, _id=id):
+            i = _id(obj)
+            return (i & 0xFFFF) if i in _ids else None
+
+        by_reference: dict[int, Any] = {}  # id -> class or function cloudpickle saves by name
+        cloud_reduce = cloudpickle.CloudPickler.reducer_override
+        function_type = types.FunctionType
+
+        def reducer_override(self, obj):
+            # cloudpickle's own test first: anything but a class or a function is left to the
+            # pickler's usual reduction.
+            try:
+                is_class = issubclass(type(obj), type)
+            except TypeError:
+                is_class = False
+            if not is_class and not isinstance(obj, function_type):
+                return NotImplemented
+            if id(obj) in by_reference:
+                return NotImplemented
+            reduced = cloud_reduce(self, obj)
+            if reduced is NotImplemented:
+                by_reference[id(obj)] = obj  # held, so that its id stays its own
+            return reduced
 
         Fast = type("Fast", (pickle.Pickler,), {"persistent_id": persistent_id})
-        Cloud = type("Cloud", (cloudpickle.CloudPickler,), {"persistent_id": persistent_id})
+        Cloud = type("Cloud", (cloudpickle.CloudPickler,),
+                     {"persistent_id": persistent_id, "reducer_override": reducer_override})
         self._fast, self._cloud = Fast, Cloud
         self._table = None
         if payload_types and not any(issubclass(t, _BUILTIN_CONTAINERS) for t in payload_types):
@@ -111,25 +140,26 @@ class _SpecSizer:
             self._table = dict(copyreg.dispatch_table)
             self._table.update({t: reduce_payload for t in payload_types})
 
-    def __call__(self, node, has_payloads: bool = True) -> int:
-        try:
-            if has_payloads and self._table is not None:
-                buf = io.BytesIO()
-                pickler = pickle.Pickler(buf, protocol=5)
-                pickler.dispatch_table = self._table
-                pickler.dump(node)
-                data = buf.getvalue()
-            elif has_payloads:
-                buf = io.BytesIO()
-                self._fast(buf, protocol=5).dump(node)
-                data = buf.getvalue()
-            else:
-                # Nothing to leave out: the C pickler without a Python callback per object.
-                data = pickle.dumps(node, protocol=5)
-            if b"__main__" not in data:
-                return len(data)
-        except Exception:
-            pass
+    def __call__(self, node, has_payloads: bool = True, by_value: bool = False) -> int:
+        if not by_value:
+            try:
+                if has_payloads and self._table is not None:
+                    buf = io.BytesIO()
+                    pickler = pickle.Pickler(buf, protocol=5)
+                    pickler.dispatch_table = self._table
+                    pickler.dump(node)
+                    data = buf.getvalue()
+                elif has_payloads:
+                    buf = io.BytesIO()
+                    self._fast(buf, protocol=5).dump(node)
+                    data = buf.getvalue()
+                else:
+                    # Nothing to leave out: the C pickler without a Python callback per object.
+                    data = pickle.dumps(node, protocol=5)
+                if b"__main__" not in data:
+                    return len(data)
+            except Exception:
+                pass
         buf = io.BytesIO()
         try:
             self._cloud(buf, protocol=5).dump(node)

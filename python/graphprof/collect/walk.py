@@ -14,6 +14,7 @@ Dask's wrapper where they differ (``f via apply_and_enforce``).
 from __future__ import annotations
 
 import functools
+import types
 from typing import Any, Optional
 
 from .payloads import PayloadCache
@@ -137,6 +138,11 @@ class Walker:
         self.literals = (literals if literals is not None
                          else LiteralContainers.for_payloads(cache.min_payload_bytes))
         self.futures: dict[Any, Any] = {}  # key -> Future (data objects)
+        # The functions of the user's ``__main__`` that the last task walked calls, each with the
+        # partials it is reached through: unless one of those is a payload (left out of the
+        # task's pickle), the standard pickler cannot ship the task (it raises, or names
+        # ``__main__``): see :meth:`names_main`.
+        self.main_functions: list[tuple[Any, tuple]] = []
         self._labels: dict[Any, str] = {}  # (key name, function) -> label: a layer shares one
         try:
             from distributed import Future
@@ -187,9 +193,9 @@ class Walker:
         if p is not None:
             out.append({"payload": p})
 
-    def function(self, func, out: list) -> None:
+    def function(self, func, out: list, via: tuple = ()) -> None:
         if isinstance(func, functools.partial):
-            self.function(func.func, out)
+            self.function(func.func, out, via + (func,))
             def context() -> str:
                 return f"held by partial({funcname(func.func)})"
 
@@ -201,6 +207,8 @@ class Walker:
         p = self.cache.payload_for(func, role="function", threshold=FUNCTION_PAYLOAD_BYTES)
         if p is not None:
             out.append({"payload": p})
+        elif type(func) is types.FunctionType and getattr(func, "__module__", None) == "__main__":
+            self.main_functions.append((func, via))
 
     def task_body(self, node, out: list) -> None:
         ts = self.ts
@@ -235,6 +243,15 @@ class Walker:
         if type(obj) is dict:
             return any(self._holds_graph_objects(a, depth + 1) for a in obj.values())
         return False
+
+    def names_main(self, main_functions: list) -> bool:
+        """Whether a task whose :attr:`main_functions` were these reaches one of them in its
+        pickle (none of the function and the partials it is reached through is a payload): the
+        standard pickler then writes ``__main__`` or raises. Asked once the walk is over, when
+        every payload is known."""
+        is_payload = self.cache.is_payload_object
+        return any(not is_payload(func) and not any(map(is_payload, via))
+                   for func, via in main_functions)
 
     # ------------------------------------------------------------------ labels
     def label(self, node) -> str:
@@ -287,6 +304,7 @@ class Walker:
         """(label, payload args) of one top-level graph node; refs are added by the caller."""
         out: list = []
         ts = self.ts
+        self.main_functions = []
         if isinstance(node, ts.Alias):
             return "alias", out
         if isinstance(node, ts.DataNode):
