@@ -34,6 +34,26 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_tmpdir(tmp_path_factory):
+    """TMPDIR of this test session's own: the tests that check that ``graphprof.sample()`` leaves
+    no ``graphprof-sample-*`` folder compare the temporary folder before and after, and another
+    run on the same machine (a second clone's suite) creates and removes its own folders there
+    meanwhile. The kernels, binaries and clusters the tests start inherit it."""
+    import tempfile
+
+    private = tmp_path_factory.mktemp("tmpdir")
+    saved_env, saved_dir = os.environ.get("TMPDIR"), tempfile.tempdir
+    os.environ["TMPDIR"] = str(private)
+    tempfile.tempdir = str(private)
+    yield private
+    tempfile.tempdir = saved_dir
+    if saved_env is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = saved_env
+
+
 @pytest.fixture(scope="session")
 def seed_mapper():
     """The seed case's 240 KiB Mapper."""
