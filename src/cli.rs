@@ -474,8 +474,9 @@ pub struct SampleArgs {
     /// Label of a sampled command (with `-- COMMAND`).
     #[arg(long)]
     pub label: Option<String>,
-    /// What the plots' titles call the graph or collection (default: the graph file or
-    /// SCRIPT.py:VAR as given; `graphprof.sample` passes the collection's variable name).
+    /// What the plots' titles call the graph, collection or command (default: the graph file or
+    /// SCRIPT.py:VAR as given, the seed case's size, or the command line; `graphprof.sample`
+    /// passes the collection's variable name).
     #[arg(long, value_name = "TEXT")]
     pub title: Option<String>,
     /// Print progress as plain lines on stderr (one per run, phase and quarter of the tasks, with

@@ -214,3 +214,37 @@ fn plots_tell_the_runs_apart_and_counts_have_separators() {
         assert!(entries >= 1, "no legend entry for {label}");
     }
 }
+
+#[test]
+fn title_names_the_seed_case_and_a_command_in_the_plots() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = graphprof()
+        .args(["sample", "--chunks", "64", "--payload-bytes", "1KiB"])
+        .args(["--chunk-bytes", "100", "--hold", "50ms"])
+        .args(["--title", "nightly seed", "-o"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{output:?}");
+    let svg = std::fs::read_to_string(dir.path().join("memory.svg")).expect("svg");
+    assert!(svg.contains("memory: nightly seed, "), "--title left out");
+    assert!(!svg.contains("64 chunks"), "the default title stayed");
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = graphprof()
+        .args(["sample", "--interval", "5ms", "--title", "a sleeper", "-o"])
+        .arg(dir.path())
+        .args(["--", "sleep", "0.2"])
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{output:?}");
+    let svg = std::fs::read_to_string(dir.path().join("memory.svg")).expect("svg");
+    assert!(
+        svg.contains("a sleeper"),
+        "--title left out of a command's plot"
+    );
+    assert!(
+        !svg.contains("sleep 0.2"),
+        "the command line stayed the title"
+    );
+}

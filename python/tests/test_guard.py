@@ -41,6 +41,11 @@ def client(address):
         yield client
 
 
+def _executed(client) -> int:
+    """Tasks the workers have executed so far, all of them."""
+    return sum(client.run(lambda dask_worker: dask_worker.state.executed_count).values())
+
+
 def _expected_sum(chunks: int) -> int:
     return int((np.arange(chunks * 1000) % MAPPER_LEN).sum())
 
@@ -139,7 +144,7 @@ def _refusal_lines(lines) -> list[str]:
     return [line for line in lines if REFUSED in line]
 
 
-def test_a_refused_graph_fails_within_2_s_on_the_scheduler_alone_then_a_fixed_one_runs(
+def test_a_refused_graph_fails_on_the_scheduler_alone_then_a_fixed_one_runs(
         cluster, client):
     # Before the scheduler erred refused graphs itself, each refused task ran on a worker and
     # raised there: persist's futures failed after ~4 s (17-20 s on a busy machine), the workers
@@ -154,29 +159,28 @@ def test_a_refused_graph_fails_within_2_s_on_the_scheduler_alone_then_a_fixed_on
     # Warm: the scheduler's first dask.array graph imports dask.array there (~1 s when busy).
     assert int(seed_collection(4, mapper).sum().compute()) == _expected_sum(4)
     marks = cluster.log_marks()
-    started = time.monotonic()
+    executed = _executed(client)
     persisted = seed_collection(CHUNKS, mapper).persist()
     futures = futures_of(persisted)
     wait(futures, timeout=300)
-    persist_seconds = time.monotonic() - started
     assert all(f.status == "error" for f in futures)
+    # What makes the refusal fast (python/bench/bench_refusal.py times it; a shared machine's
+    # seconds are no test): the scheduler errs the tasks itself, and no worker runs any.
+    assert _executed(client) == executed, "a refused task ran on a worker"
     messages = {str(f.exception()) for f in futures}
     assert len(messages) == 1, "one clear error for every future"
     message = messages.pop()
     assert message.startswith(REFUSED) and "Mapper" in message and f"{CHUNKS} copies" in message
     assert "Fix: send it once: pass client.scatter(obj, broadcast=True)" in message, message
-    assert persist_seconds < 2, f"persist's futures failed {persist_seconds:.2f} s after it"
     said = _refusal_lines(cluster.log_lines(marks)["scheduler"])
     assert len(said) == 1 and "Mapper" in said[0] and f"{CHUNKS} copies" in said[0], said
     assert " - WARNING - " in said[0] and client.id in said[0], said
 
     computed = seed_collection(CHUNKS, mapper).sum()
     after_persist = cluster.log_marks()
-    started = time.monotonic()
     with pytest.raises(RuntimeError, match=REFUSED) as refused:
         computed.compute()
-    compute_seconds = time.monotonic() - started
-    assert compute_seconds < 2, f"compute() raised {compute_seconds:.2f} s after it was called"
+    assert _executed(client) == executed, "a refused task ran on a worker"
     assert "Mapper" in str(refused.value) and f"{CHUNKS} copies" in str(refused.value)
     said = _refusal_lines(cluster.log_lines(after_persist)["scheduler"])
     assert len(said) == 1 and "Mapper" in said[0], said

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 pytest.importorskip("distributed")
@@ -22,6 +24,10 @@ def test_sample_the_seed_collection_on_a_localcluster(seed_mapper, tmp_path):
     assert list(frame.columns) == ["as-given", "scatter", "delayed"]
     assert frame.index[0] == 0.0 and frame["as-given"].max() > 0  # seconds, a float index
     assert (tmp_path / "out" / "report.json").is_file() and (tmp_path / "out" / "memory.png").is_file()
+    # The kept report names the collection, not the loader script in the removed temporary folder.
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["parameters"]["source"] == f"notebook collection {result.title}"
+    assert [run["label"] for run in report["runs"]] == ["as-given", "scatter", "delayed"]
 
 
 def test_sample_refuses_an_unknown_strategy():

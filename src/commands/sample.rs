@@ -80,18 +80,16 @@ pub fn run(args: SampleArgs) -> Result<i32> {
         hold_s: Some(args.hold.as_secs_f64()),
         memory_limit_bytes: args.memory_limit,
     };
-    let title = match args.graph {
-        None => format!(
+    // `--title` names the graph in the plots whatever it is: a file, SCRIPT.py:VAR or the seed case.
+    let title = match (&args.title, &args.graph) {
+        (Some(title), _) => format!("{title}, {} workers", count(u64::from(args.workers))),
+        (None, None) => format!(
             "map-blocks, {} chunks x {}, {} workers",
             count(args.generator.chunks.first()),
             Bytes(args.generator.payload_bytes),
             count(u64::from(args.workers))
         ),
-        Some(_) => format!(
-            "{}, {} workers",
-            args.title.as_deref().unwrap_or(&source),
-            count(u64::from(args.workers))
-        ),
+        (None, Some(_)) => format!("{source}, {} workers", count(u64::from(args.workers))),
     };
     finish(
         &args,
@@ -193,7 +191,7 @@ fn run_command(
         hold_s: None,
         memory_limit_bytes: limits.memory_limit_bytes,
     };
-    let title = args.command.join(" ");
+    let title = args.title.clone().unwrap_or_else(|| args.command.join(" "));
     finish(
         args,
         folder,

@@ -130,8 +130,10 @@ pub fn run(args: &SampleArgs, cancel: &Arc<AtomicBool>) -> Result<i32> {
         hold_s: Some(args.hold.as_secs_f64()),
         memory_limit_bytes: memory_limit,
     };
-    let title = match &graph {
-        None => format!(
+    // `--title` names the graph in the plots whatever it is (a file, SCRIPT.py:VAR, the seed case).
+    let title = match (&args.title, &graph) {
+        (Some(title), _) => format!("{title}, {} workers", count(u64::from(args.workers))),
+        (None, None) => format!(
             "map-blocks, {} chunks x {}, {} workers",
             counts
                 .iter()
@@ -141,11 +143,7 @@ pub fn run(args: &SampleArgs, cancel: &Arc<AtomicBool>) -> Result<i32> {
             Bytes(args.generator.payload_bytes),
             count(u64::from(args.workers))
         ),
-        Some(_) => format!(
-            "{}, {} workers",
-            args.title.as_deref().unwrap_or(&source),
-            count(u64::from(args.workers))
-        ),
+        (None, Some(_)) => format!("{source}, {} workers", count(u64::from(args.workers))),
     };
     finish(
         args,
