@@ -120,7 +120,7 @@ impl GraphBuilder {
         let Some(split) = split else {
             return self.intern_key(tagged);
         };
-        let name = &tagged[2..2 + split.name_token];
+        let name = &tagged[2..2 + split.name_token as usize];
         let (id, new) = self.keys.intern_split(tagged, name, split.index as usize);
         if new {
             self.nodes.push(PLACEHOLDER);
@@ -484,7 +484,8 @@ impl GraphBuilder {
             topo_order: Vec::new(),
         };
         graph.dag = build_dag(&graph);
-        graph.topo_order = topological_order(&graph)?;
+        graph.topo_order =
+            topological_order(&graph).map_err(|cycle| BuildError::at(&cycle.key, cycle.message))?;
         Ok(graph)
     }
 }

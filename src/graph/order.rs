@@ -2,7 +2,6 @@
 //! found by the same depth-first walk and checked by one scan of the edges; a cycle is named by a
 //! shortest path back to where petgraph found it.
 
-use super::BuildError;
 use crate::graph::model::{Arg, Graph, NodeId};
 use petgraph::graph::{DiGraph, NodeIndex};
 
@@ -82,7 +81,13 @@ fn depth_first_order(dag: &DiGraph<(), (), u32>) -> Option<Vec<NodeId>> {
         .then_some(finish_stack)
 }
 
-pub(super) fn topological_order(graph: &Graph) -> Result<Vec<NodeId>, BuildError> {
+/// A cycle: the key petgraph found on it, displayed, and the message naming the cycle.
+pub(super) struct Cycle {
+    pub key: String,
+    pub message: String,
+}
+
+pub(super) fn topological_order(graph: &Graph) -> Result<Vec<NodeId>, Cycle> {
     if let Some(order) = depth_first_order(&graph.dag) {
         return Ok(order);
     }
@@ -104,10 +109,10 @@ pub(super) fn topological_order(graph: &Graph) -> Result<Vec<NodeId>, BuildError
             if members.len() > 6 {
                 names.push(format!("and {} more", members.len() - 6));
             }
-            Err(BuildError::at(
-                &graph.key_display(start.index() as NodeId),
-                format!("cycle through {}", names.join(" -> ")),
-            ))
+            Err(Cycle {
+                key: graph.key_display(start.index() as NodeId),
+                message: format!("cycle through {}", names.join(" -> ")),
+            })
         }
     }
 }
@@ -199,6 +204,9 @@ mod tests {
             }
             assert_eq!(depth_first_order(&dag), expected, "round {round}");
         }
-        assert!(acyclic > 100 && cyclic > 20, "{acyclic} acyclic, {cyclic} cyclic");
+        assert!(
+            acyclic > 100 && cyclic > 20,
+            "{acyclic} acyclic, {cyclic} cyclic"
+        );
     }
 }
