@@ -118,14 +118,14 @@ pub struct Analysis {
 /// Analyses a graph. `source` names where it came from in the report.
 ///
 /// The passes run on two cores: those that need nothing from the others (the structure, the
-/// retention model, the per-function sizes) on a second thread while this one finds the
-/// duplicates, the totals and the findings; then the held layers and the largest tasks there
-/// while the strategies are predicted here. Each pass is a pure function of its inputs, so the
+/// retention model) on a second thread while this one finds the duplicates, the sizes (totals,
+/// per layer and per function in one walk) and the findings; then the held layers and the
+/// largest tasks there while the strategies are predicted here. Each pass is a pure function of its inputs, so the
 /// report is the same as when they ran one after another. A panic in a pass would be a bug, not
 /// bad input: running the passes again on this thread re-raises it with its own message.
 pub fn analyze(graph: &Graph, source: &str, options: &AnalyzeOptions) -> Analysis {
     let layers = layers::LayerIndex::new(graph);
-    let (found, (structure, retained, function_sizes)) = std::thread::scope(|scope| {
+    let (found, (structure, retained)) = std::thread::scope(|scope| {
         let independent = scope.spawn(|| independent_passes(graph, options));
         let found = sizes_and_findings(graph, &layers, options);
         let independent = independent
@@ -163,7 +163,7 @@ pub fn analyze(graph: &Graph, source: &str, options: &AnalyzeOptions) -> Analysi
         },
         sizes: found.sizes,
         layers: truncate(found.layer_sizes, options.top),
-        functions: truncate(function_sizes, options.top),
+        functions: truncate(found.function_sizes, options.top),
         largest_tasks,
         duplicates: found.duplicates,
         duplicated_bytes: found.duplicated_bytes,
@@ -177,16 +177,12 @@ pub fn analyze(graph: &Graph, source: &str, options: &AnalyzeOptions) -> Analysi
     }
 }
 
-/// The passes that need nothing from the others: the structure, the retention model (placement,
-/// what is kept, what is freed late) and the per-function sizes.
-fn independent_passes(
-    graph: &Graph,
-    options: &AnalyzeOptions,
-) -> (Structure, Retention, Vec<GroupSize>) {
+/// The passes that need nothing from the others: the structure and the retention model
+/// (placement, what is kept, what is freed late).
+fn independent_passes(graph: &Graph, options: &AnalyzeOptions) -> (Structure, Retention) {
     (
         structure::structure(graph),
         crate::graph::held::retention(graph, options.workers),
-        sizes::by_function(graph),
     )
 }
 
@@ -203,13 +199,15 @@ fn per_layer_passes(
     )
 }
 
-/// The duplicates, the totals, the per-layer sizes, the findings and the warning verdict.
+/// The duplicates, the totals, the per-layer and per-function sizes, the findings and the warning
+/// verdict.
 struct Found {
     duplicates: Vec<DuplicatedPayload>,
     duplicated_bytes: u64,
     duplication_ratio: f64,
     sizes: Sizes,
     layer_sizes: Vec<GroupSize>,
+    function_sizes: Vec<GroupSize>,
     findings: Vec<Blame>,
     warning: WarningVerdict,
 }
@@ -225,14 +223,13 @@ fn sizes_and_findings(
         .filter(|d| d.is_copied())
         .map(|d| d.wasted_bytes)
         .sum::<u64>();
-    let sizes = sizes::totals(graph);
+    let (sizes, layer_sizes, function_sizes) = sizes::totals_and_groups(graph, layers, &duplicates);
     let unique_bytes = sizes.materialised_bytes.saturating_sub(duplicated_bytes);
     let duplication_ratio = if unique_bytes == 0 {
         1.0
     } else {
         sizes.materialised_bytes as f64 / unique_bytes as f64
     };
-    let layer_sizes = sizes::by_layer(graph, layers, &duplicates);
     let findings = verdict::findings(
         graph,
         layers,
@@ -247,6 +244,7 @@ fn sizes_and_findings(
         duplication_ratio,
         sizes,
         layer_sizes,
+        function_sizes,
         findings,
         warning,
     }
