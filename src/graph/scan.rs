@@ -310,7 +310,8 @@ pub trait Input {
     fn refill(&mut self, buf: &mut Vec<u8>, pos: &mut usize, end: &mut usize) -> Scan<bool>;
 }
 
-/// Any reader, read into the scanner's own buffer.
+/// Any reader, read into the scanner's own buffer (a file is read ahead instead: see
+/// [`read_ahead`]).
 pub struct Reader<R>(R);
 
 impl<R: Read> Input for Reader<R> {
