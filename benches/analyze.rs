@@ -5,7 +5,8 @@
 //! process, interleaved, `--runs` times; with `--baseline BINARY` another build's `analyze` runs
 //! in the same rotation, for before/after figures, and so does a child that only loads the graph
 //! (`load_graph`: the reading side), to tell the load from the analysis passes. The wall time and
-//! the peak RSS of every child come from `wait4`'s rusage; medians are printed with the targets
+//! the peak RSS of every child come from `wait4`'s rusage (its CPU time too, which the other work
+//! on a shared machine changes less than the wall time); medians are printed with the targets
 //! (analyze <= 0.5x the bare parse; peak RSS <= 100 bytes per task, at 5,000,000 tasks:
 //! `--chunks 2500000`). A benchmark, not a timed test.
 //!
@@ -22,11 +23,20 @@ const LOAD_ONLY: &str = "load-only";
 const TARGET_RATIO: f64 = 0.5;
 const TARGET_PEAK_BYTES_PER_TASK: f64 = 100.0;
 
-/// One child run: wall time and peak resident set size.
+/// One child run: wall time, CPU time (user and system, all threads) and peak resident set size.
 #[derive(Debug, Clone, Copy)]
 struct Run {
     wall: Duration,
+    cpu: Duration,
     peak_rss_bytes: u64,
+}
+
+/// The machine's 1-minute load average (other work on the shared cores), for the printout.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".to_string())
 }
 
 /// Runs a command to completion and measures it with `wait4`, which also reaps the child.
@@ -48,9 +58,11 @@ fn measure(command: &mut Command) -> Run {
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
         "{command:?} failed with status {status}"
     );
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     // ru_maxrss is in KiB on Linux.
     Run {
         wall,
+        cpu: time(usage.ru_utime) + time(usage.ru_stime),
         peak_rss_bytes: usage.ru_maxrss as u64 * 1024,
     }
 }
@@ -167,6 +179,7 @@ fn main() {
 
     let (mut analyze, mut bare, mut baseline) = (Vec::new(), Vec::new(), Vec::new());
     let mut load = Vec::new();
+    let load_before = load_average();
     for run in 1..=options.runs {
         let before = options.baseline.as_deref().map(analyze_with);
         let a = analyze_with(Path::new(GRAPHPROF));
@@ -195,33 +208,42 @@ fn main() {
     }
     let tasks = tasks_in(&report);
     let secs = |runs: &[Run]| median(runs.iter().map(|r| r.wall.as_secs_f64()).collect());
+    let cpu = |runs: &[Run]| median(runs.iter().map(|r| r.cpu.as_secs_f64()).collect());
     let peak = |runs: &[Run]| runs.iter().map(|r| r.peak_rss_bytes).max().unwrap_or(0);
     let per_task = |runs: &[Run]| peak(runs) as f64 / tasks.max(1) as f64;
     let (analyze_s, bare_s) = (secs(&analyze), secs(&bare));
     let ratio = analyze_s / bare_s;
     let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
-    println!("median of {} runs ({tasks} tasks):", options.runs);
     println!(
-        "  analyze     {analyze_s:.3} s   peak {:.1} MB ({:.1} B/task)",
+        "median of {} runs ({tasks} tasks; load average {load_before} before, {} after):",
+        options.runs,
+        load_average()
+    );
+    println!(
+        "  analyze     {analyze_s:.3} s, CPU {:.3} s   peak {:.1} MB ({:.1} B/task)",
+        cpu(&analyze),
         peak(&analyze) as f64 / 1e6,
         per_task(&analyze)
     );
     if !baseline.is_empty() {
         let baseline_s = secs(&baseline);
         println!(
-            "  baseline    {baseline_s:.3} s   peak {:.1} MB ({:.1} B/task); analyze/baseline {:.2}x",
+            "  baseline    {baseline_s:.3} s, CPU {:.3} s   peak {:.1} MB ({:.1} B/task); analyze/baseline {:.2}x",
+            cpu(&baseline),
             peak(&baseline) as f64 / 1e6,
             per_task(&baseline),
             analyze_s / baseline_s
         );
     }
     println!(
-        "  bare parse  {bare_s:.3} s   peak {:.1} MB",
+        "  bare parse  {bare_s:.3} s, CPU {:.3} s   peak {:.1} MB",
+        cpu(&bare),
         peak(&bare) as f64 / 1e6
     );
     println!(
-        "  load only   {:.3} s   peak {:.1} MB (scanner, builder and DAG: {:.2}x the bare parse)",
+        "  load only   {:.3} s, CPU {:.3} s   peak {:.1} MB (scanner, builder and DAG: {:.2}x the bare parse)",
         secs(&load),
+        cpu(&load),
         peak(&load) as f64 / 1e6,
         secs(&load) / bare_s
     );

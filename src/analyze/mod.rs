@@ -12,6 +12,7 @@ pub mod structure;
 pub mod verdict;
 
 use crate::graph::Graph;
+use crate::graph::held::Retention;
 use serde::{Deserialize, Serialize};
 
 pub use duplication::DuplicatedPayload;
@@ -115,52 +116,37 @@ pub struct Analysis {
 }
 
 /// Analyses a graph. `source` names where it came from in the report.
+///
+/// The passes run on two cores: those that need nothing from the others (the structure, the
+/// retention model) on a second thread while this one finds the duplicates, the sizes (totals,
+/// per layer and per function in one walk) and the findings; then the held layers and the
+/// largest tasks there while the strategies are predicted here. Each pass is a pure function of its inputs, so the
+/// report is the same as when they ran one after another. A panic in a pass would be a bug, not
+/// bad input: running the passes again on this thread re-raises it with its own message.
 pub fn analyze(graph: &Graph, source: &str, options: &AnalyzeOptions) -> Analysis {
-    // The structure pass is independent of the others: run it on a second core meanwhile.
-    std::thread::scope(|scope| {
-        let structure = scope.spawn(|| structure::structure(graph));
-        let mut analysis = analyze_sizes(graph, source, options);
-        // A panic in the pass would be a bug, not bad input; computing it again here re-raises it
-        // with its own message on this thread.
-        let structure = structure
-            .join()
-            .unwrap_or_else(|_| structure::structure(graph));
-        analysis.graph.edges = structure.edges;
-        analysis.structure = structure;
-        analysis
-    })
-}
-
-/// Everything but the structure (left empty for [`analyze`] to fill in).
-fn analyze_sizes(graph: &Graph, source: &str, options: &AnalyzeOptions) -> Analysis {
     let layers = layers::LayerIndex::new(graph);
-    let duplicates = duplication::find_duplicates(graph, &layers, options.examples);
-    let duplicated_bytes = duplicates
-        .iter()
-        .filter(|d| d.is_copied())
-        .map(|d| d.wasted_bytes)
-        .sum::<u64>();
-    let sizes = sizes::totals(graph);
-    let unique_bytes = sizes.materialised_bytes.saturating_sub(duplicated_bytes);
-    let duplication_ratio = if unique_bytes == 0 {
-        1.0
-    } else {
-        sizes.materialised_bytes as f64 / unique_bytes as f64
-    };
-    let layer_sizes = sizes::by_layer(graph, &layers, &duplicates);
-    let function_sizes = sizes::by_function(graph);
-    let findings = verdict::findings(
-        graph,
-        &layers,
-        &duplicates,
-        &sizes,
-        options.warning_threshold_bytes,
-    );
-    let warning = verdict::warning(&sizes, &findings, options.warning_threshold_bytes);
-    let retained = crate::graph::held::retention(graph, options.workers);
-    let strategies = predict::strategies(graph, &retained, &sizes, &duplicates, options.workers);
-    let held_layers = held_layers::held_by_layer(graph, &layers, &retained.kept);
-    let structure = Structure::default();
+    let (found, (structure, retained)) = std::thread::scope(|scope| {
+        let independent = scope.spawn(|| independent_passes(graph, options));
+        let found = sizes_and_findings(graph, &layers, options);
+        let independent = independent
+            .join()
+            .unwrap_or_else(|_| independent_passes(graph, options));
+        (found, independent)
+    });
+    let (strategies, (held_layers, largest_tasks)) = std::thread::scope(|scope| {
+        let per_layer = scope.spawn(|| per_layer_passes(graph, &layers, &retained, options));
+        let strategies = predict::strategies(
+            graph,
+            &retained,
+            &found.sizes,
+            &found.duplicates,
+            options.workers,
+        );
+        let per_layer = per_layer
+            .join()
+            .unwrap_or_else(|_| per_layer_passes(graph, &layers, &retained, options));
+        (strategies, per_layer)
+    });
     Analysis {
         schema: ANALYSIS_SCHEMA.to_string(),
         version: ANALYSIS_VERSION,
@@ -173,21 +159,94 @@ fn analyze_sizes(graph: &Graph, source: &str, options: &AnalyzeOptions) -> Analy
             edges: structure.edges,
             distinct_payloads: graph.contents.len() as u64,
             functions: graph.functions.len() as u64,
-            layers: layer_sizes.len() as u64,
+            layers: found.layer_sizes.len() as u64,
         },
-        sizes,
-        layers: truncate(layer_sizes, options.top),
-        functions: truncate(function_sizes, options.top),
-        largest_tasks: sizes::largest_tasks(graph, &layers, options.top),
-        duplicates,
-        duplicated_bytes,
-        duplication_ratio,
-        warning,
-        findings,
+        sizes: found.sizes,
+        layers: truncate(found.layer_sizes, options.top),
+        functions: truncate(found.function_sizes, options.top),
+        largest_tasks,
+        duplicates: found.duplicates,
+        duplicated_bytes: found.duplicated_bytes,
+        duplication_ratio: found.duplication_ratio,
+        warning: found.warning,
+        findings: found.findings,
         payload_memory_basis: payload_memory_basis(graph).to_string(),
         strategies,
         held_layers: truncate(held_layers, options.top),
         structure,
+    }
+}
+
+/// The passes that need nothing from the others: the structure and the retention model
+/// (placement, what is kept, what is freed late).
+fn independent_passes(graph: &Graph, options: &AnalyzeOptions) -> (Structure, Retention) {
+    (
+        structure::structure(graph),
+        crate::graph::held::retention(graph, options.workers),
+    )
+}
+
+/// The passes after the layers and the retention model: held memory per layer, largest tasks.
+fn per_layer_passes(
+    graph: &Graph,
+    layers: &layers::LayerIndex,
+    retained: &Retention,
+    options: &AnalyzeOptions,
+) -> (Vec<HeldLayer>, Vec<TaskSize>) {
+    (
+        held_layers::held_by_layer(graph, layers, &retained.kept),
+        sizes::largest_tasks(graph, layers, options.top),
+    )
+}
+
+/// The duplicates, the totals, the per-layer and per-function sizes, the findings and the warning
+/// verdict.
+struct Found {
+    duplicates: Vec<DuplicatedPayload>,
+    duplicated_bytes: u64,
+    duplication_ratio: f64,
+    sizes: Sizes,
+    layer_sizes: Vec<GroupSize>,
+    function_sizes: Vec<GroupSize>,
+    findings: Vec<Blame>,
+    warning: WarningVerdict,
+}
+
+fn sizes_and_findings(
+    graph: &Graph,
+    layers: &layers::LayerIndex,
+    options: &AnalyzeOptions,
+) -> Found {
+    let duplicates = duplication::find_duplicates(graph, layers, options.examples);
+    let duplicated_bytes = duplicates
+        .iter()
+        .filter(|d| d.is_copied())
+        .map(|d| d.wasted_bytes)
+        .sum::<u64>();
+    let (sizes, layer_sizes, function_sizes) = sizes::totals_and_groups(graph, layers, &duplicates);
+    let unique_bytes = sizes.materialised_bytes.saturating_sub(duplicated_bytes);
+    let duplication_ratio = if unique_bytes == 0 {
+        1.0
+    } else {
+        sizes.materialised_bytes as f64 / unique_bytes as f64
+    };
+    let findings = verdict::findings(
+        graph,
+        layers,
+        &duplicates,
+        &sizes,
+        options.warning_threshold_bytes,
+    );
+    let warning = verdict::warning(&sizes, &findings, options.warning_threshold_bytes);
+    Found {
+        duplicates,
+        duplicated_bytes,
+        duplication_ratio,
+        sizes,
+        layer_sizes,
+        function_sizes,
+        findings,
+        warning,
     }
 }
 

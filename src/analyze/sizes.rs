@@ -121,7 +121,50 @@ fn walk_tasks(graph: &Graph, mut visit: impl FnMut(NodeId, u64, u64)) {
 
 /// Whole-graph totals.
 pub fn totals(graph: &Graph) -> Sizes {
-    let mut sizes = Sizes {
+    let mut sizes = new_totals(graph);
+    walk_tasks(graph, |id, wire, materialised| {
+        add_to_totals(&mut sizes, graph, id, wire, materialised);
+    });
+    add_outputs_and_data(&mut sizes, graph);
+    sizes
+}
+
+/// [`totals`], [`by_layer`] and [`by_function`] in one walk over the tasks, each task's result
+/// size found once: the same figures as the three walks.
+pub fn totals_and_groups(
+    graph: &Graph,
+    layers: &LayerIndex,
+    duplicates: &[DuplicatedPayload],
+) -> (Sizes, Vec<GroupSize>, Vec<GroupSize>) {
+    let mut sizes = new_totals(graph);
+    let mut layer_groups = new_groups(&layers.names, &wasted_by_layer(duplicates));
+    let mut function_groups = new_groups(&graph.functions, &HashMap::new());
+    walk_tasks(graph, |id, wire, materialised| {
+        add_to_totals(&mut sizes, graph, id, wire, materialised);
+        let output = crate::graph::held::result_bytes(graph, id);
+        add_to_group(
+            &mut layer_groups[layers.of_node[id as usize] as usize],
+            wire,
+            materialised,
+            output,
+        );
+        add_to_group(
+            &mut function_groups[function_of(graph, id) as usize],
+            wire,
+            materialised,
+            output,
+        );
+    });
+    add_outputs_and_data(&mut sizes, graph);
+    (
+        sizes,
+        finish_groups(layer_groups),
+        finish_groups(function_groups),
+    )
+}
+
+fn new_totals(graph: &Graph) -> Sizes {
+    Sizes {
         wire_bytes: 0,
         wire_bytes_measured: graph.measured.as_ref().map(|m| m.wire_bytes),
         materialised_bytes: 0,
@@ -129,14 +172,19 @@ pub fn totals(graph: &Graph) -> Sizes {
         distinct_payload_bytes: graph.contents.iter().map(|c| c.size_bytes).sum(),
         output_bytes: 0,
         data_bytes: 0,
-    };
-    walk_tasks(graph, |id, wire, materialised| {
-        sizes.wire_bytes = sizes.wire_bytes.saturating_add(wire);
-        sizes.materialised_bytes = sizes.materialised_bytes.saturating_add(materialised);
-        sizes.payload_bytes = sizes
-            .payload_bytes
-            .saturating_add(materialised - graph.node(id).spec_bytes);
-    });
+    }
+}
+
+fn add_to_totals(sizes: &mut Sizes, graph: &Graph, id: NodeId, wire: u64, materialised: u64) {
+    sizes.wire_bytes = sizes.wire_bytes.saturating_add(wire);
+    sizes.materialised_bytes = sizes.materialised_bytes.saturating_add(materialised);
+    sizes.payload_bytes = sizes
+        .payload_bytes
+        .saturating_add(materialised - graph.node(id).spec_bytes);
+}
+
+/// The tasks' results and the data objects, in node order.
+fn add_outputs_and_data(sizes: &mut Sizes, graph: &Graph) {
     for id in graph.node_ids() {
         let node = graph.node(id);
         match node.kind {
@@ -152,16 +200,10 @@ pub fn totals(graph: &Graph) -> Sizes {
             }
         }
     }
-    sizes
 }
 
-fn grouped(
-    graph: &Graph,
-    names: &[String],
-    group_of: impl Fn(NodeId) -> u32,
-    wasted: &HashMap<&str, u64>,
-) -> Vec<GroupSize> {
-    let mut groups: Vec<GroupSize> = names
+fn new_groups(names: &[String], wasted: &HashMap<&str, u64>) -> Vec<GroupSize> {
+    names
         .iter()
         .map(|name| GroupSize {
             name: name.clone(),
@@ -171,16 +213,18 @@ fn grouped(
             output_bytes: 0,
             wasted_bytes: wasted.get(name.as_str()).copied().unwrap_or(0),
         })
-        .collect();
-    walk_tasks(graph, |id, wire, materialised| {
-        let group = &mut groups[group_of(id) as usize];
-        group.tasks += 1;
-        group.wire_bytes = group.wire_bytes.saturating_add(wire);
-        group.materialised_bytes = group.materialised_bytes.saturating_add(materialised);
-        group.output_bytes = group
-            .output_bytes
-            .saturating_add(crate::graph::held::result_bytes(graph, id));
-    });
+        .collect()
+}
+
+fn add_to_group(group: &mut GroupSize, wire: u64, materialised: u64, output: u64) {
+    group.tasks += 1;
+    group.wire_bytes = group.wire_bytes.saturating_add(wire);
+    group.materialised_bytes = group.materialised_bytes.saturating_add(materialised);
+    group.output_bytes = group.output_bytes.saturating_add(output);
+}
+
+/// The groups with tasks, largest materialised first (then most tasks, then by name).
+fn finish_groups(mut groups: Vec<GroupSize>) -> Vec<GroupSize> {
     groups.retain(|group| group.tasks > 0);
     groups.sort_by(|a, b| {
         (Reverse(a.materialised_bytes), Reverse(a.tasks), &a.name).cmp(&(
@@ -192,24 +236,56 @@ fn grouped(
     groups
 }
 
-/// Sizes per layer, with the bytes wasted by duplicates attributed to the layers that embed them.
-pub fn by_layer(
+fn grouped(
     graph: &Graph,
-    layers: &LayerIndex,
-    duplicates: &[DuplicatedPayload],
+    names: &[String],
+    group_of: impl Fn(NodeId) -> u32,
+    wasted: &HashMap<&str, u64>,
 ) -> Vec<GroupSize> {
+    let mut groups = new_groups(names, wasted);
+    walk_tasks(graph, |id, wire, materialised| {
+        let output = crate::graph::held::result_bytes(graph, id);
+        add_to_group(
+            &mut groups[group_of(id) as usize],
+            wire,
+            materialised,
+            output,
+        );
+    });
+    finish_groups(groups)
+}
+
+/// The bytes wasted by copied duplicates, per layer that embeds them.
+fn wasted_by_layer(duplicates: &[DuplicatedPayload]) -> HashMap<&str, u64> {
     let mut wasted: HashMap<&str, u64> = HashMap::new();
     for duplicate in duplicates.iter().filter(|d| d.is_copied()) {
         for share in &duplicate.layers {
             *wasted.entry(share.layer.as_str()).or_default() += share.wasted_bytes;
         }
     }
+    wasted
+}
+
+/// Sizes per layer, with the bytes wasted by duplicates attributed to the layers that embed them.
+pub fn by_layer(
+    graph: &Graph,
+    layers: &LayerIndex,
+    duplicates: &[DuplicatedPayload],
+) -> Vec<GroupSize> {
     grouped(
         graph,
         &layers.names,
         |id| layers.of_node[id as usize],
-        &wasted,
+        &wasted_by_layer(duplicates),
     )
+}
+
+/// A task's function id (0 for a data object, which the walks skip).
+fn function_of(graph: &Graph, id: NodeId) -> u32 {
+    match graph.node(id).kind {
+        NodeKind::Task { function } => function,
+        NodeKind::Data { .. } => 0,
+    }
 }
 
 /// Sizes per function.
@@ -217,10 +293,7 @@ pub fn by_function(graph: &Graph) -> Vec<GroupSize> {
     grouped(
         graph,
         &graph.functions,
-        |id| match graph.node(id).kind {
-            NodeKind::Task { function } => function,
-            NodeKind::Data { .. } => 0,
-        },
+        |id| function_of(graph, id),
         &HashMap::new(),
     )
 }
@@ -255,4 +328,63 @@ pub fn largest_tasks(graph: &Graph, layers: &LayerIndex, top: usize) -> Vec<Task
             payloads: graph.payloads(id).count() as u64,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::{duplication, layers};
+    use crate::graph::Strategy;
+    use crate::graph::generate::{GenerateOptions, GeneratorKind, generate_graph};
+
+    /// The one walk gives what the three walks give, on every generated shape and strategy and
+    /// on the fixtures (data objects, aliases, several layers and functions, duplicates).
+    #[test]
+    fn one_walk_gives_the_totals_and_groups_of_three() {
+        let mut graphs = Vec::new();
+        for kind in [
+            GeneratorKind::MapBlocks,
+            GeneratorKind::TreeReduce,
+            GeneratorKind::Shuffle,
+            GeneratorKind::RandomDag,
+        ] {
+            for strategy in [Strategy::Inline, Strategy::Scatter, Strategy::Delayed] {
+                let options = GenerateOptions {
+                    kind,
+                    chunks: 40,
+                    payload_bytes: 1000,
+                    strategy,
+                    ..GenerateOptions::default()
+                };
+                graphs.push(generate_graph(&options).unwrap());
+            }
+        }
+        for name in [
+            "hand-written",
+            "seed-delayed-64",
+            "seed-inline-64",
+            "seed-scatter-64",
+        ] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fixtures")
+                .join(format!("{name}.json"));
+            graphs.push(crate::graph::load_graph(&path).unwrap());
+        }
+        for graph in &graphs {
+            let layers = layers::LayerIndex::new(graph);
+            let duplicates = duplication::find_duplicates(graph, &layers, 3);
+            let fused = totals_and_groups(graph, &layers, &duplicates);
+            assert!(!fused.1.is_empty() && !fused.2.is_empty());
+            assert_eq!(
+                fused,
+                (
+                    totals(graph),
+                    by_layer(graph, &layers, &duplicates),
+                    by_function(graph)
+                ),
+                "{:?}",
+                graph.name
+            );
+        }
+    }
 }

@@ -13,9 +13,13 @@ use super::parts::{ChunkSplit, PartArg, TaskParts};
 use super::raw::{Header, RawArg, RawContentInfo, RawData, RawPayload, RawTask};
 use crate::units::{Bytes, MAX_SIZE_BYTES};
 use base64::Engine as _;
-use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::graph::DiGraph;
 use std::collections::HashMap;
 use std::sync::Arc;
+
+#[path = "order.rs"]
+mod order;
+use order::{build_dag, topological_order};
 
 /// A problem found while building, with the key it concerns when there is one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,7 +120,7 @@ impl GraphBuilder {
         let Some(split) = split else {
             return self.intern_key(tagged);
         };
-        let name = &tagged[2..2 + split.name_token];
+        let name = &tagged[2..2 + split.name_token as usize];
         let (id, new) = self.keys.intern_split(tagged, name, split.index as usize);
         if new {
             self.nodes.push(PLACEHOLDER);
@@ -480,7 +484,8 @@ impl GraphBuilder {
             topo_order: Vec::new(),
         };
         graph.dag = build_dag(&graph);
-        graph.topo_order = topological_order(&graph)?;
+        graph.topo_order =
+            topological_order(&graph).map_err(|cycle| BuildError::at(&cycle.key, cycle.message))?;
         Ok(graph)
     }
 }
@@ -502,88 +507,4 @@ fn check_sizes(
         }
     }
     Ok((spec_bytes, wire_bytes))
-}
-
-fn build_dag(graph: &Graph) -> DiGraph<(), (), u32> {
-    let mut dag = DiGraph::with_capacity(graph.nodes.len(), graph.args.len());
-    for _ in 0..graph.nodes.len() {
-        dag.add_node(());
-    }
-    let mut seen: Vec<NodeId> = Vec::new();
-    for id in graph.node_ids() {
-        seen.clear();
-        let refs = graph.args(id).iter().filter_map(|arg| match arg {
-            Arg::Ref(dep) => Some(*dep),
-            Arg::Payload(_) => None,
-        });
-        seen.extend(refs.chain(graph.extra_deps(id).iter().copied()));
-        if seen.len() > 1 {
-            seen.sort_unstable();
-            seen.dedup();
-        }
-        for &dep in &seen {
-            dag.add_edge(
-                NodeIndex::new(dep as usize),
-                NodeIndex::new(id as usize),
-                (),
-            );
-        }
-    }
-    dag
-}
-
-fn topological_order(graph: &Graph) -> Result<Vec<NodeId>, BuildError> {
-    match petgraph::algo::toposort(&graph.dag, None) {
-        Ok(order) => Ok(order
-            .into_iter()
-            .map(|index| index.index() as NodeId)
-            .collect()),
-        Err(cycle) => {
-            let start = cycle.node_id();
-            let members = cycle_through(&graph.dag, start);
-            let mut names: Vec<String> = members
-                .iter()
-                .take(6)
-                .map(|index| {
-                    crate::escape::quote(&graph.key_display(index.index() as NodeId)).into_owned()
-                })
-                .collect();
-            if members.len() > 6 {
-                names.push(format!("and {} more", members.len() - 6));
-            }
-            Err(BuildError::at(
-                &graph.key_display(start.index() as NodeId),
-                format!("cycle through {}", names.join(" -> ")),
-            ))
-        }
-    }
-}
-
-/// A shortest cycle through `start`, in the order its edges run, found by a breadth-first walk
-/// (no recursion, so a cycle through millions of tasks cannot overflow the stack). `start` is a
-/// node petgraph's `toposort` reported as lying on a cycle; should no path lead back, the cycle is
-/// `start` alone.
-fn cycle_through(dag: &DiGraph<(), (), u32>, start: NodeIndex<u32>) -> Vec<NodeIndex<u32>> {
-    const UNSEEN: u32 = u32::MAX;
-    let mut parent = vec![UNSEEN; dag.node_count()];
-    let mut queue = std::collections::VecDeque::from([start]);
-    while let Some(node) = queue.pop_front() {
-        for next in dag.neighbors(node) {
-            if next == start {
-                let mut members = vec![node];
-                let mut at = node;
-                while at != start {
-                    at = NodeIndex::new(parent[at.index()] as usize);
-                    members.push(at);
-                }
-                members.reverse();
-                return members;
-            }
-            if parent[next.index()] == UNSEEN {
-                parent[next.index()] = node.index() as u32;
-                queue.push_back(next);
-            }
-        }
-    }
-    vec![start]
 }

@@ -24,8 +24,9 @@ pub struct PartPayload {
 /// the interner's own split gives for the same tagged key (an index under 10^9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChunkSplit {
-    /// Length of the name with its quotes, which starts after `t[`.
-    pub name_token: usize,
+    /// Length of the name with its quotes, which starts after `t[` (a key whose name is longer
+    /// than a u32 counts is left for the interner to split).
+    pub name_token: u32,
     /// The index.
     pub index: u32,
 }

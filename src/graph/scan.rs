@@ -303,44 +303,70 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// Reads JSON from a reader through one growing buffer, a step at a time.
-pub struct Scanner<R> {
-    reader: R,
+/// Where a [`Scanner`] gets more bytes.
+pub trait Input {
+    /// Makes `buf[*pos..*end]` the unread bytes (`buf[*pos..*end]` on entry) followed by more of
+    /// the input; `false` when the input has ended (the unread bytes stay `buf[*pos..*end]`).
+    fn refill(&mut self, buf: &mut Vec<u8>, pos: &mut usize, end: &mut usize) -> Scan<bool>;
+}
+
+/// Any reader, read into the scanner's own buffer (a file is read ahead instead: see
+/// [`read_ahead`]).
+pub struct Reader<R>(R);
+
+impl<R: Read> Input for Reader<R> {
+    /// Moves the unread bytes to the front (doubling the buffer when they fill it) and reads
+    /// until the buffer is full or the input ends.
+    fn refill(&mut self, buf: &mut Vec<u8>, pos: &mut usize, end: &mut usize) -> Scan<bool> {
+        buf.copy_within(*pos..*end, 0);
+        *end -= *pos;
+        *pos = 0;
+        if *end == buf.len() {
+            buf.resize(buf.len() * 2, 0);
+        }
+        let before = *end;
+        while *end < buf.len() {
+            match self.0.read(&mut buf[*end..]) {
+                Ok(0) => break,
+                Ok(read) => *end += read,
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return Err(Bail),
+            }
+        }
+        Ok(*end > before)
+    }
+}
+
+/// Reads JSON from an [`Input`] through one buffer, a step at a time.
+pub struct Scanner<I> {
+    input: I,
     buf: Vec<u8>,
     pos: usize,
     end: usize,
 }
 
-impl<R: Read> Scanner<R> {
+impl<R: Read> Scanner<Reader<R>> {
     /// A scanner with a read buffer of `capacity` bytes (grown for longer steps).
     pub fn new(reader: R, capacity: usize) -> Self {
+        Scanner::with_input(Reader(reader), vec![0; capacity.max(64)])
+    }
+}
+
+impl<I: Input> Scanner<I> {
+    /// A scanner reading `input` through `buf` (empty: the input brings its own buffers).
+    pub fn with_input(input: I, buf: Vec<u8>) -> Self {
         Scanner {
-            reader,
-            buf: vec![0; capacity.max(64)],
+            input,
+            buf,
             pos: 0,
             end: 0,
         }
     }
 
-    /// Moves the unread bytes to the front (doubling the buffer when they fill it) and reads
-    /// until the buffer is full or the input ends; `false` when nothing more was read (the end).
+    /// More bytes after the unread ones; `false` at the end of the input.
     fn refill(&mut self) -> Scan<bool> {
-        self.buf.copy_within(self.pos..self.end, 0);
-        self.end -= self.pos;
-        self.pos = 0;
-        if self.end == self.buf.len() {
-            self.buf.resize(self.buf.len() * 2, 0);
-        }
-        let before = self.end;
-        while self.end < self.buf.len() {
-            match self.reader.read(&mut self.buf[self.end..]) {
-                Ok(0) => break,
-                Ok(read) => self.end += read,
-                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(_) => return Err(Bail),
-            }
-        }
-        Ok(self.end > before)
+        self.input
+            .refill(&mut self.buf, &mut self.pos, &mut self.end)
     }
 
     /// Runs `read` on a cursor over the buffered bytes and consumes what it read. When it runs
@@ -438,11 +464,15 @@ impl<R: Read> Scanner<R> {
     }
 }
 
+#[path = "read_ahead.rs"]
+mod read_ahead;
+pub use read_ahead::{ReadAhead, read_ahead};
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn scanner(text: &str) -> Scanner<&[u8]> {
+    fn scanner(text: &str) -> Scanner<Reader<&[u8]>> {
         // A tiny buffer so that every token crosses a refill.
         Scanner::new(text.as_bytes(), 3)
     }

@@ -9,8 +9,7 @@ use super::key::Key;
 use super::model::{Digest, DigestAlgo};
 use super::parts::{ChunkSplit, PartArg, PartKey, PartPayload, TaskParts};
 use super::raw::{FORMAT_NAME, FORMAT_VERSION, Header, Measured, RawData};
-use super::scan::{Bail, Cursor, Field, Scan, Scanner, Step, Stop};
-use std::io::Read;
+use super::scan::{Bail, Cursor, Field, Input, Scan, Scanner, Step, Stop};
 
 /// Stands in until a payload's `digest` field is read; a payload without one is refused.
 const PLACEHOLDER_DIGEST: Digest = Digest {
@@ -55,7 +54,7 @@ const DATA_FIELDS: &[Field] = &[
 ];
 
 /// Reads a whole graph file into `builder`; `Err(Bail)` leaves the decision to serde_json.
-pub fn read_fast<R: Read>(scan: &mut Scanner<R>, builder: &mut GraphBuilder) -> Scan<()> {
+pub fn read_fast<R: Input>(scan: &mut Scanner<R>, builder: &mut GraphBuilder) -> Scan<()> {
     let mut header = Header::default();
     let mut seen = Fields::default();
     let mut raw = Vec::new();
@@ -105,7 +104,7 @@ impl Fields {
 }
 
 /// A value handed whole to serde_json: `meta`, `measured` and `contents`, small and rare.
-fn captured<T: serde::de::DeserializeOwned, R: Read>(
+fn captured<T: serde::de::DeserializeOwned, R: Input>(
     scan: &mut Scanner<R>,
     raw: &mut Vec<u8>,
 ) -> Scan<T> {
@@ -195,7 +194,7 @@ impl Recent {
 
 /// Reads the tasks on this thread and builds them on a second one, in file order, so scanning
 /// the text and interning the keys overlap on two cores. Any problem on either side is a bail.
-fn tasks<R: Read>(scan: &mut Scanner<R>, builder: &mut GraphBuilder) -> Scan<()> {
+fn tasks<R: Input>(scan: &mut Scanner<R>, builder: &mut GraphBuilder) -> Scan<()> {
     if scan.step(|c| {
         c.expect(b'[')?;
         c.eat(b']')
@@ -222,7 +221,7 @@ fn tasks<R: Read>(scan: &mut Scanner<R>, builder: &mut GraphBuilder) -> Scan<()>
     })
 }
 
-fn read_batches<R: Read>(
+fn read_batches<R: Input>(
     scan: &mut Scanner<R>,
     full: &std::sync::mpsc::SyncSender<Batch>,
     recycled: &std::sync::mpsc::Receiver<Batch>,
@@ -321,9 +320,11 @@ fn key(c: &mut Cursor<'_>, out: &mut String, recent: &mut Recent) -> Step<Option
         }
     }
     out.push(']');
+    let name_token = u32::try_from(name_token).ok();
     Ok(index
+        .zip(name_token)
         .filter(|_| elements == 2)
-        .map(|index| ChunkSplit { name_token, index }))
+        .map(|(index, name_token)| ChunkSplit { name_token, index }))
 }
 
 /// Appends a JSON string the scanner read: it has no escapes and no control characters, so it is
@@ -365,28 +366,44 @@ fn args(c: &mut Cursor<'_>, parts: &mut TaskParts, recent: &mut Recent) -> Step<
     }
     loop {
         c.expect(b'{')?;
-        let arg = match c.field(ARG_FIELDS, 0)? {
-            0 => PartArg::Ref(part_key(c, parts, recent)?),
-            _ => PartArg::Payload(payload(c, parts, recent)?),
-        };
+        match c.field(ARG_FIELDS, 0)? {
+            0 => {
+                let arg = PartArg::Ref(part_key(c, parts, recent)?);
+                parts.args.push(arg);
+            }
+            _ => {
+                // Filled in place: a payload is large, and returning it costs a copy.
+                parts.args.push(PartArg::Payload(PartPayload {
+                    digest: PLACEHOLDER_DIGEST,
+                    size_bytes: 0,
+                    object_id: None,
+                    type_name: None,
+                    sent: true,
+                }));
+                match parts.args.last_mut() {
+                    Some(PartArg::Payload(filled)) => {
+                        payload(c, filled, &mut parts.types, recent)?;
+                    }
+                    _ => return Err(Stop::Bail),
+                }
+            }
+        }
         c.expect(b'}')?;
-        parts.args.push(arg);
         if !c.more(b']')? {
             return Ok(());
         }
     }
 }
 
-fn payload(c: &mut Cursor<'_>, parts: &mut TaskParts, recent: &mut Recent) -> Step<PartPayload> {
+/// Reads a payload into `payload`, which holds the defaults; type labels go to `types`.
+fn payload(
+    c: &mut Cursor<'_>,
+    payload: &mut PartPayload,
+    types: &mut String,
+    recent: &mut Recent,
+) -> Step<()> {
     let mut seen = Fields::default();
     let (mut digest, mut size_bytes) = (None, None);
-    let mut payload = PartPayload {
-        digest: PLACEHOLDER_DIGEST,
-        size_bytes: 0,
-        object_id: None,
-        type_name: None,
-        sent: true,
-    };
     c.expect(b'{')?;
     if c.eat(b'}')? {
         return Err(Stop::Bail);
@@ -402,9 +419,9 @@ fn payload(c: &mut Cursor<'_>, parts: &mut TaskParts, recent: &mut Recent) -> St
             2 => payload.object_id = Some(c.unsigned()?),
             4 => payload.sent = c.boolean()?,
             _ => {
-                let start = parts.types.len();
-                Recent::repeated(c, &mut recent.type_name, &mut parts.types)?;
-                payload.type_name = Some(start..parts.types.len());
+                let start = types.len();
+                Recent::repeated(c, &mut recent.type_name, types)?;
+                payload.type_name = Some(start..types.len());
             }
         }
         if !c.more(b'}')? {
@@ -413,11 +430,11 @@ fn payload(c: &mut Cursor<'_>, parts: &mut TaskParts, recent: &mut Recent) -> St
     }
     payload.digest = digest.ok_or(Stop::Bail)?;
     payload.size_bytes = size_bytes.ok_or(Stop::Bail)?;
-    Ok(payload)
+    Ok(())
 }
 
 /// Shared data objects are few: each is read into a [`RawData`] and added as the serde path does.
-fn data_objects<R: Read>(scan: &mut Scanner<R>, builder: &mut GraphBuilder) -> Scan<()> {
+fn data_objects<R: Input>(scan: &mut Scanner<R>, builder: &mut GraphBuilder) -> Scan<()> {
     if scan.step(|c| {
         c.expect(b'[')?;
         c.eat(b']')
