@@ -96,8 +96,10 @@ def test_save_writes_what_graphprof_sample_writes(tmp_path):
             held.result()
             ms.mark("held")
             time.sleep(0.1)
-            del held
+            # A phase is marked as it begins (a reading taken once the release has begun is a
+            # released one): marking after `del` let a preempted test count 0 as held.
             ms.mark("released")
+            del held
             time.sleep(0.1)
         addresses = sorted(client.scheduler_info()["workers"])
     ours = tmp_path / "ours"

@@ -92,8 +92,10 @@ def test_memory_sampler_needs_no_graphprof_on_the_cluster(cluster_without_graphp
         held.result()
         ms.mark("held")
         time.sleep(0.6)  # past a heartbeat: the scheduler's process figure is current
-        del held
+        # A phase is marked as it begins (a reading taken once the release has begun is a
+        # released one): marking after `del` let a preempted test count 0 as held.
         ms.mark("released")
+        del held
         time.sleep(0.3)
 
     for label in ("process", "managed", "rss"):

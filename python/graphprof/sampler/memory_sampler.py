@@ -210,6 +210,8 @@ class MemorySampler:
 
         The marks become the phases of ``save``'s report: the level at the end of ``held`` is
         the run's held memory, the one at the end of ``released`` what stays after release.
+        Mark a phase before the step that begins it (``mark("released")``, then drop the
+        results): a reading taken once the release has begun would otherwise count as held.
         """
         if phase not in PHASES:
             raise ValueError(f"phase={phase!r}: choose among {PHASES!r}")
