@@ -2,7 +2,7 @@
 //! strategy, and writes the comparison table, report.json, samples.csv and the plots.
 
 use super::sample_builtin::run_builtin;
-use super::sample_output::{engine_name, finish, prepare_output};
+use super::sample_output::{engine_name, finish, plot_title, prepare_output};
 use super::sample_plan::{output_count, plan};
 use crate::cli::{EngineChoice, SampleArgs};
 use anyhow::{Result, bail};
@@ -80,17 +80,14 @@ pub fn run(args: SampleArgs) -> Result<i32> {
         hold_s: Some(args.hold.as_secs_f64()),
         memory_limit_bytes: args.memory_limit,
     };
-    // `--title` names the graph in the plots whatever it is: a file, SCRIPT.py:VAR or the seed case.
-    let title = match (&args.title, &args.graph) {
-        (Some(title), _) => format!("{title}, {} workers", count(u64::from(args.workers))),
-        (None, None) => format!(
-            "map-blocks, {} chunks x {}, {} workers",
+    let title = plot_title(&args, || match args.graph {
+        None => format!(
+            "map-blocks, {} chunks x {}",
             count(args.generator.chunks.first()),
-            Bytes(args.generator.payload_bytes),
-            count(u64::from(args.workers))
+            Bytes(args.generator.payload_bytes)
         ),
-        (None, Some(_)) => format!("{source}, {} workers", count(u64::from(args.workers))),
-    };
+        Some(_) => source.clone(),
+    });
     finish(
         &args,
         &folder,

@@ -29,6 +29,16 @@ pub(super) fn engine_name(choice: EngineChoice) -> &'static str {
     }
 }
 
+/// The plots' title of a graph's runs: `--title`, else `default` (the graph file, SCRIPT.py:VAR or
+/// the seed case's size), with the worker count.
+pub(super) fn plot_title(args: &SampleArgs, default: impl FnOnce() -> String) -> String {
+    let name = args.title.clone().unwrap_or_else(default);
+    format!(
+        "{name}, {} workers",
+        graphprof::units::count(u64::from(args.workers))
+    )
+}
+
 /// Checks and creates the output folder (once the inputs are known to be good) and returns it
 /// with the path of the live samples file, emptied.
 pub(super) fn prepare_output(args: &SampleArgs) -> Result<(SampleFolder, std::path::PathBuf)> {

@@ -10,7 +10,7 @@
 
 use super::sample_builtin::run_builtin;
 use super::sample_dask::run_all;
-use super::sample_output::{engine_name, finish, prepare_output};
+use super::sample_output::{engine_name, finish, plot_title, prepare_output};
 use super::sample_plan::{cull, load_for_sample, plan, plan_graph};
 use crate::cli::{ChunkCounts, EngineChoice, SampleArgs};
 use anyhow::{Result, bail};
@@ -130,21 +130,18 @@ pub fn run(args: &SampleArgs, cancel: &Arc<AtomicBool>) -> Result<i32> {
         hold_s: Some(args.hold.as_secs_f64()),
         memory_limit_bytes: memory_limit,
     };
-    // `--title` names the graph in the plots whatever it is (a file, SCRIPT.py:VAR, the seed case).
-    let title = match (&args.title, &graph) {
-        (Some(title), _) => format!("{title}, {} workers", count(u64::from(args.workers))),
-        (None, None) => format!(
-            "map-blocks, {} chunks x {}, {} workers",
+    let title = plot_title(args, || match &graph {
+        None => format!(
+            "map-blocks, {} chunks x {}",
             counts
                 .iter()
                 .map(|&c| count(c))
                 .collect::<Vec<_>>()
                 .join("/"),
-            Bytes(args.generator.payload_bytes),
-            count(u64::from(args.workers))
+            Bytes(args.generator.payload_bytes)
         ),
-        (None, Some(_)) => format!("{source}, {} workers", count(u64::from(args.workers))),
-    };
+        Some(_) => source.clone(),
+    });
     finish(
         args,
         &folder,

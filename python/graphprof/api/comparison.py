@@ -150,18 +150,10 @@ def sample(collection: Any, strategies: Sequence[str] = DEFAULT_STRATEGIES, *,
 def _name_the_source(report: Path, title: str) -> None:
     """The kept report names the collection (``notebook collection NAME``), not the loader
     script in the temporary folder that is gone once ``sample`` returns; written atomically."""
+    from ..collect.graph import write_atomic
+
     if not report.is_file():
         return
     data = json.loads(report.read_text(encoding="utf-8"))
     data.setdefault("parameters", {})["source"] = f"notebook collection {title}"
-    mode = report.stat().st_mode & 0o777
-    fd, temp = tempfile.mkstemp(prefix=".report-", suffix=".json", dir=report.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2)
-            handle.write("\n")
-        os.chmod(temp, mode)
-        os.replace(temp, report)
-    except BaseException:
-        os.unlink(temp)
-        raise
+    write_atomic(data, report)
