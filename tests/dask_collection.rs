@@ -100,6 +100,53 @@ fn the_users_collection_runs_as_given_and_rewritten_with_equal_results() {
         assert!(stdout.contains(&label));
     }
     assert!(stdout.contains("results equal to the as-given's (3 chunks compared)"));
+    // Each run is compared with the held figure `analyze` prints for its strategy on the same
+    // collection (one figure per quantity), not with the rewritten graph's own as-given figure.
+    let graph = out.path().join("user_pipeline.graph.json");
+    let export = std::process::Command::new(env!("CARGO_BIN_EXE_graphprof"))
+        .args([
+            "dask",
+            "export",
+            "fixtures/dask/user_pipeline.py:result",
+            "-o",
+        ])
+        .arg(&graph)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("GRAPHPROF_PYTHON", python())
+        .output()
+        .expect("export runs");
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    let analyze = std::process::Command::new(env!("CARGO_BIN_EXE_graphprof"))
+        .arg("analyze")
+        .arg(&graph)
+        .args(["--format", "json", "--workers", "2"])
+        .output()
+        .expect("analyze runs");
+    let analysis: graphprof::analyze::Analysis =
+        serde_json::from_slice(&analyze.stdout).expect("analysis JSON");
+    for run in &report.runs {
+        let want = analysis
+            .strategies
+            .iter()
+            .find(|s| s.strategy == run.label)
+            .expect("a prediction per strategy")
+            .held_bytes;
+        let beside = run
+            .held_vs_model
+            .as_ref()
+            .expect("prediction")
+            .predicted_bytes;
+        // Two exports of one script size the outputs' results apart by a few bytes.
+        assert!(
+            beside.abs_diff(want) <= want / 100,
+            "{}: sample compared with {beside}, analyze predicts {want}",
+            run.label
+        );
+    }
 }
 
 /// A dask.delayed chain (64 `score` calls, each carrying the script's 50,000-float `table` by

@@ -10,6 +10,8 @@ pytest.importorskip("dask")
 from dask._task_spec import DataNode, Task, TaskRef  # noqa: E402
 
 from graphprof.api.comparison import LAYER_COLUMNS, SampleResult  # noqa: E402
+from distributed.utils_test import gen_cluster  # noqa: E402
+
 from graphprof.sampler import layers  # noqa: E402
 
 
@@ -61,9 +63,24 @@ def test_a_shared_object_counts_once_and_the_budget_bounds_the_measurements():
     assert bounded["run_spec_bytes"] < unbounded["run_spec_bytes"]
 
 
+def test_fetched_results_are_counted_per_layer_from_the_run_only():
+    log = [{"start": 5.0, "keys": {("f-1", 0): 500, ("f-1", 1): -1}},   # before the run
+           {"start": 10.0, "keys": {("f-1", 2): 400, "g-2": 7}},
+           {"start": 11.0, "keys": {("f-1", 3): 600}},
+           {"start": 12.0}]                                               # another shape: skipped
+    states = [task_state(("f-1", 9), "memory", None, nbytes=3)]
+    stand_in = worker(states)
+    stand_in.transfer_incoming_log = log
+    rows = {r["layer"]: r for r in layers.held_layers(stand_in, since=9.0)}
+    assert (rows["f"]["fetched"], rows["f"]["fetched_bytes"]) == (2, 1000)
+    assert (rows["g"]["fetched"], rows["g"]["fetched_bytes"], rows["g"]["tasks_in_memory"]) == (1, 7, 0)
+    everything = {r["layer"]: r for r in layers.held_layers(stand_in)}
+    assert (everything["f"]["fetched"], everything["f"]["fetched_bytes"]) == (4, 1500)
+
+
 def test_sample_result_layers_reads_report_json():
     figures = {"tasks_in_memory": 2, "results_bytes": 16, "released_kept": 1,
-               "run_spec_bytes": 900, "estimated": True}
+               "run_spec_bytes": 900, "estimated": True, "fetched": 1, "fetched_bytes": 8}
     report = {"runs": [{"label": "as-given", "real_dask": {"held_layers": [
         {"layer": "f", "measured": figures,
          "per_worker": [{"worker": 0, "address": "tcp://a:1", "measured": figures}],
@@ -75,8 +92,37 @@ def test_sample_result_layers_reads_report_json():
     rows = result.layer_rows()
     assert [(r["run"], r["layer"]) for r in rows] == [("as-given", "f"), ("as-given", "g")]
     assert rows[0]["run_spec_bytes"] == 900 and rows[0]["predicted_run_spec_bytes"] == 800
+    assert (rows[0]["fetched"], rows[0]["fetched_bytes"]) == (1, 8)
     assert rows[1]["tasks_in_memory"] is None
     assert result.layer_rows(per_worker=True) == [
         {"run": "as-given", "layer": "f", "worker": 0, "address": "tcp://a:1", **figures}]
     frame = result.layers
     assert list(frame.columns) == list(LAYER_COLUMNS) and len(frame) == 2
+
+
+def _partition(n):
+    return list(range(n))
+
+
+def _count(part):
+    return len(part)
+
+
+@gen_cluster(client=True, nthreads=[("127.0.0.1", 1), ("127.0.0.1", 1)])
+async def test_a_result_the_scheduler_moves_is_counted_on_the_worker_that_fetched_it(c, s, a, b):
+    """The real in-process scheduler and workers: a result made on one worker and used by a task
+    pinned to the other is counted as fetched there (its layer, its size), once, and not on the
+    worker that made it; a run started after the move counts nothing."""
+    import time
+
+    since = time.time()
+    part = c.submit(_partition, 10_000, key=("part-1", 0), workers=[a.address])
+    count = c.submit(_count, part, key=("count-2", 0), workers=[b.address])
+    assert await count == 10_000
+    on_b = {r["layer"]: r for r in layers.held_layers(b, since=since)}
+    on_a = {r["layer"]: r for r in layers.held_layers(a, since=since)}
+    assert on_b["part"]["fetched"] == 1
+    assert on_b["part"]["fetched_bytes"] == a.state.tasks[("part-1", 0)].nbytes > 80_000
+    assert on_a["part"]["fetched"] == 0 and "count" not in on_a
+    later = {r["layer"]: r for r in layers.held_layers(b, since=time.time() + 60)}
+    assert later.get("part", {}).get("fetched", 0) == 0

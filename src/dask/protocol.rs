@@ -226,6 +226,12 @@ pub struct LayerOnWorker {
     /// alike objects, or a shallow size past the probe's budget).
     #[serde(default)]
     pub estimated: bool,
+    /// Results of the layer this worker received from another worker during the run.
+    #[serde(default)]
+    pub fetched: u64,
+    /// Their bytes as Dask sized them.
+    #[serde(default)]
+    pub fetched_bytes: u64,
 }
 
 /// An object a rewrite moved out of the tasks that embedded it.

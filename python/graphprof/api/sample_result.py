@@ -23,9 +23,10 @@ from .._deps import require
 from .analysis import fmt_bytes
 
 #: Measured per-layer figures (report.json ``held_layers[].measured``); ``results_bytes`` is Dask's
-#: ``sizeof``, ``run_spec_bytes`` in memory, ``estimated`` when part of it is extrapolated.
+#: ``sizeof``, ``run_spec_bytes`` in memory, ``estimated`` when part of it is extrapolated;
+#: ``fetched`` (``fetched_bytes``): the layer's results the scheduler moved to another worker.
 MEASURED_FIELDS = ("tasks_in_memory", "results_bytes", "released_kept", "run_spec_bytes",
-                   "estimated")
+                   "estimated", "fetched", "fetched_bytes")
 #: analyze's per-layer prediction (``held_layers[].predicted``), as ``predicted_<field>`` columns.
 PREDICTED_FIELDS = ("tasks_in_memory", "results_bytes", "unknown_results", "released_kept",
                     "run_spec_bytes")

@@ -158,10 +158,14 @@ class _Substituter:
         ts = self.ts
         inner_dsk, outkey, inkeys, *deps = node.args
         new_inner = {k: self.value(v) for k, v in inner_dsk.items()}
-        if all(new_inner[k] is inner_dsk[k] for k in inner_dsk):
+        # An outer dependency can be the object itself, as a literal (a map_blocks argument fused
+        # with its reduction's first step): it is replaced in place, its inner key kept.
+        new_deps = [self.value(d) for d in deps]
+        if all(new_inner[k] is inner_dsk[k] for k in inner_dsk) and all(
+                a is b for a, b in zip(new_deps, deps)):
             return node
         inkeys = list(inkeys)
-        deps = list(deps)
+        deps = new_deps
         for ref in self.refs:
             used = any(ref.key in getattr(v, "dependencies", ()) or v is ref for v in new_inner.values())
             if used and ref.key not in inkeys:

@@ -39,6 +39,7 @@ def run_strategy(proto, client, sampler, label, strategy, workload,
     sampler.set_phase("baseline")
     time.sleep(baseline_s)
     phase("submit")
+    submitted = time.time()  # the clock of the workers' transfer logs (the per-layer probe)
     x, keep = workload.build(label, strategy, client, proto)
     arg = None
     if keep and strategy == "scatter":
@@ -97,7 +98,7 @@ def run_strategy(proto, client, sampler, label, strategy, workload,
                        text=f"{type(e).__name__}: {e}")
         phase("held")
         # What each worker holds per layer, read on the workers (RSS moves by ~0.1 MB).
-        probe_layers(client, proto, label)
+        probe_layers(client, proto, label, since=submitted)
         end = time.monotonic() + hold_s
         while time.monotonic() < end:
             time.sleep(min(0.05, max(0.0, end - time.monotonic())))

@@ -17,7 +17,14 @@ returns, per layer (``dask.utils.key_split`` of the key):
   (:func:`graphprof.collect.payloads.object_in_memory_bytes`, the exporter's own). An importable function or class pickles as a reference and costs nothing;
   a function pickled by value (with the globals it carries) costs its copy;
 - ``estimated``: true when part of ``run_spec_bytes`` is extrapolated, not measured object by
-  object (see below).
+  object (see below);
+- ``fetched`` and ``fetched_bytes``: the layer's results this worker received from another worker
+  (``dask_worker.transfer_incoming_log``, since ``since`` when given: the run's submit, on the
+  scheduler's clock that the log uses), and their sizes as Dask measured them. A result that
+  moves is a copy on the receiving worker; a list, tuple, set or dict moves item by item, whose
+  temporaries leave heap on both workers. graphprof's placement does not model the scheduler's
+  moves (work stealing, a dependency that draws its dependents), so this column is where a
+  measured layer that holds more than predicted shows why.
 
 The cost is bounded: distinct objects are grouped by (type, length, shape, ``nbytes``, name) and
 ONE object per group is measured, its size multiplied by the group's count (an estimate when the
@@ -47,8 +54,10 @@ SMALL_CONTAINER = 256
 _SCALARS = (type(None), bool, int, float, complex)
 
 
-def held_layers(dask_worker: Any = None, max_measurements: int = MAX_MEASUREMENTS) -> list[dict]:
-    """Per layer, what this worker holds (see the module docstring); biggest first."""
+def held_layers(dask_worker: Any = None, max_measurements: int = MAX_MEASUREMENTS,
+                since: float | None = None) -> list[dict]:
+    """Per layer, what this worker holds and what it fetched since ``since`` (see the module
+    docstring); biggest first."""
     from dask.utils import key_split
 
     state = dask_worker.state
@@ -58,7 +67,7 @@ def held_layers(dask_worker: Any = None, max_measurements: int = MAX_MEASUREMENT
     def row(layer: str) -> dict:
         return rows.setdefault(layer, {"layer": layer, "tasks_in_memory": 0, "results_bytes": 0,
                                        "released_kept": 0, "run_spec_bytes": 0,
-                                       "estimated": False})
+                                       "estimated": False, "fetched": 0, "fetched_bytes": 0})
 
     for key, ts in list(state.tasks.items()):
         in_memory = ts.state == "memory"
@@ -79,8 +88,27 @@ def held_layers(dask_worker: Any = None, max_measurements: int = MAX_MEASUREMENT
         r = row(layer)
         r["run_spec_bytes"] += size
         r["estimated"] = r["estimated"] or estimated
+    for key, nbytes in _fetched(dask_worker, since):
+        r = row(key_split(key))
+        r["fetched"] += 1
+        r["fetched_bytes"] += nbytes
     return sorted(rows.values(),
                   key=lambda r: (-(r["results_bytes"] + r["run_spec_bytes"]), r["layer"]))
+
+
+def _fetched(dask_worker: Any, since: float | None) -> list[tuple[Any, int]]:
+    """(key, bytes) of every result this worker received from another worker since ``since``
+    (all the log keeps when None)."""
+    fetched = []
+    for entry in list(getattr(dask_worker, "transfer_incoming_log", ()) or ()):
+        try:
+            if since is not None and entry["start"] < since:
+                continue
+            for key, nbytes in entry["keys"].items():
+                fetched.append((key, nbytes if isinstance(nbytes, int) and nbytes > 0 else 0))
+        except (KeyError, TypeError, AttributeError):  # a log entry of another shape
+            continue
+    return fetched
 
 
 def _result_bytes(dask_worker: Any, key: Any, ts: Any) -> int:
@@ -193,8 +221,9 @@ def _shallow(obj: Any) -> int:
         return 0
 
 
-def probe(client: Any, proto: Any, label: str) -> None:
-    """Runs :func:`held_layers` on every worker and emits the driver's ``layers`` event
+def probe(client: Any, proto: Any, label: str, since: float | None = None) -> None:
+    """Runs :func:`held_layers` on every worker (``since``: the run's submit, ``time.time()``)
+    and emits the driver's ``layers`` event
     (``workers``: per worker address, its rows; ``probe_s``: the wall time of the probe). A
     failure never fails the run: nothing is emitted, one line goes to stderr; a worker that
     failed is left out."""
@@ -202,7 +231,7 @@ def probe(client: Any, proto: Any, label: str) -> None:
 
     started = time.monotonic()
     try:
-        answers = client.run(held_layers, on_error="return")
+        answers = client.run(held_layers, since=since, on_error="return")
     except Exception as e:  # noqa: BLE001
         print(f"graphprof: the per-layer probe failed for '{label}': {type(e).__name__}: {e}",
               file=sys.stderr)
