@@ -126,3 +126,15 @@ async def test_a_result_the_scheduler_moves_is_counted_on_the_worker_that_fetche
     assert on_a["part"]["fetched"] == 0 and "count" not in on_a
     later = {r["layer"]: r for r in layers.held_layers(b, since=time.time() + 60)}
     assert later.get("part", {}).get("fetched", 0) == 0
+
+
+def test_a_lower_bound_prediction_is_shown_as_one_with_no_error():
+    def run(label, **held):
+        return {"label": label, "wire_bytes": 10, "wall_time_s": 1.0, "complete": True,
+                "held_vs_model": {"predicted_bytes": 4_000_000, "measured_bytes": 50_000_000,
+                                  "error_percent": 1150.0, **held}}
+
+    report = {"runs": [run("as-given", lower_bound=True), run("scatter")]}
+    rows = {r["strategy"]: r for r in SampleResult(title="t", report=report, table=None).summary_rows()}
+    assert rows["as-given"]["predicted"].startswith(">= ") and rows["as-given"]["error"] == "-"
+    assert not rows["scatter"]["predicted"].startswith(">") and rows["scatter"]["error"] == "+1150%"

@@ -275,8 +275,8 @@ fn fetched_objects_heap(graph: &Graph, place: &[u16], kept: &[Kept]) -> u64 {
         let one_copy_stays = kept[id as usize] != Kept::Nothing;
         for payload in graph.payloads(id) {
             let content = &graph.contents[payload.content as usize];
-            let kept_heap = match content.info.items {
-                Some(items) => {
+            let kept_heap = match content.travels_item_by_item() {
+                Some((items, _)) => {
                     for &worker in receivers.iter().chain([&own]) {
                         let part = first.entry(worker).or_default();
                         *part = (*part).max(first_itemised_transfer_bytes(items));
@@ -427,7 +427,7 @@ pub fn strategies(
                 .materialised_bytes
                 .saturating_sub(duplicate.copies.saturating_mul(size));
             let reached = duplicate.tasks.min(u64::from(workers));
-            let info = &content_info.info;
+            let itemised = content_info.travels_item_by_item();
             let kept_by_a_task =
                 content_use.copies_in_held + content_use.copies_in_kept_ancestors > 0;
             match (strategy, delayed) {
@@ -435,14 +435,14 @@ pub fn strategies(
                     parts.shared_objects_bytes = parts
                         .shared_objects_bytes
                         .saturating_add(u64::from(workers).saturating_mul(in_memory));
-                    if let Some(objects) = info.item_objects {
-                        parts.allocator_kept_bytes = parts.allocator_kept_bytes.saturating_add(
-                            u64::from(workers)
-                                .saturating_mul(objects)
-                                .saturating_mul(ITEMISED_HELD_BYTES_PER_OBJECT),
-                        );
-                    }
-                    if let Some(items) = info.items {
+                    if let Some((items, objects)) = itemised {
+                        if let Some(objects) = objects {
+                            parts.allocator_kept_bytes = parts.allocator_kept_bytes.saturating_add(
+                                u64::from(workers)
+                                    .saturating_mul(objects)
+                                    .saturating_mul(ITEMISED_HELD_BYTES_PER_OBJECT),
+                            );
+                        }
                         first_transfer = first_transfer.max(
                             u64::from(workers).saturating_mul(first_itemised_transfer_bytes(items)),
                         );
@@ -466,7 +466,7 @@ pub fn strategies(
                     row.transient_bytes = row
                         .transient_bytes
                         .saturating_add(reached.saturating_mul(in_memory));
-                    let kept_heap = if let Some(items) = info.items {
+                    let kept_heap = if let Some((items, _)) = itemised {
                         first_transfer = first_transfer
                             .max(reached.saturating_mul(first_itemised_transfer_bytes(items)));
                         reached
@@ -533,6 +533,27 @@ mod tests {
             .iter()
             .find(|s| s.strategy == strategy)
             .unwrap()
+    }
+
+    #[test]
+    fn a_function_carrying_a_container_is_sent_whole_not_item_by_item() {
+        // The same 10,000-item content, as the tasks' function (a closure over a list): a fix
+        // moves the function, pickled whole, so no item-by-item residue is kept.
+        let list = analysis_with(r#", "items": 10000, "item_objects": 20000"#);
+        let function =
+            analysis_with(r#", "items": 10000, "item_objects": 20000, "role": "function""#);
+        let plain = analysis_with("");
+        for strategy in ["scatter", "delayed"] {
+            assert_eq!(
+                row(&function, strategy).held_parts.allocator_kept_bytes,
+                row(&plain, strategy).held_parts.allocator_kept_bytes,
+                "{strategy}"
+            );
+            assert!(
+                row(&list, strategy).held_bytes > row(&function, strategy).held_bytes,
+                "{strategy}"
+            );
+        }
     }
 
     #[test]

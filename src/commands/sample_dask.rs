@@ -198,11 +198,17 @@ pub fn run_all(
             .and_then(|m| m.strategies.iter().find(|s| s.strategy == strategy))
             // The seed case, or a run of fixes alone: the graph that ran, as given.
             .or_else(|| model.as_ref().and_then(|m| m.strategies.first()))
-            .map(|prediction| prediction.held_bytes);
+            .map(|prediction| (prediction.held_bytes, !prediction.held_unknown.is_empty()));
         report.held_vs_model = predicted_held
             .zip(report.held_growth_bytes())
             .filter(|_| outcome.complete)
-            .map(|(predicted, measured)| Comparison::new(predicted, measured));
+            .map(|((predicted, lower_bound), measured)| {
+                if lower_bound {
+                    Comparison::at_least(predicted, measured)
+                } else {
+                    Comparison::new(predicted, measured)
+                }
+            });
         if args.graph.is_some()
             && let Some(outputs) = plan
                 .map(|plan| output_count(&plan.graph))
@@ -370,13 +376,23 @@ pub fn notes(report: &SampleReport) -> String {
     let mut lines = Vec::new();
     for run in &report.runs {
         if let Some(held) = &run.held_vs_model {
-            lines.push(format!(
-                "  {:<18} held {} predicted {} ({:+.0}%)",
-                run.label,
-                Bytes(held.measured_bytes),
-                Bytes(held.predicted_bytes),
-                held.error_percent
-            ));
+            lines.push(if held.lower_bound {
+                format!(
+                    "  {:<18} held {} predicted >= {} (a lower bound: part of it cannot be \
+                     known from the graph)",
+                    run.label,
+                    Bytes(held.measured_bytes),
+                    Bytes(held.predicted_bytes)
+                )
+            } else {
+                format!(
+                    "  {:<18} held {} predicted {} ({:+.0}%)",
+                    run.label,
+                    Bytes(held.measured_bytes),
+                    Bytes(held.predicted_bytes),
+                    held.error_percent
+                )
+            });
         }
     }
     let mut text = if lines.is_empty() {

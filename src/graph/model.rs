@@ -152,6 +152,19 @@ impl Content {
     pub fn in_memory_known(&self) -> bool {
         self.info.in_memory_bytes.is_some()
     }
+
+    /// `(items, item_objects)` when the object travels item by item once a fix sends it on its
+    /// own (scattered, or fetched as `dask.delayed(obj)`'s result): a container does; a function
+    /// (a closure over a list, a bound method) is pickled whole, whatever it captures: what the
+    /// rewrite moves for such a task is the function (measured: closure_list, a closure over a
+    /// 100,000-float list, scattered by `sample` held 29.7 MiB where the list sent item by item
+    /// held 57.9 MB).
+    pub fn travels_item_by_item(&self) -> Option<(u64, Option<u64>)> {
+        if self.info.role == Some(super::raw::PayloadRole::Function) {
+            return None;
+        }
+        self.info.items.map(|items| (items, self.info.item_objects))
+    }
 }
 
 /// A payload embedded in one task's arguments; 16 bytes (an [`Arg`] too), as a graph holds one

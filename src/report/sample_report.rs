@@ -59,6 +59,11 @@ pub struct Comparison {
     pub measured_bytes: u64,
     /// `(measured - predicted) / predicted`, in percent.
     pub error_percent: f64,
+    /// The prediction is a lower bound (`analyze` printed `>= X`: part of the figure cannot be
+    /// known from the graph, a p2p shuffle's buffers); the error then says nothing.
+    /// Absent in reports before 2026-12-06 (read as false).
+    #[serde(default)]
+    pub lower_bound: bool,
 }
 
 impl Comparison {
@@ -73,6 +78,15 @@ impl Comparison {
             predicted_bytes,
             measured_bytes,
             error_percent,
+            lower_bound: false,
+        }
+    }
+
+    /// Compares a measured figure with a prediction that is a lower bound.
+    pub fn at_least(predicted_bytes: u64, measured_bytes: u64) -> Self {
+        Comparison {
+            lower_bound: true,
+            ..Comparison::new(predicted_bytes, measured_bytes)
         }
     }
 }
@@ -358,4 +372,25 @@ impl RunReport {
 /// Growth of a level above the baseline.
 fn above(level: Option<u64>, baseline: Option<u64>) -> Option<u64> {
     Some(level?.saturating_sub(baseline.unwrap_or(0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lower_bound_comparison_says_so_and_an_older_report_reads_as_a_point() {
+        let bound = Comparison::at_least(4, 50);
+        assert!(bound.lower_bound);
+        assert_eq!(bound.error_percent, Comparison::new(4, 50).error_percent);
+        let json = serde_json::to_string(&bound).expect("json");
+        assert!(json.contains(r#""lower_bound":true"#), "{json}");
+        let point = serde_json::to_string(&Comparison::new(4, 50)).expect("json");
+        assert!(point.contains(r#""lower_bound":false"#), "{point}");
+        let older: Comparison = serde_json::from_str(
+            r#"{"predicted_bytes":4,"measured_bytes":50,"error_percent":1150.0}"#,
+        )
+        .expect("a report before the field");
+        assert!(!older.lower_bound);
+    }
 }

@@ -182,8 +182,10 @@ class SampleResult:
             rows.append({
                 "strategy": label,
                 "held": size("held_bytes"),
-                "predicted": fmt_bytes(held["predicted_bytes"]) if held else "-",
-                "error": _signed_percent(held.get("error_percent")) if held else "-",
+                "predicted": ((">= " if held.get("lower_bound") else "") + fmt_bytes(held["predicted_bytes"])
+                              if held else "-"),
+                "error": ("-" if not held or held.get("lower_bound")
+                          else _signed_percent(held.get("error_percent"))),
                 "peak": size("peak_bytes"),
                 "after release": size("after_release_bytes"),
                 "wire": fmt_bytes(run["wire_bytes"]) if run.get("wire_bytes") is not None else "-",

@@ -4,9 +4,7 @@ with ``factors`` a 720 KB float64 ndarray (90,000 values) as the map_blocks argu
 the 1e6 bytes above which dask.array's ``normalize_arg`` moves an argument into a task of its own,
 as it does any list of 10 items or more). The 64
 chunk tasks (fused with the partial means) embed a copy each; the workers that run the tree
-reduction's last steps keep the run_specs of the chunk tasks they ran. ``fixed`` passes the array
-scattered to every worker (inside a list) or as ``dask.delayed(factors)``."""
-import dask
+reduction's last steps keep the run_specs of the chunk tasks they ran. The fixes are ``graphprof.rewrite``'s, as ``sample`` runs them and ``analyze`` predicts them: the object embedded in every task scattered to every worker, or put once in the graph as ``dask.delayed(obj)``; where the task's function is what carries it, the function moves."""
 import dask.array as da
 import numpy as np
 
@@ -22,8 +20,3 @@ def scale(block, factors):
 field = da.ones((2_000, 2_000), chunks=(250, 250))
 factors = make_factors()
 result = field.map_blocks(scale, factors, dtype=float).mean(axis=0)
-
-
-def fixed(strategy, client):
-    arg = client.scatter([factors], broadcast=True)[0] if strategy == "scatter" else dask.delayed(factors)
-    return field.map_blocks(scale, arg, dtype=float).mean(axis=0)

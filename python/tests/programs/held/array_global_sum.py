@@ -2,9 +2,7 @@
 ``x.map_blocks(weigh).sum()`` over 64 chunks, a scalar result. The function is pickled by value
 with the global, so each of the 64 chunk tasks (fused with the partial sum) embeds its own copy;
 only the scalar is held, and the worker that runs the final aggregate keeps the run_specs of the
-chunk tasks it ran. ``fixed`` passes the array as an argument instead, scattered to every worker
-(inside a list) or as ``dask.delayed(weights)``."""
-import dask
+chunk tasks it ran. The fixes are ``graphprof.rewrite``'s, as ``sample`` runs them and ``analyze`` predicts them: the object embedded in every task scattered to every worker, or put once in the graph as ``dask.delayed(obj)``; where the task's function is what carries it, the function moves."""
 import dask.array as da
 import numpy as np
 
@@ -21,11 +19,3 @@ def weigh_with(block, weights):
 
 blocks = da.ones(64 * 100_000, chunks=100_000)
 result = blocks.map_blocks(weigh, dtype=float).sum()
-
-
-def fixed(strategy, client):
-    if strategy == "scatter":
-        weights = client.scatter([WEIGHTS], broadcast=True)[0]
-    else:
-        weights = dask.delayed(WEIGHTS)
-    return blocks.map_blocks(weigh_with, weights, dtype=float).sum()

@@ -1,9 +1,7 @@
 """A bag ``map_partitions`` whose function is a closure over a 25,000-row pandas frame (an int,
 a float and an object-dtype str column, ~2 MB in memory): each of the 16 partitions joins its 12,500 records to the frame and
 returns a list of tuples (real data, held). As given, each partition task embeds its own copy of
-the frame in its run_spec, kept while its result is held. ``fixed`` passes the frame as an
-argument instead, scattered to every worker (inside a list) or as ``dask.delayed(frame)``."""
-import dask
+the frame in its run_spec, kept while its result is held. The fixes are ``graphprof.rewrite``'s, as ``sample`` runs them and ``analyze`` predicts them: the object embedded in every task scattered to every worker, or put once in the graph as ``dask.delayed(obj)``; where the task's function is what carries it, the function moves."""
 import dask.bag as db
 import numpy as np
 import pandas as pd
@@ -30,9 +28,3 @@ def enrich_with(records, frame):
 records = db.from_sequence(range(16 * 12_500), npartitions=16)
 frame = make_frame()
 result = records.map_partitions(make_enricher(frame))
-
-
-def fixed(strategy, client):
-    if strategy == "scatter":
-        return records.map_partitions(enrich_with, client.scatter([frame], broadcast=True)[0])
-    return records.map_partitions(enrich_with, dask.delayed(frame))

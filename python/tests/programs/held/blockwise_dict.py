@@ -3,9 +3,7 @@
 into a task of its own): an elementwise
 lookup over a 2-D array of 6 x 6 = 36 chunks of 300 x 300 ints, index ``"ij"``, the dict with
 index ``None``. Each of the 36 tasks embeds its own copy of the dict in its run_spec, kept while
-the chunk (held) is. ``fixed`` passes the dict scattered to every worker (inside a list) or as
-``dask.delayed(table)``."""
-import dask
+the chunk (held) is. The fixes are ``graphprof.rewrite``'s, as ``sample`` runs them and ``analyze`` predicts them: the object embedded in every task scattered to every worker, or put once in the graph as ``dask.delayed(obj)``; where the task's function is what carries it, the function moves."""
 import dask.array as da
 import numpy as np
 
@@ -28,8 +26,3 @@ def build(table):
 
 table = make_table()
 result = build(table)
-
-
-def fixed(strategy, client):
-    arg = client.scatter([table], broadcast=True)[0] if strategy == "scatter" else dask.delayed(table)
-    return build(arg)

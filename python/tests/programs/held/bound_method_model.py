@@ -1,9 +1,7 @@
 """``map_blocks`` with a bound method of a model object: ``Model`` holds ~2 MB of numpy weights
 (262,144 float64) and ``x.map_blocks(model.predict)`` over 40 chunks of 100,000. A bound method
 carries its instance, so each of the 40 chunk tasks embeds its own copy of the model (and its
-weights) in its run_spec, kept while the chunk (held) is. ``fixed`` maps a module-level function
-with the model scattered to every worker (inside a list) or as ``dask.delayed(model)``."""
-import dask
+weights) in its run_spec, kept while the chunk (held) is. The fixes are ``graphprof.rewrite``'s, as ``sample`` runs them and ``analyze`` predicts them: the object embedded in every task scattered to every worker, or put once in the graph as ``dask.delayed(obj)``; where the task's function is what carries it, the function moves."""
 import dask.array as da
 import numpy as np
 
@@ -24,8 +22,3 @@ def predict_with(block, model):
 model = Model()
 blocks = da.ones(40 * 100_000, chunks=100_000)
 result = blocks.map_blocks(model.predict, dtype=float)
-
-
-def fixed(strategy, client):
-    arg = client.scatter([model], broadcast=True)[0] if strategy == "scatter" else dask.delayed(model)
-    return blocks.map_blocks(predict_with, arg, dtype=float, meta=np.empty((0,), dtype=float))

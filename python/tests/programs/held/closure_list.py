@@ -1,6 +1,4 @@
-"""A closure over a list of 100k floats, mapped over the blocks; ``fixed`` passes the list as an
-argument instead, scattered to every worker (inside a list: scattering a dict or list scatters its items) or as ``dask.delayed(coefficients)``, the variant analyze predicts and sample runs."""
-import dask
+"""A closure over a list of 100k floats, mapped over the blocks. The fixes are ``graphprof.rewrite``'s, as ``sample`` runs them and ``analyze`` predicts them: the object embedded in every task scattered to every worker, or put once in the graph as ``dask.delayed(obj)``; where the task's function is what carries it, the function moves."""
 import dask.array as da
 
 
@@ -19,9 +17,3 @@ def scale_with(block, coefficients):
 blocks = da.ones(32 * 100_000, chunks=100_000)
 coefficients = make_coefficients()
 result = blocks.map_blocks(make_scaler(coefficients), dtype=float)
-
-
-def fixed(strategy, client):
-    if strategy == "scatter":
-        return blocks.map_blocks(scale_with, client.scatter([coefficients], broadcast=True)[0], dtype=float)
-    return blocks.map_blocks(scale_with, dask.delayed(coefficients), dtype=float)

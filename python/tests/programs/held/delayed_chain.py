@@ -2,9 +2,7 @@
 (10,000 str -> float, ~1.2 MB in memory) passed to every call, then one ``collect`` over all 40
 scores. As given, each of the 120 chain tasks embeds its own copy of the config in its run_spec;
 only ``collect``'s float is held, but the worker that runs ``collect`` keeps the run_specs (and the
-copies) of the released ancestors it ran. ``fixed`` passes the config scattered to every worker
-(inside a list: scattering a dict scatters its items) or as ``dask.delayed(config)`` (one task in
-the graph whose value is the config)."""
+copies) of the released ancestors it ran. The fixes are ``graphprof.rewrite``'s, as ``sample`` runs them and ``analyze`` predicts them: the object embedded in every task scattered to every worker, or put once in the graph as ``dask.delayed(obj)``; where the task's function is what carries it, the function moves."""
 import dask
 import numpy as np
 
@@ -41,9 +39,3 @@ def build(config, batches=40):
 
 config = make_config()
 result = build(config)
-
-
-def fixed(strategy, client):
-    if strategy == "scatter":
-        return build(client.scatter([config], broadcast=True)[0])
-    return build(dask.delayed(config))

@@ -1,9 +1,7 @@
 """A dask.delayed fan-out/fan-in: 64 ``measure(i, lookup)`` leaves, each given the same list of
 40,000 floats (~1.3 MB in memory), then a binary tree of ``add`` (63 tasks) down to one total.
 Each leaf embeds its own copy of the list in its run_spec; only the total (a float) is held, and
-the worker that runs the root keeps the run_specs of the ancestors it ran. ``fixed`` passes the
-list scattered to every worker (inside a list: scattering a list scatters its items) or as
-``dask.delayed(lookup)``."""
+the worker that runs the root keeps the run_specs of the ancestors it ran. The fixes are ``graphprof.rewrite``'s, as ``sample`` runs them and ``analyze`` predicts them: the object embedded in every task scattered to every worker, or put once in the graph as ``dask.delayed(obj)``; where the task's function is what carries it, the function moves."""
 import dask
 
 
@@ -28,9 +26,3 @@ def build(lookup, leaves=64):
 
 lookup = make_lookup()
 result = build(lookup)
-
-
-def fixed(strategy, client):
-    if strategy == "scatter":
-        return build(client.scatter([lookup], broadcast=True)[0])
-    return build(dask.delayed(lookup))

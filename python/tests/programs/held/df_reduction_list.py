@@ -2,9 +2,7 @@
 ``offsets`` is a list of 60,000 floats (~1.9 MB in memory) passed as an argument. Each partition
 task embeds its own copy of the list; only the reduced Series (a few values) is held, and the
 worker that runs the final aggregation keeps the run_specs of the partition tasks it ran.
-``fixed`` passes the list scattered to every worker (inside a list) or as
-``dask.delayed(offsets)``."""
-import dask
+The fixes are ``graphprof.rewrite``'s, as ``sample`` runs them and ``analyze`` predicts them: the object embedded in every task scattered to every worker, or put once in the graph as ``dask.delayed(obj)``; where the task's function is what carries it, the function moves."""
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
@@ -27,9 +25,3 @@ def build(offsets):
 
 offsets = make_offsets()
 result = build(offsets)
-
-
-def fixed(strategy, client):
-    if strategy == "scatter":
-        return build(client.scatter([offsets], broadcast=True)[0])
-    return build(dask.delayed(offsets))

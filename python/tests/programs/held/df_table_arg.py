@@ -1,9 +1,7 @@
 """Dataframe ``map_partitions(price, table)`` where ``table`` is a small pandas frame (30,000 rows:
 an int code, a float rate, a str label; ~1.1 MB in memory) passed as an argument: each of the 32
 partition tasks embeds its own copy of the table in its run_spec, kept while the partition
-(held, real data) is. ``fixed`` passes the table scattered to every worker (inside a list) or as
-``dask.delayed(table)`` (see ``df_table_given_delayed.py`` for that written as the program)."""
-import dask
+(held, real data) is. The fixes are ``graphprof.rewrite``'s, as ``sample`` runs them and ``analyze`` predicts them: the object embedded in every task scattered to every worker, or put once in the graph as ``dask.delayed(obj)``; where the task's function is what carries it, the function moves."""
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
@@ -30,9 +28,3 @@ def build(table):
 
 table = make_table()
 result = build(table)
-
-
-def fixed(strategy, client):
-    if strategy == "scatter":
-        return build(client.scatter([table], broadcast=True)[0])
-    return build(dask.delayed(table))

@@ -1,10 +1,5 @@
 """Dataframe map_partitions with a dict of 50k ints as an argument (embedded in every task);
-``fixed`` builds the same collection with the dict scattered to every worker (inside a list:
-scattering a dict scatters its items) or as ``dask.delayed(rates)``: the variant ``analyze``
-predicts for a user's collection and ``sample`` runs (a delayed task that builds the dict is another
-program: its copies are freed once used, 17.0-20.4 MB measured where the object held once measured
-20.2-21.7 MB)."""
-import dask
+The fixes are ``graphprof.rewrite``'s, as ``sample`` runs them and ``analyze`` predicts them: the object embedded in every task scattered to every worker, or put once in the graph as ``dask.delayed(obj)``; where the task's function is what carries it, the function moves."""
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
@@ -26,9 +21,3 @@ def build(rates):
 
 rates = make_rates()
 result = build(rates)
-
-
-def fixed(strategy, client):
-    if strategy == "scatter":
-        return build(client.scatter([rates], broadcast=True)[0])
-    return build(dask.delayed(rates))

@@ -1,6 +1,4 @@
-"""map_blocks with a 1 MB ndarray argument; ``fixed`` builds the same collection with the array
-scattered to every worker (inside a list: scattering a dict or list scatters its items) or as ``dask.delayed(weights)``, the variant analyze predicts and sample runs."""
-import dask
+"""map_blocks with a 1 MB ndarray argument; The fixes are ``graphprof.rewrite``'s, as ``sample`` runs them and ``analyze`` predicts them: the object embedded in every task scattered to every worker, or put once in the graph as ``dask.delayed(obj)``; where the task's function is what carries it, the function moves."""
 import dask.array as da
 import numpy as np
 
@@ -19,9 +17,3 @@ def build(weights):
 
 weights = make_weights()
 result = build(weights)
-
-
-def fixed(strategy, client):
-    if strategy == "scatter":
-        return build(client.scatter([weights], broadcast=True)[0])
-    return build(dask.delayed(weights))
