@@ -294,6 +294,83 @@ fn a_graph_file_replays_on_real_dask_with_synthetic_objects() {
     );
 }
 
+/// A fix sampled alone (`--strategy delayed`, no as-given run) is still compared with the figure
+/// `analyze` prints for that strategy on the file (a collection's export: 13.8 MB for the user
+/// pipeline's `dask.delayed(obj)`), not with the rewritten graph's own as-given one (2.3 MB).
+#[test]
+fn a_fix_sampled_alone_is_compared_with_analyzes_figure_for_it() {
+    let _cluster = cluster_lock();
+    let out = tempfile::tempdir().expect("temp dir");
+    let graph = out.path().join("pipeline.graph.json");
+    let bin = || {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_graphprof"));
+        command
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("GRAPHPROF_PYTHON", python());
+        command
+    };
+    let export = bin()
+        .args([
+            "dask",
+            "export",
+            "fixtures/dask/user_pipeline.py:result",
+            "-o",
+        ])
+        .arg(&graph)
+        .output()
+        .expect("export runs");
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    let sampled = out.path().join("sampled");
+    let output = bin()
+        .arg("sample")
+        .arg(&graph)
+        .args([
+            "--engine",
+            "dask",
+            "--workers",
+            "2",
+            "--strategy",
+            "delayed",
+        ])
+        .args(["--hold", "0.3s", "-o"])
+        .arg(&sampled)
+        .output()
+        .expect("sample runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = report(&sampled);
+    assert_eq!(labels(&report), ["delayed"]);
+    let analyze = bin()
+        .arg("analyze")
+        .arg(&graph)
+        .args(["--format", "json", "--workers", "2"])
+        .output()
+        .expect("analyze runs");
+    let analysis: graphprof::analyze::Analysis =
+        serde_json::from_slice(&analyze.stdout).expect("analysis JSON");
+    let row = |name: &str| {
+        analysis
+            .strategies
+            .iter()
+            .find(|s| s.strategy == name)
+            .expect("a row")
+            .held_bytes
+    };
+    let beside = run(&report, "delayed")
+        .held_vs_model
+        .as_ref()
+        .expect("prediction");
+    assert_eq!(beside.predicted_bytes, row("delayed"));
+    assert!(!beside.lower_bound);
+}
+
 /// `dask scheduler` and `dask worker` processes on 127.0.0.1, killed on drop.
 struct DaskProcesses {
     folder: tempfile::TempDir,

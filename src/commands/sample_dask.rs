@@ -150,14 +150,6 @@ pub fn run_all(
     if let Some(culled) = culled.filter(|_| options.outputs.is_some()) {
         check_subsets(&run.labels, culled, plans)?;
     }
-    // The held figure each run is compared with is the one `analyze` prints for its strategy on
-    // the graph as given (one figure per quantity): the rewritten graph's own as-given figure
-    // leaves out what the fix changes beside the copies (the allocator's share of an
-    // item-by-item transfer, the fetched object's copy).
-    let given_model = plans
-        .iter()
-        .find(|plan| plan.strategy.is_none())
-        .map(|plan| predictions(&plan.graph, &plan.label, args.workers));
     let mut runs = Vec::new();
     for outcome in &run.labels {
         let Some(series) = run.series.iter().find(|s| s.label == outcome.label) else {
@@ -189,16 +181,19 @@ pub fn run_all(
             real_dask: Some(real_dask(outcome, replay, model.as_ref())),
             ..RunReport::from_series("dask", &series)
         };
-        let strategy = plan
-            .and_then(|plan| plan.strategy)
-            .map_or("as-given", |strategy| strategy.name());
-        // The one held figure: objects and the heap the allocator keeps (held_parts).
-        let predicted_held = given_model
-            .as_ref()
-            .and_then(|m| m.strategies.iter().find(|s| s.strategy == strategy))
-            // The seed case, or a run of fixes alone: the graph that ran, as given.
-            .or_else(|| model.as_ref().and_then(|m| m.strategies.first()))
-            .map(|prediction| (prediction.held_bytes, !prediction.held_unknown.is_empty()));
+        // The held figure `analyze` prints for the run's strategy on the graph as given (one
+        // figure per quantity): the rewritten graph's own as-given figure would leave out what
+        // the fix changes beside the copies (the allocator's share of an item-by-item transfer,
+        // the fetched object's copy). The seed case: the graph that ran, as generated.
+        let predicted_held = plan
+            .and_then(|plan| plan.analyzed_held)
+            .map(|held| (held.held_bytes, held.lower_bound))
+            .or_else(|| {
+                model
+                    .as_ref()
+                    .and_then(|m| m.strategies.first())
+                    .map(|prediction| (prediction.held_bytes, !prediction.held_unknown.is_empty()))
+            });
         report.held_vs_model = predicted_held
             .zip(report.held_growth_bytes())
             .filter(|_| outcome.complete)

@@ -25,6 +25,19 @@ pub struct PlannedRun {
     pub strategy: Option<Strategy>,
     /// The graph.
     pub graph: Graph,
+    /// The held figure `analyze` prints for this run's strategy on the graph as given (a graph
+    /// file or a collection: one figure per quantity, whichever strategies are chosen); `None`
+    /// for the seed case, whose runs are generated per strategy and predicted as generated.
+    pub analyzed_held: Option<HeldPrediction>,
+}
+
+/// A held figure from `analyze`'s strategy table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeldPrediction {
+    /// `held_bytes` of the strategy's row.
+    pub held_bytes: u64,
+    /// The row says part of it is unknown: the figure is a lower bound.
+    pub lower_bound: bool,
 }
 
 /// The graphs to run: the seed case per strategy, or the file as given or rewritten.
@@ -53,6 +66,7 @@ pub(super) fn plan(args: &SampleArgs) -> Result<(Vec<PlannedRun>, String, Option
                     label: strategy.to_string(),
                     strategy: Some(strategy),
                     graph,
+                    analyzed_held: None,
                 });
             }
             number_repeats(&mut plans);
@@ -158,6 +172,17 @@ pub(super) fn plan_graph(args: &SampleArgs, path: &Path, graph: &Graph) -> Resul
                 ],
                 (false, _) => args.strategy.clone(),
             };
+            let analysis = predictions(graph, &path.display().to_string(), args.workers);
+            let held = |name: &str| {
+                analysis
+                    .strategies
+                    .iter()
+                    .find(|row| row.strategy == name)
+                    .map(|row| HeldPrediction {
+                        held_bytes: row.held_bytes,
+                        lower_bound: !row.held_unknown.is_empty(),
+                    })
+            };
             let mut plans = Vec::new();
             for choice in chosen {
                 let Some(strategy) = choice.rewrite() else {
@@ -165,6 +190,7 @@ pub(super) fn plan_graph(args: &SampleArgs, path: &Path, graph: &Graph) -> Resul
                         label: "as-given".to_string(),
                         strategy: None,
                         graph: graph.clone(),
+                        analyzed_held: held("as-given"),
                     });
                     continue;
                 };
@@ -174,6 +200,7 @@ pub(super) fn plan_graph(args: &SampleArgs, path: &Path, graph: &Graph) -> Resul
                     label: strategy.to_string(),
                     strategy: Some(strategy),
                     graph: rewritten,
+                    analyzed_held: held(strategy.name()),
                 });
             }
             number_repeats(&mut plans);
