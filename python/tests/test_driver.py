@@ -201,15 +201,17 @@ def test_layers_event_says_what_each_worker_holds_per_layer(runs):
     for label, event in layers.items():
         order = [(e["event"], e.get("phase")) for e in ev if e.get("label") == label
                  and (e["event"] == "layers" or e["event"] == "phase")]
-        # Read while the results are held: after the held mark, before the release.
-        assert order.index(("layers", None)) == order.index(("phase", "held")) + 1, order
+        # Read once the held level is read (the heap the probe leaves is not held memory), the
+        # results still alive (every `lookup` result in memory, below): just after the released
+        # mark, before the results are dropped.
+        assert order.index(("layers", None)) == order.index(("phase", "released")) + 1, order
         assert len(event["workers"]) == 2 and event["probe_s"] >= 0
     summed = {}
     for label, event in layers.items():
         for rows in event["workers"].values():
             for row in rows:
                 assert set(row) == {"layer", "tasks_in_memory", "results_bytes", "released_kept",
-                                    "run_spec_bytes", "estimated"}
+                                    "run_spec_bytes", "estimated", "fetched", "fetched_bytes"}
                 total = summed.setdefault((label, row["layer"]), dict.fromkeys(row, 0))
                 for field in ("tasks_in_memory", "results_bytes", "released_kept", "run_spec_bytes"):
                     total[field] += row[field]
