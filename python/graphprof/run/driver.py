@@ -120,9 +120,10 @@ def _memory_limits(client) -> dict:
             for a, w in info.get("workers", {}).items()}
 
 
-def warm_up(client, n_workers):
+def warm_up(client, n_workers, dataframes=False):
     """Run a tiny seed computation on every worker first, so that imports and first-task costs
-    are not charged to the first strategy's growth."""
+    are not charged to the first strategy's growth; with ``dataframes`` (a user's collection,
+    with pandas imported), a first dataframe task too."""
     from distributed import wait
 
     from .. import seed
@@ -136,7 +137,7 @@ def warm_up(client, n_workers):
     try:
         client.run(_import_all, modules)
         _warm_transfers(client)
-        if "pandas" in sys.modules:  # dataframes, or a pandas object inside a bag or a task
+        if dataframes:  # dataframes, or a pandas object inside a bag or a task
             _warm_dataframes(client)
     except Exception as e:  # noqa: BLE001
         print(f"graphprof: warm-up failed: {type(e).__name__}: {e}", file=sys.stderr)
@@ -171,6 +172,14 @@ def _warm_dataframes(client):
     n = 4 * max(1, len(client.scheduler_info()["workers"]))
     frame = pd.DataFrame({"a": range(2 * n), "b": [str(i) for i in range(2 * n)]})
     dd.from_pandas(frame, npartitions=n).map_partitions(_double).c.sum().compute()
+
+
+def _uses_pandas(workload) -> bool:
+    """A user's collection loaded with pandas imported (the seed case's own warm-up computation
+    already uses pandas on the workers)."""
+    from .workloads import CollectionWorkload
+
+    return isinstance(workload, CollectionWorkload) and "pandas" in sys.modules
 
 
 WARM_MODULES = ("numpy", "pandas", "pyarrow", "dask.array", "dask.dataframe", "dask.bag", "scipy",
@@ -281,7 +290,7 @@ def _main(args, proto) -> int:
         except Exception:
             hb = 0.5
         baseline_s = baseline_seconds(interval_s, local, hb)
-        warm_up(client, len(workers))
+        warm_up(client, len(workers), dataframes=_uses_pandas(workload))
         sampler = make_sampler(proto, client, cluster, workers, local, interval_s, hb)
         sampler.start()
         initial = {w["address"] for w in workers}
@@ -323,7 +332,7 @@ def _main(args, proto) -> int:
                 sampler.reset_workers(workers, client=client,
                                       scheduler=cluster.scheduler if local else None)
                 initial = {w["address"] for w in workers}
-                warm_up(client, len(workers))
+                warm_up(client, len(workers), dataframes=_uses_pandas(workload))
                 fresh = True
             proto.emit("label", label=label, strategy=strategy, fresh_workers=fresh, order=i + 1)
             complete, err = run_strategy(proto, client, sampler, label, strategy, workload,
