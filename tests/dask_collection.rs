@@ -29,6 +29,30 @@ fn held(report: &SampleReport, label: &str) -> u64 {
     run(report, label).held_growth_bytes().expect("held")
 }
 
+/// `graphprof dask export` of the user pipeline to `graph`, then `analyze --workers 2` of it.
+fn export_pipeline(graph: &Path) -> graphprof::analyze::Analysis {
+    let export = graphprof(
+        &["dask", "export", "fixtures/dask/user_pipeline.py:result"],
+        graph,
+    );
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    common::analyze_json(graph, &["--workers", "2"])
+}
+
+/// The held figure `analyze` prints for `strategy`.
+fn held_prediction(analysis: &graphprof::analyze::Analysis, strategy: &str) -> u64 {
+    analysis
+        .strategies
+        .iter()
+        .find(|s| s.strategy == strategy)
+        .unwrap_or_else(|| panic!("no {strategy} row"))
+        .held_bytes
+}
+
 fn labels(report: &SampleReport) -> Vec<String> {
     report.runs.iter().map(|r| r.label.clone()).collect()
 }
@@ -102,39 +126,9 @@ fn the_users_collection_runs_as_given_and_rewritten_with_equal_results() {
     assert!(stdout.contains("results equal to the as-given's (3 chunks compared)"));
     // Each run is compared with the held figure `analyze` prints for its strategy on the same
     // collection (one figure per quantity), not with the rewritten graph's own as-given figure.
-    let graph = out.path().join("user_pipeline.graph.json");
-    let export = std::process::Command::new(env!("CARGO_BIN_EXE_graphprof"))
-        .args([
-            "dask",
-            "export",
-            "fixtures/dask/user_pipeline.py:result",
-            "-o",
-        ])
-        .arg(&graph)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("GRAPHPROF_PYTHON", python())
-        .output()
-        .expect("export runs");
-    assert!(
-        export.status.success(),
-        "{}",
-        String::from_utf8_lossy(&export.stderr)
-    );
-    let analyze = std::process::Command::new(env!("CARGO_BIN_EXE_graphprof"))
-        .arg("analyze")
-        .arg(&graph)
-        .args(["--format", "json", "--workers", "2"])
-        .output()
-        .expect("analyze runs");
-    let analysis: graphprof::analyze::Analysis =
-        serde_json::from_slice(&analyze.stdout).expect("analysis JSON");
+    let analysis = export_pipeline(&out.path().join("user_pipeline.graph.json"));
     for run in &report.runs {
-        let want = analysis
-            .strategies
-            .iter()
-            .find(|s| s.strategy == run.label)
-            .expect("a prediction per strategy")
-            .held_bytes;
+        let want = held_prediction(&analysis, &run.label);
         let beside = run
             .held_vs_model
             .as_ref()
@@ -302,44 +296,24 @@ fn a_fix_sampled_alone_is_compared_with_analyzes_figure_for_it() {
     let _cluster = cluster_lock();
     let out = tempfile::tempdir().expect("temp dir");
     let graph = out.path().join("pipeline.graph.json");
-    let bin = || {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_graphprof"));
-        command
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("GRAPHPROF_PYTHON", python());
-        command
-    };
-    let export = bin()
-        .args([
-            "dask",
-            "export",
-            "fixtures/dask/user_pipeline.py:result",
-            "-o",
-        ])
-        .arg(&graph)
-        .output()
-        .expect("export runs");
-    assert!(
-        export.status.success(),
-        "{}",
-        String::from_utf8_lossy(&export.stderr)
-    );
+    let analysis = export_pipeline(&graph);
     let sampled = out.path().join("sampled");
-    let output = bin()
-        .arg("sample")
-        .arg(&graph)
-        .args([
+    let graph_arg = graph.to_str().expect("a UTF-8 temp path");
+    let output = graphprof(
+        &[
+            "sample",
+            graph_arg,
             "--engine",
             "dask",
             "--workers",
             "2",
             "--strategy",
             "delayed",
-        ])
-        .args(["--hold", "0.3s", "-o"])
-        .arg(&sampled)
-        .output()
-        .expect("sample runs");
+            "--hold",
+            "0.3s",
+        ],
+        &sampled,
+    );
     assert!(
         output.status.success(),
         "{}",
@@ -347,27 +321,14 @@ fn a_fix_sampled_alone_is_compared_with_analyzes_figure_for_it() {
     );
     let report = report(&sampled);
     assert_eq!(labels(&report), ["delayed"]);
-    let analyze = bin()
-        .arg("analyze")
-        .arg(&graph)
-        .args(["--format", "json", "--workers", "2"])
-        .output()
-        .expect("analyze runs");
-    let analysis: graphprof::analyze::Analysis =
-        serde_json::from_slice(&analyze.stdout).expect("analysis JSON");
-    let row = |name: &str| {
-        analysis
-            .strategies
-            .iter()
-            .find(|s| s.strategy == name)
-            .expect("a row")
-            .held_bytes
-    };
     let beside = run(&report, "delayed")
         .held_vs_model
         .as_ref()
         .expect("prediction");
-    assert_eq!(beside.predicted_bytes, row("delayed"));
+    assert_eq!(
+        beside.predicted_bytes,
+        held_prediction(&analysis, "delayed")
+    );
     assert!(!beside.lower_bound);
 }
 

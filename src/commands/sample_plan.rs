@@ -172,9 +172,13 @@ pub(super) fn plan_graph(args: &SampleArgs, path: &Path, graph: &Graph) -> Resul
                 ],
                 (false, _) => args.strategy.clone(),
             };
-            let analysis = predictions(graph, &path.display().to_string(), args.workers);
+            // Only real Dask runs are compared with it (the built-in engine holds what the
+            // graph it runs holds): no analysis for a built-in run alone.
+            let analysis = matches!(args.engine, EngineChoice::Dask | EngineChoice::Both)
+                .then(|| predictions(graph, &path.display().to_string(), args.workers));
             let held = |name: &str| {
                 analysis
+                    .as_ref()?
                     .strategies
                     .iter()
                     .find(|row| row.strategy == name)
