@@ -356,6 +356,7 @@ fn real_dask(outcome: &DaskLabelOutcome, replay: bool, model: Option<&Analysis>)
             .map(|(h, _)| h.clone())
             .unwrap_or_default(),
         broadcast_workers: outcome.broadcast.as_ref().and_then(|(_, w)| *w),
+        replicas_dropped: outcome.replicas_dropped,
         culled: outcome.subset.as_ref().map(|subset| CulledRun {
             outputs: subset.outputs,
             of: subset.of,
@@ -447,6 +448,11 @@ pub fn notes(report: &SampleReport) -> String {
                     ));
                 }
             }
+        }
+        if let Some(dropped) = dask.replicas_dropped {
+            facts.push(format!(
+                "held level read after distributed's Active Memory Manager dropped {dropped} replica(s) no task waited for (one pass asked for at once; it makes one every 2 s)"
+            ));
         }
         let overhead = &run.sampler_overhead;
         if report.parameters.interval_ms < FAST_INTERVAL_MS && overhead.samples_taken > 1 {

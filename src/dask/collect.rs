@@ -57,6 +57,8 @@ pub struct DaskLabelOutcome {
     /// Per broadcast object, the workers holding it, and the workers of the cluster.
     #[serde(default)]
     pub broadcast: Option<(Vec<u32>, Option<u32>)>,
+    /// Replicas the Active Memory Manager dropped before the held level was read.
+    pub replicas_dropped: Option<u64>,
     /// For a replayed graph file: which sizes the synthetic objects took.
     #[serde(default)]
     pub replay_sized_from: Option<Vec<String>>,
@@ -127,6 +129,7 @@ impl DaskLabelOutcome {
             results: None,
             moved: Vec::new(),
             broadcast: None,
+            replicas_dropped: None,
             replay_sized_from: None,
             subset: None,
             held_layers: Vec::new(),
@@ -342,6 +345,10 @@ impl Collector {
             } => {
                 let i = self.label_index(label);
                 self.labels[i].outcome.broadcast = Some((holders.clone(), *workers));
+            }
+            DriverEvent::Replicas { label, dropped } => {
+                let i = self.label_index(label);
+                self.labels[i].outcome.replicas_dropped = Some(*dropped);
             }
             DriverEvent::Replay {
                 label, sized_from, ..

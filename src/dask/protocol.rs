@@ -146,6 +146,14 @@ pub enum DriverEvent {
         /// Per scattered object, how many workers hold it.
         holders: Vec<u32>,
     },
+    /// Replicas distributed's Active Memory Manager dropped, in the one pass the driver asked
+    /// of it once the results were in memory, before the held level was read.
+    Replicas {
+        /// The label.
+        label: String,
+        /// Replicas dropped (a key on two workers dropped on one counts 1).
+        dropped: u64,
+    },
     /// A graph file replayed with synthetic objects.
     Replay {
         /// The label.
@@ -310,6 +318,7 @@ mod tests {
             r#"{"event":"results","label":"scatter","reference":"as-given","compared":3,"equal":true}"#,
             r#"{"event":"rewrite","label":"scatter","moved":[{"type":"dict","size_bytes":9,"tasks":4,"key":"k"}]}"#,
             r#"{"event":"broadcast","label":"scatter","workers":2,"holders":[1]}"#,
+            r#"{"event":"replicas","label":"scatter","dropped":1}"#,
             r#"{"event":"replay","label":"as-given","file":"g.json","tasks":3,"outputs":2,"objects":1,"data":0,"sized_from":["size_bytes"]}"#,
             r#"{"event":"subset","label":"scatter","outputs":12,"tasks":36,"of":48,"matched_by":"keys"}"#,
             r#"{"event":"layers","label":"inline","workers":{"tcp://127.0.0.1:1":[{"layer":"lookup","tasks_in_memory":3,"results_bytes":24000,"released_kept":0,"run_spec_bytes":900,"estimated":false}]},"probe_s":0.03}"#,

@@ -205,6 +205,11 @@ pub struct RealDaskRun {
     pub broadcast_holders: Vec<u32>,
     /// Workers of the cluster when the broadcast was checked.
     pub broadcast_workers: Option<u32>,
+    /// Replicas distributed's Active Memory Manager dropped (no task waited for them any more)
+    /// in the one pass the driver asked of it once the results were in memory, before the held
+    /// level was read; absent when none was dropped or the AMM does not run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas_dropped: Option<u64>,
     /// For a collection culled by `--chunks`: the outputs the driver persisted, of the
     /// collection's, and the tasks of the culled graph it sent (graphprof checks the outputs
     /// are the ones it chose).

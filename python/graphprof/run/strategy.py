@@ -1,5 +1,7 @@
 """One label's run for the driver (:mod:`.driver`): the baseline, the submit (with the send caught
-as distributed makes it), the compute, the held phase and the release, each marked on the sampling
+as distributed makes it), the compute, the held phase (begun once distributed's Active Memory
+Manager has dropped the replicas no task waits for:
+:func:`graphprof.sampler.cluster.settle_replicas`) and the release, each marked on the sampling
 thread (:mod:`graphprof.sampler.thread`), the results checked, what the workers hold per layer
 once the results are held (the ``layers`` event, :mod:`graphprof.sampler.layers`), and the
 ``done`` event with the held medians. Also the sampler the driver makes and how long the
@@ -11,7 +13,7 @@ from __future__ import annotations
 import sys
 import time
 
-from ..sampler.cluster import Absences, _current_addrs, _wait_settled, wait_heartbeats
+from ..sampler.cluster import Absences, _current_addrs, _wait_settled, settle_replicas, wait_heartbeats
 from ..sampler.layers import probe as probe_layers
 from ..sampler.thread import Sampler
 
@@ -91,6 +93,11 @@ def run_strategy(proto, client, sampler, label, strategy, workload,
         time.sleep(min(interval_s, 0.1))
 
     if complete:
+        # The held level is the cluster's state once the Active Memory Manager has dropped the
+        # replicas no task waits for any more, not a moment within its 2 s clock.
+        dropped = settle_replicas(client)
+        if dropped:
+            proto.emit("replicas", label=label, dropped=dropped)
         phase("held")
         end = time.monotonic() + hold_s
         while time.monotonic() < end:

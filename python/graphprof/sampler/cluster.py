@@ -96,6 +96,66 @@ def wait_heartbeats(client, scheduler, max_s=3.0, poll_s=0.02):
         time.sleep(poll)
 
 
+def _amm_pass(dask_scheduler):
+    """Runs on the scheduler: one pass of distributed's Active Memory Manager where it runs on
+    this cluster (as it does by default, every 2 s), and the replicas that pass dropped as
+    [(key, [worker address, ...])]; None where it does not run (graphprof does not start it)."""
+    amm = dask_scheduler.extensions.get("amm")
+    # A property in distributed 2026.8.0 (`client.amm.running()` is the client's proxy).
+    if amm is None or not amm.running:
+        return None
+    before = {ts.key: {ws.address for ws in ts.who_has or ()} for ts in dask_scheduler.replicated_tasks}
+    amm.run_once()
+    dropped = []
+    for key, holders in before.items():
+        ts = dask_scheduler.tasks.get(key)
+        gone = holders - ({ws.address for ws in ts.who_has or ()} if ts is not None else set())
+        if gone:
+            dropped.append((key, sorted(gone)))
+    return dropped
+
+
+def _still_held(keys, dask_worker=None):
+    """Runs on a worker: which of ``keys`` it still holds."""
+    return [key for key in keys if key in dask_worker.data]
+
+
+def settle_replicas(client, max_s=3.0, poll_s=0.02):
+    """Once the results are in memory: the state the cluster reaches on its own within the
+    Active Memory Manager's interval, reached now. Its ``ReduceReplicas`` policy drops every
+    replica no task waits for any more (a broadcast scatter's, a dependency fetched by another
+    worker), and a dropped replica can give back a lot: dict_arg scattered held 51-52 MB with
+    both replicas and 35 MB once the AMM's pass had dropped one (docs/DASK.md). Read before that
+    pass, the held level depended on the AMM's clock. So: one pass now where the AMM runs (not
+    where the cluster's configuration turned it off), then wait, at most ``max_s``, until each
+    worker has let go of what it was told to drop. Returns the replicas dropped (0 when none),
+    or None when the AMM does not run or could not be asked."""
+    try:
+        dropped = client.run_on_scheduler(_amm_pass)
+    except Exception:  # noqa: BLE001 - a scheduler graphprof cannot ask: read the level as it is
+        return None
+    if dropped is None:
+        return None
+    waiting: dict = {}
+    for key, addrs in dropped:
+        for addr in addrs:
+            waiting.setdefault(addr, []).append(key)
+    end = time.monotonic() + max_s
+    while waiting and time.monotonic() < end:
+        for addr, keys in list(waiting.items()):
+            try:
+                left = client.run(_still_held, keys, workers=[addr]).get(addr, [])
+            except Exception:  # noqa: BLE001 - a worker gone or unreachable: stop waiting on it
+                left = []
+            if left:
+                waiting[addr] = left
+            else:
+                del waiting[addr]
+        if waiting:
+            time.sleep(poll_s)
+    return sum(len(addrs) for _, addrs in dropped)
+
+
 def _wait_settled(client, sampler, interval_s, max_s=8.0):
     """After release: wait until the scheduler holds no task, then until every worker has sent a
     heartbeat since (the scheduler's figures are current) and the workers' memory has stopped
