@@ -160,57 +160,53 @@ pub(super) fn load_for_sample(args: &SampleArgs, path: &Path) -> Result<Graph> {
 
 /// The runs of a graph file or a collection: the graph as given or rewritten per strategy.
 pub(super) fn plan_graph(args: &SampleArgs, path: &Path, graph: &Graph) -> Result<Vec<PlannedRun>> {
-    {
-        {
-            // Real Dask compares the graph as given with both fixes unless told otherwise.
-            let chosen: Vec<SampleStrategy> = match (args.strategy.is_empty(), args.engine) {
-                (true, EngineChoice::Builtin) => vec![SampleStrategy::AsGiven],
-                (true, _) => vec![
-                    SampleStrategy::AsGiven,
-                    SampleStrategy::Scatter,
-                    SampleStrategy::Delayed,
-                ],
-                (false, _) => args.strategy.clone(),
-            };
-            // Only real Dask runs are compared with it (the built-in engine holds what the
-            // graph it runs holds): no analysis for a built-in run alone.
-            let analysis = matches!(args.engine, EngineChoice::Dask | EngineChoice::Both)
-                .then(|| predictions(graph, &path.display().to_string(), args.workers));
-            let held = |name: &str| {
-                analysis
-                    .as_ref()?
-                    .strategies
-                    .iter()
-                    .find(|row| row.strategy == name)
-                    .map(|row| HeldPrediction {
-                        held_bytes: row.held_bytes,
-                        lower_bound: !row.held_unknown.is_empty(),
-                    })
-            };
-            let mut plans = Vec::new();
-            for choice in chosen {
-                let Some(strategy) = choice.rewrite() else {
-                    plans.push(PlannedRun {
-                        label: "as-given".to_string(),
-                        strategy: None,
-                        graph: graph.clone(),
-                        analyzed_held: held("as-given"),
-                    });
-                    continue;
-                };
-                let rewritten = rewrite(graph, strategy)
-                    .map_err(|error| anyhow!("{}: {error}", path.display()))?;
-                plans.push(PlannedRun {
-                    label: strategy.to_string(),
-                    strategy: Some(strategy),
-                    graph: rewritten,
-                    analyzed_held: held(strategy.name()),
-                });
-            }
-            number_repeats(&mut plans);
-            Ok(plans)
-        }
+    // Real Dask compares the graph as given with both fixes unless told otherwise.
+    let chosen: Vec<SampleStrategy> = match (args.strategy.is_empty(), args.engine) {
+        (true, EngineChoice::Builtin) => vec![SampleStrategy::AsGiven],
+        (true, _) => vec![
+            SampleStrategy::AsGiven,
+            SampleStrategy::Scatter,
+            SampleStrategy::Delayed,
+        ],
+        (false, _) => args.strategy.clone(),
+    };
+    // Only real Dask runs are compared with it (the built-in engine holds what the
+    // graph it runs holds): no analysis for a built-in run alone.
+    let analysis = matches!(args.engine, EngineChoice::Dask | EngineChoice::Both)
+        .then(|| predictions(graph, &path.display().to_string(), args.workers));
+    let held = |name: &str| {
+        analysis
+            .as_ref()?
+            .strategies
+            .iter()
+            .find(|row| row.strategy == name)
+            .map(|row| HeldPrediction {
+                held_bytes: row.held_bytes,
+                lower_bound: !row.held_unknown.is_empty(),
+            })
+    };
+    let mut plans = Vec::new();
+    for choice in chosen {
+        let Some(strategy) = choice.rewrite() else {
+            plans.push(PlannedRun {
+                label: "as-given".to_string(),
+                strategy: None,
+                graph: graph.clone(),
+                analyzed_held: held("as-given"),
+            });
+            continue;
+        };
+        let rewritten =
+            rewrite(graph, strategy).map_err(|error| anyhow!("{}: {error}", path.display()))?;
+        plans.push(PlannedRun {
+            label: strategy.to_string(),
+            strategy: Some(strategy),
+            graph: rewritten,
+            analyzed_held: held(strategy.name()),
+        });
     }
+    number_repeats(&mut plans);
+    Ok(plans)
 }
 
 /// `SCRIPT.py:VARIABLE` when `path` names a collection in a script rather than a graph file.
