@@ -29,6 +29,11 @@ const OPTIONAL: &[(&str, &str, &str)] = &[
         "/properties/runs/items/properties/real_dask",
         "culled",
     ),
+    (
+        "sample-report",
+        "/properties/runs/items/properties/real_dask",
+        "replicas_dropped",
+    ),
     ("baseline", "/properties/graphs/items", "sampled"),
     (
         "baseline",

@@ -94,6 +94,26 @@ def _equal(a, b):
     return a.equals(b)
 
 
+def test_the_scatter_comes_once_the_graph_is_built(client):
+    """The rewritten graph names the scattered object's key before anything is sent; the object
+    is scattered by ``RewriteResult.scatter``, once the graph is built, just before the submit
+    (a scatter a pass of the Active Memory Manager before the submit can lose a replica)."""
+    from graphprof.run.rewriter import rewrite_graph
+
+    coll, _ = collections()["dict"]
+    dsk, _ = _graph_copy(coll)
+    rewritten, moved = rewrite_graph(dsk, "scatter", client=client)
+    [key] = list(moved.pending)
+    assert moved.futures == [] and moved.moved[0]["key"] == key
+    # Not on the cluster yet, and named by every task that used the object.
+    assert client.run_on_scheduler(lambda dask_scheduler: key in dask_scheduler.tasks) is False
+    users = [k for k, node in rewritten.items() if key in getattr(node, "dependencies", ())]
+    assert len(users) == CHUNKS
+    moved.scatter(client)
+    assert [f.key for f in moved.futures] == [key] and moved.pending == {}
+    assert len(client.who_has(moved.futures)[key]) >= 1
+
+
 @pytest.mark.parametrize("name", ["method", "closure", "dict", "bag dict"])
 @pytest.mark.parametrize("strategy", ["scatter", "delayed"])
 def test_rewrite_moves_the_shared_object_once_and_keeps_results(client, name, strategy):

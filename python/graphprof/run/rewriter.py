@@ -47,6 +47,20 @@ class RewriteResult:
     def __init__(self):
         self.moved: list[dict] = []
         self.futures: list = []
+        # Objects to scatter under the keys the graph already names (see ``scatter``).
+        self.pending: dict = {}
+
+    def scatter(self, client) -> None:
+        """Scatter the pending objects (``broadcast=True``) under the keys the rewritten graph
+        names, keeping their futures. Called once the graph is built, just before it is sent:
+        distributed's Active Memory Manager (a pass every 2 s) drops the replicas of a key no
+        task waits for yet, and a worker that lost its replica fetches the object again, item by
+        item for a container: a scatter made more than a pass before the submit (a slow rebuild
+        on a loaded machine) held ~10 MB more for delayed_tree's 40,000-float list."""
+        if self.pending:
+            futures = client.scatter(dict(self.pending), broadcast=True, hash=False)
+            self.futures.extend(futures[key] for key in self.pending)
+            self.pending = {}
 
     def as_dict(self) -> dict:
         return {"moved": self.moved}
@@ -197,10 +211,10 @@ def rewrite_graph(dsk: dict, strategy: str, *, client=None, min_payload_bytes: i
     extra: dict = {}
     for obj, info, count in shared:
         if strategy == "scatter":
-            [future] = client.scatter([obj], broadcast=True, hash=False)
-            result.futures.append(future)
-            targets[id(obj)] = future
-            key = future.key
+            # Named now, scattered by the caller once the graph is built (RewriteResult.scatter).
+            key = f"{info['type']}-{uuid.uuid4().hex}"
+            result.pending[key] = obj
+            targets[id(obj)] = ts.TaskRef(key)
         else:
             key = f"graphprof-shared-{info['type']}-{uuid.uuid4().hex}"
             extra[key] = ts.DataNode(key, obj)
@@ -235,6 +249,7 @@ def rewrite(collection, strategy: str, *, client=None, min_payload_bytes: int | 
     if result is not None:
         result.moved, result.futures = res.moved, res.futures
     rewritten = _rebuild(collection, new, keys)
+    res.scatter(client)
     # Keep the scattered futures alive as long as the collection lives.
     try:
         rewritten._graphprof_futures = res.futures

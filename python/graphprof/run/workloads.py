@@ -123,10 +123,12 @@ class CollectionWorkload:
         if strategy != "as-given":
             dsk, moved = rewrite_graph(dsk, strategy, client=client)
             proto.emit("rewrite", label=label, moved=moved.moved)
-            keep = list(moved.futures)
         all_outputs = list(flatten(keys)) if isinstance(keys, list) else [keys]
         selected, matched_by = select_outputs(self.outputs, all_outputs, dsk)
         culled = cull_graph(dsk, selected)
+        if strategy != "as-given":
+            moved.scatter(client)
+            keep = list(moved.futures)
         proto.emit("subset", label=label, outputs=len(selected), tasks=len(culled),
                    of=len(all_outputs), matched_by=matched_by)
         return _Raw(culled, selected), keep
