@@ -55,6 +55,16 @@ const DATA_FIELDS: &[Field] = &[
 
 /// Reads a whole graph file into `builder`; `Err(Bail)` leaves the decision to serde_json.
 pub fn read_fast<R: Input>(scan: &mut Scanner<R>, builder: &mut GraphBuilder) -> Scan<()> {
+    read_fast_with(scan, builder, tasks)
+}
+
+/// [`read_fast`] with the task array (from its `[` to its `]`) read by `read_tasks`, which leaves
+/// `scan` after the array (see [`super::split`]).
+pub(super) fn read_fast_with<R: Input>(
+    scan: &mut Scanner<R>,
+    builder: &mut GraphBuilder,
+    mut read_tasks: impl FnMut(&mut Scanner<R>, &mut GraphBuilder) -> Scan<()>,
+) -> Scan<()> {
     let mut header = Header::default();
     let mut seen = Fields::default();
     let mut raw = Vec::new();
@@ -69,7 +79,7 @@ pub fn read_fast<R: Input>(scan: &mut Scanner<R>, builder: &mut GraphBuilder) ->
             3 => header.meta = captured(scan, &mut raw)?,
             4 => header.measured = Some(captured::<Measured, R>(scan, &mut raw)?),
             5 => data_objects(scan, builder)?,
-            6 => tasks(scan, builder)?,
+            6 => read_tasks(scan, builder)?,
             7 => header.contents = captured(scan, &mut raw)?,
             _ => return Err(Bail),
         }
@@ -115,22 +125,40 @@ fn captured<T: serde::de::DeserializeOwned, R: Input>(
 
 /// Tasks handed from the reading thread to the building thread at a time: few, so that the
 /// batches in flight between the two cores take little memory.
-const BATCH_TASKS: usize = 256;
+pub(super) const BATCH_TASKS: usize = 256;
 /// Batches in flight between the two threads.
 const BATCHES_IN_FLIGHT: usize = 4;
 
 /// A batch of tasks read and not yet built: the first `len` of `tasks` are filled (the rest keep
 /// their buffers for reuse).
-struct Batch {
-    tasks: Vec<TaskParts>,
-    len: usize,
+pub(super) struct Batch {
+    pub(super) tasks: Vec<TaskParts>,
+    pub(super) len: usize,
+}
+
+impl Batch {
+    /// An empty batch with room for [`BATCH_TASKS`] tasks.
+    pub(super) fn new() -> Batch {
+        Batch {
+            tasks: Vec::with_capacity(BATCH_TASKS),
+            len: 0,
+        }
+    }
+
+    /// The buffers of the next task, cleared; the caller counts it in `len` once it is read.
+    pub(super) fn next_parts(&mut self) -> &mut TaskParts {
+        if self.tasks.len() == self.len {
+            self.tasks.push(TaskParts::default());
+        }
+        &mut self.tasks[self.len]
+    }
 }
 
 /// Strings read last, kept across tasks because the next tasks tend to repeat them: a match costs
 /// one comparison instead of a scan, a UTF-8 check and a parse. Only an optimisation: the result
 /// is the same whatever they hold.
 #[derive(Default)]
-struct Recent {
+pub(super) struct Recent {
     /// The digest text parsed last and its value.
     digest: Option<(Vec<u8>, Digest)>,
     /// The last two names of tuple keys (a task's key and its references alternate).
@@ -228,17 +256,11 @@ fn read_batches<R: Input>(
 ) -> Scan<()> {
     let mut recent = Recent::default();
     loop {
-        let mut batch = recycled.try_recv().unwrap_or_else(|_| Batch {
-            tasks: Vec::with_capacity(BATCH_TASKS),
-            len: 0,
-        });
+        let mut batch = recycled.try_recv().unwrap_or_else(|_| Batch::new());
         batch.len = 0;
         let mut more = true;
         while more && batch.len < BATCH_TASKS {
-            if batch.tasks.len() == batch.len {
-                batch.tasks.push(TaskParts::default());
-            }
-            let parts = &mut batch.tasks[batch.len];
+            let parts = batch.next_parts();
             // A task cut by the end of the buffer is read again whole once more is buffered.
             more = scan.step(|c| {
                 parts.clear();
@@ -255,7 +277,8 @@ fn read_batches<R: Input>(
     }
 }
 
-fn task(c: &mut Cursor<'_>, parts: &mut TaskParts, recent: &mut Recent) -> Step<()> {
+/// Reads one task into `parts` (cleared by the caller).
+pub(super) fn task(c: &mut Cursor<'_>, parts: &mut TaskParts, recent: &mut Recent) -> Step<()> {
     let mut seen = Fields::default();
     c.expect(b'{')?;
     if c.eat(b'}')? {
