@@ -122,6 +122,18 @@ impl<'a> Cursor<'a> {
         self.at
     }
 
+    /// The bytes not read yet.
+    #[inline]
+    pub fn rest(&self) -> &'a [u8] {
+        &self.bytes[self.at..]
+    }
+
+    /// Consumes `count` bytes of [`Cursor::rest`] (at most all of them).
+    #[inline]
+    pub fn skip(&mut self, count: usize) {
+        self.at = (self.at + count).min(self.bytes.len());
+    }
+
     #[inline]
     fn byte(&self) -> Step<u8> {
         self.bytes.get(self.at).copied().ok_or(Stop::Short)

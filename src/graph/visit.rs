@@ -312,7 +312,11 @@ pub(super) fn task(c: &mut Cursor<'_>, parts: &mut TaskParts, recent: &mut Recen
 /// Appends a key in its tagged form (see [`Key::tagged`]); for a chunk key `["name", index]`
 /// with an index under 10^9, also where its name ends and its index, as the interner splits it.
 fn key(c: &mut Cursor<'_>, out: &mut String, recent: &mut Recent) -> Step<Option<ChunkSplit>> {
-    if c.peek()? == b'"' {
+    if c.peek()? == b'[' {
+        if let Some(split) = compact_chunk_key(c, out, recent) {
+            return Ok(Some(split));
+        }
+    } else if c.peek()? == b'"' {
         out.push('s');
         out.push_str(c.string()?);
         return Ok(None);
@@ -348,6 +352,53 @@ fn key(c: &mut Cursor<'_>, out: &mut String, recent: &mut Recent) -> Step<Option
         .zip(name_token)
         .filter(|_| elements == 2)
         .map(|(index, name_token)| ChunkSplit { name_token, index }))
+}
+
+/// A chunk key written as graphprof writes it, `["name",index]` with no space, whose name is
+/// one of the last two read and whose index has at most 9 digits (canonical): appended in its
+/// tagged form, `t` and the same text, and split, as [`key`] would read it, in one pass with no
+/// scan of the name. `None`, consuming nothing, for any other key or one cut by the end of the
+/// bytes; [`key`] reads it then.
+#[inline]
+fn compact_chunk_key(c: &mut Cursor<'_>, out: &mut String, recent: &Recent) -> Option<ChunkSplit> {
+    let rest = c.rest();
+    if rest.get(..2)? != b"[\"" {
+        return None;
+    }
+    let name = recent.names.iter().find(|known| {
+        !known.is_empty()
+            && rest.get(2..2 + known.len()) == Some(known.as_bytes())
+            && rest.get(2 + known.len()..4 + known.len()) == Some(b"\",")
+    })?;
+    let digits_start = 4 + name.len();
+    let digits_len = rest
+        .get(digits_start..)?
+        .iter()
+        .take(10)
+        .take_while(|byte| byte.is_ascii_digit())
+        .count();
+    let digits = rest.get(digits_start..digits_start + digits_len)?;
+    let canonical = digits_len == 1 || digits.first() != Some(&b'0');
+    if digits_len == 0 || digits_len > 9 || !canonical {
+        return None;
+    }
+    if rest.get(digits_start + digits_len) != Some(&b']') {
+        return None;
+    }
+    let index = digits
+        .iter()
+        .fold(0u32, |value, digit| value * 10 + u32::from(digit - b'0'));
+    let name_token = u32::try_from(name.len() + 2).ok()?;
+    out.reserve(name.len() + digits_len + 6);
+    out.push_str("t[\"");
+    out.push_str(name);
+    out.push_str("\",");
+    for &digit in digits {
+        out.push(char::from(digit));
+    }
+    out.push(']');
+    c.skip(digits_start + digits_len + 1);
+    Some(ChunkSplit { name_token, index })
 }
 
 /// Appends a JSON string the scanner read: it has no escapes and no control characters, so it is
