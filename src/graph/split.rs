@@ -105,7 +105,7 @@ pub struct Plan {
 /// How far past a cut a newline is looked for; a cut with none there is dropped.
 const NEWLINE_WINDOW_BYTES: usize = 64 << 10;
 /// How much of that window is read at a time.
-const NEWLINE_STEP_BYTES: usize = 4 << 10;
+const NEWLINE_STEP_BYTES: usize = 1 << 10;
 
 /// Reads a graph through the fast path with its task array cut in segments; `None` when the
 /// fast path declines or the input does not have the shape the cuts need.
@@ -347,28 +347,31 @@ fn segment_starts<S: Source + ?Sized>(source: &S, start: u64, segment_bytes: u64
     let count = len.saturating_sub(start) / segment_bytes;
     // A line is short: the window is read a little at a time.
     let mut window = vec![0; NEWLINE_STEP_BYTES];
+    // Where the last look for a task line ended: a cut before it would find the same line or
+    // none, so the input is looked at once whatever the segments' size.
+    let mut looked_to = start;
     for index in 1..=count {
         let cut = start + index * segment_bytes;
-        let previous = *starts.last().expect("the array's start");
-        if cut < previous {
+        if cut < looked_to {
             continue;
         }
+        let previous = *starts.last().expect("the array's start");
         let mut reader = source.at(cut);
         let mut looked = 0;
-        while looked < NEWLINE_WINDOW_BYTES {
+        looked_to = loop {
             let filled = read_up_to(&mut reader, &mut window);
             if let Some(after) = task_line(&window[..filled]) {
                 let next = cut + (looked + after) as u64;
                 if next > previous && next < len {
                     starts.push(next);
                 }
-                break;
-            }
-            if filled < window.len() {
-                break;
+                break next;
             }
             looked += filled;
-        }
+            if filled < window.len() || looked >= NEWLINE_WINDOW_BYTES {
+                break cut + looked as u64;
+            }
+        };
     }
     starts
 }
