@@ -154,72 +154,6 @@ impl Batch {
     }
 }
 
-/// Strings read last, kept across tasks because the next tasks tend to repeat them: a match costs
-/// one comparison instead of a scan, a UTF-8 check and a parse. Only an optimisation: the result
-/// is the same whatever they hold.
-#[derive(Default)]
-pub(super) struct Recent {
-    /// The digest text parsed last and its value.
-    digest: Option<(Vec<u8>, Digest)>,
-    /// The last two names of tuple keys (a task's key and its references alternate).
-    names: [String; 2],
-    /// Which of `names` the next new name replaces.
-    next_name: usize,
-    /// The last function name.
-    function: String,
-    /// The last type label of a payload.
-    type_name: String,
-}
-
-impl Recent {
-    /// A digest (see [`Digest::parse`]); a bail when it is not one.
-    fn digest(&mut self, c: &mut Cursor<'_>) -> Step<Digest> {
-        if let Some((text, digest)) = &self.digest
-            && c.eat_string(text)?
-        {
-            return Ok(*digest);
-        }
-        let text = c.string_bytes()?;
-        let digest = std::str::from_utf8(text)
-            .ok()
-            .and_then(|text| Digest::parse(text).ok())
-            .ok_or(Stop::Bail)?;
-        self.digest = Some((text.to_vec(), digest));
-        Ok(digest)
-    }
-
-    /// Appends a string that is likely the same as the last one read in its place (a function
-    /// name, a type label) to `out`, without its quotes; `last` holds that one.
-    fn repeated(c: &mut Cursor<'_>, last: &mut String, out: &mut String) -> Step<()> {
-        if !last.is_empty() && c.eat_string(last.as_bytes())? {
-            out.push_str(last);
-            return Ok(());
-        }
-        let text = c.string()?;
-        out.push_str(text);
-        last.clear();
-        last.push_str(text);
-        Ok(())
-    }
-
-    /// Appends a string (the name of a tuple key) to `out`, without its quotes.
-    fn name(&mut self, c: &mut Cursor<'_>, out: &mut String) -> Step<()> {
-        for known in &self.names {
-            if !known.is_empty() && c.eat_string(known.as_bytes())? {
-                out.push_str(known);
-                return Ok(());
-            }
-        }
-        let text = c.string()?;
-        out.push_str(text);
-        let slot = &mut self.names[self.next_name];
-        slot.clear();
-        slot.push_str(text);
-        self.next_name ^= 1;
-        Ok(())
-    }
-}
-
 /// Reads the tasks on this thread and builds them on a second one, in file order, so scanning
 /// the text and interning the keys overlap on two cores. Any problem on either side is a bail.
 fn tasks<R: Input>(scan: &mut Scanner<R>, builder: &mut GraphBuilder) -> Scan<()> {
@@ -457,4 +391,5 @@ fn data_object(c: &mut Cursor<'_>, tagged: &mut String, recent: &mut Recent) -> 
 
 #[path = "visit_keys.rs"]
 mod keys;
+pub(super) use keys::Recent;
 use keys::{key, part_key};

@@ -1,11 +1,83 @@
-//! Keys as the fast path reads them: a key's tagged form (see [`Key::tagged`]) appended to a
-//! task's buffers, and a chunk key's split, so that the interner need not split it again.
+//! Keys and repeated strings as the fast path reads them: a key's tagged form (see
+//! [`Key::tagged`]) appended to a task's buffers, and a chunk key's split, so that the interner
+//! need not split it again; the strings read last ([`Recent`]), which the next tasks tend to
+//! repeat.
 //!
 //! [`Key::tagged`]: crate::graph::key::Key::tagged
 
-use super::Recent;
+use crate::graph::model::Digest;
 use crate::graph::parts::{ChunkSplit, PartKey, TaskParts};
 use crate::graph::scan::{Cursor, Step, Stop};
+
+/// Strings read last, kept across tasks because the next tasks tend to repeat them: a match costs
+/// one comparison instead of a scan, a UTF-8 check and a parse. Only an optimisation: the result
+/// is the same whatever they hold.
+#[derive(Default)]
+pub(in crate::graph) struct Recent {
+    /// The digest text parsed last and its value.
+    digest: Option<(Vec<u8>, Digest)>,
+    /// The last two names of tuple keys (a task's key and its references alternate).
+    names: [String; 2],
+    /// Which of `names` the next new name replaces.
+    next_name: usize,
+    /// The last function name.
+    pub(in crate::graph) function: String,
+    /// The last type label of a payload.
+    pub(in crate::graph) type_name: String,
+}
+
+impl Recent {
+    /// A digest (see [`Digest::parse`]); a bail when it is not one.
+    pub(in crate::graph) fn digest(&mut self, c: &mut Cursor<'_>) -> Step<Digest> {
+        if let Some((text, digest)) = &self.digest
+            && c.eat_string(text)?
+        {
+            return Ok(*digest);
+        }
+        let text = c.string_bytes()?;
+        let digest = std::str::from_utf8(text)
+            .ok()
+            .and_then(|text| Digest::parse(text).ok())
+            .ok_or(Stop::Bail)?;
+        self.digest = Some((text.to_vec(), digest));
+        Ok(digest)
+    }
+
+    /// Appends a string that is likely the same as the last one read in its place (a function
+    /// name, a type label) to `out`, without its quotes; `last` holds that one.
+    pub(in crate::graph) fn repeated(
+        c: &mut Cursor<'_>,
+        last: &mut String,
+        out: &mut String,
+    ) -> Step<()> {
+        if !last.is_empty() && c.eat_string(last.as_bytes())? {
+            out.push_str(last);
+            return Ok(());
+        }
+        let text = c.string()?;
+        out.push_str(text);
+        last.clear();
+        last.push_str(text);
+        Ok(())
+    }
+
+    /// Appends a string (the name of a tuple key) to `out`, without its quotes.
+    fn name(&mut self, c: &mut Cursor<'_>, out: &mut String) -> Step<()> {
+        for known in &self.names {
+            if !known.is_empty() && c.eat_string(known.as_bytes())? {
+                out.push_str(known);
+                return Ok(());
+            }
+        }
+        let text = c.string()?;
+        out.push_str(text);
+        let slot = &mut self.names[self.next_name];
+        slot.clear();
+        slot.push_str(text);
+        self.next_name ^= 1;
+        Ok(())
+    }
+}
 
 /// Appends a key in its tagged form (see [`Key::tagged`]); for a chunk key `["name", index]` with
 /// an index under 10^9, also where its name ends and its index, as the interner splits it.
