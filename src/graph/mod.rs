@@ -14,6 +14,7 @@ pub mod placement;
 pub mod raw;
 pub mod rewrite;
 pub mod scan;
+pub mod split;
 pub mod strategy;
 pub mod visit;
 pub mod write;

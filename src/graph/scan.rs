@@ -122,6 +122,18 @@ impl<'a> Cursor<'a> {
         self.at
     }
 
+    /// The bytes not read yet.
+    #[inline]
+    pub fn rest(&self) -> &'a [u8] {
+        &self.bytes[self.at..]
+    }
+
+    /// Consumes `count` bytes of [`Cursor::rest`] (at most all of them).
+    #[inline]
+    pub fn skip(&mut self, count: usize) {
+        self.at = (self.at + count).min(self.bytes.len());
+    }
+
     #[inline]
     fn byte(&self) -> Step<u8> {
         self.bytes.get(self.at).copied().ok_or(Stop::Short)
@@ -343,12 +355,20 @@ pub struct Scanner<I> {
     buf: Vec<u8>,
     pos: usize,
     end: usize,
+    /// The place in the input of `buf[0]` (wrapping: a refill may move the unread bytes either
+    /// way), so that `base + pos` is the place of the next unread byte.
+    base: u64,
 }
 
 impl<R: Read> Scanner<Reader<R>> {
     /// A scanner with a read buffer of `capacity` bytes (grown for longer steps).
     pub fn new(reader: R, capacity: usize) -> Self {
         Scanner::with_input(Reader(reader), vec![0; capacity.max(64)])
+    }
+
+    /// A scanner reading through `buf` (at least 64 bytes long), from another scanner maybe.
+    pub fn with_buffer(reader: R, buf: Vec<u8>) -> Self {
+        Scanner::with_input(Reader(reader), buf)
     }
 }
 
@@ -360,13 +380,35 @@ impl<I: Input> Scanner<I> {
             buf,
             pos: 0,
             end: 0,
+            base: 0,
         }
+    }
+
+    /// The same scanner counting places from `start`: for an input that begins there.
+    pub fn starting_at(mut self, start: u64) -> Self {
+        self.base = start.wrapping_sub(self.pos as u64);
+        self
+    }
+
+    /// The place in the input of the next unread byte (counted from [`Scanner::starting_at`]).
+    pub fn position(&self) -> u64 {
+        self.base.wrapping_add(self.pos as u64)
+    }
+
+    /// The read buffer, for another scanner to reuse.
+    pub fn into_buffer(self) -> Vec<u8> {
+        self.buf
     }
 
     /// More bytes after the unread ones; `false` at the end of the input.
     fn refill(&mut self) -> Scan<bool> {
-        self.input
-            .refill(&mut self.buf, &mut self.pos, &mut self.end)
+        let before = self.position();
+        let more = self
+            .input
+            .refill(&mut self.buf, &mut self.pos, &mut self.end);
+        // The unread bytes may have moved in the buffer; their place in the input has not.
+        self.base = before.wrapping_sub(self.pos as u64);
+        more
     }
 
     /// Runs `read` on a cursor over the buffered bytes and consumes what it read. When it runs

@@ -7,7 +7,7 @@
 use super::build::GraphBuilder;
 use super::key::Key;
 use super::model::{Digest, DigestAlgo};
-use super::parts::{ChunkSplit, PartArg, PartKey, PartPayload, TaskParts};
+use super::parts::{PartArg, PartPayload, TaskParts};
 use super::raw::{FORMAT_NAME, FORMAT_VERSION, Header, Measured, RawData};
 use super::scan::{Bail, Cursor, Field, Input, Scan, Scanner, Step, Stop};
 
@@ -55,6 +55,16 @@ const DATA_FIELDS: &[Field] = &[
 
 /// Reads a whole graph file into `builder`; `Err(Bail)` leaves the decision to serde_json.
 pub fn read_fast<R: Input>(scan: &mut Scanner<R>, builder: &mut GraphBuilder) -> Scan<()> {
+    read_fast_with(scan, builder, tasks)
+}
+
+/// [`read_fast`] with the task array (from its `[` to its `]`) read by `read_tasks`, which leaves
+/// `scan` after the array (see [`super::split`]).
+pub(super) fn read_fast_with<R: Input>(
+    scan: &mut Scanner<R>,
+    builder: &mut GraphBuilder,
+    mut read_tasks: impl FnMut(&mut Scanner<R>, &mut GraphBuilder) -> Scan<()>,
+) -> Scan<()> {
     let mut header = Header::default();
     let mut seen = Fields::default();
     let mut raw = Vec::new();
@@ -69,7 +79,7 @@ pub fn read_fast<R: Input>(scan: &mut Scanner<R>, builder: &mut GraphBuilder) ->
             3 => header.meta = captured(scan, &mut raw)?,
             4 => header.measured = Some(captured::<Measured, R>(scan, &mut raw)?),
             5 => data_objects(scan, builder)?,
-            6 => tasks(scan, builder)?,
+            6 => read_tasks(scan, builder)?,
             7 => header.contents = captured(scan, &mut raw)?,
             _ => return Err(Bail),
         }
@@ -115,80 +125,32 @@ fn captured<T: serde::de::DeserializeOwned, R: Input>(
 
 /// Tasks handed from the reading thread to the building thread at a time: few, so that the
 /// batches in flight between the two cores take little memory.
-const BATCH_TASKS: usize = 256;
+pub(super) const BATCH_TASKS: usize = 256;
 /// Batches in flight between the two threads.
 const BATCHES_IN_FLIGHT: usize = 4;
 
 /// A batch of tasks read and not yet built: the first `len` of `tasks` are filled (the rest keep
 /// their buffers for reuse).
-struct Batch {
-    tasks: Vec<TaskParts>,
-    len: usize,
+pub(super) struct Batch {
+    pub(super) tasks: Vec<TaskParts>,
+    pub(super) len: usize,
 }
 
-/// Strings read last, kept across tasks because the next tasks tend to repeat them: a match costs
-/// one comparison instead of a scan, a UTF-8 check and a parse. Only an optimisation: the result
-/// is the same whatever they hold.
-#[derive(Default)]
-struct Recent {
-    /// The digest text parsed last and its value.
-    digest: Option<(Vec<u8>, Digest)>,
-    /// The last two names of tuple keys (a task's key and its references alternate).
-    names: [String; 2],
-    /// Which of `names` the next new name replaces.
-    next_name: usize,
-    /// The last function name.
-    function: String,
-    /// The last type label of a payload.
-    type_name: String,
-}
-
-impl Recent {
-    /// A digest (see [`Digest::parse`]); a bail when it is not one.
-    fn digest(&mut self, c: &mut Cursor<'_>) -> Step<Digest> {
-        if let Some((text, digest)) = &self.digest
-            && c.eat_string(text)?
-        {
-            return Ok(*digest);
+impl Batch {
+    /// An empty batch with room for [`BATCH_TASKS`] tasks.
+    pub(super) fn new() -> Batch {
+        Batch {
+            tasks: Vec::with_capacity(BATCH_TASKS),
+            len: 0,
         }
-        let text = c.string_bytes()?;
-        let digest = std::str::from_utf8(text)
-            .ok()
-            .and_then(|text| Digest::parse(text).ok())
-            .ok_or(Stop::Bail)?;
-        self.digest = Some((text.to_vec(), digest));
-        Ok(digest)
     }
 
-    /// Appends a string that is likely the same as the last one read in its place (a function
-    /// name, a type label) to `out`, without its quotes; `last` holds that one.
-    fn repeated(c: &mut Cursor<'_>, last: &mut String, out: &mut String) -> Step<()> {
-        if !last.is_empty() && c.eat_string(last.as_bytes())? {
-            out.push_str(last);
-            return Ok(());
+    /// The buffers of the next task, cleared; the caller counts it in `len` once it is read.
+    pub(super) fn next_parts(&mut self) -> &mut TaskParts {
+        if self.tasks.len() == self.len {
+            self.tasks.push(TaskParts::default());
         }
-        let text = c.string()?;
-        out.push_str(text);
-        last.clear();
-        last.push_str(text);
-        Ok(())
-    }
-
-    /// Appends a string (the name of a tuple key) to `out`, without its quotes.
-    fn name(&mut self, c: &mut Cursor<'_>, out: &mut String) -> Step<()> {
-        for known in &self.names {
-            if !known.is_empty() && c.eat_string(known.as_bytes())? {
-                out.push_str(known);
-                return Ok(());
-            }
-        }
-        let text = c.string()?;
-        out.push_str(text);
-        let slot = &mut self.names[self.next_name];
-        slot.clear();
-        slot.push_str(text);
-        self.next_name ^= 1;
-        Ok(())
+        &mut self.tasks[self.len]
     }
 }
 
@@ -228,17 +190,11 @@ fn read_batches<R: Input>(
 ) -> Scan<()> {
     let mut recent = Recent::default();
     loop {
-        let mut batch = recycled.try_recv().unwrap_or_else(|_| Batch {
-            tasks: Vec::with_capacity(BATCH_TASKS),
-            len: 0,
-        });
+        let mut batch = recycled.try_recv().unwrap_or_else(|_| Batch::new());
         batch.len = 0;
         let mut more = true;
         while more && batch.len < BATCH_TASKS {
-            if batch.tasks.len() == batch.len {
-                batch.tasks.push(TaskParts::default());
-            }
-            let parts = &mut batch.tasks[batch.len];
+            let parts = batch.next_parts();
             // A task cut by the end of the buffer is read again whole once more is buffered.
             more = scan.step(|c| {
                 parts.clear();
@@ -255,7 +211,8 @@ fn read_batches<R: Input>(
     }
 }
 
-fn task(c: &mut Cursor<'_>, parts: &mut TaskParts, recent: &mut Recent) -> Step<()> {
+/// Reads one task into `parts` (cleared by the caller).
+pub(super) fn task(c: &mut Cursor<'_>, parts: &mut TaskParts, recent: &mut Recent) -> Step<()> {
     let mut seen = Fields::default();
     c.expect(b'{')?;
     if c.eat(b'}')? {
@@ -284,65 +241,6 @@ fn task(c: &mut Cursor<'_>, parts: &mut TaskParts, recent: &mut Recent) -> Step<
     } else {
         Err(Stop::Bail)
     }
-}
-
-/// Appends a key in its tagged form (see [`Key::tagged`]); for a chunk key `["name", index]`
-/// with an index under 10^9, also where its name ends and its index, as the interner splits it.
-fn key(c: &mut Cursor<'_>, out: &mut String, recent: &mut Recent) -> Step<Option<ChunkSplit>> {
-    if c.peek()? == b'"' {
-        out.push('s');
-        out.push_str(c.string()?);
-        return Ok(None);
-    }
-    c.expect(b'[')?;
-    let start = out.len();
-    out.push_str("t[\"");
-    recent.name(c, out)?;
-    out.push('"');
-    let name_token = out.len() - start - 2;
-    let mut elements = 1;
-    let mut index = None;
-    while c.more(b']')? {
-        out.push(',');
-        elements += 1;
-        if c.peek()? == b'"' {
-            push_plain_string(out, c.string()?);
-        } else {
-            let (value, digits) = c.unsigned_digits()?;
-            if value > i64::MAX as u64 {
-                return Err(Stop::Bail);
-            }
-            // The digits are canonical (no leading zero), as the number would be written.
-            for &digit in digits {
-                out.push(char::from(digit));
-            }
-            index = (elements == 2 && digits.len() <= 9).then_some(value as u32);
-        }
-    }
-    out.push(']');
-    let name_token = u32::try_from(name_token).ok();
-    Ok(index
-        .zip(name_token)
-        .filter(|_| elements == 2)
-        .map(|(index, name_token)| ChunkSplit { name_token, index }))
-}
-
-/// Appends a JSON string the scanner read: it has no escapes and no control characters, so it is
-/// written as it came, as `push_json_string` would write it.
-fn push_plain_string(out: &mut String, text: &str) {
-    out.push('"');
-    out.push_str(text);
-    out.push('"');
-}
-
-/// A key into `parts.refs`.
-fn part_key(c: &mut Cursor<'_>, parts: &mut TaskParts, recent: &mut Recent) -> Step<PartKey> {
-    let start = parts.refs.len();
-    let split = key(c, &mut parts.refs, recent)?;
-    Ok(PartKey {
-        range: start..parts.refs.len(),
-        split,
-    })
 }
 
 fn deps(c: &mut Cursor<'_>, parts: &mut TaskParts, recent: &mut Recent) -> Step<()> {
@@ -490,3 +388,8 @@ fn data_object(c: &mut Cursor<'_>, tagged: &mut String, recent: &mut Recent) -> 
         Err(Stop::Bail)
     }
 }
+
+#[path = "visit_keys.rs"]
+mod keys;
+pub(super) use keys::Recent;
+use keys::{key, part_key};
