@@ -246,10 +246,10 @@ def rewrite(collection, strategy: str, *, client=None, min_payload_bytes: int | 
             raise ValueError("rewrite(..., 'scatter') needs client= (no default client)") from e
     dsk, keys = _graph_copy(collection, client)
     new, res = rewrite_graph(dsk, strategy, client=client, min_payload_bytes=min_payload_bytes)
-    if result is not None:
-        result.moved, result.futures = res.moved, res.futures
     rewritten = _rebuild(collection, new, keys)
     res.scatter(client)
+    if result is not None:
+        result.moved, result.futures = res.moved, res.futures
     # Keep the scattered futures alive as long as the collection lives.
     try:
         rewritten._graphprof_futures = res.futures
