@@ -5,7 +5,8 @@ import re
 TOP = {"format", "version", "name", "meta", "measured", "data", "tasks", "contents"}
 TASK = {"key", "function", "args", "deps", "output_bytes", "spec_bytes", "wire_bytes"}
 PAYLOAD = {"size_bytes", "digest", "bytes_b64", "object_id", "type", "sent"}
-CONTENT = {"digest", "in_memory_bytes", "items", "item_objects", "role", "description", "variable"}
+CONTENT = {"digest", "in_memory_bytes", "items", "item_objects", "arrow_strings", "role", "description",
+           "variable"}
 ROLES = {"argument", "function", "data"}
 DATA = {"key", "size_bytes", "digest", "bytes_b64", "type"}
 DIGEST = re.compile(r"^(blake3|sha256):[0-9a-f]{64}$")
@@ -97,6 +98,7 @@ def check_graph(doc):
         for field in ("in_memory_bytes", "items", "item_objects"):
             if field in c:
                 _u64(c[field], f"contents[{i}].{field}")
+        assert c.get("arrow_strings", False) in (True, False), f"contents[{i}].arrow_strings: not a bool"
         assert c.get("role", "argument") in ROLES
     return task_keys
 

@@ -36,9 +36,10 @@
 use super::duplication::{DuplicatedPayload, duplicate_contents};
 use super::sizes::Sizes;
 use crate::graph::held::{
-    DATA_FUNCTION, ITEMISED_HELD_BYTES_PER_OBJECT, Kept, Retention, TASK_OVERHEAD_BYTES,
-    exported_from_dask, first_itemised_transfer_bytes, has_own_result,
+    DATA_FUNCTION, ITEMISED_HELD_BYTES_PER_OBJECT, Kept, PANDAS_FIRST_SEND_RATIO, Retention,
+    TASK_OVERHEAD_BYTES, exported_from_dask, first_itemised_transfer_bytes, has_own_result,
     itemised_released_bytes_per_item, kept_ancestors_keep_state, result_bytes, retention,
+    sends_arrow_strings,
 };
 use crate::graph::model::DEFAULT_SPEC_BYTES;
 use crate::graph::{Content, Graph, NodeKind, Strategy};
@@ -250,10 +251,11 @@ pub fn task_held_bytes(graph: &Graph, id: crate::graph::NodeId) -> u64 {
 /// Heap the allocator keeps on the workers that fetched a data task's object (its value is one
 /// of the graph's objects, `dask.delayed(obj)`) to run its dependents: a container travels item
 /// by item ([`ITEMISED_RELEASED_BYTES_PER_ITEM`] per item on both ends, and each end's first
-/// such transfer once), or its freed copy.
+/// such transfer once), or its freed copy; a pandas object's first transfer keeps heap on both
+/// ends ([`PANDAS_FIRST_SEND_RATIO`]).
 fn fetched_objects_heap(graph: &Graph, place: &[u16], kept: &[Kept]) -> u64 {
     let mut heap = 0u64;
-    // Per worker: the largest first-transfer part of the item-by-item transfers it takes part in.
+    // Per worker: the largest first-transfer part of the transfers it takes part in.
     let mut first: std::collections::HashMap<u16, u64> = Default::default();
     for id in graph.node_ids() {
         if graph.function(id) != Some(DATA_FUNCTION) {
@@ -285,7 +287,15 @@ fn fetched_objects_heap(graph: &Graph, place: &[u16], kept: &[Kept]) -> u64 {
                         .saturating_mul(itemised_released_bytes_per_item(one_copy_stays))
                 }
                 None if is_container(content) => (ends - 1).saturating_mul(content.held_bytes()),
-                None => 0,
+                None => {
+                    if sends_arrow_strings(content) {
+                        // The worker that ran the data task sends it.
+                        let sent = first.entry(own).or_default();
+                        *sent = (*sent)
+                            .max(PANDAS_FIRST_SEND_RATIO.saturating_mul(content.held_bytes()));
+                    }
+                    0
+                }
             };
             heap = heap.saturating_add(kept_heap);
         }
@@ -397,7 +407,8 @@ pub fn strategies(
             _ => delayed.describe().to_string(),
         };
         let parts = &mut row.held_parts;
-        // The first item-by-item transfer's part, once per worker taking part (the largest).
+        // The first transfer's part (item by item, or a pandas object's), once per worker taking
+        // part (the largest).
         let mut first_transfer = 0u64;
         for &(duplicate, content) in &copied {
             let Some(content) = content else {
@@ -446,6 +457,10 @@ pub fn strategies(
                         first_transfer = first_transfer.max(
                             u64::from(workers).saturating_mul(first_itemised_transfer_bytes(items)),
                         );
+                    } else if sends_arrow_strings(content_info) && workers > 1 {
+                        // distributed sends it to one worker, which passes it on to the others.
+                        first_transfer =
+                            first_transfer.max(PANDAS_FIRST_SEND_RATIO.saturating_mul(in_memory));
                     }
                 }
                 (_, variant) => {
@@ -475,6 +490,11 @@ pub fn strategies(
                     } else if is_container(content_info) {
                         freed.saturating_mul(in_memory)
                     } else {
+                        if sends_arrow_strings(content_info) && reached > 1 {
+                            // The worker that ran its task sends it to the others reached.
+                            first_transfer = first_transfer
+                                .max(PANDAS_FIRST_SEND_RATIO.saturating_mul(in_memory));
+                        }
                         0
                     };
                     parts.allocator_kept_bytes =
@@ -504,21 +524,36 @@ mod tests {
 
     /// [`analysis_with`], the graph's `meta` given (`"generator"`: a collection's export).
     fn analysis_of(items: &str, meta: &str) -> crate::analyze::Analysis {
+        analysis_typed("dict", 1_000_000, items, meta)
+    }
+
+    /// [`analysis_of`], the payload's Python type and in-memory size given.
+    fn analysis_typed(
+        type_name: &str,
+        in_memory: u64,
+        items: &str,
+        meta: &str,
+    ) -> crate::analyze::Analysis {
         let digest = format!("sha256:{}", "ab".repeat(32));
         let tasks: Vec<String> = (0..4)
             .map(|i| {
                 format!(
                     r#"{{"key": ["f", {i}], "function": "f", "output_bytes": 8000, "args": [
                         {{"payload": {{"size_bytes": 100000, "digest": "{digest}", "object_id": 1,
-                        "type": "dict"}}}}]}}"#
+                        "type": "{type_name}"}}}}]}}"#
                 )
             })
             .collect();
         let text = format!(
             r#"{{"format": "graphprof-graph", "version": 1, "meta": {{{meta}}}, "tasks": [{}],
-                "contents": [{{"digest": "{digest}", "in_memory_bytes": 1000000{items}}}]}}"#,
+                "contents": [{{"digest": "{digest}", "in_memory_bytes": {in_memory}{items}}}]}}"#,
             tasks.join(",")
         );
+        analyze_on_two_workers(&text)
+    }
+
+    /// The analysis of a graph file's text on 2 workers.
+    fn analyze_on_two_workers(text: &str) -> crate::analyze::Analysis {
         let graph = read_graph(std::path::Path::new("g.json"), text.as_bytes()).unwrap();
         let options = AnalyzeOptions {
             workers: 2,
@@ -533,6 +568,82 @@ mod tests {
             .iter()
             .find(|s| s.strategy == strategy)
             .unwrap()
+    }
+
+    /// A pandas object with strings in pyarrow's memory keeps heap on the worker that sends it to
+    /// the other: scattered (distributed sends it to one worker, which passes it on) or
+    /// `dask.delayed(obj)` (the worker that ran its data task). The same object without the
+    /// strings keeps nothing.
+    #[test]
+    fn a_pandas_objects_first_transfer_keeps_heap_on_both_ends() {
+        let meta = r#""generator": "graphprof.export""#;
+        // 150 kB in memory, 100 kB pickled: not a container by its ratio.
+        let frame = analysis_typed("DataFrame", 150_000, r#", "arrow_strings": true"#, meta);
+        let dict = analysis_typed("DataFrame", 150_000, "", meta);
+        let kept =
+            |a: &crate::analyze::Analysis, s: &str| row(a, s).held_parts.allocator_kept_bytes;
+        assert_eq!(
+            kept(&frame, "scatter") - kept(&dict, "scatter"),
+            PANDAS_FIRST_SEND_RATIO * 150_000
+        );
+        assert_eq!(
+            kept(&frame, "delayed") - kept(&dict, "delayed"),
+            PANDAS_FIRST_SEND_RATIO * 150_000
+        );
+        assert_eq!(kept(&frame, "as-given"), kept(&dict, "as-given"));
+        // Item by item, the itemised model applies instead.
+        let itemised = analysis_typed(
+            "DataFrame",
+            1_000_000,
+            r#", "items": 10000, "item_objects": 20000, "arrow_strings": true"#,
+            meta,
+        );
+        let itemised_dict = analysis_typed(
+            "dict",
+            1_000_000,
+            r#", "items": 10000, "item_objects": 20000"#,
+            meta,
+        );
+        assert_eq!(kept(&itemised, "delayed"), kept(&itemised_dict, "delayed"));
+    }
+
+    /// A graph given with `dask.delayed(table)` (a data task whose value is the table, used by
+    /// chunk tasks on both workers): the worker that ran the data task sends the table to the
+    /// other, and keeps heap of twice its size when its strings live in pyarrow's memory.
+    #[test]
+    fn a_data_tasks_arrow_string_table_keeps_heap_on_the_sending_worker() {
+        let given = |flag: &str| {
+            let digest = format!("sha256:{}", "ef".repeat(32));
+            let mut tasks = vec![format!(
+                r#"{{"key": "table", "function": "data", "args": [{{"payload": {{"size_bytes":
+                    100000, "digest": "{digest}", "object_id": 1, "type": "DataFrame"}}}}]}}"#
+            )];
+            tasks.extend((0..8).map(|i| {
+                format!(
+                    r#"{{"key": ["price", {i}], "function": "price", "output_bytes": 8000,
+                        "args": [{{"ref": "table"}}]}}"#
+                )
+            }));
+            let text = format!(
+                r#"{{"format": "graphprof-graph", "version": 1,
+                    "meta": {{"generator": "graphprof.export"}}, "tasks": [{}],
+                    "contents": [{{"digest": "{digest}", "in_memory_bytes": 120000,
+                    "role": "data"{flag}}}]}}"#,
+                tasks.join(",")
+            );
+            analyze_on_two_workers(&text)
+        };
+        let arrow = given(r#", "arrow_strings": true"#);
+        let numbers = given("");
+        assert_eq!(
+            row(&arrow, "as-given").held_parts.allocator_kept_bytes
+                - row(&numbers, "as-given").held_parts.allocator_kept_bytes,
+            PANDAS_FIRST_SEND_RATIO * 120_000
+        );
+        assert_eq!(
+            row(&arrow, "as-given").held_parts.objects_bytes(),
+            row(&numbers, "as-given").held_parts.objects_bytes()
+        );
     }
 
     #[test]

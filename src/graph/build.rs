@@ -427,6 +427,7 @@ impl GraphBuilder {
                 in_memory_bytes: raw.in_memory_bytes,
                 items: raw.items,
                 item_objects: raw.item_objects,
+                arrow_strings: raw.arrow_strings,
                 role: raw.role,
                 description: raw.description,
                 variable: raw.variable,

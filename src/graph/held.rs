@@ -80,6 +80,27 @@ pub fn first_itemised_transfer_bytes(items: u64) -> u64 {
         .min(ITEMISED_FIRST_TRANSFER_MAX_BYTES)
 }
 
+/// What the RSS of a worker that sends a pandas object holding strings in pyarrow's memory
+/// (pandas' `str` dtype: `arrow_strings` in the graph format) to another worker keeps, once,
+/// after the object is freed, as a multiple of the object's in-memory size. Measured on
+/// distributed 2026.8.0 (`python/research/measure_whole_transfer.py`, docs/DASK.md, seventh
+/// session; fresh 2-worker LocalClusters warmed as test_held warms them, three runs each):
+/// df_table_arg's table (30,000 rows: an int, a float and a string column; 1.05 MB) kept 1.93-2.04
+/// times its size on the sending worker, whether the worker sent it as a data task's result or
+/// passed a scattered copy on to the other worker, and 0.00-0.08 on the receiving one; the same
+/// table with 8 more float columns kept 1.41 times its 2.97 MB, its string column alone 3.7 times
+/// its 0.57 MB. A frame of numbers only (1.06 MB) kept nothing on either end; the table with its
+/// strings as Python objects kept 0.6-0.7 times its 2.52 MB on both ends (not modelled). Without
+/// it the corpus's pandas fixes were predicted 2-4.5 MB under their measured medians in every
+/// session.
+pub const PANDAS_FIRST_SEND_RATIO: u64 = 2;
+
+/// Whether a content is a pandas object with strings in pyarrow's memory that travels whole
+/// (see [`PANDAS_FIRST_SEND_RATIO`]).
+pub fn sends_arrow_strings(content: &crate::graph::Content) -> bool {
+    content.info.arrow_strings && content.travels_item_by_item().is_none()
+}
+
 /// Whether `graph` was exported from a user's Dask collection (`graphprof dask export`): its
 /// tasks are the ones Dask runs. Generated graphs (the seed case) stand for Dask's fused graph
 /// with a source and a map task per chunk.

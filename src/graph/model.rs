@@ -133,6 +133,9 @@ pub struct ContentInfo {
     pub items: Option<u64>,
     /// The Python objects those items are (see [`super::raw::RawContentInfo::item_objects`]).
     pub item_objects: Option<u64>,
+    /// A pandas object with strings in pyarrow's memory (see
+    /// [`super::raw::RawContentInfo::arrow_strings`]).
+    pub arrow_strings: bool,
     /// How the tasks carry it.
     pub role: Option<PayloadRole>,
     /// What it is and why it is big.

@@ -112,6 +112,11 @@ pub struct RawContentInfo {
     /// entry of a dict.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item_objects: Option<u64>,
+    /// Whether it is a pandas object holding strings in pyarrow's memory (pandas' `str` dtype,
+    /// or an `ArrowDtype` string), which a worker that sends it copies: see
+    /// `crate::graph::held::PANDAS_FIRST_SEND_RATIO`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub arrow_strings: bool,
     /// How the tasks carry it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<PayloadRole>,

@@ -102,6 +102,7 @@ pub fn raw_content_infos(graph: &Graph) -> Vec<RawContentInfo> {
             in_memory_bytes: content.info.in_memory_bytes,
             items: content.info.items,
             item_objects: content.info.item_objects,
+            arrow_strings: content.info.arrow_strings,
             role: content.info.role,
             description: content.info.description.clone(),
             variable: content.info.variable.clone(),

@@ -83,6 +83,29 @@ def traced_load_bytes(load) -> int | None:
     return max(0, after - before)
 
 
+def holds_arrow_strings(obj: Any) -> bool:
+    """Whether ``obj`` is a pandas DataFrame, Series or Index holding strings in pyarrow's memory
+    (pandas' ``str`` dtype with pyarrow storage, or an ``ArrowDtype`` of strings): a worker that
+    sends such an object to another keeps heap of about twice its size (``arrow_strings`` in
+    docs/FORMAT.md). Only looks at the dtypes, and only when pandas is already imported."""
+    import sys
+
+    pd = sys.modules.get("pandas")
+    if pd is None or not isinstance(obj, (pd.DataFrame, pd.Series, pd.Index)):
+        return False
+    dtypes = obj.dtypes.tolist() if isinstance(obj, pd.DataFrame) else [obj.dtype]
+    for dtype in dtypes:
+        if isinstance(dtype, pd.StringDtype) and str(getattr(dtype, "storage", "")).startswith("pyarrow"):
+            return True
+        arrow = getattr(dtype, "pyarrow_dtype", None)
+        if isinstance(dtype, getattr(pd, "ArrowDtype", ())) and arrow is not None:
+            import pyarrow as pa
+
+            if pa.types.is_string(arrow) or pa.types.is_large_string(arrow):
+                return True
+    return False
+
+
 def object_in_memory_bytes(obj: Any) -> int | None:
     """What one deserialised copy of ``obj`` holds (:func:`in_memory_bytes` of its pickle:
     the standard pickler, cloudpickle where that fails; protocol 5, buffers out of band)."""
@@ -306,6 +329,8 @@ class PayloadCache:
         items = itemised(obj, self.pickled_size)
         if items is not None:
             entry["items"], entry["item_objects"] = items
+        if holds_arrow_strings(obj):
+            entry["arrow_strings"] = True
         text = describe(obj, self.pickled_size)
         if callable(context):
             context = context()
