@@ -2,6 +2,8 @@
 embedded in several tasks (a dict argument, a bound method's instance, a closure's captured
 array, inside fused blockwise tasks too) are moved out once, and the results stay equal."""
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -112,6 +114,40 @@ def test_the_scatter_comes_once_the_graph_is_built(client):
     moved.scatter(client)
     assert [f.key for f in moved.futures] == [key] and moved.pending == {}
     assert len(client.who_has(moved.futures)[key]) >= 1
+
+
+def test_the_scattered_object_lives_as_long_as_the_rewritten_collection(client):
+    """A rewritten collection that takes no attribute (a ``Delayed``), with no ``RewriteResult``
+    passed in: the graph alone keeps the scattered future, so the scheduler keeps the object until
+    the collection is computed, and forgets it once the collection is gone (test_held's
+    delayed_chain scattered saw a cancelled future on a loaded machine when nothing kept it)."""
+    import gc
+
+    import dask
+
+    table = list(range(20_000))
+    parts = [dask.delayed(sum)([dask.delayed(len)(table), i]) for i in range(4)]
+    coll = dask.delayed(sum)(parts)
+    fixed = graphprof.rewrite(coll, "scatter", client=client)
+    gc.collect()
+    graph = dict(fixed.__dask_graph__())
+    # The one key the graph depends on but does not compute: the scattered object's.
+    [key] = set().union(*(node.dependencies for node in graph.values())) - set(graph)
+    del graph
+
+    def known(dask_scheduler, key=key):
+        ts = dask_scheduler.tasks.get(key)
+        return ts is not None and ts.state == "memory"
+
+    time.sleep(0.5)  # a release, had the future been dropped, reaches the scheduler
+    assert client.run_on_scheduler(known) is True
+    assert client.compute(fixed).result() == sum(20_000 + i for i in range(4))
+    del fixed
+    gc.collect()
+    deadline = time.monotonic() + 10
+    while client.run_on_scheduler(known) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert client.run_on_scheduler(known) is False
 
 
 @pytest.mark.parametrize("name", ["method", "closure", "dict", "bag dict"])

@@ -10,8 +10,9 @@ new collection with the same output keys and the same results:
   never materialised), and walked with the exporter's own walker, so the objects moved are the
   payloads ``graphprof analyze`` reports as embedded in several tasks;
 - ``scatter``: each such object becomes one ``client.scatter(obj, broadcast=True)`` future that
-  the tasks reference (the future must stay alive while the collection is used: it is kept in
-  ``rewritten_futures(collection)``'s list and by the graph itself);
+  the tasks reference, scattered once the graph is built (the future must stay alive while the
+  collection is used: the graph's references to its key keep it, and the ``RewriteResult``
+  passed in lists it);
 - ``delayed``: each such object is put in the graph once, as one ``DataNode`` task
   (``dask.delayed(obj)``) whose result the tasks depend on;
 - when the object is the task's function (a bound method carrying its instance, a closure, a
@@ -64,6 +65,30 @@ class RewriteResult:
 
     def as_dict(self) -> dict:
         return {"moved": self.moved}
+
+
+def _scattered_ref(key, holder: RewriteResult):
+    """A reference to ``key``, which ``holder`` scatters once the graph is built, that keeps
+    ``holder`` (and so the scattered futures) alive as long as the graph holds it: a collection
+    that takes no attribute (a ``Delayed``) would otherwise drop the futures as soon as
+    ``rewrite`` returns, and the scheduler could forget the object before the submit (a
+    cancelled future on a loaded machine). It pickles as a plain ``TaskRef``."""
+    from dask import _task_spec as ts
+
+    global _ScatteredRef
+    if _ScatteredRef is None:
+        class ScatteredRef(ts.TaskRef):
+            __slots__ = ("holder",)
+
+            def __init__(self, key, holder):
+                super().__init__(key)
+                self.holder = holder
+
+        _ScatteredRef = ScatteredRef
+    return _ScatteredRef(key, holder)
+
+
+_ScatteredRef = None
 
 
 def _graph_copy(collection, client=None):
@@ -214,7 +239,7 @@ def rewrite_graph(dsk: dict, strategy: str, *, client=None, min_payload_bytes: i
             # Named now, scattered by the caller once the graph is built (RewriteResult.scatter).
             key = f"{info['type']}-{uuid.uuid4().hex}"
             result.pending[key] = obj
-            targets[id(obj)] = ts.TaskRef(key)
+            targets[id(obj)] = _scattered_ref(key, result)
         else:
             key = f"graphprof-shared-{info['type']}-{uuid.uuid4().hex}"
             extra[key] = ts.DataNode(key, obj)
