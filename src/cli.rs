@@ -47,7 +47,9 @@ pub enum Command {
     /// strategies. After `--`: sample any command's process tree instead.
     Sample(Box<SampleArgs>),
     /// Rewrite a graph file for a strategy: payloads embedded in several tasks become one
-    /// scattered data object (scatter) or one builder task (delayed), or are embedded again (inline).
+    /// scattered data object (scatter) or one task the others depend on (delayed: an exported
+    /// collection's `dask.delayed(obj)`, a generated graph's builder task), or are embedded again
+    /// (inline).
     Rewrite(RewriteArgs),
     /// Real Dask: export a collection's task graph with your Python and dask.
     Dask(DaskArgs),

@@ -534,22 +534,9 @@ mod tests {
         items: &str,
         meta: &str,
     ) -> crate::analyze::Analysis {
-        let digest = format!("sha256:{}", "ab".repeat(32));
-        let tasks: Vec<String> = (0..4)
-            .map(|i| {
-                format!(
-                    r#"{{"key": ["f", {i}], "function": "f", "output_bytes": 8000, "args": [
-                        {{"payload": {{"size_bytes": 100000, "digest": "{digest}", "object_id": 1,
-                        "type": "{type_name}"}}}}]}}"#
-                )
-            })
-            .collect();
-        let text = format!(
-            r#"{{"format": "graphprof-graph", "version": 1, "meta": {{{meta}}}, "tasks": [{}],
-                "contents": [{{"digest": "{digest}", "in_memory_bytes": {in_memory}{items}}}]}}"#,
-            tasks.join(",")
-        );
-        analyze_on_two_workers(&text)
+        analyze_on_two_workers(&crate::graph::test_graphs::one_payload_in_every_task(
+            4, type_name, 100_000, in_memory, items, meta,
+        ))
     }
 
     /// The analysis of a graph file's text on 2 workers.

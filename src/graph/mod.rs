@@ -16,6 +16,8 @@ pub mod rewrite;
 pub mod scan;
 pub mod split;
 pub mod strategy;
+#[cfg(test)]
+pub(crate) mod test_graphs;
 pub mod visit;
 pub mod write;
 

@@ -1,12 +1,17 @@
 //! Rewrites a graph to another strategy: every payload content embedded more than once (by digest,
-//! as `analyze` finds duplicates) becomes one scattered data object (`scatter`) or one builder task
-//! the users depend on (`delayed`); `inline` does the reverse, embedding data objects and builder
-//! tasks back into their users with one shared object id, so any graph can be compared inline.
+//! as `analyze` finds duplicates) becomes one scattered data object (`scatter`) or one task the
+//! users depend on (`delayed`): for a user's collection (a graph `graphprof dask export` wrote),
+//! the data task `dask.delayed(obj)` makes, keyed `graphprof-shared-<type>-<hex>` as
+//! `graphprof.rewrite` keys it, so that `sample`'s per-layer prediction names the layer the
+//! cluster runs; for the seed case and generated graphs, a builder task (`make_<type>`). `inline`
+//! does the reverse, embedding data objects, builder tasks and the rewrite's data tasks back into
+//! their users with one shared object id, so any graph can be compared inline.
 
 use super::generate::capitalise;
+use super::held::{DATA_FUNCTION, exported_from_dask};
 use super::key::Key;
 use super::model::{Arg, Content, Graph, NodeKind};
-use super::raw::{RawArg, RawData, RawPayload, RawTask};
+use super::raw::{PayloadRole, RawArg, RawData, RawPayload, RawTask};
 use super::strategy::Strategy;
 use super::write::{RawGraph, graph_to_raw, raw_payload};
 use super::{BuildError, build_raw};
@@ -34,8 +39,6 @@ pub fn rewrite_raw(graph: &Graph, strategy: Strategy) -> RawGraph<'_> {
     // A measured wire size belongs to the graph as it was sent, not to the rewrite.
     raw.header.measured = None;
     if strategy == Strategy::Delayed {
-        // The builder tasks carry no payload: a description of a content they replaced would
-        // name a digest nothing uses, which the loader refuses.
         let moved: HashSet<String> = graph
             .contents
             .iter()
@@ -43,9 +46,20 @@ pub fn rewrite_raw(graph: &Graph, strategy: Strategy) -> RawGraph<'_> {
             .filter(|(_, moved)| *moved)
             .map(|(content, _)| content.digest.to_string())
             .collect();
-        raw.header
-            .contents
-            .retain(|info| !moved.contains(&info.digest));
+        if exported_from_dask(graph) {
+            // Each moved object is now the value of one data task.
+            for info in &mut raw.header.contents {
+                if moved.contains(&info.digest) {
+                    info.role = Some(PayloadRole::Data);
+                }
+            }
+        } else {
+            // The builder tasks carry no payload: a description of a content they replaced
+            // would name a digest nothing uses, which the loader refuses.
+            raw.header
+                .contents
+                .retain(|info| !moved.contains(&info.digest));
+        }
     }
     raw
 }
@@ -83,6 +97,17 @@ pub fn builder_function(content: &Content) -> String {
         .unwrap_or("payload")
         .to_lowercase();
     format!("make_{name}")
+}
+
+/// The prefix of the keys of the data tasks that `delayed` makes in a user's collection
+/// (`graphprof.rewrite`'s too).
+pub const SHARED_KEY_PREFIX: &str = "graphprof-shared-";
+
+/// The key of the data task a duplicated content of a user's collection becomes:
+/// `graphprof-shared-<type or payload>-<32 hex>`.
+pub fn shared_key(content: &Content) -> Key {
+    let name = content.type_name.as_deref().unwrap_or("payload");
+    Key::string(&format!("{SHARED_KEY_PREFIX}{name}-{}", hex(content, 32)))
 }
 
 /// The key of the builder task a duplicated content becomes: `make_<type>-<32 hex>`.
@@ -150,20 +175,35 @@ fn to_scatter(graph: &Graph) -> RawGraph<'_> {
 }
 
 fn to_delayed(graph: &Graph) -> RawGraph<'_> {
-    let keys = new_keys(graph, builder_key);
+    let exported = exported_from_dask(graph);
+    let keys = new_keys(graph, if exported { shared_key } else { builder_key });
     let builders: Vec<RawTask> = graph
         .contents
         .iter()
         .zip(&keys)
         .filter_map(|(content, key)| {
-            Some(RawTask {
-                key: key.clone()?,
-                function: builder_function(content),
-                args: Vec::new(),
-                deps: Vec::new(),
-                output_bytes: Some(content.size_bytes),
-                spec_bytes: None,
-                wire_bytes: None,
+            let key = key.clone()?;
+            Some(if exported {
+                // `dask.delayed(obj)`: the object is the task's one payload, sent once.
+                RawTask {
+                    key,
+                    function: DATA_FUNCTION.to_string(),
+                    args: vec![RawArg::Payload(raw_payload(content, None, true))],
+                    deps: Vec::new(),
+                    output_bytes: None,
+                    spec_bytes: None,
+                    wire_bytes: None,
+                }
+            } else {
+                RawTask {
+                    key,
+                    function: builder_function(content),
+                    args: Vec::new(),
+                    deps: Vec::new(),
+                    output_bytes: Some(content.size_bytes),
+                    spec_bytes: None,
+                    wire_bytes: None,
+                }
             })
         })
         .collect();
@@ -207,6 +247,26 @@ fn builder_payload(graph: &Graph, id: u32, by_hex: &HashMap<String, usize>) -> O
     })
 }
 
+/// The payload of a data task that `delayed` made in a user's collection (see [`shared_key`]):
+/// its one payload, embedded back. Other data tasks (a collection's input partitions, a user's own
+/// `dask.delayed(obj)`) stay as they are.
+fn shared_data_payload(graph: &Graph, id: u32) -> Option<RawPayload> {
+    if graph.function(id) != Some(DATA_FUNCTION)
+        || !graph.key(id).name().starts_with(SHARED_KEY_PREFIX)
+        || !graph.extra_deps(id).is_empty()
+    {
+        return None;
+    }
+    match graph.args(id) {
+        [Arg::Payload(payload)] => Some(raw_payload(
+            &graph.contents[payload.content as usize],
+            None,
+            true,
+        )),
+        _ => None,
+    }
+}
+
 fn to_inline(graph: &Graph) -> RawGraph<'_> {
     let by_hex: HashMap<String, usize> = graph
         .contents
@@ -238,7 +298,9 @@ fn to_inline(graph: &Graph) -> RawGraph<'_> {
             NodeKind::Data { content } => {
                 Some(raw_payload(&graph.contents[content as usize], None, true))
             }
-            NodeKind::Task { .. } => builder_payload(graph, id, &by_hex),
+            NodeKind::Task { .. } => {
+                builder_payload(graph, id, &by_hex).or_else(|| shared_data_payload(graph, id))
+            }
         };
         if let Some(mut payload) = payload {
             payload.object_id = Some(next_object);
@@ -276,6 +338,8 @@ mod tests {
     use super::*;
     use crate::analyze::{AnalyzeOptions, analyze, predict::held_bytes, sizes};
     use crate::graph::generate::{GenerateOptions, GeneratorKind, generate_graph};
+    use crate::graph::load::read_graph;
+    use std::path::Path;
 
     fn map_blocks(strategy: Strategy) -> Graph {
         generate_graph(&GenerateOptions {
@@ -375,6 +439,48 @@ mod tests {
         // A scattered object keeps its content identity when embedded back.
         let back = rewrite(&map_blocks(Strategy::Scatter), Strategy::Inline).unwrap();
         assert_eq!(back.contents[0].digest, inline.contents[0].digest);
+    }
+
+    /// A user's collection (an exported graph): `delayed` puts the object in one data task keyed
+    /// as `graphprof.rewrite` keys it (what `sample` runs, so its per-layer prediction names the
+    /// cluster's layer), the content's description kept; `inline` embeds it back.
+    #[test]
+    fn an_exported_collections_delayed_rewrite_is_one_data_task() {
+        let text = crate::graph::test_graphs::one_payload_in_every_task(
+            4,
+            "DataFrame",
+            5000,
+            6000,
+            r#", "description": "a table""#,
+            r#""generator": "graphprof.export""#,
+        );
+        let given = read_graph(Path::new("g.json"), text.as_bytes()).unwrap();
+        let delayed = rewrite(&given, Strategy::Delayed).unwrap();
+        assert_eq!(delayed.task_count(), 5);
+        let shared = delayed
+            .node_ids()
+            .find(|&id| delayed.function(id) == Some(DATA_FUNCTION))
+            .unwrap();
+        assert!(
+            delayed
+                .key_display(shared)
+                .starts_with("graphprof-shared-DataFrame-abab")
+        );
+        assert_eq!(delayed.dependent_count(shared), 4);
+        assert_eq!(delayed.payloads(shared).count(), 1);
+        let content = &delayed.contents[0];
+        assert_eq!(content.info.role, Some(PayloadRole::Data));
+        assert_eq!(content.info.description.as_deref(), Some("a table"));
+        assert_eq!(content.held_bytes(), 6000);
+        // Back to one copy per task.
+        let back = rewrite(&delayed, Strategy::Inline).unwrap();
+        assert_eq!(back.task_count(), 4);
+        assert_eq!(
+            back.node_ids()
+                .map(|id| back.payloads(id).count())
+                .sum::<usize>(),
+            4
+        );
     }
 
     #[test]
