@@ -275,11 +275,7 @@ def rewrite(collection, strategy: str, *, client=None, min_payload_bytes: int | 
     res.scatter(client)
     if result is not None:
         result.moved, result.futures = res.moved, res.futures
-    # Keep the scattered futures alive as long as the collection lives.
-    try:
-        rewritten._graphprof_futures = res.futures
-    except Exception:
-        pass
+    # The graph's references to each scattered key keep the futures alive (``_scattered_ref``).
     return rewritten
 
 
