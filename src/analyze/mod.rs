@@ -118,20 +118,21 @@ pub struct Analysis {
 /// Analyses a graph. `source` names where it came from in the report.
 ///
 /// The passes run on two cores: those that need nothing from the others (the structure, the
-/// retention model) on a second thread while this one finds the duplicates, the sizes (totals,
-/// per layer and per function in one walk) and the findings; then the held layers and the
-/// largest tasks there while the strategies are predicted here. Each pass is a pure function of its inputs, so the
-/// report is the same as when they ran one after another. A panic in a pass would be a bug, not
-/// bad input: running the passes again on this thread re-raises it with its own message.
+/// retention model) on a second thread while this one names every task's layer and finds the
+/// duplicates, the sizes (totals, per layer and per function in one walk) and the findings;
+/// then the held layers and the largest tasks there while the strategies are predicted here.
+/// Each pass is a pure function of its inputs, so the report is the same as when they ran one
+/// after another. A panic in a pass would be a bug, not bad input: running the passes again on
+/// this thread re-raises it with its own message.
 pub fn analyze(graph: &Graph, source: &str, options: &AnalyzeOptions) -> Analysis {
-    let layers = layers::LayerIndex::new(graph);
-    let (found, (structure, retained)) = std::thread::scope(|scope| {
+    let (layers, found, (structure, retained)) = std::thread::scope(|scope| {
         let independent = scope.spawn(|| independent_passes(graph, options));
+        let layers = layers::LayerIndex::new(graph);
         let found = sizes_and_findings(graph, &layers, options);
         let independent = independent
             .join()
             .unwrap_or_else(|_| independent_passes(graph, options));
-        (found, independent)
+        (layers, found, independent)
     });
     let (strategies, (held_layers, largest_tasks)) = std::thread::scope(|scope| {
         let per_layer = scope.spawn(|| per_layer_passes(graph, &layers, &retained, options));

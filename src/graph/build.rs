@@ -465,6 +465,11 @@ impl GraphBuilder {
         {
             return Err(BuildError::whole("the graph has no tasks"));
         }
+        let alias_function = self
+            .functions
+            .iter()
+            .position(|name| name == super::held::ALIAS_FUNCTION)
+            .map(|index| index as u32);
         let mut graph = Graph {
             name: self.header.name,
             meta: self.header.meta,
@@ -483,6 +488,7 @@ impl GraphBuilder {
             },
             dag: DiGraph::default(),
             topo_order: Vec::new(),
+            alias_function,
         };
         graph.dag = build_dag(&graph);
         graph.topo_order =

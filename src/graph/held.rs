@@ -130,8 +130,7 @@ pub const ALIAS_FUNCTION: &str = "alias";
 
 /// Whether a node is an alias: a task running `alias` with one dependency and no payload.
 pub fn is_alias(graph: &Graph, id: NodeId) -> bool {
-    matches!(graph.node(id).kind, NodeKind::Task { .. })
-        && graph.function(id) == Some(ALIAS_FUNCTION)
+    matches!(graph.node(id).kind, NodeKind::Task { function } if graph.runs_alias(function))
         && graph.payloads(id).next().is_none()
         && graph.dependencies(id).len() == 1
 }

@@ -378,9 +378,16 @@ pub struct Graph {
     pub(super) extra_dep_ranges: Vec<(NodeId, u32, u32)>,
     pub(super) dag: DiGraph<(), (), u32>,
     pub(super) topo_order: Vec<NodeId>,
+    /// The index in `functions` of `alias`, if any task runs it.
+    pub(super) alias_function: Option<u32>,
 }
 
 impl Graph {
+    /// Whether a task runs function `function` (an index in `functions`) and it is `alias`.
+    pub fn runs_alias(&self, function: u32) -> bool {
+        self.alias_function == Some(function)
+    }
+
     /// Number of nodes (tasks and data objects).
     pub fn node_count(&self) -> usize {
         self.nodes.len()

@@ -50,7 +50,7 @@ pub enum PartArg {
 }
 
 /// A task's fields, in reusable buffers.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TaskParts {
     /// The tagged key (see [`super::key::Key::tagged`]).
     pub key: String,
@@ -72,6 +72,9 @@ pub struct TaskParts {
     pub spec_bytes: Option<u64>,
     /// Share of the client's message, when given.
     pub wire_bytes: Option<u64>,
+    /// The generation of the template these parts are a copy of (but for their numbers), 0 for
+    /// none: see `visit_template`. A reader's hint to itself, not part of the task.
+    pub from_template: u64,
 }
 
 impl TaskParts {
@@ -87,5 +90,6 @@ impl TaskParts {
         self.output_bytes = None;
         self.spec_bytes = None;
         self.wire_bytes = None;
+        self.from_template = 0;
     }
 }

@@ -102,6 +102,10 @@ pub struct Plan {
     pub readers: usize,
 }
 
+/// Batches one reader makes at most: when the builder lags, the reader waits for one back
+/// rather than fill new buffers (a segment of 256 KiB is about 5 batches).
+const BATCHES_PER_READER: usize = 12;
+
 /// How far past a cut a newline is looked for; a cut with none there is dropped.
 const NEWLINE_WINDOW_BYTES: usize = 64 << 10;
 /// How much of that window is read at a time.
@@ -234,6 +238,8 @@ struct SegmentReader<'a, 's, S: Source + ?Sized> {
     starts: &'a [u64],
     buffer: Vec<u8>,
     recent: Recent,
+    /// Batches this reader made (see [`Batch::reuse`]).
+    made: usize,
 }
 
 impl<'a, 's, S: Source + ?Sized> SegmentReader<'a, 's, S> {
@@ -244,6 +250,7 @@ impl<'a, 's, S: Source + ?Sized> SegmentReader<'a, 's, S> {
             starts,
             buffer: Vec::new(),
             recent: Recent::default(),
+            made: 0,
         }
     }
 
@@ -266,14 +273,21 @@ impl<'a, 's, S: Source + ?Sized> SegmentReader<'a, 's, S> {
             if index == 0
                 && let Some(scan) = first.take()
             {
-                segment(scan, end, &out, recycled, &mut self.recent)?;
+                segment(scan, end, &out, recycled, &mut self.recent, &mut self.made)?;
                 continue;
             }
             let mut buffer = std::mem::take(&mut self.buffer);
             buffer.resize(self.plan.buffer_bytes.max(64), 0);
             let start = self.starts[index];
             let mut scan = Scanner::with_buffer(self.source.at(start), buffer).starting_at(start);
-            segment(&mut scan, end, &out, recycled, &mut self.recent)?;
+            segment(
+                &mut scan,
+                end,
+                &out,
+                recycled,
+                &mut self.recent,
+                &mut self.made,
+            )?;
             if end.is_none() {
                 last = Some(scan);
             } else {
@@ -292,16 +306,15 @@ fn segment<I: Input>(
     out: &Sender<Message>,
     recycled: &Receiver<Batch>,
     recent: &mut Recent,
+    made: &mut usize,
 ) -> Scan<()> {
     loop {
-        let mut batch = recycled.try_recv().unwrap_or_else(|_| Batch::new());
-        batch.len = 0;
+        let mut batch = Batch::reuse(recycled, made, BATCHES_PER_READER)?;
         let mut after = After::More;
         while after == After::More && batch.len < visit::BATCH_TASKS {
             let parts = batch.next_parts();
             let here = scan.position();
             after = scan.step(|c| {
-                parts.clear();
                 visit::task(c, parts, recent)?;
                 if !c.more(b']')? {
                     return if end.is_none() {

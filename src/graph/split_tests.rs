@@ -182,7 +182,14 @@ fn a_segment_ends_only_between_two_tasks() {
         let (out, sent) = channel();
         let (_recycle, recycled) = channel();
         let mut scan = Scanner::new(text.as_bytes(), 64);
-        let read = segment(&mut scan, end, &out, &recycled, &mut Recent::default());
+        let read = segment(
+            &mut scan,
+            end,
+            &out,
+            &recycled,
+            &mut Recent::default(),
+            &mut 0,
+        );
         drop(out);
         let tasks: Vec<String> = sent
             .iter()

@@ -145,6 +145,27 @@ impl Batch {
         }
     }
 
+    /// A batch to fill: one the builder gave back; a new one while fewer than `most` were
+    /// made (`made` counts them); else the next one the builder gives back, so that the tasks of
+    /// a reader that runs ahead of the builder go into buffers already grown. A bail when the
+    /// builder is gone.
+    pub(super) fn reuse(
+        recycled: &std::sync::mpsc::Receiver<Batch>,
+        made: &mut usize,
+        most: usize,
+    ) -> Scan<Batch> {
+        let mut batch = match recycled.try_recv() {
+            Ok(batch) => batch,
+            Err(_) if *made < most => {
+                *made += 1;
+                Batch::new()
+            }
+            Err(_) => recycled.recv().map_err(|_| Bail)?,
+        };
+        batch.len = 0;
+        Ok(batch)
+    }
+
     /// The buffers of the next task, cleared; the caller counts it in `len` once it is read.
     pub(super) fn next_parts(&mut self) -> &mut TaskParts {
         if self.tasks.len() == self.len {
@@ -197,7 +218,6 @@ fn read_batches<R: Input>(
             let parts = batch.next_parts();
             // A task cut by the end of the buffer is read again whole once more is buffered.
             more = scan.step(|c| {
-                parts.clear();
                 task(c, parts, &mut recent)?;
                 c.more(b']')
             })?;
@@ -211,8 +231,24 @@ fn read_batches<R: Input>(
     }
 }
 
-/// Reads one task into `parts` (cleared by the caller).
+/// Reads one task into `parts` (buffers of an earlier task, or empty): by comparison with the
+/// task read last when it is that one but for its numbers, in full otherwise.
 pub(super) fn task(c: &mut Cursor<'_>, parts: &mut TaskParts, recent: &mut Recent) -> Step<()> {
+    c.peek()?;
+    let text = c.rest();
+    if let Some(len) = recent.template.read(text, parts) {
+        c.skip(len);
+        return Ok(());
+    }
+    parts.clear();
+    let start = c.offset();
+    task_fields(c, parts, recent)?;
+    recent.template.learn(&text[..c.offset() - start], parts);
+    Ok(())
+}
+
+/// Reads one task in full, field by field.
+fn task_fields(c: &mut Cursor<'_>, parts: &mut TaskParts, recent: &mut Recent) -> Step<()> {
     let mut seen = Fields::default();
     c.expect(b'{')?;
     if c.eat(b'}')? {
@@ -391,5 +427,7 @@ fn data_object(c: &mut Cursor<'_>, tagged: &mut String, recent: &mut Recent) -> 
 
 #[path = "visit_keys.rs"]
 mod keys;
+#[path = "visit_template.rs"]
+mod template;
 pub(super) use keys::Recent;
 use keys::{key, part_key};

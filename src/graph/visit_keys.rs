@@ -24,6 +24,8 @@ pub(in crate::graph) struct Recent {
     pub(in crate::graph) function: String,
     /// The last type label of a payload.
     pub(in crate::graph) type_name: String,
+    /// The task read last, for the next to be compared with.
+    pub(in crate::graph) template: super::template::Template,
 }
 
 impl Recent {

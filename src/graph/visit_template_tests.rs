@@ -1,0 +1,159 @@
+use super::super::{Recent, task, task_fields};
+use crate::graph::parts::TaskParts;
+use crate::graph::scan::{Cursor, Stop};
+
+/// A full read of `text` with nothing recent: the parts, or `None` when the fast path bails.
+fn full(text: &str) -> Option<TaskParts> {
+    let mut parts = TaskParts::default();
+    let mut cursor = Cursor::new(text.as_bytes());
+    match task_fields(&mut cursor, &mut parts, &mut Recent::default()) {
+        Ok(()) => Some(parts),
+        Err(Stop::Bail) => None,
+        Err(Stop::Short) => panic!("{text} is cut"),
+    }
+}
+
+/// The parts without the reader's hint to itself, for comparing with a full read.
+fn plain(mut parts: TaskParts) -> TaskParts {
+    parts.from_template = 0;
+    parts
+}
+
+/// Reads `first` in full, then `next` as [`task`] does, into fresh buffers and into those of
+/// `first`: whether the template took `next`, and its parts (`None` on a bail) with the bytes
+/// read.
+fn after(first: &str, next: &str) -> (bool, Option<(TaskParts, usize)>) {
+    let mut recent = Recent::default();
+    let mut parts = TaskParts::default();
+    task(&mut Cursor::new(first.as_bytes()), &mut parts, &mut recent).expect("first reads");
+    let mut probe = TaskParts::default();
+    let mut copy = Template::default();
+    copy.learn(first.as_bytes(), &mut parts.clone());
+    let took = copy.read(next.as_bytes(), &mut probe).is_some();
+    // Into the buffers of `first` (a copy of the template: written in place) and fresh ones.
+    let mut reused = parts.clone();
+    let reused = match task(&mut Cursor::new(next.as_bytes()), &mut reused, &mut recent) {
+        Ok(()) => Some(plain(reused)),
+        Err(Stop::Bail) => None,
+        Err(Stop::Short) => panic!("{next} is cut"),
+    };
+    let mut parts = TaskParts::default();
+    let mut cursor = Cursor::new(next.as_bytes());
+    let read = match task(&mut cursor, &mut parts, &mut recent) {
+        Ok(()) => Some((plain(parts), cursor.offset())),
+        Err(Stop::Bail) => None,
+        Err(Stop::Short) => panic!("{next} is cut"),
+    };
+    assert_eq!(
+        reused,
+        read.as_ref().map(|(parts, _)| parts.clone()),
+        "{next} into reused buffers"
+    );
+    (took, read)
+}
+
+use super::Template;
+
+/// `next` after `first`: the template takes it when `takes`, and the parts and length are
+/// always those of a full read.
+fn check(first: &str, next: &str, takes: bool) {
+    let (took, read) = after(first, next);
+    assert_eq!(took, takes, "template use for {next} after {first}");
+    let expected = full(next).map(|parts| (parts, next.trim_end_matches([',', ']']).len()));
+    assert_eq!(read, expected, "{next} after {first}");
+}
+
+const F_12: &str = r#"{"key":["f-77ab",12],"function":"f","args":[{"ref":["arange-9c",12]},{"payload":{"size_bytes":245760,"digest":"blake3:cd3ca01980c47b2554afffbbdbeb5a4992d1d90e8388fd501985fafc06aa3bb5","object_id":1,"type":"Mapper"}}],"output_bytes":8000}"#;
+
+#[test]
+fn a_task_that_differs_in_its_numbers_is_read_from_the_template() {
+    check(F_12, &F_12.replace(",12]", ",13]"), true);
+    check(F_12, &F_12.replace("8000", "8001"), true);
+    check(F_12, &F_12.replace("245760", "999999"), true);
+    check(
+        F_12,
+        &F_12.replace("\"object_id\":1", "\"object_id\":7"),
+        true,
+    );
+    // A payload not sent, indented text.
+    let unsent = F_12.replace("\"Mapper\"", "\"Mapper\",\"sent\":false");
+    check(&unsent, &unsent.replace(",12]", ",13]"), true);
+    let spaced = F_12.replace(",\"", ", \"").replace(":{", ": {");
+    check(&spaced, &spaced.replace("8000", "8001"), true);
+    // Only the own key's index, only the reference's.
+    check(F_12, &F_12.replacen(",12]", ",19]", 1), true);
+    check(F_12, &F_12.replace("9c\",12]", "9c\",40]"), true);
+    let deps = r#"{"key":["sum-1",3],"function":"sum","deps":[["a-1",5],["b-2",6]],"spec_bytes":10,"wire_bytes":20}"#;
+    check(
+        deps,
+        &deps.replace(",5]", ",7]").replace(",6]", ",1]"),
+        true,
+    );
+    check(
+        deps,
+        &deps.replace(":10,", ":99,").replace(":20}", ":11}"),
+        true,
+    );
+    // The template holds after a task it took; buffers reused in turn, as a reader's batches
+    // are, hold copies of it (written in place) or of another task.
+    let mut recent = Recent::default();
+    let mut buffers = vec![TaskParts::default(); 3];
+    let other = r#"{"key":["g-1",7],"function":"g","deps":[["a-1",5]],"output_bytes":3}"#;
+    for index in 10..40 {
+        let mut text = F_12.replace(",12]", &format!(",{index}]"));
+        text = text.replace("8000", &format!("{}", 8000 + index % 3));
+        if index % 7 == 0 {
+            text = other.replace(",7]", &format!(",{}]", index % 10));
+        }
+        let parts = &mut buffers[index % 3];
+        task(&mut Cursor::new(text.as_bytes()), parts, &mut recent).unwrap();
+        assert_eq!(Some(plain(parts.clone())), full(&text), "{text}");
+    }
+}
+
+#[test]
+fn anything_but_a_number_of_as_many_digits_is_read_in_full() {
+    // More digits, a leading zero, a fraction, a number past a u64.
+    check(F_12, &F_12.replace(",12]", ",120]"), false);
+    check(F_12, &F_12.replace(",12]", ",05]"), false);
+    check(F_12, &F_12.replace("8000}", "8.00}"), false);
+    let big = F_12.replace("8000}", "10000000000000000000}");
+    check(&big, &F_12.replace("8000}", "99999999999999999999}"), false);
+    check(&big, &F_12.replace("8000}", "18446744073709551615}"), true);
+    // Digits in a string, another function, another length of name.
+    check(F_12, &F_12.replace("f-77ab", "f-77ac"), false);
+    check(F_12, &F_12.replace("\"f\",", "\"g\","), false);
+    check(F_12, &F_12.replace("Mapper", "Mapped"), false);
+    // A key of three elements or a string key: its digits are not placed.
+    let three = r#"{"key":["x",1,2],"function":"f"}"#;
+    check(three, &three.replace(",2]", ",3]"), false);
+    let string = r#"{"key":"x-1","function":"f"}"#;
+    check(string, r#"{"key":"x-2","function":"f"}"#, false);
+    // Spaces inside a key: its tagged form is not its text, so its index is not placed.
+    let spaced = r#"{"key":["x", 1],"function":"f","output_bytes":5}"#;
+    check(spaced, &spaced.replace(" 1]", " 2]"), false);
+    check(spaced, &spaced.replace(":5}", ":6}"), true);
+    // The same task again (a duplicate key for the builder to refuse) is the same parts.
+    check(F_12, F_12, true);
+    // Invalid JSON where a number was: the template refuses it, and so does the full read.
+    check(F_12, &F_12.replace("8000}", "8-00}"), false);
+    // A shorter task or one cut before its end.
+    check(F_12, r#"{"key":"a","function":"f"}"#, false);
+}
+
+#[test]
+fn a_number_in_the_last_bytes_is_placed_too() {
+    // Lengths that put `output_bytes` in the last, partial word of the comparison, and in a
+    // whole one.
+    for pad in 0..9 {
+        let name = "n".repeat(pad + 1);
+        let first = format!(r#"{{"key":["{name}",1],"function":"f","output_bytes":81}}"#);
+        check(&first, &first.replace(":81}", ":97}"), true);
+        check(
+            &first,
+            &first.replace(",1]", ",5]").replace(":81}", ":12}"),
+            true,
+        );
+        check(&first, &first.replace(":81}", ":9}"), false);
+    }
+}
