@@ -221,3 +221,56 @@ fn a_segment_ends_only_between_two_tasks() {
     assert_eq!(tasks, ["sa", "sb", "end"]);
     assert_eq!(position, text.len() as u64);
 }
+
+#[test]
+fn a_reader_with_more_batches_than_it_may_make_reads_every_task_or_stops() {
+    // 12,000 tasks: ~47 batches, several times what a reader makes (`BATCHES_PER_READER`), so a
+    // reader waits for its batches back from the builder.
+    let text = graph_text(12_000, "\n");
+    let expected = serde(&text);
+    for segment_bytes in [50_000u64, 400_000, 1_000_000, 10_000_000] {
+        for readers in [1, 2] {
+            for buffer_bytes in [64usize, 1 << 16] {
+                let graph = read_split(
+                    text.as_bytes(),
+                    Plan {
+                        segment_bytes,
+                        buffer_bytes,
+                        readers,
+                    },
+                )
+                .unwrap_or_else(|| panic!("{segment_bytes} {readers}"));
+                assert_eq!(format!("{graph:?}"), expected, "{segment_bytes} {readers}");
+            }
+        }
+    }
+    // A duplicate key at several places: the builder stops; nothing waits forever.
+    for at in [10usize, 3000, 5000, 9000, 20_000, 23_999] {
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        // lines[2..] are the tasks: task `at` becomes a copy of the one before it.
+        let t = 2 + at;
+        let prev = lines[t - 1].clone();
+        let ends_comma = lines[t].ends_with(',');
+        let mut dup = prev.trim_end_matches(',').to_string();
+        if ends_comma {
+            dup.push(',');
+        }
+        lines[t] = dup;
+        let bad = lines.join("\n");
+        for segment_bytes in [50_000u64, 1_000_000] {
+            for readers in [1, 2] {
+                assert!(
+                    read_split(
+                        bad.as_bytes(),
+                        Plan {
+                            segment_bytes,
+                            buffer_bytes: 4096,
+                            readers
+                        }
+                    )
+                    .is_none()
+                );
+            }
+        }
+    }
+}

@@ -157,3 +157,148 @@ fn a_number_in_the_last_bytes_is_placed_too() {
         check(&first, &first.replace(":81}", ":9}"), false);
     }
 }
+
+/// A full read's outcome: the parts and the bytes read, or the stop.
+fn full_outcome(text: &[u8]) -> Result<(TaskParts, usize), Stop> {
+    let mut parts = TaskParts::default();
+    let mut cursor = Cursor::new(text);
+    task_fields(&mut cursor, &mut parts, &mut Recent::default()).map(|()| (parts, cursor.offset()))
+}
+
+/// `next` after `first` through [`task`], into the buffers of `first` (a copy of the template),
+/// into them again (then written in place) and into fresh ones, each against a full read; whether
+/// the template took `next`.
+fn same_as_full_read(first: &[u8], next: &[u8]) -> bool {
+    let mut recent = Recent::default();
+    let mut parts = TaskParts::default();
+    task(&mut Cursor::new(first), &mut parts, &mut recent).expect("first reads");
+    let expected = full_outcome(next);
+    let mut reused = parts.clone();
+    let mut c = Cursor::new(next);
+    let got = task(&mut c, &mut reused, &mut recent).map(|()| (plain(reused.clone()), c.offset()));
+    assert_eq!(
+        got,
+        expected,
+        "reused: {:?} after {:?}",
+        String::from_utf8_lossy(next),
+        String::from_utf8_lossy(first)
+    );
+    // And again into the same (now in place) buffers, then fresh.
+    let mut c = Cursor::new(next);
+    let got = task(&mut c, &mut reused, &mut recent).map(|()| (plain(reused.clone()), c.offset()));
+    assert_eq!(got, expected, "again: {:?}", String::from_utf8_lossy(next));
+    let mut fresh = TaskParts::default();
+    let mut c = Cursor::new(next);
+    let got = task(&mut c, &mut fresh, &mut recent).map(|()| (plain(fresh.clone()), c.offset()));
+    assert_eq!(got, expected, "fresh: {:?}", String::from_utf8_lossy(next));
+    let mut copy = Template::default();
+    let mut first_parts = full_outcome(first).expect("first reads").0;
+    copy.learn(first, &mut first_parts);
+    copy.read(next, &mut TaskParts::default()).is_some()
+}
+
+/// Tasks of many shapes: fields in another order, spaces and tabs, keys of every kind, several
+/// payloads and references, the largest numbers.
+const SHAPES: &[&str] = &[
+    F_12,
+    r#"{"key":["sum-1",3],"function":"sum","deps":[["a-1",5],["b-2",6]],"spec_bytes":10,"wire_bytes":20}"#,
+    r#"{"output_bytes":7,"deps":[["a-1",5],"s",["b",1,2],["c",9]],"args":[{"ref":["d",4]},{"payload":{"object_id":3,"size_bytes":12,"digest":"blake3:cd3ca01980c47b2554afffbbdbeb5a4992d1d90e8388fd501985fafc06aa3bb5","sent":true}},{"ref":["e",11]}],"function":"f","key":["k",0]}"#,
+    r#"{ "key" : [ "x" , 1 ] , "function" : "f" , "args" : [ { "ref" : ["y",2] } ] , "output_bytes" : 3 }"#,
+    r#"{"key":["x",1],"function":"f","args":[{"ref":["x",1]},{"ref":["x",1]}],"deps":[["x",1]],"output_bytes":1,"spec_bytes":1,"wire_bytes":1}"#,
+    r#"{"key":["é",123456789],"function":"ü","output_bytes":18446744073709551615}"#,
+    r#"{"key":["x",1000000000],"function":"f","deps":[["y",999999999]]}"#,
+    r#"{"key":["a",1],"function":"f"}"#,
+    r#"{"key":["ab",1],"function":"f","wire_bytes":0}"#,
+    "{\t\"function\":\"f\",\"args\":[],\"deps\":[ [\"a\",1] ,[ \"b\",22],[\"c\",3 ]],\"output_bytes\": 5 ,\n\"key\":[\"x\",1]}",
+    r#"{"function":"f","args":[{"payload":{"type":"T","sent":false,"size_bytes":10,"digest":"blake3:cd3ca01980c47b2554afffbbdbeb5a4992d1d90e8388fd501985fafc06aa3bb5"}},{"payload":{"size_bytes":7,"object_id":0,"digest":"blake3:cd3ca01980c47b2554afffbbdbeb5a4992d1d90e8388fd501985fafc06aa3bb5"}}],"key":["x",10]}"#,
+    r#"{"key":["x",1],"function":"f","deps":[]}"#,
+    r#"{"key":"9","function":"8","args":[{"ref":"7"}],"deps":["6",["5",4]],"spec_bytes":3}"#,
+];
+
+#[test]
+fn every_byte_changed_reads_as_a_full_read() {
+    let bytes: &[u8] = b"0123456789 ,\"a-.e}]:[{\xff\n";
+    let mut took = 0;
+    for base in SHAPES {
+        let base = base.as_bytes();
+        assert!(
+            full_outcome(base).is_ok(),
+            "{}",
+            String::from_utf8_lossy(base)
+        );
+        for at in 0..base.len() {
+            for &b in bytes {
+                let mut next = base.to_vec();
+                next[at] = b;
+                took += usize::from(same_as_full_read(base, &next));
+                let mut tail = next.clone();
+                tail.extend_from_slice(b",{\"key\"");
+                took += usize::from(same_as_full_read(base, &tail));
+            }
+            // A byte dropped, a byte doubled.
+            let mut next = base.to_vec();
+            next.remove(at);
+            took += usize::from(same_as_full_read(base, &next));
+            let mut next = base.to_vec();
+            next.insert(at, base[at]);
+            took += usize::from(same_as_full_read(base, &next));
+        }
+        // Two digits of numbers (not of strings: a digest has dozens) changed at once.
+        let mut in_string = false;
+        let mut digits = Vec::new();
+        for (i, &byte) in base.iter().enumerate() {
+            in_string ^= byte == b'"';
+            if !in_string && byte.is_ascii_digit() {
+                digits.push(i);
+            }
+        }
+        for &i in &digits {
+            for &j in &digits {
+                for (x, y) in [(b'0', b'9'), (b'9', b'0'), (b'5', b'1')] {
+                    let mut next = base.to_vec();
+                    next[i] = x;
+                    next[j] = y;
+                    took += usize::from(same_as_full_read(base, &next));
+                }
+            }
+        }
+    }
+    // The template took thousands of them (every digit changed to another): not all were read in
+    // full.
+    assert!(took > 5_000, "the template took {took}");
+}
+
+#[test]
+fn tasks_of_three_shapes_through_buffers_in_rotation_read_as_full_reads() {
+    // Buffers reused in rotation across alternating templates, as a reader's batches are.
+    let mut recent = Recent::default();
+    let mut buffers = vec![TaskParts::default(); 5];
+    let mut seed = 12345u64;
+    let mut rand = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for step in 0..20000usize {
+        let base = SHAPES[(rand() % 3) as usize].as_bytes();
+        let mut next = base.to_vec();
+        for _ in 0..(rand() % 4) {
+            let digits: Vec<usize> = (0..next.len())
+                .filter(|&i| next[i].is_ascii_digit())
+                .collect();
+            let i = digits[(rand() as usize) % digits.len()];
+            next[i] = b'0' + (rand() % 10) as u8;
+        }
+        let expected = full_outcome(&next);
+        let parts = &mut buffers[(rand() as usize) % 5];
+        let mut c = Cursor::new(&next);
+        let got = task(&mut c, parts, &mut recent).map(|()| (plain(parts.clone()), c.offset()));
+        assert_eq!(
+            got,
+            expected,
+            "step {step}: {}",
+            String::from_utf8_lossy(&next)
+        );
+    }
+}
