@@ -35,7 +35,18 @@ pub(in crate::graph) struct Template {
     fixed: Vec<u64>,
     /// The numbers of the task being compared, one per slot (kept for reuse).
     values: Vec<u64>,
+    /// Tasks compared with a template in a row that were not it: after [`MISSES_BEFORE_REST`],
+    /// the next [`REST`] tasks are read in full without a comparison or a new template, so that
+    /// a graph whose tasks all differ (a random DAG) pays for few comparisons and copies.
+    misses: u32,
+    /// Tasks still to read that way.
+    rest: u32,
 }
+
+/// Misses in a row before a rest (see [`Template::misses`]).
+const MISSES_BEFORE_REST: u32 = 8;
+/// Tasks read in full during a rest.
+const REST: u32 = 64;
 
 /// A number of the template's text and the part it fills.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +57,8 @@ struct Slot {
     len: usize,
     /// The template's number there.
     value: u64,
+    /// The largest number a full read takes there (a key's numbers are at most `i64::MAX`).
+    limit: u64,
     /// What it is.
     fills: Fills,
 }
@@ -63,10 +76,15 @@ enum Fills {
     Size { arg: usize },
     /// `object_id` of the payload that is argument `arg`.
     ObjectId { arg: usize },
-    /// The index of the task's own chunk key, whose digits are at `at` in the tagged key.
-    OwnIndex { at: usize },
-    /// The index of a referenced chunk key, whose digits are at `at` in `refs`.
-    RefIndex { place: RefPlace, at: usize },
+    /// A number of the task's own key, whose digits are at `at` in the tagged key; `index` when
+    /// it is a chunk key's index, also in the key's split.
+    OwnKey { at: usize, index: bool },
+    /// A number of a referenced key, whose digits are at `at` in `refs`; `index` as above.
+    RefKey {
+        place: RefPlace,
+        at: usize,
+        index: bool,
+    },
 }
 
 /// Where a referenced key is in the parts.
@@ -82,9 +100,24 @@ impl Template {
     /// When `rest` starts with a task that is this template but for the digits of its numbers:
     /// its parts in `parts` and its length; `None`, leaving `parts` as they were, otherwise.
     pub(in crate::graph) fn read(&mut self, rest: &[u8], parts: &mut TaskParts) -> Option<usize> {
-        if !self.filled {
+        if !self.filled || self.rest > 0 {
             return None;
         }
+        let read = self.compare(rest, parts);
+        if read.is_some() {
+            self.misses = 0;
+        } else {
+            self.misses += 1;
+            if self.misses >= MISSES_BEFORE_REST {
+                self.misses = 0;
+                self.rest = REST;
+            }
+        }
+        read
+    }
+
+    /// [`Self::read`] of a filled template.
+    fn compare(&mut self, rest: &[u8], parts: &mut TaskParts) -> Option<usize> {
         let n = self.text.len();
         let new = rest.get(..n)?;
         // A cheap look first: the same last byte and the same first bytes.
@@ -113,7 +146,8 @@ impl Template {
             if !canonical || !digits.iter().all(u8::is_ascii_digit) {
                 return None;
             }
-            self.values.push(number(digits)?);
+            self.values
+                .push(number(digits).filter(|&value| value <= slot.limit)?);
         }
         if parts.from_template != self.generation {
             parts.clear();
@@ -125,8 +159,12 @@ impl Template {
     }
 
     /// Makes the task just read in full (`text`, from its `{` to its `}`, into `parts`) the
-    /// template; `parts` are then a copy of it.
+    /// template, unless it rests (see [`Template::misses`]); `parts` are then a copy of it.
     pub(in crate::graph) fn learn(&mut self, text: &[u8], parts: &mut TaskParts) {
+        if self.rest > 0 {
+            self.rest -= 1;
+            return;
+        }
         self.generation = GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         self.text.clear();
         self.text.extend_from_slice(text);
@@ -211,12 +249,12 @@ fn write_numbers(
 ) {
     let digits = |slot: &Slot| &new[slot.start..slot.start + slot.len];
     let own = slots.iter().filter_map(|slot| match slot.fills {
-        Fills::OwnIndex { at } => Some((at, digits(slot))),
+        Fills::OwnKey { at, .. } => Some((at, digits(slot))),
         _ => None,
     });
     patch(&mut parts.key, &from.key, own);
     let refs = slots.iter().filter_map(|slot| match slot.fills {
-        Fills::RefIndex { at, .. } => Some((at, digits(slot))),
+        Fills::RefKey { at, .. } => Some((at, digits(slot))),
         _ => None,
     });
     patch(&mut parts.refs, &from.refs, refs);
@@ -235,12 +273,15 @@ fn write_numbers(
                     payload.object_id = Some(value);
                 }
             }
-            Fills::OwnIndex { .. } => {
+            Fills::OwnKey { index: false, .. } | Fills::RefKey { index: false, .. } => {}
+            Fills::OwnKey { index: true, .. } => {
                 if let Some(split) = &mut parts.key_split {
                     split.index = value as u32;
                 }
             }
-            Fills::RefIndex { place, .. } => {
+            Fills::RefKey {
+                place, index: true, ..
+            } => {
                 let key = match place {
                     RefPlace::Arg(n) => match parts.args.get_mut(n) {
                         Some(PartArg::Ref(key)) => key,
@@ -292,21 +333,11 @@ fn slots(text: &[u8], parts: &TaskParts) -> Option<Vec<Slot>> {
         let name = walk.field()?;
         match name {
             b"key" => {
-                if let Some((array, digits)) = walk.key()? {
-                    let at = 1 + digits.start - array.start;
-                    let index = number(&text[digits.clone()]);
-                    if let Some(value) = index
-                        && parts.key_split.map(|split| u64::from(split.index)) == index
-                        && parts.key.as_bytes().get(1..) == text.get(array)
-                    {
-                        slots.push(Slot {
-                            start: digits.start,
-                            len: digits.len(),
-                            value,
-                            fills: Fills::OwnIndex { at },
-                        });
-                    }
-                }
+                let key = walk.key()?;
+                let tagged = parts.key.as_bytes();
+                key.slots(text, tagged, parts.key_split, &mut slots, |at, index| {
+                    Fills::OwnKey { at, index }
+                });
             }
             b"function" => walk.string()?,
             b"args" => {
@@ -360,6 +391,52 @@ fn slots(text: &[u8], parts: &TaskParts) -> Option<Vec<Slot>> {
         }
     }
     (walk.at() == text.len() && arg == parts.args.len() && dep == parts.deps.len()).then_some(slots)
+}
+
+/// Where a key is in a task's text: for an array, its text and its numbers' digits, each with
+/// whether it is a chunk key's index (`["name",index]`).
+#[derive(Default)]
+struct KeyText {
+    array: Option<std::ops::Range<usize>>,
+    numbers: Vec<(std::ops::Range<usize>, bool)>,
+}
+
+impl KeyText {
+    /// The slots of the key's numbers, when its tagged form (`tagged`, split as `split`) is `t`
+    /// and its text, so that each number's digits are in the tagged form too; `fills` makes a
+    /// number's [`Fills`] from where its digits are in the tagged form and whether it is the
+    /// index. None for a key given otherwise: its digits must then stay as they are.
+    fn slots(
+        &self,
+        text: &[u8],
+        tagged: &[u8],
+        split: Option<crate::graph::parts::ChunkSplit>,
+        slots: &mut Vec<Slot>,
+        fills: impl Fn(usize, bool) -> Fills,
+    ) {
+        let Some(array) = self.array.clone() else {
+            return;
+        };
+        if tagged.get(1..) != text.get(array.clone()) {
+            return;
+        }
+        for (digits, index) in &self.numbers {
+            let Some(value) = number(&text[digits.clone()]) else {
+                return;
+            };
+            let index = *index && split.is_some();
+            if index && split.map(|split| u64::from(split.index)) != Some(value) {
+                return;
+            }
+            slots.push(Slot {
+                start: digits.start,
+                len: digits.len(),
+                value,
+                limit: i64::MAX as u64,
+                fills: fills(1 + digits.start - array.start, index),
+            });
+        }
+    }
 }
 
 /// A walk over a task's text that a full read accepted, with the scanner's [`Cursor`]: where it
@@ -425,37 +502,37 @@ impl<'a> Walk<'a> {
             start: digits.start,
             len: digits.len(),
             value,
+            limit: u64::MAX,
             fills,
         });
         Some(())
     }
 
-    /// A key: a string, or an array of a name and strings and numbers. For a chunk key
-    /// `["name",index]`, where its text is and where its index's digits are.
-    #[allow(clippy::type_complexity)]
-    fn key(&mut self) -> Option<Option<(std::ops::Range<usize>, std::ops::Range<usize>)>> {
+    /// A key: a string, or an array of a name and strings and numbers.
+    fn key(&mut self) -> Option<KeyText> {
+        let mut key = KeyText::default();
         if self.peek()? == b'"' {
             self.string()?;
-            return Some(None);
+            return Some(key);
         }
         self.expect(b'[')?;
         let start = self.at() - 1;
         self.string()?;
         let mut elements = 1;
-        let mut index = None;
         while self.more(b']')? {
             elements += 1;
             if self.peek()? == b'"' {
                 self.string()?;
             } else {
-                index = Some(self.digits()?);
+                let digits = self.digits()?;
+                key.numbers.push((digits, elements == 2));
             }
         }
-        Some(
-            index
-                .filter(|_| elements == 2)
-                .map(|digits| (start..self.at(), digits)),
-        )
+        if elements != 2 {
+            key.numbers.iter_mut().for_each(|(_, index)| *index = false);
+        }
+        key.array = Some(start..self.at());
+        Some(key)
     }
 
     /// A referenced key, `key` in the parts, at `place`.
@@ -466,24 +543,16 @@ impl<'a> Walk<'a> {
         place: RefPlace,
         slots: &mut Vec<Slot>,
     ) -> Option<()> {
-        if let Some((array, digits)) = self.key()? {
-            let tagged = parts.refs.as_bytes().get(key.range.clone())?;
-            let index = number(&self.text[digits.clone()]);
-            if let Some(value) = index
-                && key.split.map(|split| u64::from(split.index)) == index
-                && tagged.get(1..) == self.text.get(array.clone())
-            {
-                slots.push(Slot {
-                    start: digits.start,
-                    len: digits.len(),
-                    value,
-                    fills: Fills::RefIndex {
-                        place,
-                        at: key.range.start + 1 + digits.start - array.start,
-                    },
-                });
+        let text = self.key()?;
+        let tagged = parts.refs.as_bytes().get(key.range.clone())?;
+        let offset = key.range.start;
+        text.slots(self.text, tagged, key.split, slots, |at, index| {
+            Fills::RefKey {
+                place,
+                at: offset + at,
+                index,
             }
-        }
+        });
         Some(())
     }
 

@@ -75,6 +75,15 @@ fn a_task_that_differs_in_its_numbers_is_read_from_the_template() {
         &F_12.replace("\"object_id\":1", "\"object_id\":7"),
         true,
     );
+    // Every number of a key of three elements; an index of 10 digits (no split).
+    let three = r#"{"key":["x",1,2],"function":"f","deps":[["y",4,5,"z"]]}"#;
+    check(
+        three,
+        &three.replace(",2]", ",3]").replace("4,5", "7,8"),
+        true,
+    );
+    let ten = r#"{"key":["x",1234567890],"function":"f"}"#;
+    check(ten, &ten.replace("890]", "891]"), true);
     // A payload not sent, indented text.
     let unsent = F_12.replace("\"Mapper\"", "\"Mapper\",\"sent\":false");
     check(&unsent, &unsent.replace(",12]", ",13]"), true);
@@ -124,9 +133,13 @@ fn anything_but_a_number_of_as_many_digits_is_read_in_full() {
     check(F_12, &F_12.replace("f-77ab", "f-77ac"), false);
     check(F_12, &F_12.replace("\"f\",", "\"g\","), false);
     check(F_12, &F_12.replace("Mapper", "Mapped"), false);
-    // A key of three elements or a string key: its digits are not placed.
-    let three = r#"{"key":["x",1,2],"function":"f"}"#;
-    check(three, &three.replace(",2]", ",3]"), false);
+    // A key number past i64::MAX (a full read refuses it), a string key.
+    let long = r#"{"key":["x",1,1000000000000000000],"function":"f"}"#;
+    check(
+        long,
+        &long.replace(",1000000000000000000]", ",9999999999999999999]"),
+        false,
+    );
     let string = r#"{"key":"x-1","function":"f"}"#;
     check(string, r#"{"key":"x-2","function":"f"}"#, false);
     // Spaces inside a key: its tagged form is not its text, so its index is not placed.
@@ -301,4 +314,38 @@ fn tasks_of_three_shapes_through_buffers_in_rotation_read_as_full_reads() {
             String::from_utf8_lossy(&next)
         );
     }
+}
+
+#[test]
+fn a_template_rests_after_misses_in_a_row_and_reads_stay_full_reads() {
+    // Tasks that all differ but in length (a random DAG's): after MISSES_BEFORE_REST misses the
+    // template rests for REST tasks, then compares again.
+    let mut recent = Recent::default();
+    let mut parts = TaskParts::default();
+    let shapes: Vec<String> = (0..40)
+        .map(|n| {
+            let deps: Vec<String> = (0..n % 9).map(|d| format!("[\"a\",{d}]")).collect();
+            format!(
+                r#"{{"key":["x",{n}],"function":"f","deps":[{}]}}"#,
+                deps.join(",")
+            )
+        })
+        .collect();
+    let mut rested = false;
+    for (step, text) in shapes.iter().cycle().take(400).enumerate() {
+        task(&mut Cursor::new(text.as_bytes()), &mut parts, &mut recent).unwrap();
+        assert_eq!(Some(plain(parts.clone())), full(text), "step {step}");
+        rested |= recent.template.rest > 0;
+    }
+    assert!(rested, "the template never rested");
+    // After a rest, a run of tasks alike is read from the template again.
+    let mut took = 0;
+    for index in 0..(super::REST as usize + 40) {
+        let text = F_12.replace(",12]", &format!(",{}]", 100 + index));
+        let before = recent.template.generation;
+        task(&mut Cursor::new(text.as_bytes()), &mut parts, &mut recent).unwrap();
+        assert_eq!(Some(plain(parts.clone())), full(&text));
+        took += usize::from(recent.template.rest == 0 && recent.template.generation == before);
+    }
+    assert!(took > 30, "the template took {took} after its rest");
 }
