@@ -302,7 +302,7 @@ def measure(program, strategy: str) -> dict:
         frame = pd.DataFrame({"a": np.arange(8), "b": [str(i) for i in range(8)]})
         dd.from_pandas(frame, npartitions=2).map_partitions(lambda p: p.assign(c=p.a * 2)).c.sum().compute()
         [small] = client.scatter([list(range(1000))], broadcast=True)
-        first, second = list(client.scheduler_info()["workers"])
+        first, second = list(client.run(os.getpid))  # not scheduler_info(): see graphprof.sampler.cluster.scheduler_workers
         built = client.submit(lambda n: list(range(n)), 1000, workers=[first], pure=False)
         assert client.submit(lambda a, b: len(a) + len(b), built, small, workers=[second]).result() == 2000
         del small, built

@@ -78,7 +78,7 @@ def run(kind: str, n: int, strategy: str) -> int:
         pids = list(client.run(os.getpid).values())
         da.ones(8, chunks=2).map_blocks(lambda b: b + 1, dtype=float).sum().compute()
         [small] = client.scatter([list(range(1000))], broadcast=True)
-        first, second = list(client.scheduler_info()["workers"])
+        first, second = list(client.run(os.getpid))  # not scheduler_info(): see graphprof.sampler.cluster.scheduler_workers
         built = client.submit(lambda n: list(range(n)), 1000, workers=[first], pure=False)
         total = client.submit(lambda a, b: len(a) + len(b), built, small, workers=[second])
         assert total.result() == 2000

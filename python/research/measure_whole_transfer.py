@@ -90,7 +90,7 @@ def run(kind: str, mode: str) -> tuple[float, float]:
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None) as cluster, Client(cluster) as client:
-        a, b = sorted(client.scheduler_info()["workers"])
+        a, b = sorted(client.run(os.getpid))  # not scheduler_info(): see graphprof.sampler.cluster.scheduler_workers
         pids = client.run(os.getpid)
         da.ones(8, chunks=2).map_blocks(lambda x: x + 1, dtype=float).sum().compute()
         frame = pd.DataFrame({"a": np.arange(8), "b": [str(i) for i in range(8)]})

@@ -225,3 +225,26 @@ def test_layers_event_says_what_each_worker_holds_per_layer(runs):
     assert summed[("inline", "arange-lookup")]["released_kept"] == 256
     assert summed[("inline", "arange-lookup")]["run_spec_bytes"] > 0.9 * 256 * PAYLOAD
     assert scatter_specs < 0.05 * inline_specs, summed
+
+
+def test_the_workers_lookup_is_fetched_not_the_clients_cached_copy():
+    """The driver counts a worker gone after 3 lookups in a row without it. `client.scheduler_info()`
+    fetches the scheduler's identity, then returns the client's cached copy, which the client's
+    own periodic update (asking for no workers) can replace in between: with that update every
+    2 ms, 28 to 36 of 300 such lookups came back short: every worker "gone" at once, as in a CI run
+    that failed under load.
+    The driver's lookup fetches its own answer: every one is whole."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    from graphprof.sampler.cluster import _current_addrs, scheduler_workers
+
+    with dask.config.set({"distributed.client.scheduler-info-interval": "2ms"}), \
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp",
+                         host="127.0.0.1", dashboard_address=None) as cluster, Client(cluster) as client:
+        client.wait_for_workers(2, timeout=60)
+        expected = set(cluster.scheduler.workers)
+        assert len(expected) == 2
+        short = [n for n in range(300) if _current_addrs(client) != expected]
+        assert short == []
+        assert all(set(scheduler_workers(client)) == expected for _ in range(50))

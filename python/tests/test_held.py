@@ -150,6 +150,8 @@ def measure_held(program, strategy: str) -> int:
     import pandas as pd
     from distributed import Client, LocalCluster, futures_of, wait
 
+    from graphprof.sampler.cluster import scheduler_workers
+
     # No dashboard: nothing measured needs it, and clusters started at once from several threads
     # race on importing it.
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
@@ -163,7 +165,7 @@ def measure_held(program, strategy: str) -> int:
         dd.from_pandas(frame, npartitions=2).map_partitions(lambda p: p.assign(c=p.a * 2)).c.sum().compute()
         # ... and the first scatter and worker-to-worker transfer (comm buffers, threads: ~25 MB).
         [small] = client.scatter([list(range(1000))], broadcast=True)
-        first, second = list(client.scheduler_info()["workers"])
+        first, second = list(scheduler_workers(client))
         built = client.submit(lambda n: list(range(n)), 1000, workers=[first], pure=False)
         assert client.submit(lambda a, b: len(a) + len(b), built, small, workers=[second]).result() == 2000
         del small, built

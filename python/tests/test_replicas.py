@@ -6,13 +6,13 @@ import dask
 import pytest
 from distributed import Client, LocalCluster, wait
 
-from graphprof.sampler.cluster import settle_replicas
+from graphprof.sampler.cluster import scheduler_workers, settle_replicas
 
 
 def _used_on_both_workers(client):
     """A list scattered to both workers and used by a task on each: two replicas, no waiter."""
     [obj] = client.scatter([list(range(20_000))], broadcast=True)
-    workers = sorted(client.scheduler_info()["workers"])
+    workers = sorted(scheduler_workers(client))
     futures = [client.submit(len, obj, workers=[w], pure=False) for w in workers]
     wait(futures)
     assert [f.result() for f in futures] == [20_000, 20_000]

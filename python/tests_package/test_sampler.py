@@ -23,6 +23,7 @@ from distributed.utils_test import SizeOf, gen_cluster  # noqa: E402
 
 from graphprof import MemorySampler  # noqa: E402
 from graphprof._binary import find_graphprof_bin  # noqa: E402
+from graphprof.sampler.cluster import scheduler_workers  # noqa: E402
 from graphprof.sampler.memory_sampler import recordings_in_progress  # noqa: E402
 
 
@@ -101,7 +102,7 @@ def test_save_writes_what_graphprof_sample_writes(tmp_path):
             ms.mark("released")
             del held
             time.sleep(0.1)
-        addresses = sorted(client.scheduler_info()["workers"])
+        addresses = sorted(scheduler_workers(client))
     ours = tmp_path / "ours"
     written = {p.name for p in ms.save(ours)}
     assert written == {"report.json", "samples.csv", "memory.png", "memory.svg",

@@ -23,6 +23,7 @@ from distributed import Client  # noqa: E402
 from distributed.utils_test import SizeOf  # noqa: E402
 
 from graphprof import MemorySampler  # noqa: E402
+from graphprof.sampler.cluster import scheduler_workers  # noqa: E402
 from graphprof.sampler.memory_sampler import recordings_in_progress  # noqa: E402
 
 #: Runs a distributed CLI (``scheduler`` or ``worker``) in a process that cannot import graphprof.
@@ -81,7 +82,7 @@ def test_memory_sampler_needs_no_graphprof_on_the_cluster(cluster_without_graphp
         client.run_on_scheduler(recordings_in_progress)
     with pytest.raises(Exception, match="graphprof"):
         client.run(recordings_in_progress)
-    (address,) = client.scheduler_info()["workers"]
+    (address,) = scheduler_workers(client)
     assert client.run(os.getpid) == {address: worker_pid}
 
     ms = MemorySampler()

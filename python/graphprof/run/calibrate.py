@@ -27,6 +27,7 @@ import statistics
 import sys
 import time
 
+from ..sampler.cluster import scheduler_workers
 from ..sampler.thread import read_rss
 
 CHUNK_SIZE = 1000
@@ -140,7 +141,7 @@ def run_all(strategies, chunk_counts, n_workers, scheduler=None, timeout_s=30.0,
             from .driver import ship_package
 
             ship_package(client)
-            n_workers = len(client.scheduler_info()["workers"])
+            n_workers = len(scheduler_workers(client))
             for strategy in strategies:
                 for chunks in chunk_counts:
                     client.restart()

@@ -25,7 +25,7 @@ import time
 
 from .. import PROTOCOL
 from .protocol import Proto, check_dependencies
-from ..sampler.cluster import _addr_cache
+from ..sampler.cluster import _addr_cache, scheduler_workers
 from .strategy import baseline_seconds, make_sampler, run_strategy
 
 EXIT_OK = 0
@@ -111,13 +111,11 @@ def _discover(client, proto, local, fresh):
 def _memory_limits(client) -> dict:
     """Each worker's ``memory_limit`` in bytes as the scheduler knows it (None: no limit)."""
     try:
-        info = client.scheduler_info(n_workers=-1)
-    except TypeError:
-        info = client.scheduler_info()
+        workers = scheduler_workers(client)
     except Exception:  # noqa: BLE001
         return {}
     return {a: (int(w["memory_limit"]) if w.get("memory_limit") else None)
-            for a, w in info.get("workers", {}).items()}
+            for a, w in workers.items()}
 
 
 def warm_up(client, n_workers, dataframes=False):
@@ -149,7 +147,7 @@ def _warm_transfers(client):
     and threads stay, ~25 MB over 2 workers (measured, python/tests/test_held.py), and are no
     program's."""
     [small] = client.scatter([list(range(1000))], broadcast=True)
-    addrs = sorted(client.scheduler_info()["workers"])
+    addrs = sorted(scheduler_workers(client))
     built = [client.submit(list, range(1000 + i), workers=[a], pure=False)
              for i, a in enumerate(addrs)]
     used = [client.submit(len, part, workers=[addrs[(i + 1) % len(addrs)]], pure=False)
@@ -170,7 +168,7 @@ def _warm_dataframes(client):
     import dask.dataframe as dd
     import pandas as pd
 
-    n = 4 * max(1, len(client.scheduler_info()["workers"]))
+    n = 4 * max(1, len(scheduler_workers(client)))
     frame = pd.DataFrame({"a": range(2 * n), "b": [str(i) for i in range(2 * n)]})
     dd.from_pandas(frame, npartitions=n).map_partitions(_double).c.sum().compute()
 

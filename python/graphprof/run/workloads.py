@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import sys
 
+from ..sampler.cluster import scheduler_workers
+
 COMPARED_CHUNKS = 3
 
 
@@ -229,7 +231,7 @@ def _who_has_summary(client, futures) -> dict:
     that no task waits for yet, every 2 s (docs/DASK.md); a class defined in __main__ was also
     seen on one worker only."""
     try:
-        workers = len(client.scheduler_info()["workers"])
+        workers = len(scheduler_workers(client))
         who = client.who_has(futures)
         held = [len(v) for v in who.values()]
     except Exception as e:  # noqa: BLE001
