@@ -26,11 +26,17 @@ const TARGET_PEAK_BYTES_PER_TASK: f64 = 100.0;
 /// costs weigh more, and the figure is printed without a verdict.
 const TARGET_PEAK_TASKS: u64 = 5_000_000;
 
-/// One child run: wall time, CPU time (user and system, all threads) and peak resident set size.
+/// One child run: wall time, CPU time (user and system, all threads), peak resident set size
+/// and page faults.
 #[derive(Debug, Clone, Copy)]
 struct Run {
     wall: Duration,
     cpu: Duration,
+    /// The system's share of `cpu`: on this VM mostly page faults (the bare parse's 202 MB
+    /// buffer alone is about 49,000 of them).
+    system: Duration,
+    /// Minor page faults (`ru_minflt`): pages the child touched for the first time.
+    page_faults: u64,
     peak_rss_bytes: u64,
 }
 
@@ -66,6 +72,8 @@ fn measure(command: &mut Command) -> Run {
     Run {
         wall,
         cpu: time(usage.ru_utime) + time(usage.ru_stime),
+        system: time(usage.ru_stime),
+        page_faults: usage.ru_minflt as u64,
         peak_rss_bytes: usage.ru_maxrss as u64 * 1024,
     }
 }
@@ -212,6 +220,16 @@ fn main() {
     let tasks = tasks_in(&report);
     let secs = |runs: &[Run]| median(runs.iter().map(|r| r.wall.as_secs_f64()).collect());
     let cpu = |runs: &[Run]| median(runs.iter().map(|r| r.cpu.as_secs_f64()).collect());
+    // The system's share and the page faults, for the CPU figure: a parse that faults in a
+    // 202 MB buffer spends much of its time in the kernel, and what a page fault costs differs
+    // between machines and over time on one VM, so the ratio does too.
+    let kernel = |runs: &[Run]| {
+        format!(
+            "(system {:.3} s, {:.0} page faults)",
+            median(runs.iter().map(|r| r.system.as_secs_f64()).collect()),
+            median(runs.iter().map(|r| r.page_faults as f64).collect())
+        )
+    };
     let peak = |runs: &[Run]| runs.iter().map(|r| r.peak_rss_bytes).max().unwrap_or(0);
     let per_task = |runs: &[Run]| peak(runs) as f64 / tasks.max(1) as f64;
     let (analyze_s, bare_s) = (secs(&analyze), secs(&bare));
@@ -223,16 +241,18 @@ fn main() {
         load_average()
     );
     println!(
-        "  analyze     {analyze_s:.3} s, CPU {:.3} s   peak {:.1} MB ({:.1} B/task)",
+        "  analyze     {analyze_s:.3} s, CPU {:.3} s {}   peak {:.1} MB ({:.1} B/task)",
         cpu(&analyze),
+        kernel(&analyze),
         peak(&analyze) as f64 / 1e6,
         per_task(&analyze)
     );
     if !baseline.is_empty() {
         let baseline_s = secs(&baseline);
         println!(
-            "  baseline    {baseline_s:.3} s, CPU {:.3} s   peak {:.1} MB ({:.1} B/task); analyze/baseline {:.2}x, CPU {:.2}x",
+            "  baseline    {baseline_s:.3} s, CPU {:.3} s {}   peak {:.1} MB ({:.1} B/task); analyze/baseline {:.2}x, CPU {:.2}x",
             cpu(&baseline),
+            kernel(&baseline),
             peak(&baseline) as f64 / 1e6,
             per_task(&baseline),
             analyze_s / baseline_s,
@@ -240,14 +260,16 @@ fn main() {
         );
     }
     println!(
-        "  bare parse  {bare_s:.3} s, CPU {:.3} s   peak {:.1} MB",
+        "  bare parse  {bare_s:.3} s, CPU {:.3} s {}   peak {:.1} MB",
         cpu(&bare),
+        kernel(&bare),
         peak(&bare) as f64 / 1e6
     );
     println!(
-        "  load only   {:.3} s, CPU {:.3} s   peak {:.1} MB (scanner, builder and DAG: {:.2}x the bare parse)",
+        "  load only   {:.3} s, CPU {:.3} s {}   peak {:.1} MB (scanner, builder and DAG: {:.2}x the bare parse)",
         secs(&load),
         cpu(&load),
+        kernel(&load),
         peak(&load) as f64 / 1e6,
         secs(&load) / bare_s
     );
