@@ -184,6 +184,24 @@ def test_cli_export_from_embedded_package(tmp_path, embedded_pkg):
     assert r.returncode != 0 and "nope" in r.stderr
 
 
+def test_the_export_of_an_array_program_does_not_import_pandas(tmp_path, embedded_pkg):
+    """`dask export` checks that pandas is installed without importing it (~0.4 s): a program of
+    arrays never needs it. The export runs in a fresh interpreter, which then says whether pandas
+    was imported."""
+    script = tmp_path / "arrays.py"
+    script.write_text("import dask.array as da\n"
+                      "result = da.ones((400, 400), chunks=(100, 100)).map_blocks(lambda b: b + 1).sum()\n")
+    out = tmp_path / "graph.json"
+    code = ("import sys\n"
+            "from graphprof.run.export_command import main\n"
+            f"rc = main([{str(script) + ':result'!r}, '-o', {str(out)!r}])\n"
+            "print(rc, 'pandas' in sys.modules)\n")
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                       timeout=120, env=dict(os.environ, PYTHONPATH=embedded_pkg))
+    assert r.stdout.split() == ["0", "False"], r.stderr
+    check_graph(_load(out))
+
+
 def test_a_global_of_a_session_without_a_file_is_named(tmp_path):
     """A notebook's (or ``python -c``'s) globals live in a ``__main__`` without ``__file__``: the
     culprit is named all the same ("mapper in __main__"; "in the notebook" under IPython), as the

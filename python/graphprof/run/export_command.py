@@ -122,13 +122,17 @@ def main(argv) -> int:
     p.add_argument("--no-run-outputs", action="store_true",
                    help="run none of the collection's tasks (results of non-array outputs stay unknown)")
     a = p.parse_args(argv)
-    from .protocol import REQUIRED, pip_command
+    from .protocol import FOUND_NOT_IMPORTED, REQUIRED, pip_command
 
     import importlib
+    import importlib.util
 
     for mod in REQUIRED:
         try:
-            importlib.import_module(mod)
+            if mod not in FOUND_NOT_IMPORTED:
+                importlib.import_module(mod)
+            elif importlib.util.find_spec(mod) is None:
+                raise ModuleNotFoundError(f"No module named '{mod}'")
         except Exception as e:
             print(f"graphprof: missing Python package {mod} ({e}); install with: {pip_command()}",
                   file=sys.stderr)
