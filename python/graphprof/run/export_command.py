@@ -122,21 +122,12 @@ def main(argv) -> int:
     p.add_argument("--no-run-outputs", action="store_true",
                    help="run none of the collection's tasks (results of non-array outputs stay unknown)")
     a = p.parse_args(argv)
-    from .protocol import FOUND_NOT_IMPORTED, REQUIRED, pip_command
+    from .protocol import FOUND_NOT_IMPORTED, pip_command, unusable_packages
 
-    import importlib
-    import importlib.util
-
-    for mod in REQUIRED:
-        try:
-            if mod not in FOUND_NOT_IMPORTED:
-                importlib.import_module(mod)
-            elif importlib.util.find_spec(mod) is None:
-                raise ModuleNotFoundError(f"No module named '{mod}'")
-        except Exception as e:
-            print(f"graphprof: missing Python package {mod} ({e}); install with: {pip_command()}",
-                  file=sys.stderr)
-            return 2
+    for mod, e in unusable_packages(found_only=FOUND_NOT_IMPORTED)[:1]:
+        print(f"graphprof: missing Python package {mod} ({e}); install with: {pip_command()}",
+              file=sys.stderr)
+        return 2
     coll, mod = load_variable(a.target)
     import dask
 

@@ -72,15 +72,26 @@ def pip_command() -> str:
     return f"{exe} -m pip install " + " ".join(f"'{SUPPORTED[p]}'" for p in REQUIRED)
 
 
-def check_dependencies(proto: Proto) -> bool:
+def unusable_packages(found_only=()) -> list[tuple[str, Exception]]:
+    """The REQUIRED packages that cannot be used, each with why (ImportError, or what a broken
+    install raises): each is imported, but those in `found_only` are only looked for."""
     import importlib
+    import importlib.util
 
-    missing = []
+    unusable = []
     for mod in REQUIRED:
         try:
-            importlib.import_module(mod)
-        except Exception as e:  # ImportError or a broken install
-            missing.append(f"{mod} ({type(e).__name__}: {e})")
+            if mod not in found_only:
+                importlib.import_module(mod)
+            elif importlib.util.find_spec(mod) is None:
+                raise ModuleNotFoundError(f"No module named '{mod}'")
+        except Exception as e:  # noqa: BLE001 - ImportError or a broken install
+            unusable.append((mod, e))
+    return unusable
+
+
+def check_dependencies(proto: Proto) -> bool:
+    missing = [f"{mod} ({type(e).__name__}: {e})" for mod, e in unusable_packages()]
     if missing:
         text = "missing Python packages for --engine dask: " + ", ".join(missing)
         print(f"graphprof: {text}; install with: {pip_command()}", file=sys.stderr)

@@ -36,7 +36,7 @@ def scheduler_workers(client) -> dict:
     Not ``client.scheduler_info()["workers"]``: that fetches the scheduler's identity, then
     returns the client's cached copy, which the client's own periodic update (every
     ``distributed.client.scheduler-info-interval``, asking for ``n_workers=0``: no workers) can
-    replace in between. With that interval at 2 ms, 36 of 300 lookups came back short; at the
+    replace in between. With that interval at 2 ms, 28 to 36 of 300 lookups came back short; at the
     default 2 s it is rare, but a driver that counts absences reads every worker as gone."""
     return client.sync(client.scheduler.identity)["workers"]
 
