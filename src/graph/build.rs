@@ -9,7 +9,7 @@ use super::model::{
     Arg, Content, ContentInfo, DEFAULT_SPEC_BYTES, Digest, DigestAlgo, Graph, NO_OUTPUT, Node,
     NodeId, NodeKind, PayloadUse,
 };
-use super::parts::{ChunkSplit, PartArg, TaskParts};
+use super::parts::{ChunkSplit, PartArg, TaskParts, TemplatePlan};
 use super::raw::{Header, RawArg, RawContentInfo, RawData, RawPayload, RawTask};
 use crate::units::{Bytes, MAX_SIZE_BYTES};
 use base64::Engine as _;
@@ -17,6 +17,9 @@ use petgraph::graph::DiGraph;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+#[path = "build_hit.rs"]
+mod hit;
+use hit::{ArgUse, HitPlan, KeyUse};
 #[path = "order.rs"]
 mod order;
 use order::{build_dag, topological_order};
@@ -92,6 +95,13 @@ pub struct GraphBuilder {
     last_function: Option<u32>,
     /// The content most recently interned: payloads tend to repeat one object.
     last_content: Option<(Digest, u32)>,
+    /// Templates resolved for building their copies (see [`hit`]), by generation; `None` in a
+    /// pair: their copies go the full way.
+    hit_plans: [Option<(u64, Option<Box<HitPlan>>)>; hit::PLANS],
+    /// Where the next template's plan goes.
+    next_hit_plan: usize,
+    /// The parts of a template's copy that goes the full way (kept for reuse).
+    scratch: TaskParts,
 }
 
 impl GraphBuilder {
@@ -300,6 +310,112 @@ impl GraphBuilder {
     /// Adds one task from the loader's reusable parts, exactly as [`Self::add_task`] would add
     /// the same task, without allocating.
     pub fn add_parts(&mut self, task: &TaskParts) -> Result<(), BuildError> {
+        let Some(plan) = &task.hit else {
+            return self.add_read_parts(task);
+        };
+        if self.add_hit(plan, &task.numbers) {
+            return Ok(());
+        }
+        let mut parts = std::mem::take(&mut self.scratch);
+        plan.materialize(&task.numbers, &mut parts);
+        let added = self.add_read_parts(&parts);
+        self.scratch = parts;
+        added
+    }
+
+    /// Builds a task read as `plan`'s copy with `numbers` (see [`hit`]); `false`, with nothing
+    /// changed, when it must go the full way.
+    fn add_hit(&mut self, plan: &TemplatePlan, numbers: &[u64]) -> bool {
+        let kept = self
+            .hit_plans
+            .iter()
+            .position(|kept| kept.as_ref().is_some_and(|(g, _)| *g == plan.generation));
+        let at = kept.unwrap_or_else(|| {
+            let at = self.next_hit_plan;
+            self.next_hit_plan = (at + 1) % hit::PLANS;
+            let resolved = HitPlan::resolve(
+                plan,
+                &self.keys,
+                |name| self.function_ids.get(name).copied(),
+                |digest| self.content_ids.get(digest).copied(),
+            );
+            self.hit_plans[at] = Some((plan.generation, resolved.map(Box::new)));
+            at
+        });
+        let Some((generation, Some(hit))) = self.hit_plans[at].take() else {
+            return false;
+        };
+        let built = self.build_hit(&hit, numbers);
+        self.hit_plans[at] = Some((generation, Some(hit)));
+        built
+    }
+
+    /// Builds one copy of `hit` with `numbers` as [`Self::add_parts`] builds its parts: the own
+    /// key, the arguments, the dependencies, in that order; `false`, with nothing changed, when
+    /// [`HitPlan::check`] or the sizes refuse it.
+    fn build_hit(&mut self, hit: &HitPlan, numbers: &[u64]) -> bool {
+        let (referrer, contents) = (&self.referrer, &self.contents);
+        let Some(task) = hit.check(
+            numbers,
+            &self.keys,
+            |id| referrer[id as usize] == DEFINED,
+            |content| contents.get(content as usize).map(|c| c.size_bytes),
+        ) else {
+            return false;
+        };
+        let Ok(sizes) = check_sizes(task.spec, task.wire, task.output) else {
+            return false;
+        };
+        let id = self.intern_probed(hit.own_slot, task.own_index);
+        let args_start = self.args.len() as u32;
+        for arg in &hit.args {
+            let arg = match *arg {
+                ArgUse::Ref(key) => Arg::Ref(self.intern_use(key, numbers)),
+                ArgUse::Payload {
+                    content,
+                    object_id,
+                    sent,
+                    ..
+                } => Arg::Payload(PayloadUse::new(
+                    content,
+                    object_id.of(numbers).flatten(),
+                    sent,
+                )),
+            };
+            self.args.push(arg);
+        }
+        let deps_start = self.extra_deps.len() as u32;
+        for &key in &hit.deps {
+            let dep = self.intern_use(key, numbers);
+            self.extra_deps.push(dep);
+        }
+        self.define_task(id, hit.function, task.output, sizes, args_start, deps_start);
+        true
+    }
+
+    /// The id of a referenced key of a copy that [`HitPlan::check`] passed.
+    fn intern_use(&mut self, key: KeyUse, numbers: &[u64]) -> NodeId {
+        match key {
+            KeyUse::Fixed(id) => id,
+            KeyUse::Chunk { slot, number } => {
+                let index = numbers.get(number).copied().unwrap_or_default();
+                self.intern_probed(slot, index as usize)
+            }
+        }
+    }
+
+    /// Interns a chunk key that [`HitPlan::check`] probed, with a placeholder node when new.
+    fn intern_probed(&mut self, slot: u32, index: usize) -> NodeId {
+        let (id, new) = self.keys.intern_probed(slot, index);
+        if new {
+            self.nodes.push(PLACEHOLDER);
+            self.referrer.push(id);
+        }
+        id
+    }
+
+    /// [`Self::add_parts`] of parts that hold the task (not a template's copy).
+    fn add_read_parts(&mut self, task: &TaskParts) -> Result<(), BuildError> {
         let id = self.define_part_key(&task.key, task.key_split)?;
         let with_key = |message: String| BuildError::at(&display_key(&task.key), message);
         let sizes =

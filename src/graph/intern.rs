@@ -37,6 +37,18 @@ pub struct KeyInterner {
     keys: KeyArena,
 }
 
+/// What interning a chunk key by its name's slot and its index would do (see
+/// [`KeyInterner::probe`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// The key has this id.
+    Known(NodeId),
+    /// The key would get the next id, in the name's dense table.
+    New,
+    /// Only the key's text decides (the hash table).
+    NeedsText,
+}
+
 /// An empty entry of [`KeyInterner::recent`].
 const NO_SLOT: u32 = u32::MAX;
 
@@ -165,6 +177,62 @@ impl KeyInterner {
                 (id, true)
             }
         }
+    }
+
+    /// The slot of a chunk name already interned (see [`Self::probe`]).
+    pub fn chunk_slot_of(&self, name: &str) -> Option<u32> {
+        self.chunk_names.get(name).copied()
+    }
+
+    /// The id of a tagged key already interned, without interning it.
+    pub fn find(&self, tagged: &str) -> Option<NodeId> {
+        if let Some((name, index)) = split_chunk_key(tagged)
+            && let Some(&slot) = self.chunk_names.get(name)
+        {
+            let chunk = &self.chunks[slot as usize];
+            if let Some(&id) = chunk.ids.get(index)
+                && id != VACANT
+            {
+                return Some(id);
+            }
+            if chunk.hashed == 0 {
+                return None;
+            }
+        }
+        self.find_hashed(tagged)
+    }
+
+    /// What [`Self::intern`] would do with the chunk key of name slot `slot` (see
+    /// [`Self::chunk_slot_of`]) and `index`, when it need not see the key's text.
+    pub fn probe(&self, slot: u32, index: usize) -> Probe {
+        let chunk = &self.chunks[slot as usize];
+        match chunk.ids.get(index) {
+            Some(&id) if id != VACANT => Probe::Known(id),
+            // Keys of this name went to the hash table, which is looked up by text.
+            _ if chunk.hashed > 0 => Probe::NeedsText,
+            _ if index < chunk.ids.len() * 2 + DENSE_SLACK => Probe::New,
+            _ => Probe::NeedsText,
+        }
+    }
+
+    /// [`Self::intern`] of a chunk key that [`Self::probe`] found known or new (not
+    /// [`Probe::NeedsText`]): its id, and whether it is new.
+    pub fn intern_probed(&mut self, slot: u32, index: usize) -> (NodeId, bool) {
+        let id = self.keys.len() as NodeId;
+        let chunk = &mut self.chunks[slot as usize];
+        let len = chunk.ids.len();
+        match chunk.ids.get_mut(index) {
+            Some(&mut known) if known != VACANT => return (known, false),
+            Some(vacant) => *vacant = id,
+            // The next index (keys come in order): no gap to fill.
+            None if index == len => chunk.ids.push(id),
+            None => {
+                chunk.ids.resize(index, VACANT);
+                chunk.ids.push(id);
+            }
+        }
+        self.keys.push_chunk(slot, index as u32);
+        (id, true)
     }
 
     /// The tagged key with this id.

@@ -1,9 +1,12 @@
 //! One task as the loader's fast path reads it: the tagged key, the function name and the
 //! arguments held in buffers that are cleared and reused for every task, so that reading a task
-//! allocates nothing. [`super::build::GraphBuilder::add_parts`] adds it to the graph.
+//! allocates nothing; or, for a task that is the template read before it but for its numbers
+//! (see `visit_template`), the template ([`TemplatePlan`]) and the task's numbers.
+//! [`super::build::GraphBuilder::add_parts`] adds it to the graph.
 
 use super::model::Digest;
 use std::ops::Range;
+use std::sync::Arc;
 
 /// An embedded payload given by digest and size (the fast path leaves `bytes_b64` to serde).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,9 +75,12 @@ pub struct TaskParts {
     pub spec_bytes: Option<u64>,
     /// Share of the client's message, when given.
     pub wire_bytes: Option<u64>,
-    /// The generation of the template these parts are a copy of (but for their numbers), 0 for
-    /// none: see `visit_template`. A reader's hint to itself, not part of the task.
-    pub from_template: u64,
+    /// When the task was read as a template's copy but for its numbers (see `visit_template`):
+    /// the template, whose slots [`Self::numbers`] fill. The fields above are then not the task's
+    /// (they hold what an earlier task left): [`TemplatePlan::materialize`] gives them.
+    pub(crate) hit: Option<Arc<TemplatePlan>>,
+    /// With [`Self::hit`]: the task's number in each of the template's slots.
+    pub(crate) numbers: Vec<u64>,
 }
 
 impl TaskParts {
@@ -90,6 +96,160 @@ impl TaskParts {
         self.output_bytes = None;
         self.spec_bytes = None;
         self.wire_bytes = None;
-        self.from_template = 0;
+        self.hit = None;
+        self.numbers.clear();
     }
+}
+
+/// A template as the builder sees it: the parts a full read of its text gave, and the slots of
+/// its numbers. A task read as its copy is these parts with its own number in each slot.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct TemplatePlan {
+    /// The template's generation: the same for every task read as its copy.
+    pub(crate) generation: u64,
+    /// The template's parts.
+    pub(crate) parts: TaskParts,
+    /// Where its numbers are and what each fills, in the order of the text.
+    pub(crate) slots: Vec<Slot>,
+}
+
+/// A number of the template's text and the part it fills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Slot {
+    /// Where its digits start in the text.
+    pub(crate) start: usize,
+    /// How many digits.
+    pub(crate) len: usize,
+    /// The template's number there.
+    pub(crate) value: u64,
+    /// The largest number a full read takes there (a key's numbers are at most `i64::MAX`).
+    pub(crate) limit: u64,
+    /// What it is.
+    pub(crate) fills: Fills,
+}
+
+/// What a number of a task fills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fills {
+    /// `output_bytes`.
+    Output,
+    /// `spec_bytes`.
+    Spec,
+    /// `wire_bytes`.
+    Wire,
+    /// `size_bytes` of the payload that is argument `arg`.
+    Size { arg: usize },
+    /// `object_id` of the payload that is argument `arg`.
+    ObjectId { arg: usize },
+    /// A number of the task's own key, whose digits are at `at` in the tagged key; `index` when
+    /// it is a chunk key's index, also in the key's split.
+    OwnKey { at: usize, index: bool },
+    /// A number of a referenced key, whose digits are at `at` in `refs`; `index` as above.
+    RefKey {
+        place: RefPlace,
+        at: usize,
+        index: bool,
+    },
+}
+
+/// Where a referenced key is in the parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RefPlace {
+    /// Argument `n`, a reference.
+    Arg(usize),
+    /// Extra dependency `n`.
+    Dep(usize),
+}
+
+impl TemplatePlan {
+    /// The parts of a task read as this template's copy with `numbers` (one per slot): those a
+    /// full read of its text gives.
+    pub(crate) fn materialize(&self, numbers: &[u64], out: &mut TaskParts) {
+        out.clear();
+        copy(out, &self.parts);
+        write_numbers(out, &self.parts, &self.slots, numbers);
+    }
+}
+
+/// Fills `parts` (cleared) with the template's `from`.
+pub(crate) fn copy(parts: &mut TaskParts, from: &TaskParts) {
+    parts.key.push_str(&from.key);
+    parts.refs.push_str(&from.refs);
+    parts.key_split = from.key_split;
+    parts.function.push_str(&from.function);
+    parts.args.extend_from_slice(&from.args);
+    parts.deps.extend_from_slice(&from.deps);
+    parts.types.push_str(&from.types);
+    parts.output_bytes = from.output_bytes;
+    parts.spec_bytes = from.spec_bytes;
+    parts.wire_bytes = from.wire_bytes;
+}
+
+/// Writes every number of `slots` into `parts`, a copy of the template `from`: `values`, one per
+/// slot, each with as many digits as the template's there (it was read from such digits). A key's
+/// digits go into its tagged text (so every range stays) and its split.
+fn write_numbers(parts: &mut TaskParts, from: &TaskParts, slots: &[Slot], values: &[u64]) {
+    let mut own = Vec::new();
+    let mut refs = Vec::new();
+    for (&value, slot) in values.iter().zip(slots) {
+        match slot.fills {
+            Fills::Output => parts.output_bytes = Some(value),
+            Fills::Spec => parts.spec_bytes = Some(value),
+            Fills::Wire => parts.wire_bytes = Some(value),
+            Fills::Size { arg } => {
+                if let Some(PartArg::Payload(payload)) = parts.args.get_mut(arg) {
+                    payload.size_bytes = value;
+                }
+            }
+            Fills::ObjectId { arg } => {
+                if let Some(PartArg::Payload(payload)) = parts.args.get_mut(arg) {
+                    payload.object_id = Some(value);
+                }
+            }
+            Fills::OwnKey { at, index } => {
+                own.push((at, value.to_string()));
+                if index && let Some(split) = &mut parts.key_split {
+                    split.index = value as u32;
+                }
+            }
+            Fills::RefKey { place, at, index } => {
+                refs.push((at, value.to_string()));
+                if !index {
+                    continue;
+                }
+                let key = match place {
+                    RefPlace::Arg(n) => match parts.args.get_mut(n) {
+                        Some(PartArg::Ref(key)) => key,
+                        _ => continue,
+                    },
+                    RefPlace::Dep(n) => match parts.deps.get_mut(n) {
+                        Some(key) => key,
+                        None => continue,
+                    },
+                };
+                if let Some(split) = &mut key.split {
+                    split.index = value as u32;
+                }
+            }
+        }
+    }
+    patch(&mut parts.key, &from.key, &own);
+    patch(&mut parts.refs, &from.refs, &refs);
+}
+
+/// Writes each patch's digits (in order, each as long as the text it replaces) into `out`, a copy
+/// of `from`: the text before the first patch stays where it is, the rest is written again from
+/// `from`.
+fn patch(out: &mut String, from: &str, patches: &[(usize, String)]) {
+    let Some(&(first, _)) = patches.first() else {
+        return;
+    };
+    out.truncate(first);
+    let mut last = first;
+    for (at, digits) in patches {
+        out.push_str(from.get(last..*at).unwrap_or_default());
+        out.push_str(digits);
+        last = at + digits.len();
+    }
+    out.push_str(from.get(last..).unwrap_or_default());
 }

@@ -1,17 +1,19 @@
 //! The task read last as a template for the next: the tasks of a layer are written alike, byte
 //! for byte but for their numbers (`["f-77ab",12]` then `["f-77ab",13]`, the same function, the
 //! same payload), so a task whose text is the template's with only the digits of its numbers
-//! changed (as many digits, still canonical) is the template's parts with those numbers patched
-//! in: one comparison of its bytes instead of a scan of every token. Anything else (another
+//! changed (as many digits, still canonical) is the template's parts with those numbers in its
+//! slots: one comparison of its bytes instead of a scan of every token. Anything else (another
 //! length, another byte outside a number, a number the template does not place) is read in full,
 //! and becomes the next template. Only an optimisation: the parts are those a full read gives.
 //!
-//! Parts copied from a template are marked with its generation ([`TaskParts::from_template`]):
-//! a reader's buffers are reused batch after batch, so the buffers of a task often already hold
-//! an earlier copy of the same template, and then only its numbers are written, in place.
+//! A task read this way is handed on as the template ([`TemplatePlan`], shared with the builder)
+//! and its numbers, not as a copy of the template's parts with its numbers written in: the builder
+//! builds most such tasks from the numbers alone (see `build_hit`), and
+//! [`TemplatePlan::materialize`] makes the parts of the others.
 
-use crate::graph::parts::{PartArg, TaskParts};
+use crate::graph::parts::{Fills, PartArg, RefPlace, Slot, TaskParts, TemplatePlan, copy};
 use crate::graph::scan::Cursor;
+use std::sync::Arc;
 
 /// The last generation given to a template: every template learnt, by any reader, has its own.
 static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -19,19 +21,18 @@ static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64:
 /// The text of the task read last, its parts, and where its numbers are.
 #[derive(Default)]
 pub(in crate::graph) struct Template {
-    /// This template's generation (never 0), in the parts copied from it.
+    /// This template's generation (never 0).
     generation: u64,
     /// The task's text, from its `{` to its `}`.
     text: Vec<u8>,
-    /// The parts a full read of `text` gave.
+    /// The parts a full read of `text` gave, until a task is first compared with this template:
+    /// then they move into `plan`.
     parts: TaskParts,
-    /// Where the numbers of `text` are and what each fills; `None` until a task is first
-    /// compared with this template (most templates of a graph whose tasks differ are never
-    /// compared past their length).
-    slots: Option<Vec<Slot>>,
-    /// The template holds a task.
-    filled: bool,
-    /// Which bytes of `text` must be the same (see [`fixed_mask`]), with `slots`.
+    /// The parts and where the numbers of `text` are (see [`TemplatePlan`]); `None` until a task
+    /// is first compared with this template (most templates of a graph whose tasks differ are
+    /// never compared past their length).
+    plan: Option<Arc<TemplatePlan>>,
+    /// Which bytes of `text` must be the same (see [`fixed_mask`]), with `plan`.
     fixed: Vec<u64>,
     /// The numbers of the task being compared, one per slot (kept for reuse).
     values: Vec<u64>,
@@ -48,59 +49,13 @@ const MISSES_BEFORE_REST: u32 = 8;
 /// Tasks read in full during a rest.
 const REST: u32 = 64;
 
-/// A number of the template's text and the part it fills.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Slot {
-    /// Where its digits start in the text.
-    start: usize,
-    /// How many digits.
-    len: usize,
-    /// The template's number there.
-    value: u64,
-    /// The largest number a full read takes there (a key's numbers are at most `i64::MAX`).
-    limit: u64,
-    /// What it is.
-    fills: Fills,
-}
-
-/// What a number of a task fills.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Fills {
-    /// `output_bytes`.
-    Output,
-    /// `spec_bytes`.
-    Spec,
-    /// `wire_bytes`.
-    Wire,
-    /// `size_bytes` of the payload that is argument `arg`.
-    Size { arg: usize },
-    /// `object_id` of the payload that is argument `arg`.
-    ObjectId { arg: usize },
-    /// A number of the task's own key, whose digits are at `at` in the tagged key; `index` when
-    /// it is a chunk key's index, also in the key's split.
-    OwnKey { at: usize, index: bool },
-    /// A number of a referenced key, whose digits are at `at` in `refs`; `index` as above.
-    RefKey {
-        place: RefPlace,
-        at: usize,
-        index: bool,
-    },
-}
-
-/// Where a referenced key is in the parts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RefPlace {
-    /// Argument `n`, a reference.
-    Arg(usize),
-    /// Extra dependency `n`.
-    Dep(usize),
-}
-
 impl Template {
     /// When `rest` starts with a task that is this template but for the digits of its numbers:
-    /// its parts in `parts` and its length; `None`, leaving `parts` as they were, otherwise.
+    /// the template and the task's numbers in `parts` (see [`TaskParts::hit`]) and its length;
+    /// `None`, leaving `parts` as they were, otherwise.
     pub(in crate::graph) fn read(&mut self, rest: &[u8], parts: &mut TaskParts) -> Option<usize> {
-        if !self.filled || self.rest > 0 {
+        // A text of at least 8 bytes (the first look compares 8) holds a task.
+        if self.text.len() < 8 || self.rest > 0 {
             return None;
         }
         let read = self.compare(rest, parts);
@@ -116,7 +71,7 @@ impl Template {
         read
     }
 
-    /// [`Self::read`] of a filled template.
+    /// [`Self::read`] of a template that holds a task.
     fn compare(&mut self, rest: &[u8], parts: &mut TaskParts) -> Option<usize> {
         let n = self.text.len();
         let new = rest.get(..n)?;
@@ -124,43 +79,44 @@ impl Template {
         if new[n - 1] != b'}' || new.first_chunk::<8>() != self.text.first_chunk::<8>() {
             return None;
         }
-        if self.slots.is_none() {
+        if self.plan.is_none() {
             let slots = slots(&self.text, &self.parts).unwrap_or_default();
             self.fixed = fixed_mask(n, &slots);
-            self.slots = Some(slots);
+            self.plan = Some(Arc::new(TemplatePlan {
+                generation: self.generation,
+                parts: std::mem::take(&mut self.parts),
+                slots,
+            }));
         }
-        let slots = self.slots.as_deref().unwrap_or_default();
+        let plan = self.plan.as_ref()?;
         if !same_but_slots(new, &self.text, &self.fixed) {
             return None;
         }
-        // Every number: as many digits as the template's, canonical, within a u64.
+        // Every number: as many digits as the template's, canonical, within its limit; digits
+        // that are the template's are its number (most of a task's numbers stay as they are).
         self.values.clear();
-        for slot in slots {
+        for slot in &plan.slots {
             let range = slot.start..slot.start + slot.len;
-            let digits = &new[range.clone()];
-            if same_digits(digits, &self.text[range]) {
-                self.values.push(slot.value);
-                continue;
-            }
-            let canonical = digits.len() == 1 || digits[0] != b'0';
-            if !canonical || !digits.iter().all(u8::is_ascii_digit) {
-                return None;
-            }
-            self.values
-                .push(number(digits).filter(|&value| value <= slot.limit)?);
+            let digits = new.get(range.clone())?;
+            let value = if same_digits(digits, self.text.get(range)?) {
+                slot.value
+            } else {
+                canonical_number(digits, slot.limit)?
+            };
+            self.values.push(value);
         }
-        if parts.from_template != self.generation {
-            parts.clear();
-            copy(parts, &self.parts);
-            parts.from_template = self.generation;
+        // The buffers of a batch come back to the reader: most already name this template.
+        if !parts.hit.as_ref().is_some_and(|hit| Arc::ptr_eq(hit, plan)) {
+            parts.hit = Some(Arc::clone(plan));
         }
-        write_numbers(parts, &self.parts, slots, &self.values, new);
+        parts.numbers.clear();
+        parts.numbers.extend_from_slice(&self.values);
         Some(n)
     }
 
     /// Makes the task just read in full (`text`, from its `{` to its `}`, into `parts`) the
-    /// template, unless it rests (see [`Template::misses`]); `parts` are then a copy of it.
-    pub(in crate::graph) fn learn(&mut self, text: &[u8], parts: &mut TaskParts) {
+    /// template, unless it rests (see [`Template::misses`]).
+    pub(in crate::graph) fn learn(&mut self, text: &[u8], parts: &TaskParts) {
         if self.rest > 0 {
             self.rest -= 1;
             return;
@@ -170,10 +126,7 @@ impl Template {
         self.text.extend_from_slice(text);
         self.parts.clear();
         copy(&mut self.parts, parts);
-        self.slots = None;
-        self.filled = text.len() >= 8;
-        parts.from_template = self.generation;
-        self.parts.from_template = self.generation;
+        self.plan = None;
     }
 }
 
@@ -216,109 +169,34 @@ fn same_digits(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).all(|(x, y)| x == y)
 }
 
-/// The value of canonical digits; `None` past a u64.
+/// The value of canonical digits (one digit, or no leading zero) of at most `limit`; `None` for
+/// anything else (a byte that is not a digit, a value past `limit` or past a u64).
+fn canonical_number(digits: &[u8], limit: u64) -> Option<u64> {
+    let (&first, _) = digits.split_first()?;
+    if first == b'0' && digits.len() > 1 {
+        return None;
+    }
+    // 19 digits never pass a u64: no check per digit.
+    let value = if digits.len() <= 19 {
+        digits.iter().try_fold(0u64, |value, &digit| {
+            let digit = digit.wrapping_sub(b'0');
+            (digit < 10).then(|| value * 10 + u64::from(digit))
+        })?
+    } else {
+        number(digits)?
+    };
+    (value <= limit).then_some(value)
+}
+
+/// The value of digits; `None` past a u64 or for a byte that is not a digit.
 fn number(digits: &[u8]) -> Option<u64> {
     digits.iter().try_fold(0u64, |value, &digit| {
-        value.checked_mul(10)?.checked_add(u64::from(digit - b'0'))
+        let digit = digit.wrapping_sub(b'0');
+        if digit >= 10 {
+            return None;
+        }
+        value.checked_mul(10)?.checked_add(u64::from(digit))
     })
-}
-
-/// Fills `parts` (cleared) with the template's `from`.
-fn copy(parts: &mut TaskParts, from: &TaskParts) {
-    parts.key.push_str(&from.key);
-    parts.refs.push_str(&from.refs);
-    parts.key_split = from.key_split;
-    parts.function.push_str(&from.function);
-    parts.args.extend_from_slice(&from.args);
-    parts.deps.extend_from_slice(&from.deps);
-    parts.types.push_str(&from.types);
-    parts.output_bytes = from.output_bytes;
-    parts.spec_bytes = from.spec_bytes;
-    parts.wire_bytes = from.wire_bytes;
-}
-
-/// Writes every number of `slots` into `parts`, a copy of the template `from` (but for its
-/// numbers): `values`, whose digits are in `new`. A key's digits go into its tagged text (as
-/// many as the template's, so every range stays) and its split.
-fn write_numbers(
-    parts: &mut TaskParts,
-    from: &TaskParts,
-    slots: &[Slot],
-    values: &[u64],
-    new: &[u8],
-) {
-    let digits = |slot: &Slot| &new[slot.start..slot.start + slot.len];
-    let own = slots.iter().filter_map(|slot| match slot.fills {
-        Fills::OwnKey { at, .. } => Some((at, digits(slot))),
-        _ => None,
-    });
-    patch(&mut parts.key, &from.key, own);
-    let refs = slots.iter().filter_map(|slot| match slot.fills {
-        Fills::RefKey { at, .. } => Some((at, digits(slot))),
-        _ => None,
-    });
-    patch(&mut parts.refs, &from.refs, refs);
-    for (&value, slot) in values.iter().zip(slots) {
-        match slot.fills {
-            Fills::Output => parts.output_bytes = Some(value),
-            Fills::Spec => parts.spec_bytes = Some(value),
-            Fills::Wire => parts.wire_bytes = Some(value),
-            Fills::Size { arg } => {
-                if let Some(PartArg::Payload(payload)) = parts.args.get_mut(arg) {
-                    payload.size_bytes = value;
-                }
-            }
-            Fills::ObjectId { arg } => {
-                if let Some(PartArg::Payload(payload)) = parts.args.get_mut(arg) {
-                    payload.object_id = Some(value);
-                }
-            }
-            Fills::OwnKey { index: false, .. } | Fills::RefKey { index: false, .. } => {}
-            Fills::OwnKey { index: true, .. } => {
-                if let Some(split) = &mut parts.key_split {
-                    split.index = value as u32;
-                }
-            }
-            Fills::RefKey {
-                place, index: true, ..
-            } => {
-                let key = match place {
-                    RefPlace::Arg(n) => match parts.args.get_mut(n) {
-                        Some(PartArg::Ref(key)) => key,
-                        _ => continue,
-                    },
-                    RefPlace::Dep(n) => match parts.deps.get_mut(n) {
-                        Some(key) => key,
-                        None => continue,
-                    },
-                };
-                if let Some(split) = &mut key.split {
-                    split.index = value as u32;
-                }
-            }
-        }
-    }
-}
-
-/// Writes the ASCII digits of each patch (in order, each as long as the text it replaces) into
-/// `out`, a copy of `from` but for such digits: the text before the first patch stays where it
-/// is, the rest is written again from `from`.
-fn patch<'d>(out: &mut String, from: &str, patches: impl Iterator<Item = (usize, &'d [u8])>) {
-    let mut patches = patches.peekable();
-    let Some(&(first, _)) = patches.peek() else {
-        return;
-    };
-    out.truncate(first);
-    let mut last = first;
-    for (at, digits) in patches {
-        out.push_str(&from[last..at]);
-        out.reserve(digits.len());
-        for &digit in digits {
-            out.push(char::from(digit));
-        }
-        last = at + digits.len();
-    }
-    out.push_str(&from[last..]);
 }
 
 /// The numbers of a task's text that the template may change, each checked against the parts a
