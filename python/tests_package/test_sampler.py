@@ -85,6 +85,43 @@ def _png_size(path):
     return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
 
 
+def _managed(dask_scheduler):
+    return dask_scheduler.memory.managed
+
+
+def _wait_for_managed(client, expected, timeout_s=60.0):
+    deadline = time.monotonic() + timeout_s
+    while (managed := client.run_on_scheduler(_managed)) != expected:
+        assert time.monotonic() < deadline, f"the scheduler's managed memory stayed {managed}, not {expected}"
+        time.sleep(0.01)
+
+
+def test_marks_are_placed_on_the_time_base_of_the_samples(tmp_path, monkeypatch):
+    """A sample's first reading comes some time after the sample began (a call to the scheduler:
+    seconds on a loaded machine). Its phases are counted from that reading, as its samples are,
+    so a reading taken after ``mark("released")`` counts as released, one before it as held."""
+    import graphprof.sampler.memory_sampler as module
+
+    ms = MemorySampler()
+    clock = iter([100.0, 100.5, 100.7])  # the sample begins; "held"; "released"
+    monkeypatch.setattr(module.time, "time", lambda: next(clock))
+    token = ms._begin()
+    ms.mark("held")
+    ms.mark("released")
+    monkeypatch.undo()
+    worker = "tcp://127.0.0.1:40000"
+    # The first reading came 0.3 s after the sample began; the next two fall in "held" and
+    # "released".
+    readings = [(100.3, 0, {worker: 0}), (100.6, 50_000, {worker: 50_000}), (100.75, 0, {worker: 0})]
+    ms._keep("run 1", "key", "managed", 0.01, token, readings)
+    assert [phase for phase, _ in ms.phases["run 1"]] == ["held", "released"]
+    assert [at for _, at in ms.phases["run 1"]] == pytest.approx([0.2, 0.4])
+    ms.save(tmp_path / "ours")
+    report = json.loads((tmp_path / "ours" / "report.json").read_text())
+    managed = next(m for m in report["runs"][0]["measures"] if m["worker"] is None)
+    assert managed["held_bytes"] == 50_000 and managed["after_release_bytes"] == 0
+
+
 def test_save_writes_what_graphprof_sample_writes(tmp_path):
     jsonschema = pytest.importorskip("jsonschema")
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster, \
@@ -96,12 +133,16 @@ def test_save_writes_what_graphprof_sample_writes(tmp_path):
             held = client.submit(SizeOf, 50_000, pure=False)
             held.result()
             ms.mark("held")
-            time.sleep(0.1)
+            # Each phase lasts until the scheduler shows it and readings at 10 ms have followed
+            # (a release reaches the scheduler when it does: seconds on a loaded machine).
+            _wait_for_managed(client, 50_000)
+            time.sleep(0.3)
             # A phase is marked as it begins (a reading taken once the release has begun is a
             # released one): marking after `del` let a preempted test count 0 as held.
             ms.mark("released")
             del held
-            time.sleep(0.1)
+            _wait_for_managed(client, 0)
+            time.sleep(0.3)
         addresses = sorted(scheduler_workers(client))
     ours = tmp_path / "ours"
     written = {p.name for p in ms.save(ours)}

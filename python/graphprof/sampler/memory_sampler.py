@@ -177,8 +177,10 @@ class MemorySampler:
         self.worker_samples: dict[str, dict[str, list[tuple[float, int]]]] = {}
         self.measures: dict[str, str] = {}
         self.intervals: dict[str, float] = {}
-        #: Per label, the phases marked while it sampled: ``[(phase, seconds since it started)]``.
+        #: Per label, the phases marked while it sampled: ``[(phase, seconds since its first
+        #: reading)]``, the time base of its samples in ``save``'s report.
         self.phases: dict[str, list[tuple[str, float]]] = {}
+        #: Running samples: when each began and its marks, ``(phase, time.time())``.
         self._running: dict[object, tuple[float, list[tuple[str, float]]]] = {}
 
     def sample(
@@ -216,8 +218,8 @@ class MemorySampler:
         if phase not in PHASES:
             raise ValueError(f"phase={phase!r}: choose among {PHASES!r}")
         now = time.time()
-        for started, marks in self._running.values():
-            marks.append((phase, now - started))
+        for _, marks in self._running.values():
+            marks.append((phase, now))
 
     def _begin(self) -> object:
         token = object()  # one running sample, until _keep
@@ -235,7 +237,13 @@ class MemorySampler:
         self.worker_samples[name] = workers
         self.measures[name] = measure
         self.intervals[name] = interval
-        self.phases[name] = self._running.pop(token, (0.0, []))[1]
+        # The marks are placed on the samples' time base, the first reading: counted from when
+        # the sample began, each would sit later by the time the first reading took to come
+        # (a call to the scheduler: up to seconds under load), and a reading taken after
+        # `mark("released")` would count as held.
+        started, marks = self._running.pop(token, (0.0, []))
+        origin = readings[0][0] if readings else started
+        self.phases[name] = [(phase, at - origin) for phase, at in marks]
 
     @contextmanager
     def _sync(self, label: str | None, client: Any, measure: str, interval: float) -> Iterator[None]:
