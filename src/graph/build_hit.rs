@@ -86,9 +86,11 @@ pub(super) struct HitTask {
 }
 
 impl HitPlan {
-    /// The plan of a template whose own task was built already (the reader read it in full
-    /// before any copy of it), with the graph's `keys`, its `function` ids and `content` ids:
-    /// `None` when its copies must go the full way.
+    /// The plan of a template against the graph built so far, with the graph's `keys`, its
+    /// `function` ids and `content` ids: `None` when its copies must go the full way. The
+    /// template's own task is not always built yet (a task cut by the buffer's end is read again
+    /// and is then compared with itself, a copy of its own template), so everything is looked
+    /// up here, and anything the graph does not hold yet gives `None`.
     pub(super) fn resolve(
         plan: &TemplatePlan,
         keys: &KeyInterner,
