@@ -353,3 +353,7 @@ mod tests {
         assert!(graph.unwrap_err().contains("cycle"));
     }
 }
+
+#[cfg(test)]
+#[path = "build_hit_tests.rs"]
+mod differential_tests;
