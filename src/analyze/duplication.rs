@@ -77,13 +77,34 @@ struct Tally {
     tasks: u64,
     last_task: Option<u32>,
     anonymous_uses: u64,
-    /// Uses per object id.
+    /// Uses per object id, but for the run of uses of `last_object` still being counted.
     objects: HashMap<u64, u64>,
+    /// The object of the latest use and its uses since it differed: consecutive uses of one
+    /// object (a mapper embedded in every chunk) are the common case, counted without a lookup.
+    last_object: Option<(u64, u64)>,
     layers: Vec<(u32, u64)>,
     examples: Vec<u32>,
 }
 
 impl Tally {
+    /// One more use of `object`.
+    fn add_object(&mut self, object: u64) {
+        match &mut self.last_object {
+            Some((last, uses)) if *last == object => *uses += 1,
+            _ => {
+                self.flush_object();
+                self.last_object = Some((object, 1));
+            }
+        }
+    }
+
+    /// Moves the run of uses of the latest object into `objects`.
+    fn flush_object(&mut self) {
+        if let Some((object, uses)) = self.last_object.take() {
+            *self.objects.entry(object).or_default() += uses;
+        }
+    }
+
     /// Whether one object is embedded more than once (anonymous uses count as one object).
     fn copied(&self) -> bool {
         self.anonymous_uses >= 2 || self.objects.values().any(|&uses| uses >= 2)
@@ -113,7 +134,7 @@ pub fn find_duplicates(
                 }
             }
             match payload.object_id() {
-                Some(object) => *tally.objects.entry(object).or_default() += 1,
+                Some(object) => tally.add_object(object),
                 None => tally.anonymous_uses += 1,
             }
             match tally.layers.iter_mut().find(|(l, _)| *l == layer) {
@@ -121,6 +142,9 @@ pub fn find_duplicates(
                 None => tally.layers.push((layer, 1)),
             }
         }
+    }
+    for tally in &mut tallies {
+        tally.flush_object();
     }
     let mut duplicates: Vec<DuplicatedPayload> = tallies
         .into_iter()

@@ -124,8 +124,9 @@ pub fn totals(graph: &Graph) -> Sizes {
     let mut sizes = new_totals(graph);
     walk_tasks(graph, |id, wire, materialised| {
         add_to_totals(&mut sizes, graph, id, wire, materialised);
+        add_output(&mut sizes, crate::graph::held::result_bytes(graph, id));
     });
-    add_outputs_and_data(&mut sizes, graph);
+    add_data(&mut sizes, graph);
     sizes
 }
 
@@ -142,6 +143,7 @@ pub fn totals_and_groups(
     walk_tasks(graph, |id, wire, materialised| {
         add_to_totals(&mut sizes, graph, id, wire, materialised);
         let output = crate::graph::held::result_bytes(graph, id);
+        add_output(&mut sizes, output);
         add_to_group(
             &mut layer_groups[layers.of_node[id as usize] as usize],
             wire,
@@ -155,7 +157,7 @@ pub fn totals_and_groups(
             output,
         );
     });
-    add_outputs_and_data(&mut sizes, graph);
+    add_data(&mut sizes, graph);
     (
         sizes,
         finish_groups(layer_groups),
@@ -183,21 +185,21 @@ fn add_to_totals(sizes: &mut Sizes, graph: &Graph, id: NodeId, wire: u64, materi
         .saturating_add(materialised - graph.node(id).spec_bytes);
 }
 
-/// The tasks' results and the data objects, in node order.
-fn add_outputs_and_data(sizes: &mut Sizes, graph: &Graph) {
+/// A task's result.
+fn add_output(sizes: &mut Sizes, output: u64) {
+    sizes.output_bytes = sizes.output_bytes.saturating_add(output);
+}
+
+/// The data objects, in node order (no walk when every node is a task).
+fn add_data(sizes: &mut Sizes, graph: &Graph) {
+    if graph.task_count() == graph.node_count() {
+        return;
+    }
     for id in graph.node_ids() {
-        let node = graph.node(id);
-        match node.kind {
-            NodeKind::Task { .. } => {
-                sizes.output_bytes = sizes
-                    .output_bytes
-                    .saturating_add(crate::graph::held::result_bytes(graph, id))
-            }
-            NodeKind::Data { content } => {
-                sizes.data_bytes = sizes
-                    .data_bytes
-                    .saturating_add(graph.contents[content as usize].size_bytes)
-            }
+        if let NodeKind::Data { content } = graph.node(id).kind {
+            sizes.data_bytes = sizes
+                .data_bytes
+                .saturating_add(graph.contents[content as usize].size_bytes)
         }
     }
 }

@@ -1,10 +1,8 @@
-//! The shape of the dependency graph, with petgraph: edges, roots, leaves, depth (the longest
+//! The shape of the dependency graph: edges, roots, leaves, depth (the longest
 //! chain of nodes), the widest level, the largest fan-in and fan-out, and weakly connected
 //! components.
 
 use crate::graph::{Graph, NodeId};
-use petgraph::Direction;
-use petgraph::graph::NodeIndex;
 use serde::{Deserialize, Serialize};
 
 /// Shape of the graph; counts include data objects as nodes.
@@ -43,19 +41,18 @@ pub fn structure(graph: &Graph) -> Structure {
     let (mut fan_in, mut fan_in_node) = (0u64, 0 as NodeId);
     let (mut fan_out, mut fan_out_node) = (0u64, 0 as NodeId);
     for &id in graph.topological_order() {
-        let index = NodeIndex::new(id as usize);
         let mut deps = 0u64;
         let mut node_level = 1u32;
-        for dep in dag.neighbors_directed(index, Direction::Incoming) {
+        for &dep in dag.dependencies(id) {
             deps += 1;
-            node_level = node_level.max(level[dep.index()] + 1);
+            node_level = node_level.max(level[dep as usize] + 1);
         }
         level[id as usize] = node_level;
         if width.len() < node_level as usize {
             width.resize(node_level as usize, 0);
         }
         width[node_level as usize - 1] += 1;
-        let dependents = dag.neighbors_directed(index, Direction::Outgoing).count() as u64;
+        let dependents = dag.dependents(id).len() as u64;
         roots += u64::from(deps == 0);
         leaves += u64::from(dependents == 0);
         if deps > fan_in {
@@ -96,9 +93,9 @@ fn components(graph: &Graph) -> u64 {
     }
     let mut parent: Vec<u32> = (0..graph.node_count() as u32).collect();
     let mut joined = 0u64;
-    for edge in graph.dag().raw_edges() {
-        let a = root(&mut parent, edge.source().index() as u32);
-        let b = root(&mut parent, edge.target().index() as u32);
+    for (dep, id) in graph.dag().edges() {
+        let a = root(&mut parent, dep);
+        let b = root(&mut parent, id);
         if a != b {
             parent[a.max(b) as usize] = a.min(b);
             joined += 1;

@@ -13,7 +13,6 @@ use super::parts::{ChunkSplit, PartArg, TaskParts, TemplatePlan};
 use super::raw::{Header, RawArg, RawContentInfo, RawData, RawPayload, RawTask};
 use crate::units::{Bytes, MAX_SIZE_BYTES};
 use base64::Engine as _;
-use petgraph::graph::DiGraph;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -575,10 +574,11 @@ impl GraphBuilder {
         drop(std::mem::take(&mut self.function_ids));
         drop(std::mem::take(&mut self.content_ids));
         let nodes = self.nodes;
-        if !nodes
+        let task_count = nodes
             .iter()
-            .any(|node| matches!(node.kind, NodeKind::Task { .. }))
-        {
+            .filter(|node| matches!(node.kind, NodeKind::Task { .. }))
+            .count();
+        if task_count == 0 {
             return Err(BuildError::whole("the graph has no tasks"));
         }
         let alias_function = self
@@ -602,11 +602,13 @@ impl GraphBuilder {
                 ranges.sort_unstable_by_key(|&(node, _, _)| node);
                 ranges
             },
-            dag: DiGraph::default(),
+            dag: Default::default(),
             topo_order: Vec::new(),
             alias_function,
+            task_count,
         };
-        graph.dag = build_dag(&graph);
+        graph.dag = build_dag(&graph)
+            .map_err(|_| BuildError::whole("the graph has more than 4,294,967,295 dependencies"))?;
         graph.topo_order =
             topological_order(&graph).map_err(|cycle| BuildError::at(&cycle.key, cycle.message))?;
         Ok(graph)

@@ -129,10 +129,13 @@ pub const DATA_FUNCTION: &str = "data";
 pub const ALIAS_FUNCTION: &str = "alias";
 
 /// Whether a node is an alias: a task running `alias` with one dependency and no payload.
+#[inline]
 pub fn is_alias(graph: &Graph, id: NodeId) -> bool {
-    matches!(graph.node(id).kind, NodeKind::Task { function } if graph.runs_alias(function))
+    // Most graphs run no `alias` at all: then no node needs reading.
+    graph.has_alias()
+        && matches!(graph.node(id).kind, NodeKind::Task { function } if graph.runs_alias(function))
         && graph.payloads(id).next().is_none()
-        && graph.dependencies(id).len() == 1
+        && graph.dependency_count(id) == 1
 }
 
 /// Bytes of a task's own result: its `output_bytes`, except for an alias, whose result is the
@@ -234,13 +237,7 @@ pub fn retention(graph: &Graph, workers: u32) -> Retention {
         }
         let worker = place[id as usize];
         freed_late[id as usize] = graph.dependents(id).any(|d| {
-            let fan_in = graph
-                .dag()
-                .neighbors_directed(
-                    petgraph::graph::NodeIndex::new(d as usize),
-                    petgraph::Direction::Incoming,
-                )
-                .count();
+            let fan_in = graph.dependency_count(d);
             fan_in >= WIDE_FAN_IN || (place[d as usize] == worker && freed_late[d as usize])
         });
     }
@@ -272,11 +269,7 @@ pub fn kept_with_placement(graph: &Graph, place: &[u16]) -> Vec<Kept> {
         let worker = place[id as usize];
         stack.push(id);
         while let Some(task) = stack.pop() {
-            for dep in graph.dag().neighbors_directed(
-                petgraph::graph::NodeIndex::new(task as usize),
-                petgraph::Direction::Incoming,
-            ) {
-                let dep = dep.index() as NodeId;
+            for &dep in graph.dag().dependencies(task) {
                 if kept[dep as usize] != Kept::Nothing
                     || place[dep as usize] != worker
                     || !matches!(graph.node(dep).kind, NodeKind::Task { .. })

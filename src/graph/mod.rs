@@ -3,6 +3,7 @@
 
 pub mod build;
 pub mod cull;
+pub mod dag;
 pub mod generate;
 pub mod held;
 pub mod intern;

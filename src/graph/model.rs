@@ -1,15 +1,15 @@
 //! The in-memory task graph: nodes (tasks and data objects) with interned keys, flat argument and
-//! dependency arrays, one record per distinct payload content, and the petgraph DAG with a
+//! dependency arrays, one record per distinct payload content, and the dependency DAG with a
 //! topological order. Built only by [`super::build::GraphBuilder`], so every `Graph` is valid:
 //! unique keys, no missing dependencies, no cycles, at least one task.
 
+use super::dag::Dag;
 use super::key::{self, Key};
 use super::raw::{Measured, PayloadRole};
-use petgraph::graph::{DiGraph, NodeIndex};
 use std::fmt;
 use std::sync::Arc;
 
-/// Index of a node (task or data object); equal to its petgraph `NodeIndex`.
+/// Index of a node (task or data object), in file order of first mention.
 pub type NodeId = u32;
 
 /// Default serialized size of a task without payloads, when the file does not say.
@@ -376,16 +376,23 @@ pub struct Graph {
     /// The nodes that have extra dependencies (few do), by id, with their range of `extra_deps`:
     /// kept beside the nodes rather than in each.
     pub(super) extra_dep_ranges: Vec<(NodeId, u32, u32)>,
-    pub(super) dag: DiGraph<(), (), u32>,
+    pub(super) dag: Dag,
     pub(super) topo_order: Vec<NodeId>,
     /// The index in `functions` of `alias`, if any task runs it.
     pub(super) alias_function: Option<u32>,
+    /// Number of tasks (the other nodes are data objects), counted once when built.
+    pub(super) task_count: usize,
 }
 
 impl Graph {
     /// Whether a task runs function `function` (an index in `functions`) and it is `alias`.
     pub fn runs_alias(&self, function: u32) -> bool {
         self.alias_function == Some(function)
+    }
+
+    /// Whether any task runs `alias`.
+    pub fn has_alias(&self) -> bool {
+        self.alias_function.is_some()
     }
 
     /// Number of nodes (tasks and data objects).
@@ -395,10 +402,7 @@ impl Graph {
 
     /// Number of tasks.
     pub fn task_count(&self) -> usize {
-        self.nodes
-            .iter()
-            .filter(|node| matches!(node.kind, NodeKind::Task { .. }))
-            .count()
+        self.task_count
     }
 
     /// The node with this id.
@@ -471,31 +475,26 @@ impl Graph {
 
     /// Every dependency of a node, without repeats.
     pub fn dependencies(&self, id: NodeId) -> Vec<NodeId> {
-        let mut deps: Vec<NodeId> = self
-            .dag
-            .neighbors_directed(NodeIndex::new(id as usize), petgraph::Direction::Incoming)
-            .map(|index| index.index() as NodeId)
-            .collect();
-        deps.sort_unstable();
-        deps
+        self.dag.dependencies(id).iter().rev().copied().collect()
     }
 
     /// The distinct dependents of a node.
     pub fn dependents(&self, id: NodeId) -> impl Iterator<Item = NodeId> + '_ {
-        self.dag
-            .neighbors_directed(NodeIndex::new(id as usize), petgraph::Direction::Outgoing)
-            .map(|index| index.index() as NodeId)
+        self.dag.dependents(id).iter().copied()
     }
 
     /// Number of distinct dependents of a node.
     pub fn dependent_count(&self, id: NodeId) -> usize {
-        self.dag
-            .neighbors_directed(NodeIndex::new(id as usize), petgraph::Direction::Outgoing)
-            .count()
+        self.dag.dependents(id).len()
     }
 
-    /// The dependency DAG: an edge from each dependency to its dependent.
-    pub fn dag(&self) -> &DiGraph<(), (), u32> {
+    /// Number of distinct dependencies of a node.
+    pub fn dependency_count(&self, id: NodeId) -> usize {
+        self.dag.dependencies(id).len()
+    }
+
+    /// The dependency DAG: each node's distinct dependencies and dependents.
+    pub fn dag(&self) -> &Dag {
         &self.dag
     }
 

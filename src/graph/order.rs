@@ -1,71 +1,55 @@
 //! The dependency DAG of a built graph and its topological order: petgraph's `toposort` order,
-//! found by the same depth-first walk and checked by one scan of the edges; a cycle is named by a
-//! shortest path back to where petgraph found it.
+//! found by the same depth-first walk over the [`Dag`]'s lists (which hold petgraph's neighbour
+//! order) and checked by one scan of the edges; a graph with a cycle goes to petgraph, and the
+//! cycle is named by a shortest path back to where petgraph found it.
 
+use crate::graph::dag::{Dag, TooManyEdges};
 use crate::graph::model::{Arg, Graph, NodeId};
 use petgraph::graph::{DiGraph, NodeIndex};
 
-pub(super) fn build_dag(graph: &Graph) -> DiGraph<(), (), u32> {
-    let mut dag = DiGraph::with_capacity(graph.nodes.len(), graph.args.len());
-    for _ in 0..graph.nodes.len() {
-        dag.add_node(());
-    }
-    let mut seen: Vec<NodeId> = Vec::new();
-    for id in graph.node_ids() {
-        seen.clear();
-        let refs = graph.args(id).iter().filter_map(|arg| match arg {
+pub(super) fn build_dag(graph: &Graph) -> Result<Dag, TooManyEdges> {
+    Dag::build(graph.nodes.len(), |id, list| {
+        list.extend(graph.args(id).iter().filter_map(|arg| match arg {
             Arg::Ref(dep) => Some(*dep),
             Arg::Payload(_) => None,
-        });
-        seen.extend(refs.chain(graph.extra_deps(id).iter().copied()));
-        if seen.len() > 1 {
-            seen.sort_unstable();
-            seen.dedup();
-        }
-        for &dep in &seen {
-            dag.add_edge(
-                NodeIndex::new(dep as usize),
-                NodeIndex::new(id as usize),
-                (),
-            );
-        }
-    }
-    dag
+        }));
+        list.extend_from_slice(graph.extra_deps(id));
+    })
 }
 
 /// The order of petgraph's `toposort`, found by the same depth-first walk (nodes by id, each
-/// node's successors as `neighbors` yields them) but checked by one scan of the edges instead of
-/// petgraph's second walk over the reversed graph: when every edge runs forwards in the order,
-/// the graph has no cycle and petgraph's order is this one. Otherwise (or on a self-loop, which
-/// petgraph reports from the first walk) petgraph's `toposort` runs and names the cycle as
-/// before.
-fn depth_first_order(dag: &DiGraph<(), (), u32>) -> Option<Vec<NodeId>> {
+/// node's dependents in the order petgraph yields them) but checked by one scan of the edges
+/// instead of petgraph's second walk over the reversed graph: when every edge runs forwards in
+/// the order, the graph has no cycle and petgraph's order is this one. Otherwise (or on a
+/// self-loop, which petgraph reports from the first walk) petgraph's `toposort` runs and names the
+/// cycle as before.
+fn depth_first_order(dag: &Dag) -> Option<Vec<NodeId>> {
     let count = dag.node_count();
     let mut discovered = vec![false; count];
     let mut finished = vec![false; count];
-    let mut stack: Vec<NodeIndex<u32>> = Vec::new();
+    let mut stack: Vec<NodeId> = Vec::new();
     let mut finish_stack: Vec<NodeId> = Vec::with_capacity(count);
-    for start in dag.node_indices() {
-        if discovered[start.index()] {
+    for start in 0..count as NodeId {
+        if discovered[start as usize] {
             continue;
         }
         stack.push(start);
         while let Some(&node) = stack.last() {
-            if !discovered[node.index()] {
-                discovered[node.index()] = true;
-                for next in dag.neighbors(node) {
+            if !discovered[node as usize] {
+                discovered[node as usize] = true;
+                for &next in dag.dependents(node) {
                     if next == node {
                         return None;
                     }
-                    if !discovered[next.index()] {
+                    if !discovered[next as usize] {
                         stack.push(next);
                     }
                 }
             } else {
                 stack.pop();
-                if !finished[node.index()] {
-                    finished[node.index()] = true;
-                    finish_stack.push(node.index() as NodeId);
+                if !finished[node as usize] {
+                    finished[node as usize] = true;
+                    finish_stack.push(node);
                 }
             }
         }
@@ -75,9 +59,8 @@ fn depth_first_order(dag: &DiGraph<(), (), u32>) -> Option<Vec<NodeId>> {
     for (at, &id) in finish_stack.iter().enumerate() {
         position[id as usize] = at as u32;
     }
-    dag.raw_edges()
-        .iter()
-        .all(|edge| position[edge.source().index()] < position[edge.target().index()])
+    dag.edges()
+        .all(|(dep, id)| position[dep as usize] < position[id as usize])
         .then_some(finish_stack)
 }
 
@@ -91,14 +74,15 @@ pub(super) fn topological_order(graph: &Graph) -> Result<Vec<NodeId>, Cycle> {
     if let Some(order) = depth_first_order(&graph.dag) {
         return Ok(order);
     }
-    match petgraph::algo::toposort(&graph.dag, None) {
+    let dag = graph.dag.to_petgraph();
+    match petgraph::algo::toposort(&dag, None) {
         Ok(order) => Ok(order
             .into_iter()
             .map(|index| index.index() as NodeId)
             .collect()),
         Err(cycle) => {
             let start = cycle.node_id();
-            let members = cycle_through(&graph.dag, start);
+            let members = cycle_through(&dag, start);
             let mut names: Vec<String> = members
                 .iter()
                 .take(6)
@@ -172,10 +156,7 @@ mod tests {
         let (mut acyclic, mut cyclic) = (0, 0);
         for round in 0..400 {
             let nodes = 1 + (next(&mut state) % 40) as usize;
-            let mut dag = DiGraph::<(), (), u32>::default();
-            for _ in 0..nodes {
-                dag.add_node(());
-            }
+            let mut lists: Vec<Vec<NodeId>> = vec![Vec::new(); nodes];
             let edges = next(&mut state) as usize % (nodes * 3);
             for _ in 0..edges {
                 let a = next(&mut state) as usize % nodes;
@@ -195,9 +176,11 @@ mod tests {
                 } else {
                     (shuffle(from), shuffle(to))
                 };
-                dag.add_edge(NodeIndex::new(from), NodeIndex::new(to), ());
+                lists[to].push(from as NodeId);
             }
-            let expected = petgraph_order(&dag);
+            let dag =
+                Dag::build(nodes, |id, list| list.extend(&lists[id as usize])).expect("few edges");
+            let expected = petgraph_order(&dag.to_petgraph());
             match &expected {
                 Some(_) => acyclic += 1,
                 None => cyclic += 1,

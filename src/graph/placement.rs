@@ -41,12 +41,6 @@ pub fn placement(graph: &Graph, workers: u32) -> Vec<u16> {
     let mut source = vec![false; graph.node_count()];
     let mut seen = vec![false; graph.node_count()];
     let mut stack: Vec<NodeId> = Vec::new();
-    let incoming = |id: NodeId| {
-        graph.dag().neighbors_directed(
-            petgraph::graph::NodeIndex::new(id as usize),
-            petgraph::Direction::Incoming,
-        )
-    };
     let outputs = graph
         .node_ids()
         .filter(|&id| is_task(id) && graph.dependent_count(id) == 0);
@@ -58,8 +52,7 @@ pub fn placement(graph: &Graph, workers: u32) -> Vec<u16> {
         stack.push(output);
         while let Some(id) = stack.pop() {
             let mut has_task_dependency = false;
-            for dep in incoming(id) {
-                let dep = dep.index() as NodeId;
+            for &dep in graph.dag().dependencies(id) {
                 if !is_task(dep) {
                     continue;
                 }
@@ -80,11 +73,7 @@ pub fn placement(graph: &Graph, workers: u32) -> Vec<u16> {
         if !is_task(id) || source[id as usize] {
             continue;
         }
-        for dep in graph.dag().neighbors_directed(
-            petgraph::graph::NodeIndex::new(id as usize),
-            petgraph::Direction::Incoming,
-        ) {
-            let dep = dep.index() as NodeId;
+        for &dep in graph.dag().dependencies(id) {
             if !matches!(graph.node(dep).kind, NodeKind::Task { .. })
                 || graph.dependent_count(dep) > workers
             {
