@@ -10,8 +10,12 @@
 //! (analyze <= 0.5x the bare parse; peak RSS <= 100 bytes per task, at 5,000,000 tasks:
 //! `--chunks 2500000`). A benchmark, not a timed test.
 //!
-//! `cargo bench --bench analyze -- [--chunks N] [--runs R] [--graph FILE] [--baseline BINARY]`;
-//! `scripts/bench-analyze.sh`.
+//! `--kind KIND` generates another of `graphprof generate`'s shapes instead (`shuffle`,
+//! `tree-reduce`, `random-dag`: graphs with wide fan-in and fan-out, where a pass that is not
+//! linear in the edges shows; `--fan-in F` for `tree-reduce`).
+//!
+//! `cargo bench --bench analyze -- [--kind KIND] [--chunks N] [--fan-in F] [--runs R]
+//! [--graph FILE] [--baseline BINARY]`; `scripts/bench-analyze.sh`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -91,6 +95,15 @@ fn bare_parse(path: &Path) {
     let _: serde::de::IgnoredAny = serde_json::from_slice(&bytes).expect("valid JSON");
 }
 
+/// A ratio as `0.85x`; one below 0.01 also as how many times faster, which two decimals hide.
+fn times(ratio: f64) -> String {
+    if ratio < 0.01 {
+        format!("{ratio:.5}x ({:.0} times faster)", 1.0 / ratio)
+    } else {
+        format!("{ratio:.2}x")
+    }
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     let mid = values.len() / 2;
@@ -102,6 +115,8 @@ fn median(mut values: Vec<f64>) -> f64 {
 }
 
 struct Options {
+    kind: String,
+    fan_in: Option<u64>,
     chunks: u64,
     runs: usize,
     graph: Option<PathBuf>,
@@ -110,6 +125,8 @@ struct Options {
 
 fn options() -> Options {
     let mut options = Options {
+        kind: "map-blocks".to_string(),
+        fan_in: None,
         chunks: 500_000,
         runs: 3,
         graph: None,
@@ -123,6 +140,14 @@ fn options() -> Options {
                     .next()
                     .and_then(|v| v.parse().ok())
                     .expect("--chunks N")
+            }
+            "--kind" => options.kind = args.next().expect("--kind KIND"),
+            "--fan-in" => {
+                options.fan_in = Some(
+                    args.next()
+                        .and_then(|v| v.parse().ok())
+                        .expect("--fan-in F"),
+                )
             }
             "--runs" => options.runs = args.next().and_then(|v| v.parse().ok()).expect("--runs R"),
             "--graph" => options.graph = args.next().map(PathBuf::from),
@@ -146,28 +171,27 @@ fn main() {
     let graph = match &options.graph {
         Some(path) => path.clone(),
         None => {
-            let path = dir.path().join("map-blocks.json");
+            let path = dir.path().join(format!("{}.json", options.kind));
             let chunks = options.chunks.to_string();
-            let generated = measure(
-                Command::new(GRAPHPROF)
-                    .args([
-                        "generate",
-                        "map-blocks",
-                        "--chunks",
-                        &chunks,
-                        "--payload-bytes",
-                        "240KiB",
-                        "--strategy",
-                        "inline",
-                        "-o",
-                    ])
-                    .arg(&path),
-            );
+            let mut generate = Command::new(GRAPHPROF);
+            generate.args([
+                "generate",
+                &options.kind,
+                "--chunks",
+                &chunks,
+                "--payload-bytes",
+                "240KiB",
+                "--strategy",
+                "inline",
+            ]);
+            if let Some(fan_in) = options.fan_in {
+                generate.args(["--fan-in", &fan_in.to_string()]);
+            }
+            let generated = measure(generate.arg("-o").arg(&path));
             println!(
-                "generated {} ({} chunks, {} tasks) in {:.2} s",
+                "generated {} ({} chunks) in {:.2} s",
                 path.display(),
                 options.chunks,
-                options.chunks * 2,
                 generated.wall.as_secs_f64()
             );
             path
@@ -250,13 +274,13 @@ fn main() {
     if !baseline.is_empty() {
         let baseline_s = secs(&baseline);
         println!(
-            "  baseline    {baseline_s:.3} s, CPU {:.3} s {}   peak {:.1} MB ({:.1} B/task); analyze/baseline {:.2}x, CPU {:.2}x",
+            "  baseline    {baseline_s:.3} s, CPU {:.3} s {}   peak {:.1} MB ({:.1} B/task); analyze/baseline {}, CPU {}",
             cpu(&baseline),
             kernel(&baseline),
             peak(&baseline) as f64 / 1e6,
             per_task(&baseline),
-            analyze_s / baseline_s,
-            cpu(&analyze) / cpu(&baseline)
+            times(analyze_s / baseline_s),
+            times(cpu(&analyze) / cpu(&baseline))
         );
     }
     println!(
