@@ -80,3 +80,27 @@ fn a_self_loop_under_a_deep_chain_is_named() {
     let stderr = refused(&path);
     assert!(stderr.contains("key loop: cycle through loop"), "{stderr}");
 }
+
+/// The node a cycle is named from is the one petgraph's `toposort` reports on the graph as the
+/// loader built it (each task's dependencies added in key order): `b`, not `c`, here. Any other
+/// order of the edges handed to petgraph names `c`.
+#[test]
+fn a_cycle_is_named_from_the_node_petgraph_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("two-ways.json");
+    write_graph(
+        &path,
+        [
+            r#"{"key": "a", "function": "f", "args": [{"ref": "b"}, {"ref": "c"}]}"#,
+            r#"{"key": "b", "function": "f", "args": [{"ref": "a"}]}"#,
+            r#"{"key": "c", "function": "f", "args": [{"ref": "a"}]}"#,
+        ]
+        .into_iter()
+        .map(str::to_string),
+    );
+    let stderr = refused(&path);
+    assert!(
+        stderr.trim_end().ends_with("key b: cycle through b -> a"),
+        "{stderr}"
+    );
+}

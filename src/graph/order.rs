@@ -180,7 +180,33 @@ mod tests {
             }
             let dag =
                 Dag::build(nodes, |id, list| list.extend(&lists[id as usize])).expect("few edges");
-            let expected = petgraph_order(&dag.to_petgraph());
+            // petgraph's graph as the loader built it before `Dag`, straight from the lists
+            // (not through `Dag::to_petgraph`): per node in id order, its sorted dependencies.
+            let mut loaded = DiGraph::<(), (), u32>::default();
+            for _ in 0..nodes {
+                loaded.add_node(());
+            }
+            for (id, list) in lists.iter().enumerate() {
+                let mut deps = list.clone();
+                deps.sort_unstable();
+                deps.dedup();
+                for dep in deps {
+                    loaded.add_edge(NodeIndex::new(dep as usize), NodeIndex::new(id), ());
+                }
+            }
+            let expected = petgraph_order(&loaded);
+            // Where petgraph finds a cycle, `to_petgraph` hands it the same graph, so it names
+            // the same node.
+            let cycle_at = |graph: &DiGraph<(), (), u32>| {
+                petgraph::algo::toposort(graph, None)
+                    .err()
+                    .map(|cycle| cycle.node_id().index())
+            };
+            assert_eq!(
+                cycle_at(&dag.to_petgraph()),
+                cycle_at(&loaded),
+                "round {round}"
+            );
             match &expected {
                 Some(_) => acyclic += 1,
                 None => cyclic += 1,
