@@ -134,18 +134,46 @@ impl Dag {
     }
 }
 
+/// What the DAG's tests and the order's share: random graphs, and petgraph's graph as the loader
+/// built it before [`Dag`].
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use petgraph::Direction;
-    use petgraph::graph::NodeIndex;
+pub(crate) mod testing {
+    use petgraph::graph::{DiGraph, NodeIndex};
 
-    fn next(state: &mut u64) -> u64 {
+    /// A small deterministic generator (xorshift), so the graphs are the same on every run.
+    pub(crate) fn next(state: &mut u64) -> u64 {
         *state ^= *state << 13;
         *state ^= *state >> 7;
         *state ^= *state << 17;
         *state
     }
+
+    /// petgraph's graph of these dependency lists as the loader built it before [`super::Dag`],
+    /// straight from the lists (not through `Dag::to_petgraph`): per node in id order, its
+    /// dependencies sorted, without repeats.
+    pub(crate) fn petgraph_as_loaded(lists: &[Vec<u32>]) -> DiGraph<(), (), u32> {
+        let mut graph = DiGraph::<(), (), u32>::default();
+        for _ in 0..lists.len() {
+            graph.add_node(());
+        }
+        for (id, list) in lists.iter().enumerate() {
+            let mut deps = list.clone();
+            deps.sort_unstable();
+            deps.dedup();
+            for dep in deps {
+                graph.add_edge(NodeIndex::new(dep as usize), NodeIndex::new(id), ());
+            }
+        }
+        graph
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{next, petgraph_as_loaded};
+    use super::*;
+    use petgraph::Direction;
+    use petgraph::graph::NodeIndex;
 
     /// Random dependency lists (repeats, self-loops and cycles included): every neighbour list is
     /// petgraph's, in petgraph's order, for the graph the loader built before.
@@ -165,19 +193,7 @@ mod tests {
                 .collect();
             let dag =
                 Dag::build(nodes, |id, list| list.extend(&lists[id as usize])).expect("few edges");
-            // The loader's petgraph build as it was: per node in id order, its deps sorted.
-            let mut expected = petgraph::graph::DiGraph::<(), (), u32>::default();
-            for _ in 0..nodes {
-                expected.add_node(());
-            }
-            for (id, list) in lists.iter().enumerate() {
-                let mut deps = list.clone();
-                deps.sort_unstable();
-                deps.dedup();
-                for dep in deps {
-                    expected.add_edge(NodeIndex::new(dep as usize), NodeIndex::new(id), ());
-                }
-            }
+            let expected = petgraph_as_loaded(&lists);
             assert_eq!(dag.node_count(), nodes, "round {round}");
             assert_eq!(dag.edge_count(), expected.edge_count(), "round {round}");
             edges_seen += dag.edge_count();

@@ -133,14 +133,7 @@ fn cycle_through(dag: &DiGraph<(), (), u32>, start: NodeIndex<u32>) -> Vec<NodeI
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A small deterministic generator (xorshift), so the graphs are the same on every run.
-    fn next(state: &mut u64) -> u64 {
-        *state ^= *state << 13;
-        *state ^= *state >> 7;
-        *state ^= *state << 17;
-        *state
-    }
+    use crate::graph::dag::testing::{next, petgraph_as_loaded};
 
     fn petgraph_order(dag: &DiGraph<(), (), u32>) -> Option<Vec<NodeId>> {
         petgraph::algo::toposort(dag, None)
@@ -180,20 +173,7 @@ mod tests {
             }
             let dag =
                 Dag::build(nodes, |id, list| list.extend(&lists[id as usize])).expect("few edges");
-            // petgraph's graph as the loader built it before `Dag`, straight from the lists
-            // (not through `Dag::to_petgraph`): per node in id order, its sorted dependencies.
-            let mut loaded = DiGraph::<(), (), u32>::default();
-            for _ in 0..nodes {
-                loaded.add_node(());
-            }
-            for (id, list) in lists.iter().enumerate() {
-                let mut deps = list.clone();
-                deps.sort_unstable();
-                deps.dedup();
-                for dep in deps {
-                    loaded.add_edge(NodeIndex::new(dep as usize), NodeIndex::new(id), ());
-                }
-            }
+            let loaded = petgraph_as_loaded(&lists);
             let expected = petgraph_order(&loaded);
             // Where petgraph finds a cycle, `to_petgraph` hands it the same graph, so it names
             // the same node.
