@@ -82,9 +82,17 @@ struct Tally {
     /// The object of the latest use and its uses since it differed: consecutive uses of one
     /// object (a mapper embedded in every chunk) are the common case, counted without a lookup.
     last_object: Option<(u64, u64)>,
+    /// Copies per layer, in the order the layers were first seen (the first is charged the one
+    /// copy that is needed).
     layers: Vec<(u32, u64)>,
+    /// Where each layer is in `layers`, once there are more than [`LAYERS_SCANNED`] of them: a
+    /// payload shared by many one-task layers is counted in time linear in its uses.
+    layer_slots: HashMap<u32, usize, FixedState>,
     examples: Vec<u32>,
 }
+
+/// A payload's layers are looked up by a scan up to this many, by a hash table beyond.
+const LAYERS_SCANNED: usize = 16;
 
 impl Tally {
     /// One more use of `object`.
@@ -102,6 +110,29 @@ impl Tally {
     fn flush_object(&mut self) {
         if let Some((object, uses)) = self.last_object.take() {
             *self.objects.entry(object).or_default() += uses;
+        }
+    }
+
+    /// One more copy in `layer`.
+    fn add_layer(&mut self, layer: u32) {
+        let slot = if self.layer_slots.is_empty() {
+            self.layers.iter().position(|&(known, _)| known == layer)
+        } else {
+            self.layer_slots.get(&layer).copied()
+        };
+        match slot {
+            Some(slot) => self.layers[slot].1 += 1,
+            None => {
+                self.layers.push((layer, 1));
+                if self.layers.len() > LAYERS_SCANNED {
+                    if self.layer_slots.is_empty() {
+                        let slots = self.layers.iter().enumerate();
+                        self.layer_slots = slots.map(|(slot, &(known, _))| (known, slot)).collect();
+                    } else {
+                        self.layer_slots.insert(layer, self.layers.len() - 1);
+                    }
+                }
+            }
         }
     }
 
@@ -137,10 +168,7 @@ pub fn find_duplicates(
                 Some(object) => tally.add_object(object),
                 None => tally.anonymous_uses += 1,
             }
-            match tally.layers.iter_mut().find(|(l, _)| *l == layer) {
-                Some((_, copies)) => *copies += 1,
-                None => tally.layers.push((layer, 1)),
-            }
+            tally.add_layer(layer);
         }
     }
     for tally in &mut tallies {
@@ -237,5 +265,38 @@ impl DuplicatedPayload {
     /// Whether this is one object copied into several tasks (what scatter and delayed fix).
     pub fn is_copied(&self) -> bool {
         self.kind == DuplicateKind::Copied
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_are_counted_in_first_seen_order_past_the_scan() {
+        // Sequences that stay under the scan, cross it once, and go far past it, revisiting
+        // early layers after the table is built.
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        for (length, spread) in [(10, 5), (40, 17), (400, 30), (3_000, 900), (5_000, 5_000)] {
+            let mut tally = Tally::default();
+            let mut expected: Vec<(u32, u64)> = Vec::new();
+            for _ in 0..length {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let layer = (state % spread) as u32;
+                tally.add_layer(layer);
+                match expected.iter_mut().find(|(known, _)| *known == layer) {
+                    Some((_, copies)) => *copies += 1,
+                    None => expected.push((layer, 1)),
+                }
+            }
+            assert_eq!(tally.layers, expected, "{length} uses over {spread} layers");
+            assert_eq!(
+                tally.layer_slots.is_empty(),
+                expected.len() <= LAYERS_SCANNED,
+                "the table is built only past the scan"
+            );
+        }
     }
 }

@@ -24,6 +24,19 @@ struct ChunkName {
     hashed: u32,
 }
 
+impl ChunkName {
+    /// The id of this name's key `index` in the dense table, if it has one.
+    fn dense(&self, index: usize) -> Option<NodeId> {
+        self.ids.get(index).copied().filter(|&id| id != VACANT)
+    }
+
+    /// Whether a new key `index` of this name goes to the dense table: it is not far past the
+    /// indices seen.
+    fn takes_densely(&self, index: usize) -> bool {
+        index < self.ids.len() * 2 + DENSE_SLACK
+    }
+}
+
 /// Interned keys and their ids.
 pub struct KeyInterner {
     hasher: foldhash::fast::FixedState,
@@ -126,9 +139,7 @@ impl KeyInterner {
             return self.intern_hashed(tagged);
         };
         let chunk = &self.chunks[slot];
-        if let Some(&id) = chunk.ids.get(index)
-            && id != VACANT
-        {
+        if let Some(id) = chunk.dense(index) {
             return (id, false);
         }
         if chunk.hashed > 0
@@ -136,19 +147,29 @@ impl KeyInterner {
         {
             return (id, false);
         }
-        let id = self.keys.len() as NodeId;
-        let chunk = &mut self.chunks[slot];
-        if index < chunk.ids.len() * 2 + DENSE_SLACK {
-            if index >= chunk.ids.len() {
-                chunk.ids.resize(index + 1, VACANT);
-            }
-            chunk.ids[index] = id;
-            self.keys.push_chunk(slot as u32, index as u32);
-            (id, true)
+        if chunk.takes_densely(index) {
+            (self.store_dense(slot as u32, index), true)
         } else {
-            chunk.hashed += 1;
+            self.chunks[slot].hashed += 1;
             self.intern_hashed(tagged)
         }
+    }
+
+    /// Gives the chunk key of name slot `slot` and `index`, not yet interned, the next id, kept
+    /// in the name's dense table.
+    fn store_dense(&mut self, slot: u32, index: usize) -> NodeId {
+        let id = self.keys.len() as NodeId;
+        let ids = &mut self.chunks[slot as usize].ids;
+        match ids.get_mut(index) {
+            Some(vacant) => *vacant = id,
+            // Past the end (usually the next index: keys come in order), VACANT in any gap.
+            None => {
+                ids.resize(index, VACANT);
+                ids.push(id);
+            }
+        }
+        self.keys.push_chunk(slot, index as u32);
+        id
     }
 
     fn find_hashed(&self, tagged: &str) -> Option<NodeId> {
@@ -190,9 +211,7 @@ impl KeyInterner {
             && let Some(&slot) = self.chunk_names.get(name)
         {
             let chunk = &self.chunks[slot as usize];
-            if let Some(&id) = chunk.ids.get(index)
-                && id != VACANT
-            {
+            if let Some(id) = chunk.dense(index) {
                 return Some(id);
             }
             if chunk.hashed == 0 {
@@ -206,33 +225,22 @@ impl KeyInterner {
     /// [`Self::chunk_slot_of`]) and `index`, when it need not see the key's text.
     pub fn probe(&self, slot: u32, index: usize) -> Probe {
         let chunk = &self.chunks[slot as usize];
-        match chunk.ids.get(index) {
-            Some(&id) if id != VACANT => Probe::Known(id),
+        match chunk.dense(index) {
+            Some(id) => Probe::Known(id),
             // Keys of this name went to the hash table, which is looked up by text.
-            _ if chunk.hashed > 0 => Probe::NeedsText,
-            _ if index < chunk.ids.len() * 2 + DENSE_SLACK => Probe::New,
-            _ => Probe::NeedsText,
+            None if chunk.hashed > 0 => Probe::NeedsText,
+            None if chunk.takes_densely(index) => Probe::New,
+            None => Probe::NeedsText,
         }
     }
 
     /// [`Self::intern`] of a chunk key that [`Self::probe`] found known or new (not
     /// [`Probe::NeedsText`]): its id, and whether it is new.
     pub fn intern_probed(&mut self, slot: u32, index: usize) -> (NodeId, bool) {
-        let id = self.keys.len() as NodeId;
-        let chunk = &mut self.chunks[slot as usize];
-        let len = chunk.ids.len();
-        match chunk.ids.get_mut(index) {
-            Some(&mut known) if known != VACANT => return (known, false),
-            Some(vacant) => *vacant = id,
-            // The next index (keys come in order): no gap to fill.
-            None if index == len => chunk.ids.push(id),
-            None => {
-                chunk.ids.resize(index, VACANT);
-                chunk.ids.push(id);
-            }
+        match self.chunks[slot as usize].dense(index) {
+            Some(known) => (known, false),
+            None => (self.store_dense(slot, index), true),
         }
-        self.keys.push_chunk(slot, index as u32);
-        (id, true)
     }
 
     /// The tagged key with this id.
