@@ -12,7 +12,9 @@
 //!
 //! `--kind KIND` generates another of `graphprof generate`'s shapes instead (`shuffle`,
 //! `tree-reduce`, `random-dag`: graphs with wide fan-in and fan-out, where a pass that is not
-//! linear in the edges shows; `--fan-in F` for `tree-reduce`).
+//! linear in the edges shows; `--fan-in F` for `tree-reduce`), or `layered`: `--chunks` tasks,
+//! each the only task of its layer, all embedding one payload (where a pass that is not linear in
+//! a payload's layers shows).
 //!
 //! `cargo bench --bench analyze -- [--kind KIND] [--chunks N] [--fan-in F] [--runs R]
 //! [--graph FILE] [--baseline BINARY]`; `scripts/bench-analyze.sh`.
@@ -25,6 +27,8 @@ const GRAPHPROF: &str = env!("CARGO_BIN_EXE_graphprof");
 const BARE_PARSE: &str = "bare-parse";
 const LOAD_ONLY: &str = "load-only";
 const TARGET_RATIO: f64 = 0.5;
+/// `--kind layered`: a graph `generate` does not make (see [`write_layered`]).
+const LAYERED: &str = "layered";
 const TARGET_PEAK_BYTES_PER_TASK: f64 = 100.0;
 /// The graph size the peak-per-task target is for (issue 23: 5,000,000 tasks); below it fixed
 /// costs weigh more, and the figure is printed without a verdict.
@@ -42,6 +46,26 @@ struct Run {
     /// Minor page faults (`ru_minflt`): pages the child touched for the first time.
     page_faults: u64,
     peak_rss_bytes: u64,
+}
+
+/// Writes `tasks` tasks, each alone in its layer (`["layer{i}", 0]`), each embedding the same
+/// 240 KiB object.
+fn write_layered(path: &Path, tasks: u64) {
+    use std::io::Write;
+    let payload = r#"{"payload":{"size_bytes":245760,"digest":"blake3:cd3ca01980c47b2554afffbbdbeb5a4992d1d90e8388fd501985fafc06aa3bb5","object_id":1,"type":"Mapper"}}"#;
+    let file = std::fs::File::create(path).expect("a graph file");
+    let mut out = std::io::BufWriter::new(file);
+    let header = r#"{"format":"graphprof-graph","version":1,"name":"layered","tasks":["#;
+    writeln!(out, "{header}").expect("written");
+    for i in 0..tasks.max(1) {
+        let comma = if i + 1 < tasks.max(1) { "," } else { "" };
+        let task = format!(
+            r#"{{"key":["layer{i}",0],"function":"f","args":[{payload}],"output_bytes":8000}}"#
+        );
+        writeln!(out, "{task}{comma}").expect("written");
+    }
+    writeln!(out, "]}}").expect("written");
+    out.flush().expect("written");
 }
 
 /// The machine's 1-minute load average (other work on the shared cores), for the printout.
@@ -170,8 +194,17 @@ fn main() {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let graph = match &options.graph {
         Some(path) => path.clone(),
-        None => {
+        None => (|| {
             let path = dir.path().join(format!("{}.json", options.kind));
+            if options.kind == LAYERED {
+                write_layered(&path, options.chunks);
+                println!(
+                    "wrote {} ({} one-task layers)",
+                    path.display(),
+                    options.chunks
+                );
+                return path;
+            }
             let chunks = options.chunks.to_string();
             let mut generate = Command::new(GRAPHPROF);
             generate.args([
@@ -195,7 +228,7 @@ fn main() {
                 generated.wall.as_secs_f64()
             );
             path
-        }
+        })(),
     };
     let file_bytes = std::fs::metadata(&graph).expect("graph exists").len();
     println!("graph file: {:.1} MB", file_bytes as f64 / 1e6);
