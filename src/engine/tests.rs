@@ -319,6 +319,41 @@ fn a_failing_or_panicking_task_stops_the_run_naming_its_key() {
 }
 
 #[test]
+fn a_task_with_more_arguments_than_the_framing_takes_is_refused_by_name() {
+    let task = |name: &str, args: Vec<RawArg>| RawTask {
+        key: Key::chunk(name, 0),
+        function: "f".to_string(),
+        args,
+        deps: Vec::new(),
+        output_bytes: Some(100),
+        spec_bytes: None,
+        wire_bytes: None,
+    };
+    for (args, refused) in [(65_535, false), (65_536, true)] {
+        let gathered = RawArg::Ref(Key::chunk("load-1", 0));
+        let tasks = vec![
+            task("load-1", Vec::new()),
+            task("gather-2", vec![gathered; args]),
+        ];
+        let graph = build_raw(RawGraph {
+            header: Header::default(),
+            data: Vec::new(),
+            tasks: Box::new(tasks.into_iter()),
+        })
+        .unwrap();
+        let outcome = run_graph(&graph, &options(1), &mut |_| {}).unwrap();
+        assert_eq!(outcome.complete, !refused, "{args}: {:?}", outcome.error);
+        if refused {
+            let error = outcome.error.unwrap();
+            assert!(
+                error.contains("task ('gather-2', 0): too many arguments (65,536; the built-in engine takes at most 65,535)"),
+                "{error}"
+            );
+        }
+    }
+}
+
+#[test]
 fn the_memory_limit_stops_the_run_before_it_is_exceeded() {
     let graph = seed_graph(GeneratorKind::MapBlocks, Strategy::Inline, 256);
     let limit = 8 << 20;

@@ -57,8 +57,17 @@ pub fn content_bytes(
     }
 }
 
+/// `value` as the framing's unsigned field `T`, or an error naming what overflows it and the
+/// field's limit.
 fn small<T: TryFrom<usize>>(value: usize, what: &str) -> Result<T, WireError> {
-    T::try_from(value).map_err(|_| WireError::Format(format!("too many {what} ({value})")))
+    T::try_from(value).map_err(|_| {
+        let limit = u64::MAX >> (64 - 8 * std::mem::size_of::<T>());
+        WireError::Format(format!(
+            "too many {what} ({}; the built-in engine takes at most {})",
+            crate::units::count(value as u64),
+            crate::units::count(limit)
+        ))
+    })
 }
 
 fn word(value: u32, what: &str) -> Result<u32, WireError> {
@@ -149,7 +158,24 @@ fn record_len(graph: &Graph, id: u32) -> usize {
     (RECORD_HEADER_BYTES + 4 * words).max(graph.node(id).spec_bytes as usize)
 }
 
+/// Writes task `id`'s record; an error names the task.
 fn write_record<'a>(
+    graph: &Graph,
+    id: u32,
+    function: u32,
+    uses: &mut impl Iterator<Item = &'a u32>,
+    out: &mut Vec<u8>,
+) -> Result<(), WireError> {
+    write_record_fields(graph, id, function, uses, out).map_err(|error| match error {
+        WireError::Format(message) => WireError::Format(format!(
+            "task {}: {message}",
+            crate::escape::quote(&graph.key_display(id))
+        )),
+        limit => limit,
+    })
+}
+
+fn write_record_fields<'a>(
     graph: &Graph,
     id: u32,
     function: u32,
