@@ -351,6 +351,64 @@ fn one_count_beside_a_graph_file_runs_its_first_outputs() {
     assert_eq!(fit(&report, "as-given").method, "one point");
 }
 
+/// A graph file whose one run the built-in engine refuses (a task with more arguments than its
+/// framing takes) has no line, marked `one point` all the same (a single count is never fitted by
+/// least squares), and the note says the run did not complete.
+#[test]
+fn a_graph_files_refused_run_gives_no_line_and_says_why() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let gathered = 70_000;
+    let mut tasks: Vec<String> = (0..gathered)
+        .map(|i| format!(r#"{{"key": ["x", {i}], "function": "f", "output_bytes": 8}}"#))
+        .collect();
+    let refs: Vec<String> = (0..gathered)
+        .map(|i| format!(r#"{{"ref": ["x", {i}]}}"#))
+        .collect();
+    tasks.push(format!(
+        r#"{{"key": ["gather", 0], "function": "sum", "output_bytes": 8, "args": [{}]}}"#,
+        refs.join(",")
+    ));
+    let graph = dir.path().join("fan-in.json");
+    std::fs::write(
+        &graph,
+        format!(
+            r#"{{"format": "graphprof-graph", "version": 1, "tasks": [{}]}}"#,
+            tasks.join(",\n")
+        ),
+    )
+    .expect("graph written");
+    let out = dir.path().join("out");
+    let output = graphprof()
+        .arg("sample")
+        .arg(&graph)
+        .args(["--strategy", "as-given", "--interval", "5ms", "-o"])
+        .arg(&out)
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1), "an incomplete run");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "task ('gather', 0): too many arguments (70,000; the built-in engine takes at most \
+             65,535)"
+        ),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("as-given         the run did not complete: no fit"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("this run's 1 chunk,"), "{stdout}");
+    let text = std::fs::read_to_string(out.join("report.json")).expect("report.json");
+    let report: SampleReport = serde_json::from_str(&text).expect("report.json reads back");
+    assert!(!report.runs[0].complete);
+    let fit = fit(&report, "as-given");
+    assert_eq!(fit.method, "one point");
+    assert!(fit.points.is_empty());
+    assert_eq!(fit.slope_bytes_per_chunk, None);
+}
+
 fn sample_file(dir: &Path, extra: &[&str]) -> (SampleReport, String) {
     let output = graphprof()
         .arg("sample")

@@ -52,7 +52,7 @@ pub struct SweepFit {
     /// points do not vary or the line rests on one point.
     pub r_squared: Option<f64>,
     /// How the line was found: `least squares` over two or more chunk counts, or `one point`
-    /// (one run: slope = held / chunks, intercept 0).
+    /// (one count: slope = held / chunks, intercept 0; no line when that run did not complete).
     #[serde(default = "least_squares_method")]
     pub method: String,
     /// What held memory may reach: the worker memory for the built-in engine, workers x worker
@@ -143,8 +143,13 @@ pub fn sweep_text(sweep: &SweepReport) -> String {
         .as_ref()
         .map_or(String::new(), |swept| format!("Swept: {swept}.\n"));
     out += &if one_point {
+        let noun = if sweep.chunks == [1] {
+            "chunk"
+        } else {
+            "chunks"
+        };
         format!(
-            "Held memory per chunk (this run's {} chunks, the tasks nothing depends on; fit from \
+            "Held memory per chunk (this run's {} {noun}, the tasks nothing depends on; fit from \
              one point, through zero: held = b x chunks):\n",
             counts.join(", ")
         )
@@ -156,10 +161,12 @@ pub fn sweep_text(sweep: &SweepReport) -> String {
     };
     for fit in &sweep.fits {
         let Some((a, b)) = fit.intercept_bytes.zip(fit.slope_bytes_per_chunk) else {
-            out.push_str(&format!(
-                "  {:<16} fewer than two complete runs: no fit\n",
-                fit.label
-            ));
+            let why = if one_point {
+                "the run did not complete"
+            } else {
+                "fewer than two complete runs"
+            };
+            out.push_str(&format!("  {:<16} {why}: no fit\n", fit.label));
             continue;
         };
         let r_squared = match fit.r_squared {

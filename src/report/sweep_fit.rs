@@ -103,8 +103,10 @@ pub fn fit_sweep(
                 })
             })
             .collect();
-        let (line, method) = if chunks.len() == 1 && points.len() == 1 {
-            (through_zero(&points[0]), ONE_POINT)
+        // One count: the line rests on its one run, or there is none when that run did not
+        // complete (never a least-squares fit over a single count).
+        let (line, method) = if chunks.len() == 1 {
+            (points.first().and_then(through_zero), ONE_POINT)
         } else {
             let xy: Vec<(f64, f64)> = points
                 .iter()
