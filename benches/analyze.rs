@@ -48,17 +48,44 @@ struct Run {
     peak_rss_bytes: u64,
 }
 
-/// Writes `tasks` tasks, each alone in its layer (`["layer{i}", 0]`), each embedding the same
-/// 240 KiB object.
-fn write_layered(path: &Path, tasks: u64) {
+/// Runs `graphprof generate` for `--kind` (map-blocks by default) into `path`.
+fn generate(options: &Options, path: &Path) {
+    let chunks = options.chunks.to_string();
+    let mut generate = Command::new(GRAPHPROF);
+    generate.args([
+        "generate",
+        &options.kind,
+        "--chunks",
+        &chunks,
+        "--payload-bytes",
+        "240KiB",
+        "--strategy",
+        "inline",
+    ]);
+    if let Some(fan_in) = options.fan_in {
+        generate.args(["--fan-in", &fan_in.to_string()]);
+    }
+    let generated = measure(generate.arg("-o").arg(path));
+    println!(
+        "generated {} ({} chunks) in {:.2} s",
+        path.display(),
+        options.chunks,
+        generated.wall.as_secs_f64()
+    );
+}
+
+/// Writes `tasks` tasks (at least one), each alone in its layer (`["layer{i}", 0]`), each
+/// embedding the same 240 KiB object; returns how many.
+fn write_layered(path: &Path, tasks: u64) -> u64 {
     use std::io::Write;
     let payload = r#"{"payload":{"size_bytes":245760,"digest":"blake3:cd3ca01980c47b2554afffbbdbeb5a4992d1d90e8388fd501985fafc06aa3bb5","object_id":1,"type":"Mapper"}}"#;
     let file = std::fs::File::create(path).expect("a graph file");
     let mut out = std::io::BufWriter::new(file);
     let header = r#"{"format":"graphprof-graph","version":1,"name":"layered","tasks":["#;
     writeln!(out, "{header}").expect("written");
-    for i in 0..tasks.max(1) {
-        let comma = if i + 1 < tasks.max(1) { "," } else { "" };
+    let tasks = tasks.max(1);
+    for i in 0..tasks {
+        let comma = if i + 1 < tasks { "," } else { "" };
         let task = format!(
             r#"{{"key":["layer{i}",0],"function":"f","args":[{payload}],"output_bytes":8000}}"#
         );
@@ -66,6 +93,7 @@ fn write_layered(path: &Path, tasks: u64) {
     }
     writeln!(out, "]}}").expect("written");
     out.flush().expect("written");
+    tasks
 }
 
 /// The machine's 1-minute load average (other work on the shared cores), for the printout.
@@ -194,41 +222,16 @@ fn main() {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let graph = match &options.graph {
         Some(path) => path.clone(),
-        None => (|| {
+        None => {
             let path = dir.path().join(format!("{}.json", options.kind));
             if options.kind == LAYERED {
-                write_layered(&path, options.chunks);
-                println!(
-                    "wrote {} ({} one-task layers)",
-                    path.display(),
-                    options.chunks
-                );
-                return path;
+                let tasks = write_layered(&path, options.chunks);
+                println!("wrote {} ({tasks} one-task layers)", path.display());
+            } else {
+                generate(&options, &path);
             }
-            let chunks = options.chunks.to_string();
-            let mut generate = Command::new(GRAPHPROF);
-            generate.args([
-                "generate",
-                &options.kind,
-                "--chunks",
-                &chunks,
-                "--payload-bytes",
-                "240KiB",
-                "--strategy",
-                "inline",
-            ]);
-            if let Some(fan_in) = options.fan_in {
-                generate.args(["--fan-in", &fan_in.to_string()]);
-            }
-            let generated = measure(generate.arg("-o").arg(&path));
-            println!(
-                "generated {} ({} chunks) in {:.2} s",
-                path.display(),
-                options.chunks,
-                generated.wall.as_secs_f64()
-            );
             path
-        })(),
+        }
     };
     let file_bytes = std::fs::metadata(&graph).expect("graph exists").len();
     println!("graph file: {:.1} MB", file_bytes as f64 / 1e6);

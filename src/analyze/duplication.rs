@@ -85,14 +85,16 @@ struct Tally {
     /// Copies per layer, in the order the layers were first seen (the first is charged the one
     /// copy that is needed).
     layers: Vec<(u32, u64)>,
-    /// Where each layer is in `layers`, once there are more than [`LAYERS_SCANNED`] of them: a
-    /// payload shared by many one-task layers is counted in time linear in its uses.
-    layer_slots: HashMap<u32, usize, FixedState>,
     examples: Vec<u32>,
 }
 
-/// A payload's layers are looked up by a scan up to this many, by a hash table beyond.
+/// A payload's layers are looked up by a scan up to this many, beyond that in [`LayerSlots`].
 const LAYERS_SCANNED: usize = 16;
+
+/// Where each layer of a payload with more than [`LAYERS_SCANNED`] of them is in its tally's
+/// `layers`, by (content, layer): one table for all contents, so a payload shared by many
+/// one-task layers is counted in time linear in its uses, and a tally costs no more memory.
+type LayerSlots = HashMap<(u32, u32), u32, FixedState>;
 
 impl Tally {
     /// One more use of `object`.
@@ -113,26 +115,26 @@ impl Tally {
         }
     }
 
-    /// One more copy in `layer`.
-    fn add_layer(&mut self, layer: u32) {
-        let slot = if self.layer_slots.is_empty() {
+    /// One more copy in `layer` of this tally's `content`; `slots` holds the layers of the
+    /// contents with more than [`LAYERS_SCANNED`].
+    fn add_layer(&mut self, content: u32, layer: u32, slots: &mut LayerSlots) {
+        let slot = if self.layers.len() <= LAYERS_SCANNED {
             self.layers.iter().position(|&(known, _)| known == layer)
         } else {
-            self.layer_slots.get(&layer).copied()
+            slots.get(&(content, layer)).map(|&slot| slot as usize)
         };
-        match slot {
-            Some(slot) => self.layers[slot].1 += 1,
-            None => {
-                self.layers.push((layer, 1));
-                if self.layers.len() > LAYERS_SCANNED {
-                    if self.layer_slots.is_empty() {
-                        let slots = self.layers.iter().enumerate();
-                        self.layer_slots = slots.map(|(slot, &(known, _))| (known, slot)).collect();
-                    } else {
-                        self.layer_slots.insert(layer, self.layers.len() - 1);
-                    }
-                }
+        if let Some(slot) = slot {
+            self.layers[slot].1 += 1;
+            return;
+        }
+        self.layers.push((layer, 1));
+        if self.layers.len() == LAYERS_SCANNED + 1 {
+            // Past the scan: every layer so far goes into the table.
+            for (slot, &(known, _)) in self.layers.iter().enumerate() {
+                slots.insert((content, known), slot as u32);
             }
+        } else if self.layers.len() > LAYERS_SCANNED + 1 {
+            slots.insert((content, layer), (self.layers.len() - 1) as u32);
         }
     }
 
@@ -149,6 +151,7 @@ pub fn find_duplicates(
     examples: usize,
 ) -> Vec<DuplicatedPayload> {
     let mut tallies: Vec<Tally> = vec![Tally::default(); graph.contents.len()];
+    let mut layer_slots = LayerSlots::default();
     for id in graph.node_ids() {
         if !matches!(graph.node(id).kind, NodeKind::Task { .. }) {
             continue;
@@ -168,7 +171,7 @@ pub fn find_duplicates(
                 Some(object) => tally.add_object(object),
                 None => tally.anonymous_uses += 1,
             }
-            tally.add_layer(layer);
+            tally.add_layer(payload.content, layer, &mut layer_slots);
         }
     }
     for tally in &mut tallies {
@@ -272,31 +275,40 @@ impl DuplicatedPayload {
 mod tests {
     use super::*;
 
+    /// One more copy in `layer`, as the scan counted before the table.
+    fn count(expected: &mut Vec<(u32, u64)>, layer: u32) {
+        match expected.iter_mut().find(|(known, _)| *known == layer) {
+            Some((_, copies)) => *copies += 1,
+            None => expected.push((layer, 1)),
+        }
+    }
+
     #[test]
     fn layers_are_counted_in_first_seen_order_past_the_scan() {
         // Sequences that stay under the scan, cross it once, and go far past it, revisiting
-        // early layers after the table is built.
+        // early layers after the table is built; two contents share one table of slots, each
+        // seeing the layers in another order, and each must find only its own.
         let mut state = 0x9e37_79b9_7f4a_7c15_u64;
         for (length, spread) in [(10, 5), (40, 17), (400, 30), (3_000, 900), (5_000, 5_000)] {
-            let mut tally = Tally::default();
-            let mut expected: Vec<(u32, u64)> = Vec::new();
+            let mut slots = LayerSlots::default();
+            let (mut tally, mut other) = (Tally::default(), Tally::default());
+            let (mut expected, mut other_expected) = (Vec::new(), Vec::new());
             for _ in 0..length {
                 state ^= state << 13;
                 state ^= state >> 7;
                 state ^= state << 17;
                 let layer = (state % spread) as u32;
-                tally.add_layer(layer);
-                match expected.iter_mut().find(|(known, _)| *known == layer) {
-                    Some((_, copies)) => *copies += 1,
-                    None => expected.push((layer, 1)),
-                }
+                tally.add_layer(1, layer, &mut slots);
+                count(&mut expected, layer);
+                let shifted = (layer + 7) % spread as u32;
+                other.add_layer(2, shifted, &mut slots);
+                count(&mut other_expected, shifted);
             }
             assert_eq!(tally.layers, expected, "{length} uses over {spread} layers");
-            assert_eq!(
-                tally.layer_slots.is_empty(),
-                expected.len() <= LAYERS_SCANNED,
-                "the table is built only past the scan"
-            );
+            assert_eq!(other.layers, other_expected, "{length} uses over {spread}");
+            let in_table = slots.keys().filter(|(content, _)| *content == 1).count();
+            let past_scan = expected.len() > LAYERS_SCANNED;
+            assert_eq!(in_table, if past_scan { expected.len() } else { 0 });
         }
     }
 }

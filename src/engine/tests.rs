@@ -354,6 +354,44 @@ fn a_task_with_more_arguments_than_the_framing_takes_is_refused_by_name() {
 }
 
 #[test]
+fn more_distinct_functions_than_the_framing_names_are_refused_once_for_the_graph() {
+    let ledger = ledger::Ledger::new(1, None);
+    for (functions, refused) in [(65_536, false), (65_537, true)] {
+        let tasks = (0..functions).map(|i| RawTask {
+            key: Key::chunk("x", i),
+            function: format!("f{i}"),
+            args: Vec::new(),
+            deps: Vec::new(),
+            output_bytes: Some(8),
+            spec_bytes: None,
+            wire_bytes: None,
+        });
+        let graph = build_raw(RawGraph {
+            header: Header::default(),
+            data: Vec::new(),
+            tasks: Box::new(tasks),
+        })
+        .unwrap();
+        assert_eq!(graph.functions.len(), functions as usize);
+        let sent = wire::serialize_graph(&graph, &ledger::Account::engine(&ledger));
+        match sent {
+            Ok(_) => assert!(!refused, "{functions} functions sent"),
+            Err(error) => {
+                assert!(refused, "{functions} functions: {error:?}");
+                assert_eq!(
+                    error,
+                    wire::WireError::Format(
+                        "too many distinct functions (65,537; the built-in engine takes at most \
+                         65,536)"
+                            .to_string()
+                    )
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn the_memory_limit_stops_the_run_before_it_is_exceeded() {
     let graph = seed_graph(GeneratorKind::MapBlocks, Strategy::Inline, 256);
     let limit = 8 << 20;

@@ -57,17 +57,33 @@ pub fn content_bytes(
     }
 }
 
-/// `value` as the framing's unsigned field `T`, or an error naming what overflows it and the
-/// field's limit.
-fn small<T: TryFrom<usize>>(value: usize, what: &str) -> Result<T, WireError> {
-    T::try_from(value).map_err(|_| {
-        let limit = u64::MAX >> (64 - 8 * std::mem::size_of::<T>());
-        WireError::Format(format!(
-            "too many {what} ({}; the built-in engine takes at most {})",
-            crate::units::count(value as u64),
-            crate::units::count(limit)
-        ))
-    })
+/// An unsigned field of the framing, with the largest value it holds.
+trait Field: TryFrom<usize> {
+    const MAX: u64;
+}
+
+impl Field for u16 {
+    const MAX: u64 = u16::MAX as u64;
+}
+
+impl Field for u32 {
+    const MAX: u64 = u32::MAX as u64;
+}
+
+/// Most distinct functions a graph may have: a record names its function by a `u16` index.
+const MAX_FUNCTIONS: usize = 1 << 16;
+
+/// `value` as the framing's field `T`, or an error naming what overflows it and the limit.
+fn small<T: Field>(value: usize, what: &str) -> Result<T, WireError> {
+    T::try_from(value).map_err(|_| too_many(value, what, T::MAX))
+}
+
+fn too_many(value: usize, what: &str, limit: u64) -> WireError {
+    WireError::Format(format!(
+        "too many {what} ({}; the built-in engine takes at most {})",
+        crate::units::count(value as u64),
+        crate::units::count(limit)
+    ))
 }
 
 fn word(value: u32, what: &str) -> Result<u32, WireError> {
@@ -79,6 +95,11 @@ fn word(value: u32, what: &str) -> Result<u32, WireError> {
 
 /// The client's serialization of the whole graph: one message, each payload object once.
 pub fn serialize_graph(graph: &Graph, account: &Account) -> Result<Tracked, WireError> {
+    // A limit of the whole graph, said once (not by the task that first passes it).
+    if graph.functions.len() > MAX_FUNCTIONS {
+        let limit = MAX_FUNCTIONS as u64;
+        return Err(too_many(graph.functions.len(), "distinct functions", limit));
+    }
     // Pass 1: the object table (payload uses with the same content and object id are one object;
     // a use without an object id is its own object) and the message size.
     let mut object_of: HashMap<(u32, u64), u32> = HashMap::new();
@@ -188,7 +209,8 @@ fn write_record_fields<'a>(
     let deps = graph.extra_deps(id);
     out.extend_from_slice(&small::<u32>(len, "record bytes")?.to_le_bytes());
     out.extend_from_slice(&word(id, "node id")?.to_le_bytes());
-    out.extend_from_slice(&small::<u16>(function as usize, "functions")?.to_le_bytes());
+    // Below MAX_FUNCTIONS, checked before the first record.
+    out.extend_from_slice(&small::<u16>(function as usize, "function index")?.to_le_bytes());
     out.extend_from_slice(&small::<u16>(args.len(), "arguments")?.to_le_bytes());
     let output = graph.node(id).output_bytes().unwrap_or(0);
     out.extend_from_slice(&output.to_le_bytes());
