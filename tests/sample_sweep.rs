@@ -400,8 +400,7 @@ fn a_graph_files_refused_run_gives_no_line_and_says_why() {
         "{stdout}"
     );
     assert!(stdout.contains("this run's 1 chunk,"), "{stdout}");
-    let text = std::fs::read_to_string(out.join("report.json")).expect("report.json");
-    let report: SampleReport = serde_json::from_str(&text).expect("report.json reads back");
+    let report = common::sample_report(&out);
     assert!(!report.runs[0].complete);
     let fit = fit(&report, "as-given");
     assert_eq!(fit.method, "one point");

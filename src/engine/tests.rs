@@ -4,7 +4,7 @@
 use super::*;
 use crate::analyze::predict::held_bytes;
 use crate::analyze::{AnalyzeOptions, analyze, sizes};
-use crate::graph::generate::{GenerateOptions, GeneratorKind, generate_graph};
+use crate::graph::generate::{GenerateOptions, GeneratorKind, generate_graph, task};
 use crate::graph::held::TASK_OVERHEAD_BYTES;
 use crate::graph::key::Key;
 use crate::graph::raw::{Header, RawArg, RawPayload, RawTask};
@@ -274,36 +274,37 @@ fn events_mark_the_phases_in_order() {
     assert_eq!(again.held_managed_bytes, outcome.held_managed_bytes);
 }
 
-fn faulty_graph(function: &str) -> Graph {
-    let task = |name: &str, function: &str, args: Vec<RawArg>| RawTask {
-        key: Key::chunk(name, 0),
-        function: function.to_string(),
-        args,
-        deps: Vec::new(),
-        output_bytes: Some(100),
-        spec_bytes: None,
-        wire_bytes: None,
-    };
-    let payload = RawArg::Payload(RawPayload {
-        size_bytes: Some(1000),
-        digest: Some(format!("blake3:{}", "ab".repeat(32))),
-        ..RawPayload::default()
-    });
-    let tasks = vec![
-        task("load-1", "load", vec![payload]),
-        task(
-            "bad-2",
-            function,
-            vec![RawArg::Ref(Key::chunk("load-1", 0))],
-        ),
-        task("after-3", "sum", vec![RawArg::Ref(Key::chunk("bad-2", 0))]),
-    ];
+/// The graph of `tasks`, built as a file's would be.
+fn graph_of(tasks: Vec<RawTask>) -> Graph {
     build_raw(RawGraph {
         header: Header::default(),
         data: Vec::new(),
         tasks: Box::new(tasks.into_iter()),
     })
     .unwrap()
+}
+
+fn faulty_graph(function: &str) -> Graph {
+    let payload = RawArg::Payload(RawPayload {
+        size_bytes: Some(1000),
+        digest: Some(format!("blake3:{}", "ab".repeat(32))),
+        ..RawPayload::default()
+    });
+    graph_of(vec![
+        task(Key::chunk("load-1", 0), "load", vec![payload], 100),
+        task(
+            Key::chunk("bad-2", 0),
+            function,
+            vec![RawArg::Ref(Key::chunk("load-1", 0))],
+            100,
+        ),
+        task(
+            Key::chunk("after-3", 0),
+            "sum",
+            vec![RawArg::Ref(Key::chunk("bad-2", 0))],
+            100,
+        ),
+    ])
 }
 
 #[test]
@@ -320,27 +321,12 @@ fn a_failing_or_panicking_task_stops_the_run_naming_its_key() {
 
 #[test]
 fn a_task_with_more_arguments_than_the_framing_takes_is_refused_by_name() {
-    let task = |name: &str, args: Vec<RawArg>| RawTask {
-        key: Key::chunk(name, 0),
-        function: "f".to_string(),
-        args,
-        deps: Vec::new(),
-        output_bytes: Some(100),
-        spec_bytes: None,
-        wire_bytes: None,
-    };
     for (args, refused) in [(65_535, false), (65_536, true)] {
         let gathered = RawArg::Ref(Key::chunk("load-1", 0));
-        let tasks = vec![
-            task("load-1", Vec::new()),
-            task("gather-2", vec![gathered; args]),
-        ];
-        let graph = build_raw(RawGraph {
-            header: Header::default(),
-            data: Vec::new(),
-            tasks: Box::new(tasks.into_iter()),
-        })
-        .unwrap();
+        let graph = graph_of(vec![
+            task(Key::chunk("load-1", 0), "f", Vec::new(), 100),
+            task(Key::chunk("gather-2", 0), "f", vec![gathered; args], 100),
+        ]);
         let outcome = run_graph(&graph, &options(1), &mut |_| {}).unwrap();
         assert_eq!(outcome.complete, !refused, "{args}: {:?}", outcome.error);
         if refused {
@@ -357,21 +343,11 @@ fn a_task_with_more_arguments_than_the_framing_takes_is_refused_by_name() {
 fn more_distinct_functions_than_the_framing_names_are_refused_once_for_the_graph() {
     let ledger = ledger::Ledger::new(1, None);
     for (functions, refused) in [(65_536, false), (65_537, true)] {
-        let tasks = (0..functions).map(|i| RawTask {
-            key: Key::chunk("x", i),
-            function: format!("f{i}"),
-            args: Vec::new(),
-            deps: Vec::new(),
-            output_bytes: Some(8),
-            spec_bytes: None,
-            wire_bytes: None,
-        });
-        let graph = build_raw(RawGraph {
-            header: Header::default(),
-            data: Vec::new(),
-            tasks: Box::new(tasks),
-        })
-        .unwrap();
+        let graph = graph_of(
+            (0..functions)
+                .map(|i| task(Key::chunk("x", i), &format!("f{i}"), Vec::new(), 8))
+                .collect(),
+        );
         assert_eq!(graph.functions.len(), functions as usize);
         let sent = wire::serialize_graph(&graph, &ledger::Account::engine(&ledger));
         match sent {

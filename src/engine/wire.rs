@@ -161,7 +161,8 @@ pub fn serialize_graph(graph: &Graph, account: &Account) -> Result<Tracked, Wire
             let mut uses = use_objects.iter();
             for &id in graph.topological_order() {
                 if let NodeKind::Task { function } = graph.node(id).kind {
-                    write_record(graph, id, function, &mut uses, out)?;
+                    write_record(graph, id, function, &mut uses, out)
+                        .map_err(|error| of_task(graph, id, error))?;
                 }
             }
             Ok(())
@@ -179,24 +180,18 @@ fn record_len(graph: &Graph, id: u32) -> usize {
     (RECORD_HEADER_BYTES + 4 * words).max(graph.node(id).spec_bytes as usize)
 }
 
-/// Writes task `id`'s record; an error names the task.
-fn write_record<'a>(
-    graph: &Graph,
-    id: u32,
-    function: u32,
-    uses: &mut impl Iterator<Item = &'a u32>,
-    out: &mut Vec<u8>,
-) -> Result<(), WireError> {
-    write_record_fields(graph, id, function, uses, out).map_err(|error| match error {
+/// A framing error of task `id`'s record, with the task named.
+fn of_task(graph: &Graph, id: u32, error: WireError) -> WireError {
+    match error {
         WireError::Format(message) => WireError::Format(format!(
             "task {}: {message}",
             crate::escape::quote(&graph.key_display(id))
         )),
         limit => limit,
-    })
+    }
 }
 
-fn write_record_fields<'a>(
+fn write_record<'a>(
     graph: &Graph,
     id: u32,
     function: u32,

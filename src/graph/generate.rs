@@ -228,7 +228,8 @@ pub(crate) fn capitalise(name: &str) -> String {
         .unwrap_or_default()
 }
 
-fn task(key: Key, function: &str, args: Vec<RawArg>, output_bytes: u64) -> RawTask {
+/// A task of `function` over `args`, with a result of `output_bytes` and no other sizes given.
+pub(crate) fn task(key: Key, function: &str, args: Vec<RawArg>, output_bytes: u64) -> RawTask {
     RawTask {
         key,
         function: function.to_string(),
