@@ -101,6 +101,8 @@ pub struct GraphBuilder {
     next_hit_plan: usize,
     /// The parts of a template's copy that goes the full way (kept for reuse).
     scratch: TaskParts,
+    /// The numbers of a copy in a run (kept for reuse).
+    run_numbers: Vec<u64>,
 }
 
 impl GraphBuilder {
@@ -312,24 +314,56 @@ impl GraphBuilder {
         let Some(plan) = &task.hit else {
             return self.add_read_parts(task);
         };
-        if self.add_hit(plan, &task.numbers) {
-            return Ok(());
+        // The plan is found (or resolved) once for the task and all its run: the copies of a
+        // run come one after another, so each would find the same.
+        let at = self.hit_plan(plan);
+        let kept = self.hit_plans[at].take();
+        let hit = kept.as_ref().and_then(|(_, hit)| hit.as_deref());
+        let mut numbers = std::mem::take(&mut self.run_numbers);
+        let mut added = Ok(());
+        for copy in 0..=task.run {
+            let numbers = if task.run == 0 {
+                &task.numbers
+            } else {
+                task.run_numbers(copy, &mut numbers);
+                &numbers
+            };
+            if hit.is_some_and(|hit| self.build_hit(hit, numbers)) {
+                continue;
+            }
+            let mut parts = std::mem::take(&mut self.scratch);
+            plan.materialize(numbers, &mut parts);
+            added = self.add_read_parts(&parts);
+            self.scratch = parts;
+            if added.is_err() {
+                break;
+            }
         }
-        let mut parts = std::mem::take(&mut self.scratch);
-        plan.materialize(&task.numbers, &mut parts);
-        let added = self.add_read_parts(&parts);
-        self.scratch = parts;
+        self.run_numbers = numbers;
+        self.hit_plans[at] = kept;
         added
     }
 
-    /// Builds a task read as `plan`'s copy with `numbers` (see [`hit`]); `false`, with nothing
-    /// changed, when it must go the full way.
+    /// Builds a task read as `plan`'s copy with `numbers` from its numbers alone (see [`hit`]);
+    /// `false`, with nothing changed, when it must go the full way: for tests, which count them.
+    #[cfg(test)]
     fn add_hit(&mut self, plan: &TemplatePlan, numbers: &[u64]) -> bool {
+        let at = self.hit_plan(plan);
+        let kept = self.hit_plans[at].take();
+        let hit = kept.as_ref().and_then(|(_, hit)| hit.as_deref());
+        let built = hit.is_some_and(|hit| self.build_hit(hit, numbers));
+        self.hit_plans[at] = kept;
+        built
+    }
+
+    /// Where the plan of `plan`'s copies (see [`hit`]) is kept: resolved when it is not kept
+    /// yet; `None` in the pair when its copies must go the full way.
+    fn hit_plan(&mut self, plan: &TemplatePlan) -> usize {
         let kept = self
             .hit_plans
             .iter()
             .position(|kept| kept.as_ref().is_some_and(|(g, _)| *g == plan.generation));
-        let at = kept.unwrap_or_else(|| {
+        kept.unwrap_or_else(|| {
             let at = self.next_hit_plan;
             self.next_hit_plan = (at + 1) % hit::PLANS;
             let resolved = HitPlan::resolve(
@@ -340,13 +374,7 @@ impl GraphBuilder {
             );
             self.hit_plans[at] = Some((plan.generation, resolved.map(Box::new)));
             at
-        });
-        let Some((generation, Some(hit))) = self.hit_plans[at].take() else {
-            return false;
-        };
-        let built = self.build_hit(&hit, numbers);
-        self.hit_plans[at] = Some((generation, Some(hit)));
-        built
+        })
     }
 
     /// Builds one copy of `hit` with `numbers` as [`Self::add_parts`] builds its parts: the own

@@ -81,6 +81,12 @@ pub struct TaskParts {
     pub(crate) hit: Option<Arc<TemplatePlan>>,
     /// With [`Self::hit`]: the task's number in each of the template's slots.
     pub(crate) numbers: Vec<u64>,
+    /// With [`Self::hit`]: how many more copies of the template follow this task in the file,
+    /// copy `n` with `numbers[s] + n * step[s]` in slot `s` (wrapping): a run of alike tasks
+    /// handed on as one (see [`Self::extend_run`]).
+    pub(crate) run: usize,
+    /// With a run: each slot's step from one copy to the next (wrapping).
+    pub(crate) step: Vec<u64>,
 }
 
 impl TaskParts {
@@ -98,7 +104,48 @@ impl TaskParts {
         self.wire_bytes = None;
         self.hit = None;
         self.numbers.clear();
+        self.run = 0;
+        self.step.clear();
     }
+
+    /// Takes `next`, the task read after this one and all its run, into the run when both are
+    /// copies of one template and `next`'s numbers are the run's next (the first two copies set
+    /// the step); `false`, with nothing changed, otherwise.
+    pub(crate) fn extend_run(&mut self, next: &TaskParts) -> bool {
+        let (Some(plan), Some(next_plan)) = (&self.hit, &next.hit) else {
+            return false;
+        };
+        if !Arc::ptr_eq(plan, next_plan) || self.numbers.len() != next.numbers.len() {
+            return false;
+        }
+        if self.run == 0 {
+            self.step.clear();
+            let steps = self.numbers.iter().zip(&next.numbers);
+            self.step
+                .extend(steps.map(|(&first, &second)| second.wrapping_sub(first)));
+        } else {
+            let copy = self.run as u64 + 1;
+            let follows = (self.numbers.iter().zip(&self.step).zip(&next.numbers))
+                .all(|((&first, &step), &number)| run_number(first, step, copy) == number);
+            if !follows {
+                return false;
+            }
+        }
+        self.run += 1;
+        true
+    }
+
+    /// The numbers of copy `copy` of the run (0: this task's own), into `out`.
+    pub(crate) fn run_numbers(&self, copy: usize, out: &mut Vec<u64>) {
+        out.clear();
+        let numbers = self.numbers.iter().zip(&self.step);
+        out.extend(numbers.map(|(&first, &step)| run_number(first, step, copy as u64)));
+    }
+}
+
+/// Copy `copy`'s number in a slot whose first copy has `first` and whose step is `step`.
+fn run_number(first: u64, step: u64, copy: u64) -> u64 {
+    first.wrapping_add(step.wrapping_mul(copy))
 }
 
 /// A template as the builder sees it: the parts a full read of its text gave, and the slots of
@@ -252,4 +299,58 @@ fn patch(out: &mut String, from: &str, patches: &[(usize, String)]) {
         last = at + digits.len();
     }
     out.push_str(from.get(last..).unwrap_or_default());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn copy_of(plan: &Arc<TemplatePlan>, numbers: &[u64]) -> TaskParts {
+        TaskParts {
+            hit: Some(Arc::clone(plan)),
+            numbers: numbers.to_vec(),
+            ..TaskParts::default()
+        }
+    }
+
+    fn plan(generation: u64) -> Arc<TemplatePlan> {
+        Arc::new(TemplatePlan {
+            generation,
+            parts: TaskParts::default(),
+            slots: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn copies_whose_numbers_step_evenly_make_one_run() {
+        let (one, other) = (plan(1), plan(2));
+        let mut run = copy_of(&one, &[7, 100, 5]);
+        // The second copy sets the step, down and wrapping included.
+        assert!(run.extend_run(&copy_of(&one, &[8, 98, 5])));
+        assert!(run.extend_run(&copy_of(&one, &[9, 96, 5])));
+        // Off the step, another template, a task read in full, other slots: no.
+        assert!(!run.extend_run(&copy_of(&one, &[10, 95, 5])));
+        assert!(!run.extend_run(&copy_of(&other, &[10, 94, 5])));
+        assert!(!run.extend_run(&TaskParts::default()));
+        assert!(!run.extend_run(&copy_of(&one, &[10, 94])));
+        assert!(run.extend_run(&copy_of(&one, &[10, 94, 5])));
+        assert_eq!(run.run, 3);
+        let mut numbers = Vec::new();
+        let copies: Vec<Vec<u64>> = (0..=run.run)
+            .map(|copy| {
+                run.run_numbers(copy, &mut numbers);
+                numbers.clone()
+            })
+            .collect();
+        assert_eq!(copies, [[7, 100, 5], [8, 98, 5], [9, 96, 5], [10, 94, 5]]);
+        // Numbers that wrap around a u64 step as well.
+        let mut wraps = copy_of(&one, &[u64::MAX - 1]);
+        assert!(wraps.extend_run(&copy_of(&one, &[u64::MAX])));
+        assert!(wraps.extend_run(&copy_of(&one, &[0])));
+        wraps.run_numbers(2, &mut numbers);
+        assert_eq!(numbers, [0]);
+        // Cleared, a task is no run.
+        run.clear();
+        assert_eq!((run.run, run.step.len()), (0, 0));
+    }
 }

@@ -197,9 +197,14 @@ fn tasks<'s, S: Source + ?Sized>(
     Ok(())
 }
 
+/// Segments read ahead of the one being built: one per reader, so that both readers read while
+/// the builder builds (with one, a reader waited for the builder to begin a segment before it
+/// began the next, and only one reader read at a time).
+const SEGMENTS_AHEAD: usize = 2;
+
 /// The builder's side: every segment's tasks in order, then `Ok` only if each segment ended
-/// where it must. Once it has begun segment `i`, the reader of segment `i + 2` may start (so
-/// that at most two segments wait in memory).
+/// where it must. Once it has begun segment `i`, the reader of segment `i + SEGMENTS_AHEAD` may
+/// start (so that at most that many segments wait in memory besides the one being built).
 fn build(
     builder: &mut GraphBuilder,
     segments: Vec<Receiver<Message>>,
@@ -208,9 +213,9 @@ fn build(
 ) -> Scan<()> {
     let (readers, count) = (recycle.len(), segments.len());
     for (index, segment) in segments.into_iter().enumerate() {
-        if index >= 1 && index + 1 < count {
+        if index >= 1 && index + SEGMENTS_AHEAD < count {
             // The reader may be done and gone: nothing waits for this permit then.
-            let _ = permit[(index + 1) % readers].send(());
+            let _ = permit[(index + SEGMENTS_AHEAD) % readers].send(());
         }
         loop {
             match segment.recv() {
@@ -267,7 +272,7 @@ impl<'a, 's, S: Source + ?Sized> SegmentReader<'a, 's, S> {
         let mut last = None;
         for (index, out) in jobs {
             let end = self.starts.get(index + 1).copied();
-            if index >= 2 {
+            if index > SEGMENTS_AHEAD {
                 permits.recv().map_err(|_| Bail)?;
             }
             if index == 0
@@ -311,7 +316,7 @@ fn segment<I: Input>(
     loop {
         let mut batch = Batch::reuse(recycled, made, BATCHES_PER_READER)?;
         let mut after = After::More;
-        while after == After::More && batch.len < visit::BATCH_TASKS {
+        while after == After::More && !batch.full() {
             let parts = batch.next_parts();
             let here = scan.position();
             after = scan.step(|c| {
@@ -339,7 +344,7 @@ fn segment<I: Input>(
                     (false, false) => Err(Stop::Bail),
                 }
             })?;
-            batch.len += 1;
+            batch.commit();
         }
         // A send fails only when the builder stopped.
         out.send(Message::Batch(batch)).map_err(|_| Bail)?;

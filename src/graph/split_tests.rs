@@ -274,3 +274,61 @@ fn a_reader_with_more_batches_than_it_may_make_reads_every_task_or_stops() {
         }
     }
 }
+
+/// Tasks alike but for numbers that go up by one, by two, down, or any which way, with digit
+/// counts that change: a run of copies is handed on as one entry of a batch, and building the
+/// entries gives the graph serde gives, task by task.
+#[test]
+fn runs_of_alike_tasks_are_handed_on_as_one_and_build_the_graph_serde_gives() {
+    let hex = "ab".repeat(32);
+    let chunk = |index: u64, source: u64, output: u64| {
+        format!(
+            r#"{{"key":["f-2",{index}],"function":"f","args":[{{"ref":["a-1",{source}]}},{{"payload":{{"size_bytes":100,"digest":"blake3:{hex}","object_id":1}}}}],"output_bytes":{output}}}"#
+        )
+    };
+    let mut tasks: Vec<String> = (0..150)
+        .map(|index| {
+            format!(r#"{{"key":["a-1",{index}],"function":"arange","output_bytes":8000}}"#)
+        })
+        .collect();
+    // Up by one, then the source up by two, then down, then an output that jumps about.
+    tasks.extend((0..40).map(|i| chunk(i, i, 80)));
+    tasks.extend((40..60).map(|i| chunk(i, 2 * (i - 40), 80)));
+    tasks.extend((60..75).map(|i| chunk(i, 149 - (i - 60), 80)));
+    tasks.extend((75..95).map(|i| chunk(i, i, 10 + (i * i) % 89)));
+    let body = format!("{}]", tasks.join(",\n"));
+    // No name: the builder below is given no header.
+    let text = format!(r#"{{"format":"graphprof-graph","version":1,"tasks":[{body}}}"#);
+
+    let (out, sent) = channel();
+    let (_recycle, recycled) = channel();
+    let mut scan = Scanner::new(body.as_bytes(), 64);
+    let read = segment(
+        &mut scan,
+        None,
+        &out,
+        &recycled,
+        &mut Recent::default(),
+        &mut 0,
+    );
+    assert_eq!(read, Ok(()));
+    drop(out);
+    let mut builder = GraphBuilder::new();
+    let (mut entries, mut built) = (0, 0);
+    for message in sent {
+        let Message::Batch(batch) = message else {
+            continue;
+        };
+        for parts in &batch.tasks[..batch.len] {
+            builder.add_parts(parts).unwrap();
+            entries += 1;
+            built += 1 + parts.run;
+        }
+    }
+    assert_eq!(built, tasks.len());
+    // The runs: one per template (a digit more starts one) and per change of step; the tasks
+    // whose output jumps about are an entry each, or two where a step happens to repeat.
+    assert!(entries < 50, "{entries} entries for {built} tasks");
+    let graph = builder.finish().unwrap();
+    assert_eq!(format!("{graph:?}"), serde(&text));
+}

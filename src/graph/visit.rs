@@ -123,17 +123,19 @@ fn captured<T: serde::de::DeserializeOwned, R: Input>(
     serde_json::from_slice(raw).map_err(|_| Bail)
 }
 
-/// Tasks handed from the reading thread to the building thread at a time: few, so that the
-/// batches in flight between the two cores take little memory.
+/// Tasks handed from the reading thread to the building thread at a time (each of a run counted):
+/// few, so that the batches in flight between the two cores take little memory.
 pub(super) const BATCH_TASKS: usize = 256;
 /// Batches in flight between the two threads.
 const BATCHES_IN_FLIGHT: usize = 4;
 
 /// A batch of tasks read and not yet built: the first `len` of `tasks` are filled (the rest keep
-/// their buffers for reuse).
+/// their buffers for reuse), a run of alike tasks in one (see [`TaskParts::extend_run`]).
 pub(super) struct Batch {
     pub(super) tasks: Vec<TaskParts>,
     pub(super) len: usize,
+    /// Tasks in the batch, each of a run counted.
+    count: usize,
 }
 
 impl Batch {
@@ -142,7 +144,28 @@ impl Batch {
         Batch {
             tasks: Vec::with_capacity(BATCH_TASKS),
             len: 0,
+            count: 0,
         }
+    }
+
+    /// Holds [`BATCH_TASKS`] tasks (in fewer entries when some are runs): the builder takes it.
+    pub(super) fn full(&self) -> bool {
+        self.count >= BATCH_TASKS
+    }
+
+    /// Counts the task just read into [`Self::next_parts`]: into the run of the entry before
+    /// when it goes on with it, as an entry of its own otherwise.
+    pub(super) fn commit(&mut self) {
+        self.count += 1;
+        let (done, rest) = self.tasks.split_at_mut(self.len);
+        let Some(next) = rest.first_mut() else {
+            return;
+        };
+        if done.last_mut().is_some_and(|last| last.extend_run(next)) {
+            return;
+        }
+        next.run = 0;
+        self.len += 1;
     }
 
     /// A batch to fill: one the builder gave back; a new one while fewer than `most` were
@@ -163,10 +186,11 @@ impl Batch {
             Err(_) => recycled.recv().map_err(|_| Bail)?,
         };
         batch.len = 0;
+        batch.count = 0;
         Ok(batch)
     }
 
-    /// The buffers of the next task, cleared; the caller counts it in `len` once it is read.
+    /// The buffers of the next task; the caller counts it with [`Self::commit`] once it is read.
     pub(super) fn next_parts(&mut self) -> &mut TaskParts {
         if self.tasks.len() == self.len {
             self.tasks.push(TaskParts::default());
@@ -213,15 +237,16 @@ fn read_batches<R: Input>(
     loop {
         let mut batch = recycled.try_recv().unwrap_or_else(|_| Batch::new());
         batch.len = 0;
+        batch.count = 0;
         let mut more = true;
-        while more && batch.len < BATCH_TASKS {
+        while more && !batch.full() {
             let parts = batch.next_parts();
             // A task cut by the end of the buffer is read again whole once more is buffered.
             more = scan.step(|c| {
                 task(c, parts, &mut recent)?;
                 c.more(b']')
             })?;
-            batch.len += 1;
+            batch.commit();
         }
         // A send fails only when the builder stopped on an invalid task.
         full.send(batch).map_err(|_| Bail)?;
