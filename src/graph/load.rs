@@ -27,10 +27,11 @@ const READ_BUFFER_BYTES: usize = 1 << 20;
 const READ_AHEAD_ROOM_BYTES: usize = 64 << 10;
 /// A file at least this long has its task array read on two cores ([`split`]).
 const SPLIT_MIN_BYTES: u64 = 8 << 20;
-/// How the task array of a long file is cut and read: segments of about 256 KiB (at most two of
-/// them wait in memory for the builder, ~2,500 tasks: the 1,000,000-task graph's peak RSS was
-/// 105.5 MB with 1 MiB segments, 101.2 MB with these, 99.5 MB before the split), each read
-/// through 32 KiB (a segment's reader reads on past its end by up to one buffer).
+/// How the task array of a long file is cut and read: segments of about 256 KiB (at most three of
+/// them in memory: the one being built and one read ahead by each reader, ~3,900 tasks; the
+/// 1,000,000-task graph's peak RSS was 105.5 MB with 1 MiB segments, 101.2 MB with these and two
+/// in memory, 99.5 MB before the split, 99.3 MB with these and three, its tasks in runs), each
+/// read through 32 KiB (a segment's reader reads on past its end by up to one buffer).
 const SPLIT_PLAN: split::Plan = split::Plan {
     segment_bytes: 256 << 10,
     buffer_bytes: 32 << 10,
