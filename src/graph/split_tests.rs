@@ -172,6 +172,24 @@ fn errors_in_a_later_segment_name_their_place() {
     assert_eq!(format!("{graph:?}"), serde(&good));
 }
 
+/// Reads `text` as one segment that ends at `end` (the last: `None`) with a 64-byte buffer: how
+/// the read ended, every message it sent, and where the scanner stopped.
+fn read_segment(text: &str, end: Option<u64>) -> (Scan<()>, Vec<Message>, u64) {
+    let (out, sent) = channel();
+    let (_recycle, recycled) = channel();
+    let mut scan = Scanner::new(text.as_bytes(), 64);
+    let read = segment(
+        &mut scan,
+        end,
+        &out,
+        &recycled,
+        &mut Recent::default(),
+        &mut 0,
+    );
+    drop(out);
+    (read, sent.iter().collect(), scan.position())
+}
+
 /// The rule each segment checks at its end, alone: its last task is followed by a comma before
 /// the next segment's start and only whitespace from there to it.
 #[test]
@@ -179,18 +197,7 @@ fn a_segment_ends_only_between_two_tasks() {
     let text = "{\"key\":\"a\",\"function\":\"f\"},\r\n {\"key\":\"b\",\"function\":\"g\"}]";
     let second = text.find(" {").unwrap() as u64;
     let run = |end: Option<u64>| {
-        let (out, sent) = channel();
-        let (_recycle, recycled) = channel();
-        let mut scan = Scanner::new(text.as_bytes(), 64);
-        let read = segment(
-            &mut scan,
-            end,
-            &out,
-            &recycled,
-            &mut Recent::default(),
-            &mut 0,
-        );
-        drop(out);
+        let (read, sent, position) = read_segment(text, end);
         let tasks: Vec<String> = sent
             .iter()
             .flat_map(|message| match message {
@@ -201,7 +208,7 @@ fn a_segment_ends_only_between_two_tasks() {
                 Message::End => vec!["end".to_string()],
             })
             .collect();
-        (read, tasks, scan.position())
+        (read, tasks, position)
     };
     // The next segment starts in the whitespace after the first task's comma: one task.
     for end in [second - 2, second - 1, second, second + 1] {
@@ -300,19 +307,8 @@ fn runs_of_alike_tasks_are_handed_on_as_one_and_build_the_graph_serde_gives() {
     // No name: the builder below is given no header.
     let text = format!(r#"{{"format":"graphprof-graph","version":1,"tasks":[{body}}}"#);
 
-    let (out, sent) = channel();
-    let (_recycle, recycled) = channel();
-    let mut scan = Scanner::new(body.as_bytes(), 64);
-    let read = segment(
-        &mut scan,
-        None,
-        &out,
-        &recycled,
-        &mut Recent::default(),
-        &mut 0,
-    );
+    let (read, sent, _) = read_segment(&body, None);
     assert_eq!(read, Ok(()));
-    drop(out);
     let mut builder = GraphBuilder::new();
     let (mut entries, mut built) = (0, 0);
     for message in sent {
