@@ -11,7 +11,6 @@ pub mod error;
 pub mod escape;
 pub mod graph;
 pub mod output;
-pub mod parallel;
 pub mod report;
 pub mod sample;
 pub mod units;

@@ -12,9 +12,7 @@ pub mod structure;
 pub mod verdict;
 
 use crate::graph::Graph;
-use crate::graph::held::{self, Retention};
-use crate::graph::placement;
-use crate::parallel::both;
+use crate::graph::held::Retention;
 use serde::{Deserialize, Serialize};
 
 pub use duplication::DuplicatedPayload;
@@ -119,86 +117,37 @@ pub struct Analysis {
 
 /// Analyses a graph. `source` names where it came from in the report.
 ///
-/// The passes run on two cores: those that need neither the dependency DAG nor the order
-/// ([`order_free_passes`]) beside those that do (the structure and the retention model), then
-/// the held layers beside the strategies. Each pass is a pure function of its inputs, so the
-/// report is the same as when they ran one after another.
+/// The passes run on two cores: those that need nothing from the others (the structure, the
+/// retention model) on a second thread while this one names every task's layer and finds the
+/// duplicates, the sizes (totals, per layer and per function in one walk) and the findings;
+/// then the held layers and the largest tasks there while the strategies are predicted here.
+/// Each pass is a pure function of its inputs, so the report is the same as when they ran one
+/// after another. A panic in a pass would be a bug, not bad input: running the passes again on
+/// this thread re-raises it with its own message.
 pub fn analyze(graph: &Graph, source: &str, options: &AnalyzeOptions) -> Analysis {
-    let (order_free, ordered) = both(
-        || order_free_passes(graph, options),
-        || ordered_passes(graph, options),
-    );
-    assemble(graph, source, options, order_free, ordered)
-}
-
-/// [`analyze`] with the order-free passes already run (while the loader built the DAG and the
-/// order: [`crate::graph::load::load_graph_while`]).
-pub fn analyze_with(
-    graph: &Graph,
-    order_free: OrderFree,
-    source: &str,
-    options: &AnalyzeOptions,
-) -> Analysis {
-    let ordered = ordered_passes(graph, options);
-    assemble(graph, source, options, order_free, ordered)
-}
-
-/// What the passes that need neither the DAG nor the topological order find: every task's
-/// layer, the duplicates, the sizes and findings, the largest tasks.
-pub struct OrderFree {
-    layers: layers::LayerIndex,
-    found: Found,
-    largest_tasks: Vec<TaskSize>,
-}
-
-/// The passes that need neither the dependency DAG nor the topological order: they may run on a
-/// graph whose order is still being found ([`crate::graph::build::Unordered::graph`]).
-pub fn order_free_passes(graph: &Graph, options: &AnalyzeOptions) -> OrderFree {
-    let layers = layers::LayerIndex::new(graph);
-    let found = sizes_and_findings(graph, &layers, options);
-    let largest_tasks = sizes::largest_tasks(graph, &layers, options.top);
-    OrderFree {
-        layers,
-        found,
-        largest_tasks,
-    }
-}
-
-/// The passes that need the order: the structure and the retention model, on two cores (the
-/// structure and the held results beside the placement).
-fn ordered_passes(graph: &Graph, options: &AnalyzeOptions) -> (Structure, Retention) {
-    let ((structure, held), place) = both(
-        || (structure::structure(graph), held::held_nodes(graph)),
-        || placement::placement(graph, options.workers),
-    );
-    (structure, held::retention_from(graph, place, &held))
-}
-
-/// The held layers beside the strategies, then the report.
-fn assemble(
-    graph: &Graph,
-    source: &str,
-    options: &AnalyzeOptions,
-    order_free: OrderFree,
-    (structure, retained): (Structure, Retention),
-) -> Analysis {
-    let OrderFree {
-        layers,
-        found,
-        largest_tasks,
-    } = order_free;
-    let (held_layers, strategies) = both(
-        || held_layers::held_by_layer(graph, &layers, &retained.kept),
-        || {
-            predict::strategies(
-                graph,
-                &retained,
-                &found.sizes,
-                &found.duplicates,
-                options.workers,
-            )
-        },
-    );
+    let (layers, found, (structure, retained)) = std::thread::scope(|scope| {
+        let independent = scope.spawn(|| independent_passes(graph, options));
+        let layers = layers::LayerIndex::new(graph);
+        let found = sizes_and_findings(graph, &layers, options);
+        let independent = independent
+            .join()
+            .unwrap_or_else(|_| independent_passes(graph, options));
+        (layers, found, independent)
+    });
+    let (strategies, (held_layers, largest_tasks)) = std::thread::scope(|scope| {
+        let per_layer = scope.spawn(|| per_layer_passes(graph, &layers, &retained, options));
+        let strategies = predict::strategies(
+            graph,
+            &retained,
+            &found.sizes,
+            &found.duplicates,
+            options.workers,
+        );
+        let per_layer = per_layer
+            .join()
+            .unwrap_or_else(|_| per_layer_passes(graph, &layers, &retained, options));
+        (strategies, per_layer)
+    });
     Analysis {
         schema: ANALYSIS_SCHEMA.to_string(),
         version: ANALYSIS_VERSION,
@@ -227,6 +176,28 @@ fn assemble(
         held_layers: truncate(held_layers, options.top),
         structure,
     }
+}
+
+/// The passes that need nothing from the others: the structure and the retention model
+/// (placement, what is kept, what is freed late).
+fn independent_passes(graph: &Graph, options: &AnalyzeOptions) -> (Structure, Retention) {
+    (
+        structure::structure(graph),
+        crate::graph::held::retention(graph, options.workers),
+    )
+}
+
+/// The passes after the layers and the retention model: held memory per layer, largest tasks.
+fn per_layer_passes(
+    graph: &Graph,
+    layers: &layers::LayerIndex,
+    retained: &Retention,
+    options: &AnalyzeOptions,
+) -> (Vec<HeldLayer>, Vec<TaskSize>) {
+    (
+        held_layers::held_by_layer(graph, layers, &retained.kept),
+        sizes::largest_tasks(graph, layers, options.top),
+    )
 }
 
 /// The duplicates, the totals, the per-layer and per-function sizes, the findings and the warning

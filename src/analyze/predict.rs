@@ -312,30 +312,16 @@ fn given_parts(
     kept: &[Kept],
     uses: &[ContentUse],
 ) -> (HeldParts, u64) {
-    let (mut parts, unknown) = given_task_parts(graph, workers, kept);
-    parts.allocator_kept_bytes = copies_heap_kept_bytes(graph, uses);
-    (parts, unknown)
-}
-
-/// The heap the allocator keeps of the payload copies freed late or early ([`ContentUse`]).
-fn copies_heap_kept_bytes(graph: &Graph, uses: &[ContentUse]) -> u64 {
-    uses.iter()
-        .zip(&graph.contents)
-        .fold(0u64, |sum, (content_use, content)| {
-            sum.saturating_add(
-                content_use
-                    .copies_heap_kept
-                    .saturating_mul(content.held_bytes()),
-            )
-        })
-}
-
-/// [`given_parts`] but the allocator's part: what the tasks and shared objects hold, which needs
-/// no [`ContentUse`].
-fn given_task_parts(graph: &Graph, workers: u32, kept: &[Kept]) -> (HeldParts, u64) {
     let mut parts = HeldParts::default();
     let mut unknown = 0u64;
     let kept_state = kept_ancestors_keep_state(graph);
+    for (content_use, content) in uses.iter().zip(&graph.contents) {
+        parts.allocator_kept_bytes = parts.allocator_kept_bytes.saturating_add(
+            content_use
+                .copies_heap_kept
+                .saturating_mul(content.held_bytes()),
+        );
+    }
     for id in graph.node_ids() {
         let node = graph.node(id);
         match (node.kind, kept[id as usize]) {
@@ -391,18 +377,11 @@ pub fn strategies(
     duplicates: &[DuplicatedPayload],
     workers: u32,
 ) -> Vec<StrategyPrediction> {
-    // The payloads' uses beside what the tasks hold: neither needs the other.
-    let (uses, ((mut given_held, unknown), fetched_heap)) = crate::parallel::both(
-        || content_uses(graph, retained),
-        || {
-            (
-                given_task_parts(graph, workers, &retained.kept),
-                fetched_objects_heap(graph, &retained.place, &retained.kept),
-            )
-        },
-    );
-    given_held.allocator_kept_bytes =
-        copies_heap_kept_bytes(graph, &uses).saturating_add(fetched_heap);
+    let uses = content_uses(graph, retained);
+    let (mut given_held, unknown) = given_parts(graph, workers, &retained.kept, &uses);
+    given_held.allocator_kept_bytes = given_held
+        .allocator_kept_bytes
+        .saturating_add(fetched_objects_heap(graph, &retained.place, &retained.kept));
     let given = StrategyPrediction {
         strategy: "as-given".to_string(),
         variant: AS_GIVEN.to_string(),

@@ -2,36 +2,22 @@
 
 use crate::cli::AnalyzeArgs;
 use anyhow::anyhow;
-use graphprof::analyze::{AnalyzeOptions, analyze, analyze_with, order_free_passes};
+use graphprof::analyze::{AnalyzeOptions, analyze};
 use graphprof::graph::generate::{GeneratorKind, generate_graph, kind_name};
-use graphprof::graph::load::load_graph_while;
 use graphprof::graph::rewrite::rewrite;
 use graphprof::graph::{Graph, Strategy, load_graph};
 use graphprof::output::{Destination, write_to};
 use graphprof::report::analysis::render;
 
 pub fn run(args: AnalyzeArgs) -> anyhow::Result<i32> {
+    let (graph, source) = load_or_generate(&args)?;
     let options = AnalyzeOptions {
         warning_threshold_bytes: args.warning_threshold,
         workers: args.workers,
         top: args.top as usize,
         ..AnalyzeOptions::default()
     };
-    let (graph, analysis) = match (&args.graph, args.strategy) {
-        // A graph file analysed as given: the passes that need no order run while the loader
-        // builds the DAG and the order.
-        (Some(path), None) => {
-            let (graph, order_free) =
-                load_graph_while(path, |graph| order_free_passes(graph, &options))?;
-            let analysis = analyze_with(&graph, order_free, &name(path), &options);
-            (graph, analysis)
-        }
-        (path, strategy) => {
-            let (graph, source) = rewritten_or_generated(&args, path.as_deref(), strategy)?;
-            let analysis = analyze(&graph, &source, &options);
-            (graph, analysis)
-        }
-    };
+    let analysis = analyze(&graph, &source, &options);
     let text = render(&analysis, args.format);
     write_to(&Destination::from_arg(args.output.as_deref()), |out| {
         out.write_all(text.as_bytes())
@@ -43,27 +29,15 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<i32> {
     Ok(graphprof::error::EXIT_OK)
 }
 
-/// How the report names the graph file at `path`.
-fn name(path: &std::path::Path) -> String {
-    match path.to_str() {
+fn load_or_generate(args: &AnalyzeArgs) -> anyhow::Result<(Graph, String)> {
+    let name = |path: &std::path::Path| match path.to_str() {
         Some("-") => "<stdin>".to_string(),
         _ => path.display().to_string(),
-    }
-}
-
-/// The graph file at `path` rewritten with `strategy`, or (without a file) the generated one.
-fn rewritten_or_generated(
-    args: &AnalyzeArgs,
-    path: Option<&std::path::Path>,
-    strategy: Option<Strategy>,
-) -> anyhow::Result<(Graph, String)> {
-    match (path, strategy) {
-        (Some(path), strategy) => {
-            let graph = load_graph(path)?;
-            let Some(strategy) = strategy else {
-                return Ok((graph, name(path)));
-            };
-            let graph = rewrite(&graph, strategy)
+    };
+    match (&args.graph, args.strategy) {
+        (Some(path), None) => Ok((load_graph(path)?, name(path))),
+        (Some(path), Some(strategy)) => {
+            let graph = rewrite(&load_graph(path)?, strategy)
                 .map_err(|error| anyhow!("{}: rewriting it ({strategy}): {error}", name(path)))?;
             Ok((graph, format!("{} rewritten: {strategy}", name(path))))
         }

@@ -3,7 +3,6 @@
 //! appear (a dependency may be named before it is defined); `finish` checks what can only be
 //! checked at the end: missing dependencies, an empty graph, cycles.
 
-use super::dag::Dag;
 use super::intern::KeyInterner;
 use super::key::display_key;
 use super::model::{
@@ -581,13 +580,7 @@ impl GraphBuilder {
     }
 
     /// Checks dependencies and cycles and returns the graph.
-    pub fn finish(self) -> Result<Graph, BuildError> {
-        self.finish_unordered()?.order()
-    }
-
-    /// Checks the contents and dependencies and returns the graph before its DAG and
-    /// topological order are built (see [`Unordered`]).
-    pub fn finish_unordered(mut self) -> Result<Unordered, BuildError> {
+    pub fn finish(mut self) -> Result<Graph, BuildError> {
         let infos = std::mem::take(&mut self.header.contents);
         self.describe_contents(infos)?;
         if let Some((id, &by)) = self
@@ -621,7 +614,7 @@ impl GraphBuilder {
             .iter()
             .position(|name| name == super::held::ALIAS_FUNCTION)
             .map(|index| index as u32);
-        let graph = Graph {
+        let mut graph = Graph {
             name: self.header.name,
             meta: self.header.meta,
             measured: self.header.measured,
@@ -642,59 +635,12 @@ impl GraphBuilder {
             alias_function,
             task_count,
         };
-        Ok(Unordered { graph })
-    }
-}
-
-/// A graph whose contents and dependencies are checked, before its dependency DAG is built and
-/// its topological order found (which refuse a graph with a cycle, or with more dependencies
-/// than a `u32` counts). Passes that need neither can run on [`Unordered::graph`] while
-/// [`Unordered::order_while`] builds them.
-#[derive(Debug)]
-pub struct Unordered {
-    graph: Graph,
-}
-
-impl Unordered {
-    /// The graph without its DAG and order: its [`Graph::dag`] is empty (any use of it panics)
-    /// and so is its [`Graph::topological_order`]. For passes that need neither.
-    pub fn graph(&self) -> &Graph {
-        &self.graph
-    }
-
-    /// Builds the DAG and the topological order: the graph, or why it is refused.
-    pub fn order(self) -> Result<Graph, BuildError> {
-        let mut graph = self.graph;
-        (graph.dag, graph.topo_order) = dag_and_order(&graph)?;
+        graph.dag = build_dag(&graph)
+            .map_err(|_| BuildError::whole("the graph has more than 4,294,967,295 dependencies"))?;
+        graph.topo_order =
+            topological_order(&graph).map_err(|cycle| BuildError::at(&cycle.key, cycle.message))?;
         Ok(graph)
     }
-
-    /// [`Unordered::order`], with `during` run on the graph on a second thread meanwhile; its
-    /// result comes back whether the graph is refused or not. A panic in `during` is re-raised
-    /// here.
-    pub fn order_while<T: Send>(
-        self,
-        during: impl FnOnce(&Graph) -> T + Send,
-    ) -> (Result<Graph, BuildError>, T) {
-        let mut graph = self.graph;
-        let shared = &graph;
-        let (during, ordered) = crate::parallel::both(|| during(shared), || dag_and_order(shared));
-        let ordered = ordered.map(|(dag, order)| {
-            graph.dag = dag;
-            graph.topo_order = order;
-            graph
-        });
-        (ordered, during)
-    }
-}
-
-/// The DAG of `graph` and its topological order.
-fn dag_and_order(graph: &Graph) -> Result<(Dag, Vec<NodeId>), BuildError> {
-    let dag = build_dag(graph)
-        .map_err(|_| BuildError::whole("the graph has more than 4,294,967,295 dependencies"))?;
-    let order = topological_order(graph, &dag)
-        .map_err(|cycle| BuildError::at(&cycle.key, cycle.message))?;
-    Ok((dag, order))
 }
 
 /// The spec and wire sizes (defaults when absent), after refusing absurd sizes.

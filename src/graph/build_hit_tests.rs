@@ -9,7 +9,7 @@ use crate::graph::load::{read_fast_bytes, read_graph};
 use crate::graph::parts::TaskParts;
 use crate::graph::raw::{RawData, RawTask};
 use crate::graph::scan::{Cursor, Stop};
-use crate::graph::split::{Plan, read_split_ordered};
+use crate::graph::split::{Plan, read_split};
 use crate::graph::visit::{Recent, task};
 use crate::units::MAX_SIZE_BYTES;
 use std::path::Path;
@@ -139,7 +139,7 @@ fn readers_agree(data: &[String], tasks: &[String], capacities: [usize; 2], what
                 buffer_bytes: capacity.max(64),
                 readers,
             };
-            if let Some(split) = read_split_ordered(text.as_bytes(), plan) {
+            if let Some(split) = read_split(text.as_bytes(), plan) {
                 assert_eq!(
                     Ok(format!("{split:?}")),
                     serde,

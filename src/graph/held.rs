@@ -226,13 +226,8 @@ pub struct Retention {
 
 /// [`Retention`] of a graph on `workers` workers.
 pub fn retention(graph: &Graph, workers: u32) -> Retention {
-    retention_from(graph, placement(graph, workers), &held_nodes(graph))
-}
-
-/// [`Retention`] of a graph from its [`placement`] and its [`held_nodes`] (which need nothing
-/// from each other, so they can be found at once).
-pub fn retention_from(graph: &Graph, place: Vec<u16>, held: &[bool]) -> Retention {
-    let kept = kept_from(graph, &place, held);
+    let place = placement(graph, workers);
+    let kept = kept_with_placement(graph, &place);
     let mut freed_late = vec![false; graph.node_count()];
     let is_task = |id: NodeId| matches!(graph.node(id).kind, NodeKind::Task { .. });
     // Dependents come after their dependencies in topological order: walk it backwards.
@@ -261,11 +256,7 @@ pub fn kept_tasks(graph: &Graph, workers: u32) -> Vec<Kept> {
 
 /// [`kept_tasks`] for a given placement (per node id, the worker that runs it).
 pub fn kept_with_placement(graph: &Graph, place: &[u16]) -> Vec<Kept> {
-    kept_from(graph, place, &held_nodes(graph))
-}
-
-/// [`kept_with_placement`] with the graph's [`held_nodes`] given.
-fn kept_from(graph: &Graph, place: &[u16], held: &[bool]) -> Vec<Kept> {
+    let held = held_nodes(graph);
     let mut kept: Vec<Kept> = held
         .iter()
         .map(|&h| if h { Kept::Result } else { Kept::Nothing })

@@ -7,7 +7,7 @@
 //! subset of the format without serde; when it declines, or the graph is invalid, the file is read
 //! again by the serde_json path below, which decides and names the place of any problem.
 
-use super::build::{BuildError, GraphBuilder, Unordered};
+use super::build::{BuildError, GraphBuilder};
 use super::model::Graph;
 use super::raw::{FORMAT_NAME, FORMAT_VERSION, Header, Measured, RawData, RawTask};
 use super::scan::{self, Scanner};
@@ -41,58 +41,21 @@ const SPLIT_PLAN: split::Plan = split::Plan {
 /// Loads and validates the graph file at `path`; `-` reads standard input (named `<stdin>` in
 /// errors).
 pub fn load_graph(path: &Path) -> Result<Graph, InputError> {
-    let unordered = load_unordered_with(path, SPLIT_MIN_BYTES, SPLIT_PLAN)?;
-    unordered
-        .order()
-        .map_err(|error| build_error(named(path), error))
-}
-
-/// [`load_graph`], with `during` run on a second thread on the graph while its dependency DAG
-/// and topological order are built: `during` must need neither (see [`Unordered::graph`]). Its
-/// result is dropped when the graph is refused.
-pub fn load_graph_while<T: Send>(
-    path: &Path,
-    during: impl FnOnce(&Graph) -> T + Send,
-) -> Result<(Graph, T), InputError> {
-    let unordered = load_unordered_with(path, SPLIT_MIN_BYTES, SPLIT_PLAN)?;
-    let (ordered, during) = unordered.order_while(during);
-    let graph = ordered.map_err(|error| build_error(named(path), error))?;
-    Ok((graph, during))
-}
-
-/// How `path` is named in errors: standard input is `<stdin>`.
-fn named(path: &Path) -> &Path {
-    if path == Path::new("-") {
-        Path::new("<stdin>")
-    } else {
-        path
-    }
+    load_graph_with(path, SPLIT_MIN_BYTES, SPLIT_PLAN)
 }
 
 /// [`load_graph`] with a regular file of at least `split_min_bytes` read as `plan` says: for
 /// tests, with small segments.
-#[cfg(test)]
 pub(super) fn load_graph_with(
     path: &Path,
     split_min_bytes: u64,
     plan: split::Plan,
 ) -> Result<Graph, InputError> {
-    load_unordered_with(path, split_min_bytes, plan)?
-        .order()
-        .map_err(|error| build_error(named(path), error))
-}
-
-/// The graph at `path`, checked but not yet ordered, read as [`load_graph_with`] says.
-fn load_unordered_with(
-    path: &Path,
-    split_min_bytes: u64,
-    plan: split::Plan,
-) -> Result<Unordered, InputError> {
     if path == Path::new("-") {
         // Standard input, read once through the serde path (a pipe cannot be read twice).
         let stdin = std::io::stdin().lock();
-        return read_unordered(
-            named(path),
+        return read_graph(
+            Path::new("<stdin>"),
             BufReader::with_capacity(READ_BUFFER_BYTES, stdin),
         );
     }
@@ -120,7 +83,7 @@ fn load_unordered_with(
                 source,
             })?;
     }
-    read_unordered(path, BufReader::with_capacity(READ_BUFFER_BYTES, file))
+    read_graph(path, BufReader::with_capacity(READ_BUFFER_BYTES, file))
 }
 
 /// The fast path over a regular file: a long one with its task array read on two cores (see
@@ -132,7 +95,7 @@ fn fast_from_file(
     block_bytes: usize,
     room: usize,
     (split_min_bytes, plan): (u64, split::Plan),
-) -> Option<Unordered> {
+) -> Option<Graph> {
     #[cfg(unix)]
     if let Ok(meta) = file.metadata()
         && meta.len() >= split_min_bytes
@@ -151,11 +114,7 @@ fn fast_from_file(
     fast_read_ahead(file, block_bytes, room)
 }
 
-fn fast_read_ahead<R: Read + Send>(
-    reader: R,
-    block_bytes: usize,
-    room: usize,
-) -> Option<Unordered> {
+fn fast_read_ahead<R: Read + Send>(reader: R, block_bytes: usize, room: usize) -> Option<Graph> {
     let mut builder = GraphBuilder::new();
     let read = std::thread::scope(|scope| {
         let (input, feed) = scan::read_ahead(block_bytes, room);
@@ -165,7 +124,7 @@ fn fast_read_ahead<R: Read + Send>(
         visit::read_fast(&mut scanner, &mut builder)
     });
     read.ok()?;
-    builder.finish_unordered().ok()
+    builder.finish().ok()
 }
 
 fn fast_from<R: Read>(reader: R, capacity: usize) -> Option<Graph> {
@@ -192,7 +151,7 @@ pub fn read_fast_bytes(bytes: &[u8], capacity: usize) -> Option<Graph> {
         buffer_bytes: capacity,
         readers: 1,
     };
-    if let Some(cut) = split::read_split(bytes, plan).and_then(|cut| cut.order().ok()) {
+    if let Some(cut) = split::read_split(bytes, plan) {
         assert_eq!(
             whole.as_ref().map(|graph| format!("{graph:?}")),
             Some(format!("{cut:?}")),
@@ -204,13 +163,6 @@ pub fn read_fast_bytes(bytes: &[u8], capacity: usize) -> Option<Graph> {
 
 /// Parses and validates a graph from any reader; `path` names it in errors.
 pub fn read_graph<R: Read>(path: &Path, reader: R) -> Result<Graph, InputError> {
-    read_unordered(path, reader)?
-        .order()
-        .map_err(|error| build_error(path, error))
-}
-
-/// [`read_graph`] up to the graph before its order.
-fn read_unordered<R: Read>(path: &Path, reader: R) -> Result<Unordered, InputError> {
     let mut builder = GraphBuilder::new();
     let mut deserializer = serde_json::Deserializer::from_reader(reader);
     let outcome = (FileSeed {
@@ -227,9 +179,7 @@ fn read_unordered<R: Read>(path: &Path, reader: R) -> Result<Unordered, InputErr
         }
         return Err(InputError::from_json(path, &error));
     }
-    builder
-        .finish_unordered()
-        .map_err(|error| build_error(path, error))
+    builder.finish().map_err(|error| build_error(path, error))
 }
 
 fn build_error(path: &Path, error: BuildError) -> InputError {
@@ -420,12 +370,10 @@ mod tests {
     fn fast(path: &Path) -> Option<Graph> {
         let file = File::open(path).unwrap();
         let whole = (u64::MAX, SPLIT_PLAN);
-        let graph = fast_from_file(&file, READ_BUFFER_BYTES, READ_AHEAD_ROOM_BYTES, whole)
-            .and_then(|graph| graph.order().ok());
+        let graph = fast_from_file(&file, READ_BUFFER_BYTES, READ_AHEAD_ROOM_BYTES, whole);
         // The same with blocks of 7 bytes and 5 bytes of room: every step is cut, most are
         // longer than the room and joined with the next block.
-        let small = fast_from_file(&File::open(path).unwrap(), 7, 5, whole)
-            .and_then(|graph| graph.order().ok());
+        let small = fast_from_file(&File::open(path).unwrap(), 7, 5, whole);
         assert_eq!(
             format!("{small:?}"),
             format!("{graph:?}"),
@@ -485,58 +433,6 @@ mod tests {
         for path in fixture_files("fixtures/bad") {
             assert!(fast(&path).is_none(), "{}", path.display());
         }
-    }
-
-    /// A graph the fast path reads but its order refuses (a cycle) is refused there, before the
-    /// passes run beside the order see a result: with the message and key the serde path gives,
-    /// through `load_graph` and `load_graph_while` alike; every other bad fixture too.
-    #[test]
-    fn a_refused_order_gives_the_serde_paths_error_and_drops_what_ran_beside_it() {
-        let mut cycles = 0;
-        for path in fixture_files("fixtures/bad") {
-            let serde = read_graph(&path, File::open(&path).unwrap())
-                .unwrap_err()
-                .to_string();
-            let ran = std::sync::atomic::AtomicUsize::new(0);
-            let beside = load_graph_while(&path, |graph| {
-                ran.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                graph.task_count()
-            });
-            assert_eq!(beside.unwrap_err().to_string(), serde, "{}", path.display());
-            assert_eq!(load_graph(&path).unwrap_err().to_string(), serde);
-            // The fast path takes a graph with a cycle up to its order: what runs beside the
-            // order runs, and its result is dropped with the refusal.
-            let fast_reads = File::open(&path).ok().and_then(|file| {
-                fast_from_file(
-                    &file,
-                    READ_BUFFER_BYTES,
-                    READ_AHEAD_ROOM_BYTES,
-                    (0, SPLIT_PLAN),
-                )
-            });
-            if fast_reads.is_some() {
-                assert!(serde.contains("cycle through"), "{serde}");
-                assert_eq!(ran.into_inner(), 1, "{}", path.display());
-                cycles += 1;
-            }
-        }
-        assert!(cycles >= 2, "{cycles} cycles read by the fast path");
-    }
-
-    #[test]
-    fn what_runs_beside_the_order_sees_the_graph_that_load_graph_gives() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/seed-scatter-64.json");
-        let whole = load_graph(&path).unwrap();
-        let (graph, seen) = load_graph_while(&path, |graph| {
-            (graph.task_count(), graph.node_count(), graph.args(0).len())
-        })
-        .unwrap();
-        assert_eq!(format!("{graph:?}"), format!("{whole:?}"));
-        assert_eq!(
-            seen,
-            (whole.task_count(), whole.node_count(), whole.args(0).len())
-        );
-        assert_eq!(graph.topological_order().len(), graph.node_count());
     }
 
     #[test]

@@ -70,12 +70,11 @@ pub(super) struct Cycle {
     pub message: String,
 }
 
-/// The topological order of `graph`, whose DAG is `dag`, or the cycle that refuses it.
-pub(super) fn topological_order(graph: &Graph, dag: &Dag) -> Result<Vec<NodeId>, Cycle> {
-    if let Some(order) = depth_first_order(dag) {
+pub(super) fn topological_order(graph: &Graph) -> Result<Vec<NodeId>, Cycle> {
+    if let Some(order) = depth_first_order(&graph.dag) {
         return Ok(order);
     }
-    let dag = dag.to_petgraph();
+    let dag = graph.dag.to_petgraph();
     match petgraph::algo::toposort(&dag, None) {
         Ok(order) => Ok(order
             .into_iter()

@@ -11,7 +11,8 @@
 //! not take) is a [`Bail`], and the loader reads the file again on the single-threaded path,
 //! which gives the same graph or the same error as before.
 
-use super::build::{GraphBuilder, Unordered};
+use super::build::GraphBuilder;
+use super::model::Graph;
 use super::scan::{Bail, Input, Reader, Scan, Scanner, Stop};
 use super::visit::{self, Batch, Recent};
 use std::io::Read;
@@ -110,26 +111,16 @@ const NEWLINE_WINDOW_BYTES: usize = 64 << 10;
 /// How much of that window is read at a time.
 const NEWLINE_STEP_BYTES: usize = 1 << 10;
 
-/// Reads a graph through the fast path with its task array cut in segments, up to its order (see
-/// [`Unordered`]); `None` when the fast path declines or the input does not have the shape the
-/// cuts need.
-pub fn read_split<S: Source + ?Sized>(source: &S, plan: Plan) -> Option<Unordered> {
+/// Reads a graph through the fast path with its task array cut in segments; `None` when the
+/// fast path declines or the input does not have the shape the cuts need.
+pub fn read_split<S: Source + ?Sized>(source: &S, plan: Plan) -> Option<Graph> {
     let mut builder = GraphBuilder::new();
     let mut scan = Scanner::new(source.at(0), plan.buffer_bytes);
     visit::read_fast_with(&mut scan, &mut builder, |scan, builder| {
         tasks(source, plan, scan, builder)
     })
     .ok()?;
-    builder.finish_unordered().ok()
-}
-
-/// [`read_split`], the graph then ordered: for tests, which compare whole graphs.
-#[cfg(test)]
-pub(crate) fn read_split_ordered<S: Source + ?Sized>(
-    source: &S,
-    plan: Plan,
-) -> Option<super::model::Graph> {
-    read_split(source, plan).and_then(|graph| graph.order().ok())
+    builder.finish().ok()
 }
 
 /// What a segment's reader sends to the builder.

@@ -61,7 +61,7 @@ fn segments_on_two_readers_give_the_graph_serde_gives() {
                 assert_eq!(text.as_bytes()[start as usize], b'{');
             }
             for readers in [1, 2] {
-                let graph = read_split_ordered(text.as_bytes(), plan(segment_bytes, readers))
+                let graph = read_split(text.as_bytes(), plan(segment_bytes, readers))
                     .unwrap_or_else(|| panic!("{segment_bytes} {readers} {line_end:?}"));
                 assert_eq!(format!("{graph:?}"), expected, "{segment_bytes} {readers}");
             }
@@ -77,7 +77,7 @@ fn a_task_array_without_newlines_is_one_segment() {
         segment_starts(text.as_bytes(), array_start(&text), 10),
         vec![array_start(&text)]
     );
-    let graph = read_split_ordered(text.as_bytes(), plan(10, 2)).unwrap();
+    let graph = read_split(text.as_bytes(), plan(10, 2)).unwrap();
     assert_eq!(format!("{graph:?}"), serde(&text));
 }
 
@@ -94,7 +94,7 @@ fn a_cut_inside_a_task_declines() {
     let mut declined = 0;
     for segment_bytes in (1..pretty.len() as u64).step_by(7) {
         let starts = segment_starts(pretty.as_bytes(), start, segment_bytes);
-        match read_split_ordered(pretty.as_bytes(), plan(segment_bytes, 2)) {
+        match read_split(pretty.as_bytes(), plan(segment_bytes, 2)) {
             Some(graph) => assert_eq!(format!("{graph:?}"), expected, "{segment_bytes}"),
             None => {
                 declined += 1;
@@ -110,7 +110,7 @@ fn a_cut_inside_a_task_declines() {
     );
     let expected = serde(&tricky);
     for segment_bytes in 1..tricky.len() as u64 {
-        if let Some(graph) = read_split_ordered(tricky.as_bytes(), plan(segment_bytes, 2)) {
+        if let Some(graph) = read_split(tricky.as_bytes(), plan(segment_bytes, 2)) {
             assert_eq!(format!("{graph:?}"), expected, "{segment_bytes}");
         }
     }
@@ -119,7 +119,7 @@ fn a_cut_inside_a_task_declines() {
     let start = array_start(&tail);
     let starts = segment_starts(tail.as_bytes(), start, 1);
     assert!(starts.iter().any(|&s| s as usize > tail.find(']').unwrap()));
-    assert!(read_split_ordered(tail.as_bytes(), plan(1, 2)).is_none());
+    assert!(read_split(tail.as_bytes(), plan(1, 2)).is_none());
     // What the split declines, the fast path's other reader and serde still read alike.
     assert_eq!(
         format!("{:?}", read_fast_bytes(tail.as_bytes(), 64).unwrap()),
@@ -159,7 +159,7 @@ fn errors_in_a_later_segment_name_their_place() {
             .to_string();
         assert!(serde.contains(&expected), "{serde}");
         for segment_bytes in [64, 1000] {
-            assert!(read_split_ordered(broken.as_bytes(), plan(segment_bytes, 2)).is_none());
+            assert!(read_split(broken.as_bytes(), plan(segment_bytes, 2)).is_none());
             let loaded = load_graph_with(&path, 0, plan(segment_bytes, 2))
                 .unwrap_err()
                 .to_string();
@@ -238,7 +238,7 @@ fn a_reader_with_more_batches_than_it_may_make_reads_every_task_or_stops() {
     for segment_bytes in [50_000u64, 400_000, 1_000_000, 10_000_000] {
         for readers in [1, 2] {
             for buffer_bytes in [64usize, 1 << 16] {
-                let graph = read_split_ordered(
+                let graph = read_split(
                     text.as_bytes(),
                     Plan {
                         segment_bytes,
@@ -267,7 +267,7 @@ fn a_reader_with_more_batches_than_it_may_make_reads_every_task_or_stops() {
         for segment_bytes in [50_000u64, 1_000_000] {
             for readers in [1, 2] {
                 assert!(
-                    read_split_ordered(
+                    read_split(
                         bad.as_bytes(),
                         Plan {
                             segment_bytes,
