@@ -16,8 +16,14 @@
 //! each the only task of its layer, all embedding one payload (where a pass that is not linear in
 //! a payload's layers shows).
 //!
+//! Besides the medians, each ratio is also given run by run (`analyze` over the baseline, and
+//! over the bare parse, of the same round): a slow spell of a shared machine weighs on both
+//! runs of a pair, so the quartiles of those ratios tell a change from the noise better than
+//! two medians do. `--binary BINARY` measures another build as `analyze` (two other builds side
+//! by side, with `--baseline`).
+//!
 //! `cargo bench --bench analyze -- [--kind KIND] [--chunks N] [--fan-in F] [--runs R]
-//! [--graph FILE] [--baseline BINARY]`; `scripts/bench-analyze.sh`.
+//! [--graph FILE] [--baseline BINARY] [--binary BINARY]`; `scripts/bench-analyze.sh`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -156,6 +162,26 @@ fn times(ratio: f64) -> String {
     }
 }
 
+/// The ratio of each run's wall time to its partner's in the same round (they ran one after the
+/// other, so a slow spell of a shared machine weighs on both): the median and the quartiles. A
+/// change is clearly faster or slower only when the quartiles stay on one side of 1.00x.
+fn paired(runs: &[Run], partners: &[Run]) -> String {
+    let mut ratios: Vec<f64> = runs
+        .iter()
+        .zip(partners)
+        .map(|(run, partner)| run.wall.as_secs_f64() / partner.wall.as_secs_f64())
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let quartile = |q: f64| ratios[((ratios.len() - 1) as f64 * q).round() as usize];
+    format!(
+        "median {:.3}x, quartiles {:.3}x-{:.3}x of {} pairs",
+        median(ratios.clone()),
+        quartile(0.25),
+        quartile(0.75),
+        ratios.len()
+    )
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     let mid = values.len() / 2;
@@ -173,6 +199,9 @@ struct Options {
     runs: usize,
     graph: Option<PathBuf>,
     baseline: Option<PathBuf>,
+    /// The build measured as `analyze`: this checkout's release binary unless `--binary` names
+    /// another (to measure two other builds side by side, with `--baseline`).
+    binary: PathBuf,
 }
 
 fn options() -> Options {
@@ -183,6 +212,7 @@ fn options() -> Options {
         runs: 3,
         graph: None,
         baseline: None,
+        binary: PathBuf::from(GRAPHPROF),
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -204,6 +234,7 @@ fn options() -> Options {
             "--runs" => options.runs = args.next().and_then(|v| v.parse().ok()).expect("--runs R"),
             "--graph" => options.graph = args.next().map(PathBuf::from),
             "--baseline" => options.baseline = args.next().map(PathBuf::from),
+            "--binary" => options.binary = args.next().map(PathBuf::from).expect("--binary BINARY"),
             _ => {} // cargo passes --bench and filters
         }
     }
@@ -253,7 +284,7 @@ fn main() {
     let load_before = load_average();
     for run in 1..=options.runs {
         let before = options.baseline.as_deref().map(analyze_with);
-        let a = analyze_with(Path::new(GRAPHPROF));
+        let a = analyze_with(&options.binary);
         let b = measure(Command::new(&me).arg(BARE_PARSE).arg(&graph));
         let l = measure(Command::new(&me).arg(LOAD_ONLY).arg(&graph));
         print!(
@@ -319,6 +350,12 @@ fn main() {
             times(cpu(&analyze) / cpu(&baseline))
         );
     }
+    if !baseline.is_empty() {
+        println!(
+            "  analyze/baseline run by run (each pair ran back to back): {}",
+            paired(&analyze, &baseline)
+        );
+    }
     println!(
         "  bare parse  {bare_s:.3} s, CPU {:.3} s {}   peak {:.1} MB",
         cpu(&bare),
@@ -338,6 +375,10 @@ fn main() {
     } else {
         format!("for {TARGET_PEAK_TASKS} tasks, --chunks 2500000")
     };
+    println!(
+        "  analyze/bare parse run by run: {}",
+        paired(&analyze, &bare)
+    );
     println!(
         "  ratio {ratio:.2}x (target <= {TARGET_RATIO}x: {}); analyze peak {:.1} B/task (target <= {TARGET_PEAK_BYTES_PER_TASK}: {peak_verdict})",
         verdict(ratio <= TARGET_RATIO),
