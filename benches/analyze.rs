@@ -349,8 +349,6 @@ fn main() {
             times(analyze_s / baseline_s),
             times(cpu(&analyze) / cpu(&baseline))
         );
-    }
-    if !baseline.is_empty() {
         println!(
             "  analyze/baseline run by run (each pair ran back to back): {}",
             paired(&analyze, &baseline)
